@@ -1,0 +1,203 @@
+/**
+ * Benchmark plumbing: the server under test runs as its own process (started like
+ * `npm start`), autocannon generates load from this process, and the server's memory is read
+ * from /proc while the load runs.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import pg from 'pg';
+
+export const ROOT = path.resolve(import.meta.dirname, '..');
+
+export type Driver = 'pg' | 'pglite';
+
+export interface ServerUnderTest {
+  base: string;
+  pid: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** A fresh PostgreSQL database for one benchmark run; dropped by the returned function. */
+export async function freshPgDatabase(adminUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `medid_bench_${process.pid}_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    drop: async () => {
+      const a = new pg.Client({ connectionString: adminUrl });
+      await a.connect();
+      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await a.end();
+    },
+  };
+}
+
+/** The Node flags of `npm start`, so the benchmark runs the server exactly as users do. */
+export function startFlags(): string[] {
+  if (process.env['BENCH_NODE_FLAGS'] !== undefined) return process.env['BENCH_NODE_FLAGS'].split(' ').filter(Boolean);
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  return (pkg.scripts['start'] ?? '').split(' ').filter((a) => a.startsWith('--'));
+}
+
+export async function analyze(url: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  await c.query('ANALYZE');
+  await c.end();
+}
+
+export interface BenchAuth {
+  keyFile: string;
+  /** The registry secret, shared by servers on one database. */
+  secretFile: string;
+  /** A system/*.cruds token valid for an hour, for autocannon's Authorization header. */
+  token: (base: string) => Promise<string>;
+}
+
+/** A signing key for the server under test, generated now (never committed), and tokens from it. */
+export async function benchAuth(dir: string): Promise<BenchAuth> {
+  const { generateSigningJwks, serverKeysFromJwks } = await import('../src/auth/keys.ts');
+  const { AccessTokens } = await import('../src/auth/access-token.ts');
+  const { authEndpoints } = await import('../src/auth/smart-configuration.ts');
+  const jwks = await generateSigningJwks();
+  const keyFile = path.join(dir, 'bench-signing-jwks.json');
+  fs.writeFileSync(keyFile, JSON.stringify(jwks), { mode: 0o600 });
+  const keys = await serverKeysFromJwks(jwks);
+  const secretFile = path.join(dir, 'bench-registry-secret');
+  fs.writeFileSync(secretFile, (await import('node:crypto')).randomBytes(32).toString('base64'), { mode: 0o600 });
+  return {
+    keyFile, secretFile,
+    token: async (base) => {
+      const t = new AccessTokens({ keys, issuer: authEndpoints(base).issuer, audience: base, isResourceType: () => true });
+      return (await t.issue('bench', 'benchmark client', { kind: 'authority', code: 'bench' }, 'system/*.cruds', 3600)).accessToken;
+    },
+  };
+}
+
+export async function startServer(env: Record<string, string>): Promise<ServerUnderTest> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [...startFlags(), 'src/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', MEDID_BASE_URL: `http://127.0.0.1:${port}/fhir`, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const base = `http://127.0.0.1:${port}/fhir`;
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) throw new Error('server exited during start-up');
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) break;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    base, pid: child.pid as number, child,
+    stop: () => new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    }),
+  };
+}
+
+export function tempDataDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'medid-bench-'));
+}
+
+/** Resident set size of a process in MB, from /proc (VmRSS now, VmHWM the peak so far). */
+export function rssMb(pid: number): { now: number; peak: number } {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string): number => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { now: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+}
+
+/** CPU time stolen by the hypervisor, in % of all CPU time, between two readings. */
+export function stealMeter(): () => number {
+  const read = (): [number, number] => {
+    const f = (fs.readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+    return [f.reduce((a, b) => a + b, 0), f[7] ?? 0];
+  };
+  const [t0, s0] = read();
+  return () => {
+    const [t1, s1] = read();
+    return t1 > t0 ? (100 * (s1 - s0)) / (t1 - t0) : 0;
+  };
+}
+
+export interface LoadResult {
+  /** Hypervisor steal during the run (%): above a few percent, the figures are depressed. */
+  stealPct: number;
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  maxRssMb: number;
+}
+
+export interface LoadSpec {
+  title: string;
+  url: string;
+  headers?: Record<string, string>;
+  connections: number;
+  duration: number;
+  method?: 'GET' | 'POST' | 'PUT';
+  /** Builds each request (path and body) so every request differs. */
+  setup: (req: { method: string; path: string; body?: string; headers: Record<string, string> }) => { method: string; path: string; body?: string; headers: Record<string, string> };
+}
+
+/** Runs autocannon and samples the server's RSS every 200 ms while it runs. */
+export async function runLoad(spec: LoadSpec, pid: number): Promise<LoadResult> {
+  let maxRss = rssMb(pid).now;
+  const steal = stealMeter();
+  const timer = setInterval(() => {
+    maxRss = Math.max(maxRss, rssMb(pid).now);
+  }, 200);
+  try {
+    const result = await autocannon({
+      url: spec.url,
+      connections: spec.connections,
+      duration: spec.duration,
+      headers: spec.headers,
+      requests: [{ setupRequest: spec.setup as never }],
+    });
+    return {
+      stealPct: steal(),
+      reqPerSec: result.requests.average,
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      errors: result.errors,
+      non2xx: result.non2xx,
+      maxRssMb: maxRss,
+    };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m]) : ((s[m - 1]) + (s[m])) / 2;
+}

@@ -1,0 +1,47 @@
+// JP Core's Coverage extensions, under JP Core's own canonical URLs so data stays JP Core
+// conformant. JP Core's package (jpfhir.jp.core 1.2.0) is not reachable from this build, so
+// medid carries these definitions itself; they mirror JP Core's (valueString, context Coverage).
+
+Extension: JPCoverageInsuredPersonSymbol
+Id: JP-Coverage-InsuredPersonSymbol
+Title: "JP Core: 被保険者証記号 (insured person's symbol)"
+Description: "被保険者証記号. Mirror of the JP Core 1.2 extension of the same URL."
+* ^url = "http://jpfhir.jp/fhir/core/Extension/StructureDefinition/JP_Coverage_InsuredPersonSymbol"
+* ^context.type = #element
+* ^context.expression = "Coverage"
+* value[x] only string
+
+Extension: JPCoverageInsuredPersonNumber
+Id: JP-Coverage-InsuredPersonNumber
+Title: "JP Core: 被保険者証番号 (insured person's number)"
+Description: "被保険者証番号. Mirror of the JP Core 1.2 extension of the same URL."
+* ^url = "http://jpfhir.jp/fhir/core/Extension/StructureDefinition/JP_Coverage_InsuredPersonNumber"
+* ^context.type = #element
+* ^context.expression = "Coverage"
+* value[x] only string
+
+Extension: JPCoverageInsuredPersonSubNumber
+Id: JP-Coverage-InsuredPersonSubNumber
+Title: "JP Core: 被保険者証枝番 (insured person's branch number)"
+Description: "被保険者証枝番: two half-width digits. Mirror of the JP Core 1.2 extension of the same URL."
+* ^url = "http://jpfhir.jp/fhir/core/Extension/StructureDefinition/JP_Coverage_InsuredPersonSubNumber"
+* ^context.type = #element
+* ^context.expression = "Coverage"
+* value[x] only string
+
+Extension: OperationScope
+Id: operation-scope
+Title: "SMART permissions an operation needs"
+Description: "The SMART v2 permissions (on a resource type, or {type} for the type the operation is invoked on) a caller needs to invoke the operation, e.g. \"{type}.r\" or \"Patient.rs\"."
+* ^context.type = #element
+* ^context.expression = "OperationDefinition"
+* value[x] only string
+
+Extension: CoverageLossReason
+Id: coverage-loss-reason
+Title: "Why a coverage ended (資格喪失事由)"
+Description: "The reason a coverage ended, as the online eligibility system codes it: 01 死亡 (death), 02 生活保護受給開始 (public assistance started), 03 医療保険等の資格取得 (new insurance), 99 その他 (other)."
+* ^context.type = #element
+* ^context.expression = "Coverage"
+* value[x] only Coding
+* valueCoding from CoverageLossReasonVS (required)

@@ -1,0 +1,46 @@
+Instance: Resource-validate
+InstanceOf: OperationDefinition
+Usage: #definition
+* extension[0].url = "http://medid.example.org/fhir/StructureDefinition/operation-scope"
+* extension[0].valueString = "{type}.r"
+* url = "http://medid.example.org/fhir/OperationDefinition/Resource-validate"
+* version = "0.1.0"
+* name = "Validate"
+* title = "Validate a resource against R4 and medid's profiles"
+* status = #active
+* kind = #operation
+* publisher = "medid"
+* description = "Validates a resource against the FHIR R4 base definition, every medid profile it claims in meta.profile, and an optional nominated profile. Returns every issue with the FHIRPath expression of the element. HTTP 200 means validation ran; errors in the OperationOutcome mean the resource is not valid. Needs read permission on the type (e.g. system/Patient.r)."
+* affectsState = false
+* code = #validate
+* base = "http://hl7.org/fhir/OperationDefinition/Resource-validate"
+* resource[0] = #Resource
+* system = false
+* type = true
+* instance = true
+* parameter[0].name = #resource
+* parameter[0].use = #in
+* parameter[0].min = 0
+* parameter[0].max = "1"
+* parameter[0].documentation = "The resource to validate; required unless mode is delete. May also be posted as the request body itself."
+* parameter[0].type = #Resource
+* parameter[1].name = #mode
+* parameter[1].use = #in
+* parameter[1].min = 0
+* parameter[1].max = "1"
+* parameter[1].documentation = "create, update or delete (update and delete only at instance level)."
+* parameter[1].type = #code
+* parameter[1].binding.strength = #required
+* parameter[1].binding.valueSet = "http://hl7.org/fhir/ValueSet/resource-validation-mode|4.0.1"
+* parameter[2].name = #profile
+* parameter[2].use = #in
+* parameter[2].min = 0
+* parameter[2].max = "1"
+* parameter[2].documentation = "A profile to validate against; an unknown profile is reported as an error."
+* parameter[2].type = #uri
+* parameter[3].name = #return
+* parameter[3].use = #out
+* parameter[3].min = 1
+* parameter[3].max = "1"
+* parameter[3].documentation = "All issues found, each with its expression."
+* parameter[3].type = #OperationOutcome

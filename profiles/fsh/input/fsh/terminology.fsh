@@ -1,0 +1,50 @@
+CodeSystem: MedidError
+Id: medid-error
+Title: "medid error codes"
+Description: "Stable codes in OperationOutcome.issue.details.coding, for clients and tests to switch on. The issue's text explains; the code does not change."
+* ^caseSensitive = true
+* #invalid-json "The body is not JSON"
+* #invalid-resource "The body is not a valid R4 resource"
+* #resource-type-mismatch "resourceType differs from the URL"
+* #id-mismatch "The body id differs from the URL id or the match"
+* #profile-violation "A claimed medid profile is not met"
+* #unknown-profile "A nominated profile is not known"
+* #business-rule "A business rule is not met"
+* #unknown-search-parameter "A search parameter is not known or not supported"
+* #invalid-search-value "A search value is malformed"
+* #unsupported-search "A search feature is not supported"
+* #unknown-resource-type "Not an R4 resource type"
+* #not-found "No such resource"
+* #gone "The resource was deleted"
+* #version-conflict "If-Match does not match"
+* #multiple-matches "Conditional criteria match several resources"
+* #precondition-required "A precondition is required"
+* #method-not-allowed "Method not allowed"
+* #not-acceptable "Only JSON is served"
+* #unsupported-media-type "Only JSON is accepted"
+* #payload-too-large "The body is too large"
+* #invalid-bundle "The Bundle cannot be processed"
+* #invalid-reference "A reference cannot be resolved"
+* #invalid-parameter "An operation parameter is wrong"
+* #unauthorized "Authentication is required or failed"
+* #forbidden "The granted scopes do not allow this"
+* #audit-failed "The access could not be audited, so nothing was disclosed"
+* #invalid-identifier "An identifier value cannot be made valid"
+* #my-number-conflict "The My Number is registered to another person"
+* #internal "Internal error"
+
+CodeSystem: CoverageLossReasonCS
+Id: coverage-loss-reason
+Title: "資格喪失事由 (coverage loss reasons)"
+Description: "Reasons a coverage ends, as in the online eligibility system's ReasonOfLoss."
+* ^caseSensitive = true
+* #01 "死亡 (death)"
+* #02 "生活保護受給開始 (public assistance started)"
+* #03 "医療保険等の資格取得 (new insurance)"
+* #99 "その他 (other)"
+
+ValueSet: CoverageLossReasonVS
+Id: coverage-loss-reason
+Title: "Coverage loss reasons"
+Description: "Reasons a coverage ends."
+* include codes from system CoverageLossReasonCS

@@ -1,0 +1,99 @@
+/**
+ * The audit writer. A disclosure waits until its events are committed (no audit, no data).
+ * Inside a transaction the events go in with the transaction's own connection, so a write and
+ * its audit commit together. Outside one, events from concurrent requests are grouped: while a
+ * batch is being inserted, new events queue, and the next batch takes them all in one
+ * statement (group commit). Under load that turns thousands of small inserts per second into
+ * a few larger ones, which is what keeps auditing every read affordable.
+ */
+import type { Db } from '../store/db.ts';
+import { insertAuditEvents } from '../store/audit.ts';
+import type { AuditRow } from '../store/audit.ts';
+
+interface Pending {
+  rows: AuditRow[];
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+export interface AuditLogOptions {
+  /** false only for benchmarks comparing the cost of auditing; start-up warns loudly. */
+  enabled: boolean;
+  /** Largest number of rows in one INSERT. */
+  maxBatch?: number;
+  /** Batches in flight at once (each uses a connection). One gives the largest batches: measured ~19 rows per INSERT at 3,500 reads/s, against ~11 with two. */
+  maxInFlight?: number;
+}
+
+export class AuditLog {
+  private readonly db: Db;
+  private readonly enabled: boolean;
+  private readonly maxBatch: number;
+  private readonly maxInFlight: number;
+  private queue: Pending[] = [];
+  private inFlight = 0;
+  private scheduled = false;
+  /** Batches written and rows in them, since start (how well group commit is grouping). */
+  readonly stats = { batches: 0, rows: 0 };
+
+  constructor(db: Db, o: AuditLogOptions) {
+    this.db = db;
+    this.enabled = o.enabled;
+    this.maxBatch = o.maxBatch ?? 500;
+    this.maxInFlight = o.maxInFlight ?? 1;
+  }
+
+  get isEnabled(): boolean {
+    return this.enabled;
+  }
+
+  /**
+   * Records events; resolves once they are committed. With `tx`, they are written by that
+   * transaction (and commit or roll back with it).
+   */
+  async record(rows: readonly AuditRow[], tx?: Db): Promise<void> {
+    if (!this.enabled || rows.length === 0) return;
+    if (tx) {
+      await insertAuditEvents(tx, rows);
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.queue.push({ rows: [...rows], resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= this.maxInFlight || this.queue.length === 0) return;
+    this.scheduled = true;
+    // Let every request finishing in this turn of the event loop join the batch.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.inFlight >= this.maxInFlight || this.queue.length === 0) return;
+    const batch: Pending[] = [];
+    let n = 0;
+    while (this.queue.length > 0 && (batch.length === 0 || n + (this.queue[0]).rows.length <= this.maxBatch)) {
+      const p = this.queue.shift() as Pending;
+      batch.push(p);
+      n += p.rows.length;
+    }
+    this.inFlight++;
+    try {
+      const rows = batch.flatMap((p) => p.rows);
+      await insertAuditEvents(this.db, rows);
+      this.stats.batches++;
+      this.stats.rows += rows.length;
+      for (const p of batch) p.resolve();
+    } catch (e) {
+      for (const p of batch) p.reject(e);
+    } finally {
+      this.inFlight--;
+      this.schedule();
+    }
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * What gets audited, decided in one place:
+ * - reads, searches, history and operations on the Patient compartment: after the handler,
+ *   before the response leaves, one AuditEvent per patient disclosed (at least one per query);
+ * - creates, updates and deletes: inside the write's own transaction (repository hook);
+ * - failures and denials of authenticated requests on the compartment: one event, outcome 4
+ *   (client error, denial) or 8 (server error), with the reason.
+ * If recording fails, the data is not disclosed: the error replaces the response.
+ */
+import type { Logger } from '../logger.ts';
+import type { PatientCompartment } from '../fhir/compartment.ts';
+import { errors, isOutcomeError, statusOf } from '../fhir/outcome.ts';
+import type { FhirRequest, FhirResponse } from '../fhir/request.ts';
+import type { Route, RouteParams } from '../fhir/router.ts';
+import { currentRequestContext } from '../request-context.ts';
+import type { WriteChange } from '../repo/repository.ts';
+import type { Db } from '../store/db.ts';
+import type { AuditRow } from '../store/audit.ts';
+import type { Clock } from '../clock.ts';
+import { shown } from '../fhir/search/parse-values.ts';
+import type { AuditLog } from './audit-log.ts';
+import { auditRow } from './balp.ts';
+import type { AuditAction, AuditInput } from './balp.ts';
+
+const ACTIONS: Record<string, AuditAction> = {
+  read: 'R', vread: 'R', 'search-type': 'E', 'history-instance': 'E', 'history-type': 'E', 'history-system': 'E',
+  create: 'C', update: 'U', 'conditional-update': 'U', delete: 'D', 'conditional-delete': 'D',
+};
+const WRITES = new Set<AuditAction>(['C', 'U', 'D']);
+const SUBTYPE: Record<string, string> = { 'conditional-update': 'update', 'conditional-delete': 'delete' };
+
+export interface AuditDeps {
+  auditLog: AuditLog;
+  compartment: PatientCompartment;
+  baseUrl: string;
+  clock: Clock;
+  logger: Logger;
+}
+
+function actionOf(route: Route): AuditAction | undefined {
+  return route.name.startsWith('$') ? 'E' : ACTIONS[route.name];
+}
+
+function baseInput(d: AuditDeps, req: FhirRequest | undefined): Omit<AuditInput, 'action' | 'subtype' | 'outcome' | 'patientId'> {
+  const rc = currentRequestContext();
+  return {
+    principal: req?.principal ?? rc?.principal,
+    purposeOfUse: rc?.purposeOfUse ?? 'TREAT',
+    requestId: req?.requestId ?? rc?.requestId ?? 'internal',
+    remoteAddress: rc?.remoteAddress,
+    recorded: d.clock.now(),
+  };
+}
+
+/** The request's query for the audit record, with any My Number redacted. */
+function queryString(req: FhirRequest): string {
+  return new URLSearchParams(req.query.map(([k, v]) => [k, shown(v)])).toString();
+}
+
+/** The router hook: audits every dispatched request that concerns a patient's record. */
+export function auditAfter(d: AuditDeps, tx: Db | undefined) {
+  return async (req: FhirRequest, route: Route, params: RouteParams, outcome: { response: FhirResponse } | { error: unknown }): Promise<void> => {
+    const action = actionOf(route);
+    if (!action || !d.auditLog.isEnabled) return;
+    const type = params['type'] ?? route.type;
+    const subtype = SUBTYPE[route.name] ?? route.name;
+    const entity = type && params['id'] ? `${type}/${params['id']}` : undefined;
+    if ('error' in outcome) {
+      if (!req.principal || !(type === undefined || d.compartment.has(type))) return;
+      const e = outcome.error;
+      const status = isOutcomeError(e) ? statusOf(e.outcome) : 500;
+      const text = isOutcomeError(e) ? (e.outcome.issue?.[0]?.details?.text ?? 'failed') : 'internal error';
+      const row = auditRow({
+        ...baseInput(d, req), action, subtype, outcome: status >= 500 ? 8 : 4, outcomeDesc: `${status}: ${text}`,
+        patientId: type === 'Patient' ? params['id'] : undefined, entity,
+        query: action === 'E' ? queryString(req) : undefined,
+      });
+      try {
+        await d.auditLog.record([row], tx);
+      } catch (err) {
+        // The request failed anyway; keep its own error, but say loudly that audit failed.
+        d.logger.error({ requestId: req.requestId, err: (err as Error).message }, 'audit of a failed request could not be recorded');
+      }
+      return;
+    }
+    if (WRITES.has(action)) return; // recorded inside the write's transaction
+    const disclosed = outcome.response.disclosed ?? [];
+    const touches = (type !== undefined && d.compartment.has(type)) || disclosed.some((x) => d.compartment.has(x.resourceType));
+    if (!touches) return;
+    const patients = [...new Set(disclosed.flatMap((x) => x.patients))];
+    const single = disclosed.length === 1 && action === 'R' ? disclosed[0] : undefined;
+    const input = {
+      ...baseInput(d, req), action, subtype, outcome: 0 as const,
+      entity: single ? `${single.resourceType}/${single.id}${single.versionId ? `/_history/${single.versionId}` : ''}` : entity,
+      query: action === 'E' ? (outcome.response.query ?? queryString(req)) : undefined,
+    };
+    const rows: AuditRow[] = (patients.length > 0 ? patients : [undefined]).map((patientId) => auditRow({ ...input, patientId }));
+    try {
+      await d.auditLog.record(rows, tx);
+    } catch (err) {
+      d.logger.error({ requestId: req.requestId, err: (err as Error).message }, 'audit could not be recorded; response withheld');
+      throw errors.auditFailed();
+    }
+  };
+}
+
+/** The repository hook: audits a write in the write's own transaction. */
+export function auditWrite(d: AuditDeps) {
+  return async (db: Db, change: WriteChange): Promise<void> => {
+    const { stored } = change;
+    if (!d.auditLog.isEnabled || !d.compartment.has(stored.resourceType)) return;
+    const action: AuditAction = change.action === 'create' ? 'C' : change.action === 'update' ? 'U' : 'D';
+    const input = {
+      ...baseInput(d, undefined), action, subtype: change.action, outcome: 0 as const,
+      entity: `${stored.resourceType}/${stored.id}/_history/${stored.versionId}`,
+    };
+    const patients = stored.compartment.length > 0 ? stored.compartment : [undefined];
+    await d.auditLog.record(patients.map((patientId) => auditRow({ ...input, patientId })), db);
+  };
+}

@@ -1,0 +1,153 @@
+/**
+ * The client registry: who may ask for tokens, with which keys and scopes, acting for which
+ * organization. Registrations come from MEDID_CLIENTS_FILE (upserted at start-up) and from
+ * `medid client add|list|disable`. A short cache lets the resource server refuse tokens of a
+ * client disabled a moment ago without a database round trip per request.
+ */
+import fs from 'node:fs';
+import type { JWK } from 'jose';
+import type { Db } from '../store/db.ts';
+import { getClient, listClients, setClientStatus, upsertClient } from '../store/clients.ts';
+import type { ClientRow } from '../store/clients.ts';
+import { ORG_KINDS } from './principal.ts';
+import type { OrgKind, Organization } from './principal.ts';
+import { parseScope } from './scopes.ts';
+
+export interface ClientRegistration {
+  client_id: string;
+  name: string;
+  jwks?: { keys: JWK[] };
+  jwks_uri?: string;
+  /** Space-separated SMART scopes the client may be granted. */
+  scope: string;
+  organization: Organization;
+  status?: 'active' | 'disabled';
+}
+
+export interface Client {
+  clientId: string;
+  name: string;
+  jwks: { keys: JWK[] } | undefined;
+  jwksUri: string | undefined;
+  scope: string;
+  org: Organization;
+  active: boolean;
+}
+
+export class RegistrationError extends Error {
+  override name = 'RegistrationError';
+}
+
+const ORG_CODE: Record<OrgKind, RegExp> = {
+  // 医療機関コード: 10 digits (prefecture 2, table 1, area 2, number 4, check 1)
+  'medical-institution': /^\d{10}$/,
+  // 保険者番号: 8 digits, or 6 for municipal 国保
+  insurer: /^(\d{6}|\d{8})$/,
+  database: /^[a-z][a-z0-9-]{1,63}$/,
+  authority: /^[A-Za-z0-9-]{1,64}$/,
+};
+
+/** Checks a registration and returns the row to store; the message names the bad field. */
+export function checkRegistration(r: ClientRegistration, where = 'client'): ClientRow {
+  const bad = (field: string, why: string): never => {
+    throw new RegistrationError(`${where}: ${field} ${why}`);
+  };
+  if (typeof r.client_id !== 'string' || !/^[A-Za-z0-9._:-]{1,128}$/.test(r.client_id)) bad('client_id', 'must be 1–128 of A-Z a-z 0-9 . _ : -');
+  if (typeof r.name !== 'string' || r.name.trim() === '') bad('name', 'is required');
+  if (!r.jwks === !r.jwks_uri) bad('jwks/jwks_uri', 'exactly one of the two is required');
+  if (r.jwks && (!Array.isArray(r.jwks.keys) || r.jwks.keys.length === 0 || r.jwks.keys.some((k) => 'd' in k))) {
+    bad('jwks', 'must be a JWKS of public keys (no private parts)');
+  }
+  if (r.jwks_uri) {
+    let u: URL | undefined;
+    try {
+      u = new URL(r.jwks_uri);
+    } catch {
+      bad('jwks_uri', 'must be an absolute URL');
+    }
+    if (u && u.protocol !== 'https:' && !(u.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname))) {
+      bad('jwks_uri', 'must use https (http only on localhost)');
+    }
+  }
+  const scopes = (r.scope ?? '').split(/\s+/).filter(Boolean);
+  if (scopes.length === 0) bad('scope', 'must list at least one scope');
+  const wrong = scopes.find((s) => !parseScope(s));
+  if (wrong) bad('scope', `"${wrong}" is not a SMART resource scope`);
+  const constrainedWrite = scopes.find((s) => {
+    const p = parseScope(s);
+    return p !== undefined && p.constraints.length > 0 && ['c', 'u', 'd'].some((x) => p.permissions.has(x as never));
+  });
+  if (constrainedWrite) bad('scope', `"${constrainedWrite}": constraints (?param=value) are supported on read and search (r, s) only`);
+  const org = r.organization as Organization | undefined;
+  if (!org || !ORG_KINDS.includes(org.kind)) bad('organization.kind', `must be one of ${ORG_KINDS.join(', ')}`);
+  const kind = (org as Organization).kind;
+  if (!ORG_CODE[kind].test((org as Organization).code)) bad('organization.code', `is not a valid code for ${kind}`);
+  const status = r.status ?? 'active';
+  if (status !== 'active' && status !== 'disabled') bad('status', 'must be active or disabled');
+  return {
+    clientId: r.client_id, name: r.name, jwks: r.jwks ? JSON.stringify(r.jwks) : null, jwksUri: r.jwks_uri ?? null,
+    scope: scopes.join(' '), orgKind: kind, orgCode: (org as Organization).code, status,
+  };
+}
+
+function toClient(row: ClientRow): Client {
+  return {
+    clientId: row.clientId, name: row.name,
+    jwks: row.jwks ? (JSON.parse(row.jwks) as { keys: JWK[] }) : undefined,
+    jwksUri: row.jwksUri ?? undefined, scope: row.scope,
+    org: { kind: row.orgKind as OrgKind, code: row.orgCode }, active: row.status === 'active',
+  };
+}
+
+/** Reads and checks MEDID_CLIENTS_FILE (a JSON array of registrations). */
+export function readClientsFile(file: string): ClientRow[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new RegistrationError(`MEDID_CLIENTS_FILE ${file}: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(parsed)) throw new RegistrationError(`MEDID_CLIENTS_FILE ${file}: must be a JSON array of client registrations`);
+  return (parsed as ClientRegistration[]).map((r, i) => checkRegistration(r, `MEDID_CLIENTS_FILE[${i}]`));
+}
+
+const CACHE_MS = 5_000;
+
+export class ClientRegistry {
+  private readonly db: Db;
+  private readonly cache = new Map<string, { client: Client | undefined; at: number }>();
+
+  constructor(db: Db) {
+    this.db = db;
+  }
+
+  async register(row: ClientRow): Promise<void> {
+    await upsertClient(this.db, row);
+    this.cache.delete(row.clientId);
+  }
+
+  async get(clientId: string): Promise<Client | undefined> {
+    const row = await getClient(this.db, clientId);
+    const client = row ? toClient(row) : undefined;
+    this.cache.set(clientId, { client, at: Date.now() });
+    return client;
+  }
+
+  /** Like get, but answers from a cache at most a few seconds old (per-request checks). */
+  async getCached(clientId: string): Promise<Client | undefined> {
+    const hit = this.cache.get(clientId);
+    if (hit && Date.now() - hit.at < CACHE_MS) return hit.client;
+    if (this.cache.size > 10_000) this.cache.clear();
+    return this.get(clientId);
+  }
+
+  async list(): Promise<Client[]> {
+    return (await listClients(this.db)).map(toClient);
+  }
+
+  async setActive(clientId: string, active: boolean): Promise<boolean> {
+    const ok = await setClientStatus(this.db, clientId, active ? 'active' : 'disabled');
+    this.cache.delete(clientId);
+    return ok;
+  }
+}

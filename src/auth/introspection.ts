@@ -1,0 +1,21 @@
+/**
+ * Token introspection (RFC 7662; SMART token-introspection). Any token that is not a valid,
+ * unexpired token of an active client answers exactly {"active": false}.
+ */
+import type { AccessTokens } from './access-token.ts';
+import type { ClientRegistry } from './clients.ts';
+
+export async function introspect(token: string | null, tokens: AccessTokens, clients: ClientRegistry, audience: string, issuer: string): Promise<Record<string, unknown>> {
+  if (!token) return { active: false };
+  try {
+    const p = await tokens.verify(token);
+    const client = await clients.getCached(p.clientId);
+    if (client && !client.active) return { active: false };
+    return {
+      active: true, scope: p.scope, client_id: p.clientId, token_type: 'Bearer', exp: p.expiresAt,
+      sub: p.clientId, aud: audience, iss: issuer, jti: p.tokenId,
+    };
+  } catch {
+    return { active: false };
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * The OAuth 2.0 token endpoint for SMART Backend Services: `client_credentials` with
+ * private_key_jwt. Answers in RFC 6749 error JSON. Every client-authentication failure gets
+ * the same `invalid_client` answer (no hint which check failed); the precise step goes to the
+ * log and to an AuditEvent (DCM 110114 User Authentication), as do successful logins.
+ */
+import type { Logger } from '../logger.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import { auditRow } from '../audit/balp.ts';
+import type { AccessTokens } from './access-token.ts';
+import { authenticateClient, ClientAuthError } from './client-assertion.ts';
+import type { AssertionDeps } from './client-assertion.ts';
+import { formatScope, grantScopes, parseScopes } from './scopes.ts';
+
+export interface OAuthResponse {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+export interface TokenEndpointDeps extends AssertionDeps {
+  tokens: AccessTokens;
+  auditLog: AuditLog;
+  logger: Logger;
+  baseUrl: string;
+  isResourceType: (t: string) => boolean;
+}
+
+const oauthError = (status: number, error: string, description: string): OAuthResponse => ({ status, body: { error, error_description: description } });
+
+export interface TokenRequestMeta {
+  requestId: string;
+  remoteAddress: string | undefined;
+}
+
+export async function handleTokenRequest(form: URLSearchParams, meta: TokenRequestMeta, d: TokenEndpointDeps): Promise<OAuthResponse> {
+  const grant = form.get('grant_type');
+  if (!grant) return oauthError(400, 'invalid_request', 'grant_type is required');
+  if (grant !== 'client_credentials') return oauthError(400, 'unsupported_grant_type', 'only client_credentials is supported');
+  const audit = async (outcome: 0 | 4, clientId: string | undefined, desc: string): Promise<void> => {
+    await d.auditLog.record([auditRow({
+      action: 'E', subtype: 'login', eventType: 'login', outcome, outcomeDesc: desc, principal: undefined, claimedClientId: clientId,
+      purposeOfUse: 'TREAT', requestId: meta.requestId, remoteAddress: meta.remoteAddress, patientId: undefined,
+      recorded: new Date(d.now()),
+    })]);
+  };
+  let client;
+  try {
+    client = await authenticateClient(form, d);
+  } catch (e) {
+    if (!(e instanceof ClientAuthError)) throw e;
+    d.logger.warn({ requestId: meta.requestId, step: e.step, reason: e.message, clientId: e.claimedClientId }, 'client authentication failed');
+    await audit(4, e.claimedClientId, `client authentication failed at step ${e.step}: ${e.message}`);
+    return oauthError(401, 'invalid_client', 'client authentication failed');
+  }
+  const requested = parseScopes(form.get('scope') ?? '', d.isResourceType).filter((s) => s.context === 'system');
+  const granted = grantScopes(requested, parseScopes(client.scope, d.isResourceType));
+  if (granted.length === 0) {
+    await audit(4, client.clientId, 'no requested scope is allowed for this client');
+    return oauthError(400, 'invalid_scope', 'none of the requested scopes can be granted to this client');
+  }
+  const scope = granted.map((s) => (s.v1 ? s.text : formatScope(s))).join(' ');
+  const t = await d.tokens.issue(client.clientId, client.name, client.org, scope);
+  await audit(0, client.clientId, `access token issued (jti ${t.jti})`);
+  return { status: 200, body: { access_token: t.accessToken, token_type: 'bearer', expires_in: t.expiresIn, scope: t.scope } };
+}

@@ -1,0 +1,151 @@
+/**
+ * `medid <command>`: thin wrappers over the same services the server uses.
+ */
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { JWK } from 'jose';
+import { AccessTokens } from '../auth/access-token.ts';
+import { checkRegistration, ClientRegistry, RegistrationError } from '../auth/clients.ts';
+import { KeyError, loadServerKeys } from '../auth/keys.ts';
+import type { OrgKind } from '../auth/principal.ts';
+import { parseScopes } from '../auth/scopes.ts';
+import { authEndpoints } from '../auth/smart-configuration.ts';
+import { ConfigError, loadConfig } from '../config.ts';
+import type { Db } from '../store/db.ts';
+import { migrate } from '../store/migrate.ts';
+import { openDb } from '../store/open.ts';
+import { DatabaseInUseError } from '../store/pglite.ts';
+
+const USAGE = `usage: medid <command> [options]
+
+commands:
+  migrate                 apply database migrations (DATABASE_URL, or the embedded database)
+  client add              register or update a client:
+      --id ID --name NAME --scope "system/Patient.rs …"
+      --org-kind medical-institution|insurer|database|authority --org-code CODE
+      (--jwks-uri URL | --jwks-file FILE)
+  client list             list registered clients
+  client disable ID       refuse new tokens (and existing ones within seconds)
+  client enable ID
+  token --scope "…"       print an access token signed with the server's key, for trying the
+      [--client-id ID]    API with curl (default client id: medid-operator; lifetime --ttl
+      [--ttl SECONDS]     seconds, default 300, at most 3600)
+
+The embedded database can be opened by one process at a time: stop the server before
+\`client\` commands, or register clients with MEDID_CLIENTS_FILE, or use DATABASE_URL.
+`;
+
+class UsageError extends Error {}
+
+async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+  try {
+    await migrate(db);
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+async function clientCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parseArgs({
+    args: rest, allowPositionals: true,
+    options: {
+      id: { type: 'string' }, name: { type: 'string' }, scope: { type: 'string' }, 'org-kind': { type: 'string' },
+      'org-code': { type: 'string' }, 'jwks-uri': { type: 'string' }, 'jwks-file': { type: 'string' },
+    },
+  });
+  switch (sub) {
+    case 'add': {
+      const jwksFile = values['jwks-file'];
+      const row = checkRegistration({
+        client_id: values.id ?? '', name: values.name ?? '', scope: values.scope ?? '',
+        organization: { kind: (values['org-kind'] ?? '') as OrgKind, code: values['org-code'] ?? '' },
+        jwks_uri: values['jwks-uri'],
+        jwks: jwksFile ? (JSON.parse(fs.readFileSync(jwksFile, 'utf8')) as { keys: JWK[] }) : undefined,
+      }, 'client add');
+      await withDb((db) => new ClientRegistry(db).register(row));
+      process.stdout.write(`registered ${row.clientId}\n`);
+      return 0;
+    }
+    case 'list': {
+      const clients = await withDb((db) => new ClientRegistry(db).list());
+      for (const c of clients) {
+        process.stdout.write(`${c.clientId}\t${c.active ? 'active' : 'disabled'}\t${c.org.kind}:${c.org.code}\t${c.name}\t${c.scope}\n`);
+      }
+      return 0;
+    }
+    case 'disable':
+    case 'enable': {
+      const id = positionals[0];
+      if (!id) throw new UsageError(`client ${sub} needs a client id`);
+      const ok = await withDb((db) => new ClientRegistry(db).setActive(id, sub === 'enable'));
+      if (!ok) {
+        process.stderr.write(`medid: no client ${id}\n`);
+        return 1;
+      }
+      process.stdout.write(`${id} ${sub}d\n`);
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown client command "${sub ?? ''}"`);
+  }
+}
+
+async function tokenCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { scope: { type: 'string' }, 'client-id': { type: 'string' }, ttl: { type: 'string' } } });
+  const scope = values.scope ?? '';
+  if (parseScopes(scope).length === 0) throw new UsageError('token needs --scope with at least one SMART scope, e.g. --scope "system/*.rs"');
+  const ttl = Number(values.ttl ?? 300);
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 3600) throw new UsageError('--ttl must be 1–3600 seconds');
+  const config = loadConfig();
+  const { keys } = await loadServerKeys({ file: config.signingKeyFile, dataDir: config.dataDir });
+  const tokens = new AccessTokens({ keys, issuer: authEndpoints(config.baseUrl).issuer, audience: config.baseUrl, isResourceType: () => true });
+  const clientId = values['client-id'] ?? 'medid-operator';
+  const t = await tokens.issue(clientId, 'medid operator (CLI)', { kind: 'authority', code: 'operator' }, scope, ttl);
+  process.stdout.write(`${t.accessToken}\n`);
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'migrate': {
+      const config = loadConfig();
+      const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+      try {
+        const applied = await migrate(db);
+        process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
+      } finally {
+        await db.close();
+      }
+      return 0;
+    }
+    case 'client':
+      return clientCommand(rest);
+    case 'token':
+      return tokenCommand(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    if (e instanceof UsageError) {
+      process.stderr.write(`medid: ${e.message}\n\n${USAGE}`);
+      process.exit(2);
+    }
+    const known = e instanceof ConfigError || e instanceof RegistrationError || e instanceof KeyError || e instanceof DatabaseInUseError;
+    process.stderr.write(`medid: ${known ? '' : 'error: '}${(e as Error).message}\n`);
+    process.exit(known ? 2 : 1);
+  },
+);

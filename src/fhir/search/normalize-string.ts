@@ -1,0 +1,22 @@
+/**
+ * The key string search parameters compare on. FHIR asks for case- and accent-insensitive
+ * matching; for Japanese text medid also folds width (NFKC: ﾔﾏﾀﾞ → ヤマダ, ＡＢＣ → abc),
+ * katakana to hiragana (ヤマダ ≡ やまだ) and drops all spaces, because desks type names with a
+ * half-width, full-width or no space between family and given name (NDB linkage lost most
+ * records to exactly this). Kana voicing marks (が ≠ か) are letters, not accents, and stay.
+ */
+
+const LATIN_COMBINING = /[\u0300-\u036f]/g;
+const KATAKANA = /[\u30a1-\u30f6]/g;
+const SPACES = /\s+/gu;
+
+export function normalizeSearchString(s: string): string {
+  return s
+    .normalize('NFKC')
+    .toLowerCase()
+    .normalize('NFD')
+    .replace(LATIN_COMBINING, '')
+    .normalize('NFC')
+    .replace(KATAKANA, (c) => String.fromCharCode(c.charCodeAt(0) - 0x60))
+    .replace(SPACES, '');
+}

@@ -1,0 +1,87 @@
+/**
+ * OAuth endpoints (token, introspection, JWKS) and SMART discovery, at the Express edge.
+ * OAuth answers are RFC 6749 JSON with Cache-Control: no-store; discovery and JWKS are public,
+ * JSON whatever the Accept header, and open to any origin (CORS).
+ */
+import express from 'express';
+import type { NextFunction, Request, Response, Router } from 'express';
+import type { AccessTokens } from '../auth/access-token.ts';
+import type { ClientRegistry } from '../auth/clients.ts';
+import { introspect } from '../auth/introspection.ts';
+import type { ServerKeys } from '../auth/keys.ts';
+import type { AuthEndpoints } from '../auth/smart-configuration.ts';
+import { handleTokenRequest } from '../auth/token-endpoint.ts';
+import type { TokenEndpointDeps } from '../auth/token-endpoint.ts';
+import type { InFlight } from './in-flight.ts';
+
+export interface AuthRouteDeps {
+  inFlight: InFlight;
+  endpoints: AuthEndpoints;
+  keys: ServerKeys;
+  tokens: AccessTokens;
+  clients: ClientRegistry;
+  token: TokenEndpointDeps;
+  audience: string;
+  smartConfiguration: Record<string, unknown>;
+}
+
+function noStore(res: Response): void {
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Pragma', 'no-cache');
+}
+
+function cors(res: Response): void {
+  res.setHeader('Access-Control-Allow-Origin', '*');
+}
+
+/** Form bodies only; anything else is an OAuth invalid_request. */
+function formOf(req: Request): URLSearchParams | undefined {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  if (type !== 'application/x-www-form-urlencoded' || !Buffer.isBuffer(req.body)) return undefined;
+  return new URLSearchParams(req.body.toString('utf8'));
+}
+
+export function oauthRouter(d: AuthRouteDeps): Router {
+  const wrap = (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response, next: NextFunction): void => {
+    d.inFlight.track(() => fn(req, res)).catch(next);
+  };
+  const r = express.Router();
+  r.use(express.raw({ type: () => true, limit: '64kb' }));
+  r.post('/token', wrap(async (req, res) => {
+    noStore(res);
+    const form = formOf(req);
+    if (!form) {
+      res.status(400).json({ error: 'invalid_request', error_description: 'send an application/x-www-form-urlencoded body' });
+      return;
+    }
+    const out = await handleTokenRequest(form, { requestId: String(res.locals['requestId']), remoteAddress: req.socket.remoteAddress }, d.token);
+    res.status(out.status).json(out.body);
+  }));
+  r.post('/introspect', wrap(async (req, res) => {
+    noStore(res);
+    const form = formOf(req);
+    res.json(await introspect(form?.get('token') ?? null, d.tokens, d.clients, d.audience, d.endpoints.issuer));
+  }));
+  r.get('/jwks', (_req, res) => {
+    cors(res);
+    res.setHeader('Cache-Control', 'public, max-age=300');
+    res.json(d.keys.jwks);
+  });
+  r.options('/{*any}', (_req, res) => {
+    cors(res);
+    res.setHeader('Access-Control-Allow-Methods', 'GET, POST');
+    res.setHeader('Access-Control-Allow-Headers', 'Content-Type, Authorization');
+    res.status(204).end();
+  });
+  return r;
+}
+
+/** `[base]/.well-known/smart-configuration`. */
+export function smartConfigurationHandler(doc: Record<string, unknown>) {
+  const json = JSON.stringify(doc);
+  return (_req: Request, res: Response): void => {
+    cors(res);
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.end(json);
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * The one error handler: OperationOutcomeErrors become their status and outcome; body-parser
+ * failures become 400/413; anything else is a 500 with a generic outcome, logged with the
+ * request id but never the request's content.
+ */
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from '../logger.ts';
+import { errors, isOutcomeError, statusOf } from '../fhir/outcome.ts';
+import { outcome, issue } from '../fhir/outcome.ts';
+import type { OperationOutcome } from '@medplum/fhirtypes';
+import type { OutputType } from './content.ts';
+
+function fromBodyParser(e: unknown): OperationOutcome | undefined {
+  const type = (e as { type?: string }).type;
+  if (type === 'entity.too.large') return errors.payloadTooLarge('The request body is larger than this server accepts').outcome;
+  if (type === 'entity.parse.failed' || type === 'encoding.unsupported' || type === 'charset.unsupported') {
+    return errors.badRequest('The request body could not be read', 'invalid-json', undefined, 'structure').outcome;
+  }
+  return undefined;
+}
+
+export function errorHandler(logger: Logger) {
+  return (e: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    let o: OperationOutcome;
+    let status: number;
+    if (isOutcomeError(e)) {
+      o = e.outcome;
+      status = statusOf(o);
+    } else {
+      const parsed = fromBodyParser(e);
+      if (parsed) {
+        o = parsed;
+        status = statusOf(o);
+      } else {
+        logger.error({ requestId: res.locals['requestId'], err: { name: (e as Error).name, message: (e as Error).message, stack: (e as Error).stack } }, 'unhandled error');
+        o = outcome(undefined, [issue({ code: 'exception', medid: 'internal', text: `Internal server error (request ${String(res.locals['requestId'])})` })]);
+        status = 500;
+      }
+    }
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    // RFC 6750 §3: tell the client how to authenticate, and why a token was refused.
+    if (status === 401) {
+      res.setHeader('WWW-Authenticate', o.id === 'invalid-token'
+        ? `Bearer realm="medid", error="invalid_token", error_description="${(o.issue?.[0]?.details?.text ?? '').replace(/"/g, "'")}"`
+        : 'Bearer realm="medid"');
+    } else if (status === 403 && o.id === 'forbidden') {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="medid", error="insufficient_scope"');
+    }
+    const type = (res.locals['outputType'] as OutputType | undefined) ?? 'application/fhir+json';
+    const json = req.query['_pretty'] === 'true' ? JSON.stringify(o, null, 2) : JSON.stringify(o);
+    res.status(status).setHeader('Content-Type', `${type}; charset=utf-8`);
+    res.end(json);
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * The Express edge of the FHIR API: turns an Express request into a plain FhirRequest,
+ * dispatches it, and writes the FhirResponse. Nothing below this file knows Express.
+ */
+import type { NextFunction, Request, Response } from 'express';
+import type { AccessTokens } from '../auth/access-token.ts';
+import type { ClientRegistry } from '../auth/clients.ts';
+import type { FhirRequest, FhirResponse, HttpMethod } from '../fhir/request.ts';
+import type { Router } from '../fhir/router.ts';
+import { errors } from '../fhir/outcome.ts';
+import { PURPOSES_OF_USE } from '../fhir/systems.ts';
+import { runWithRequestContext } from '../request-context.ts';
+import { principalOf } from './bearer.ts';
+import { bodyKind, negotiate } from './content.ts';
+import type { OutputType } from './content.ts';
+import type { InFlight } from './in-flight.ts';
+
+/** Parses the raw body captured by express.raw into JSON, a form string, or nothing. */
+function parseBody(req: Request): unknown {
+  const raw = req.body as Buffer | undefined;
+  const kind = bodyKind(req.headers['content-type'], Buffer.isBuffer(raw) ? raw.length : 0);
+  if (kind === 'none') return undefined;
+  const text = (raw as Buffer).toString('utf8');
+  if (kind === 'form') return text;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw errors.badRequest(`The request body is not valid JSON: ${(e as Error).message}`, 'invalid-json', undefined, 'structure');
+  }
+}
+
+function lowerHeaders(req: Request): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(req.headers)) out[k] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
+}
+
+/**
+ * The purpose of use (v3-ActReason) declared by a `purpose_of_use` parameter or the
+ * `X-Purpose-Of-Use` header; TREAT when neither is given. The parameter is not a search
+ * criterion, so it is taken out of the query.
+ */
+function purposeOf(query: [string, string][], req: Request): { purpose: string; rest: [string, string][] } {
+  const given = query.filter(([k]) => k === 'purpose_of_use').map(([, v]) => v);
+  const hdr = req.headers['x-purpose-of-use'];
+  const candidates = [...given, ...(typeof hdr === 'string' ? [hdr] : [])];
+  const purpose = (candidates[0] ?? 'TREAT').trim().toUpperCase();
+  if (!PURPOSES_OF_USE.has(purpose)) {
+    throw errors.badRequest(`purpose_of_use "${purpose}" is not a recognized v3-ActReason purpose of use`, 'invalid-parameter', 'purpose_of_use');
+  }
+  return { purpose, rest: query.filter(([k]) => k !== 'purpose_of_use') };
+}
+
+export function toFhirRequest(req: Request, mountPath: string, query: [string, string][]): FhirRequest {
+  const url = new URL(req.originalUrl, 'http://x');
+  return {
+    method: req.method as HttpMethod,
+    path: url.pathname.slice(mountPath.length) || '/',
+    query,
+    body: parseBody(req),
+    headers: lowerHeaders(req),
+    requestId: requestIdOf(req),
+  };
+}
+
+function requestIdOf(req: Request): string {
+  return (req.res?.locals['requestId'] as string | undefined) ?? '';
+}
+
+export function writeFhirResponse(res: Response, out: FhirResponse, type: OutputType, pretty: boolean): void {
+  res.status(out.status);
+  for (const [k, v] of Object.entries(out.headers ?? {})) res.setHeader(k, v);
+  if (!out.body) {
+    res.end();
+    return;
+  }
+  let json = 'json' in out.body ? out.body.json : JSON.stringify(out.body);
+  if (pretty) json = JSON.stringify(JSON.parse(json), null, 2);
+  res.setHeader('Content-Type', `${type}; charset=utf-8`);
+  res.setHeader('Content-Length', Buffer.byteLength(json));
+  res.end(json);
+}
+
+export interface FhirMiddlewareOptions {
+  inFlight: InFlight;
+  mountPath: string;
+  router: () => Router;
+  tokens: AccessTokens;
+  clients: ClientRegistry;
+}
+
+/** Express handler for everything under the FHIR base. */
+export function fhirHandler(o: FhirMiddlewareOptions) {
+  return (req: Request, res: Response, next: NextFunction): Promise<void> => o.inFlight.track(async () => {
+    try {
+      const format = typeof req.query['_format'] === 'string' ? req.query['_format'] : undefined;
+      const type = negotiate(format, req.headers.accept);
+      res.locals['outputType'] = type;
+      const principal = await principalOf(req, o.tokens, o.clients);
+      const { purpose, rest } = purposeOf([...new URL(req.originalUrl, 'http://x').searchParams], req);
+      const fhirReq = toFhirRequest(req, o.mountPath, rest);
+      fhirReq.principal = principal;
+      const ctx = { requestId: fhirReq.requestId, principal, purposeOfUse: purpose, remoteAddress: req.socket.remoteAddress };
+      const out = await runWithRequestContext(ctx, () => o.router().dispatch(fhirReq));
+      writeFhirResponse(res, out, type, req.query['_pretty'] === 'true');
+    } catch (e) {
+      next(e);
+    }
+  });
+}

@@ -1,0 +1,38 @@
+/**
+ * The medical ID (医療等ID) medid issues: 14 digits = scheme version `1` + 12 random digits + a
+ * Verhoeff check digit (privacy-design.md §2.3). Printed as `1234 5678 9012 34`; spaces and
+ * hyphens are removed on input. 14 digits cannot be confused with My Number (12) or a corporate
+ * number (13), and the ID carries no birth date, sex or region.
+ */
+import crypto from 'node:crypto';
+import { verhoeffCheckDigit } from './check-digits.ts';
+import { fail, ok } from './kind.ts';
+import type { IdentifierKind, ParseResult } from './kind.ts';
+import { ID_SYSTEMS } from './systems.ts';
+import { compactDigits } from './text.ts';
+
+export const MEDICAL_ID_SCHEME = '1';
+
+export function parseMedicalId(raw: string): ParseResult {
+  const d = compactDigits(raw);
+  if (!/^\d{14}$/.test(d)) return fail('medical-id.format', `medical ID "${raw}": must be 14 digits`);
+  if (d[0] !== MEDICAL_ID_SCHEME) return fail('medical-id.scheme', `medical ID ${d}: scheme version ${d[0] ?? ''} is not issued (expected ${MEDICAL_ID_SCHEME})`);
+  const expected = verhoeffCheckDigit(d.slice(0, 13));
+  if (Number(d[13]) !== expected) return fail('medical-id.check-digit', `medical ID ${d}: check digit should be ${expected}`);
+  return ok(d);
+}
+
+/** A fresh random medical ID (CSPRNG); uniqueness is the registry's table's job. */
+export function newMedicalId(): string {
+  const body = MEDICAL_ID_SCHEME + String(crypto.randomInt(0, 1_000_000)).padStart(6, '0') + String(crypto.randomInt(0, 1_000_000)).padStart(6, '0');
+  return body + String(verhoeffCheckDigit(body));
+}
+
+/** `1234 5678 9012 34`, for people (machines exchange the plain digits). */
+export function displayMedicalId(id: string): string {
+  return id.replace(/(\d{4})(?=\d)/g, '$1 ');
+}
+
+export function medicalIdKind(system: string = ID_SYSTEMS.medicalId): IdentifierKind {
+  return { system, label: 'medical ID', labelJa: '医療等ID', parse: parseMedicalId };
+}

@@ -1,0 +1,68 @@
+/**
+ * Normalizes every identifier in a resource on write: each Identifier (anywhere: Patient,
+ * Coverage, Organization, a Reference's identifier…) whose system medid knows is rewritten to
+ * its canonical system and value; JP Core Coverage extensions for 記号/番号/枝番 likewise.
+ * Values that cannot be made valid are refused together, each issue naming its element as a
+ * FHIRPath expression and the rule broken (422; nothing is written).
+ */
+import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import { errors, issue } from '../fhir/outcome.ts';
+import { MEDID_ERROR_SYSTEM } from '../fhir/canonical.ts';
+import { parseInsuredNumber, parseInsuredSubnumber, parseInsuredSymbol } from './insured-parts.ts';
+import type { ParseResult } from './kind.ts';
+import type { IdentifierRegistry } from './registry.ts';
+
+const JP_EXT = 'http://jpfhir.jp/fhir/core/Extension/StructureDefinition/';
+/** JP Core Coverage extensions carrying the parts of an insurance card number. */
+export const COVERAGE_PART_EXTENSIONS: Readonly<Record<string, (raw: string) => ParseResult>> = {
+  [`${JP_EXT}JP_Coverage_InsuredPersonSymbol`]: parseInsuredSymbol,
+  [`${JP_EXT}JP_Coverage_InsuredPersonNumber`]: parseInsuredNumber,
+  [`${JP_EXT}JP_Coverage_InsuredPersonSubNumber`]: (raw) => {
+    const r = parseInsuredSubnumber(raw);
+    return r.ok && r.value === '' ? { ok: false, rule: 'insured-subnumber.empty', message: 'insured person branch number (枝番): the extension must not be empty' } : r;
+  },
+};
+
+type Obj = Record<string, unknown>;
+
+function rejectIssue(expression: string, rule: string, message: string): OperationOutcomeIssue {
+  const i = issue({ code: 'value', medid: 'invalid-identifier', text: message, expression });
+  i.details?.coding?.push({ system: `${MEDID_ERROR_SYSTEM}-rule`, code: rule });
+  return i;
+}
+
+export function normalizeIdentifiers<T extends Resource>(resource: T, registry: IdentifierRegistry): { resource: T; issues: OperationOutcomeIssue[] } {
+  const issues: OperationOutcomeIssue[] = [];
+  const visit = (node: unknown, path: string, key: string): unknown => {
+    if (Array.isArray(node)) return node.map((x, i) => visit(x, `${path}[${i}]`, key));
+    if (typeof node !== 'object' || node === null) return node;
+    const o = node as Obj;
+    let out: Obj = {};
+    for (const [k, v] of Object.entries(o)) out[k] = k === 'resource' || k === 'contained' ? v : visit(v, `${path}.${k}`, k);
+    if (key === 'identifier' && typeof o['system'] === 'string' && typeof o['value'] === 'string' && registry.checks(o['system'])) {
+      const r = registry.parse(o['system'], o['value']);
+      if (r.ok) out = { ...out, system: registry.canonicalSystem(o['system']), value: r.value };
+      else issues.push(rejectIssue(`${path}.value`, r.rule, r.message));
+    }
+    if (key === 'extension' && typeof o['url'] === 'string' && typeof o['valueString'] === 'string') {
+      const parse = COVERAGE_PART_EXTENSIONS[o['url']];
+      if (parse) {
+        const r = parse(o['valueString']);
+        if (r.ok) out = { ...out, valueString: r.value };
+        else issues.push(rejectIssue(`${path}.value`, r.rule, r.message));
+      }
+    }
+    return out;
+  };
+  const normalized = visit(resource, resource.resourceType, '') as T;
+  return { resource: normalized, issues };
+}
+
+/** The write hook: normalized resource, or 422 listing every identifier that is wrong. */
+export function identifierHook(registry: IdentifierRegistry): (r: Resource) => Resource {
+  return (r) => {
+    const { resource, issues } = normalizeIdentifiers(r, registry);
+    if (issues.length > 0) throw errors.invalid(issues, 422);
+    return resource;
+  };
+}

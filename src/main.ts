@@ -1,0 +1,101 @@
+/**
+ * Process entry: loadConfig → logger → open database → migrate → load definitions →
+ * createApp → listen. SIGTERM/SIGINT stop accepting connections, let in-flight requests
+ * finish (up to MEDID_SHUTDOWN_GRACE_MS), then close the database.
+ */
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createApp } from './app.ts';
+import { readClientsFile, RegistrationError } from './auth/clients.ts';
+import { KeyError, loadServerKeys } from './auth/keys.ts';
+import { loadRegistrySecret, SecretError } from './privacy/secrets.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { loadDefinitions } from './fhir/definitions/index.ts';
+import { createLogger } from './logger.ts';
+import { migrate } from './store/migrate.ts';
+import { openAuditDb, openDb } from './store/open.ts';
+
+export const PROFILES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'profiles');
+const IG_SITE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'ig', 'site');
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`medid: configuration error: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const logger = createLogger(config.logLevel);
+  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
+  const applied = await migrate(db);
+  if (applied.length > 0) logger.info({ applied }, 'database migrated');
+  const defs = await loadDefinitions(PROFILES_DIR);
+  const { keys, generated } = await loadServerKeys({ file: config.signingKeyFile, dataDir: config.dataDir });
+  if (generated) logger.info({ kid: keys.active.kid }, 'generated a token signing key in the data directory');
+  if (!config.signingKeyFile && config.databaseUrl) {
+    logger.warn('MEDID_SIGNING_KEY_FILE is not set: tokens are signed with a key generated into MEDID_DATA_DIR; every node must share it');
+  }
+  if (!config.audit) {
+    logger.warn('MEDID_AUDIT=off: DISCLOSURES ARE NOT RECORDED. This setting exists only to measure the cost of auditing in benchmarks.');
+  }
+  const { secret, generated: newSecret } = loadRegistrySecret({ file: config.secretFile, dataDir: config.dataDir });
+  if (newSecret) logger.info('generated the registry secret in the data directory');
+  if (!config.secretFile && config.databaseUrl) {
+    logger.warn('MEDID_SECRET_FILE is not set: My Number MACs use a secret generated into MEDID_DATA_DIR; every node must share it, and losing it makes registered My Numbers unfindable');
+  }
+  const dbOptions = { databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize };
+  const auditDb = openAuditDb(db, dbOptions);
+  const app = createApp({ config, db, auditDb, defs, logger, keys, registrySecret: secret, igSiteDir: IG_SITE_DIR });
+  const published = await app.publishConformance();
+  if (published > 0) logger.info({ published }, 'conformance resources published');
+  if (config.clientsFile) {
+    const rows = readClientsFile(config.clientsFile);
+    for (const row of rows) await app.clients.register(row);
+    logger.info({ clients: rows.length }, 'client registrations loaded from MEDID_CLIENTS_FILE');
+  }
+
+  const server = http.createServer(app.express);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  logger.info({
+    port: config.port, baseUrl: config.baseUrl,
+    database: config.databaseUrl ? 'postgresql' : `embedded (${config.dataDir})`,
+  }, 'medid listening');
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    const force = setTimeout(() => {
+      logger.warn('grace period over; closing remaining connections');
+      server.closeAllConnections();
+    }, config.shutdownGraceMs);
+    force.unref();
+    server.close(() => {
+      // Handlers whose client hung up may still be running: let them finish first.
+      const grace = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref());
+      void Promise.race([app.drained(), grace]).then(() => Promise.all([db.close(), auditDb === db ? undefined : auditDb.close()])).finally(() => {
+        logger.info('stopped');
+        process.exit(0);
+      });
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((e: unknown) => {
+  if (e instanceof RegistrationError || e instanceof KeyError || e instanceof SecretError) {
+    process.stderr.write(`medid: configuration error: ${e.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`medid: failed to start: ${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});

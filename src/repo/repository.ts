@@ -1,0 +1,252 @@
+/**
+ * The FHIR resource repository: create, read, vread, update, delete and their conditional
+ * forms, with versioning, validation and indexing. Bound to one Db handle; `transaction` gives
+ * a repository bound to a transaction so bundles reuse every rule here unchanged.
+ *
+ * Access policy and HTTP live elsewhere; `afterWrite` hooks (the audit log, scope constraints)
+ * run inside the same database transaction as each write, so a write and its audit record
+ * commit together or not at all.
+ */
+import crypto from 'node:crypto';
+import type { Resource } from '@medplum/fhirtypes';
+import type { Clock } from '../clock.ts';
+import type { PatientCompartment } from '../fhir/compartment.ts';
+import type { FhirDefinitions } from '../fhir/definitions/index.ts';
+import { errors } from '../fhir/outcome.ts';
+import { indexResource } from '../fhir/search/index-rows.ts';
+import type { IdentifierNormalizer } from '../fhir/search/index-rows.ts';
+import { parseSearch } from '../fhir/search/parse.ts';
+import type { Db } from '../store/db.ts';
+import { lockKey } from '../store/locks.ts';
+import { deleteResource, insertResource, lockCurrent, readCurrent, readVersion, updateResource } from '../store/resources.ts';
+import type { StoredResource } from '../store/resources.ts';
+import { searchPage } from '../store/search.ts';
+import type { Validator } from './validator.ts';
+
+export interface WriteChange {
+  action: 'create' | 'update' | 'delete';
+  stored: StoredResource;
+  /** The resource as written (creates and updates), with any symbol-keyed side data hooks left on it. */
+  resource?: Resource;
+}
+
+/** Runs inside the transaction of every write; throwing undoes the write. */
+export type AfterWrite = (db: Db, change: WriteChange) => Promise<void>;
+
+export interface RepositoryDeps {
+  db: Db;
+  defs: FhirDefinitions;
+  validator: Validator;
+  compartment: PatientCompartment;
+  baseUrl: string;
+  clock: Clock;
+  normalizeIdentifier: IdentifierNormalizer;
+  /** Run on every resource before validation (e.g. identifier normalization). */
+  beforeWrite: readonly ((r: Resource) => Resource)[];
+  afterWrite: readonly AfterWrite[];
+}
+
+export interface WriteResult {
+  stored: StoredResource;
+  /** 201 when the write created the resource, 200 otherwise. */
+  created: boolean;
+}
+
+export interface UpdateOptions {
+  ifMatch?: string;
+  /** Whether the caller may create the resource when the id is unknown (update-as-create). */
+  canCreate?: boolean;
+}
+
+const ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
+
+export function assertId(id: string): void {
+  if (!ID_RE.test(id)) {
+    throw errors.badRequest(`"${id}" is not a valid FHIR id ([A-Za-z0-9-.]{1,64})`, 'invalid-resource', 'id');
+  }
+}
+
+/** The resource without the server-assigned meta fields, for "did anything change?". */
+function withoutVersionMeta(r: Resource): string {
+  const { meta, ...rest } = r;
+  const m = { ...meta };
+  delete m.versionId;
+  delete m.lastUpdated;
+  return JSON.stringify({ ...rest, meta: m });
+}
+
+export class Repository {
+  private readonly deps: RepositoryDeps;
+
+  constructor(deps: RepositoryDeps) {
+    this.deps = deps;
+  }
+
+  get db(): Db {
+    return this.deps.db;
+  }
+
+  /** Runs `fn` with a repository whose every statement is in one database transaction. */
+  transaction<T>(fn: (repo: Repository) => Promise<T>): Promise<T> {
+    return this.deps.db.tx((t) => fn(t === this.deps.db ? this : new Repository({ ...this.deps, db: t })));
+  }
+
+  async read(type: string, id: string): Promise<StoredResource> {
+    const r = await readCurrent(this.deps.db, type, id);
+    if (!r) throw errors.notFound(`${type}/${id} is not known`);
+    if (r.deleted) throw errors.gone(`${type}/${id} was deleted`);
+    return r;
+  }
+
+  async vread(type: string, id: string, versionId: string): Promise<StoredResource> {
+    const vid = /^\d{1,9}$/.test(versionId) ? Number(versionId) : NaN;
+    const r = Number.isSafeInteger(vid) ? await readVersion(this.deps.db, type, id, vid) : undefined;
+    if (!r) throw errors.notFound(`${type}/${id}/_history/${versionId} is not known`);
+    if (r.deleted) throw errors.gone(`${type}/${id} version ${versionId} is a deletion`);
+    return r;
+  }
+
+  /** Validates and normalizes a resource for writing; returns the resource to store. */
+  prepare(body: unknown, type: string): Resource {
+    this.deps.validator.assertResource(body, type);
+    let r = body;
+    for (const hook of this.deps.beforeWrite) r = hook(r);
+    this.deps.validator.assertValid(r);
+    return r;
+  }
+
+  async create(type: string, body: unknown, opts: { ifNoneExist?: string; id?: string } = {}): Promise<WriteResult> {
+    const resource = this.prepare(body, type);
+    if (opts.ifNoneExist === undefined && this.deps.afterWrite.length === 0) {
+      // One INSERT statement is atomic on its own: no transaction round trips needed.
+      return this.insert(resource, opts.id ?? crypto.randomUUID(), 1);
+    }
+    return this.transaction(async (repo) => {
+      if (opts.ifNoneExist !== undefined) {
+        await lockKey(repo.db, `create:${type}?${opts.ifNoneExist}`);
+        const found = await repo.findMatches(type, opts.ifNoneExist);
+        if (found.length > 1) throw errors.multipleMatches(`If-None-Exist matched ${found.length} ${type} resources`);
+        if (found[0]) return { stored: found[0], created: false };
+      }
+      return repo.insert(resource, opts.id ?? crypto.randomUUID(), 1);
+    });
+  }
+
+  /** Writes a version (new or next) with its index rows and compartment, then the hooks. */
+  private async write(resource: Resource, id: string, versionId: number, existing: StoredResource | undefined): Promise<StoredResource> {
+    const lastUpdated = this.deps.clock.now().toISOString();
+    const stored: Resource = { ...resource, id, meta: { ...resource.meta, versionId: String(versionId), lastUpdated } };
+    const content = JSON.stringify(stored);
+    const ix = indexResource(stored, this.deps.defs.searchParams, { baseUrl: this.deps.baseUrl, normalizeIdentifier: this.deps.normalizeIdentifier });
+    const compartment = this.deps.compartment.patientsOf(resource.resourceType, id, ix);
+    const v = { resourceType: resource.resourceType, id, versionId, lastUpdated, content, compartment };
+    const seq = existing ? existing.seq : await insertResource(this.deps.db, v, ix);
+    if (existing) await updateResource(this.deps.db, existing.seq, v, ix);
+    const out: StoredResource = { seq, resourceType: resource.resourceType, id, versionId, lastUpdated: new Date(lastUpdated), deleted: false, content, compartment };
+    for (const hook of this.deps.afterWrite) await hook(this.deps.db, { action: existing && !existing.deleted ? 'update' : 'create', stored: out, resource });
+    return out;
+  }
+
+  private async insert(resource: Resource, id: string, versionId: number): Promise<WriteResult> {
+    return { stored: await this.write(resource, id, versionId, undefined), created: true };
+  }
+
+  /**
+   * Update by id; creates the resource when the id is unknown (update-as-create). An update
+   * that changes nothing but meta returns the current version instead of writing a new one.
+   */
+  async update(type: string, id: string, body: unknown, opts: UpdateOptions = {}): Promise<WriteResult> {
+    assertId(id);
+    const resource = this.prepare(body, type);
+    if (resource.id === undefined) throw errors.badRequest('The resource must carry its id in an update', 'id-mismatch', 'id');
+    if (resource.id !== id) throw errors.badRequest(`The resource id "${resource.id}" does not match the URL id "${id}"`, 'id-mismatch', 'id');
+    return this.transaction(async (repo) => {
+      const current = await lockCurrent(repo.db, type, id);
+      checkIfMatch(current, opts.ifMatch);
+      if (!current || current.deleted) {
+        if (opts.canCreate === false) throw errors.forbidden(`Creating ${type} is not within the granted scopes`);
+        if (!current) return repo.insert(resource, id, 1);
+      } else if (Object.getOwnPropertySymbols(resource).length === 0 && current.content !== null &&
+        withoutVersionMeta(JSON.parse(current.content) as Resource) === withoutVersionMeta({ ...resource, id })) {
+        // Nothing changed (and no hook has side data to record): keep the current version.
+        return { stored: current, created: false };
+      }
+      const stored = await repo.write(resource, id, current.versionId + 1, current);
+      return { stored, created: current.deleted };
+    });
+  }
+
+  /** PUT Type?criteria: 0 matches create, 1 updates it, more are 412. */
+  async conditionalUpdate(type: string, criteria: string, body: unknown, opts: UpdateOptions = {}): Promise<WriteResult> {
+    const resource = this.prepare(body, type);
+    return this.transaction(async (repo) => {
+      await lockKey(repo.db, `create:${type}?${criteria}`);
+      const found = await repo.findMatches(type, criteria);
+      if (found.length > 1) throw errors.multipleMatches(`The update criteria matched ${found.length} ${type} resources`);
+      const match = found[0];
+      if (match) {
+        if (resource.id !== undefined && resource.id !== match.id) {
+          throw errors.badRequest(`The resource id "${resource.id}" does not match the resource found by the criteria`, 'id-mismatch', 'id');
+        }
+        return repo.update(type, match.id, { ...resource, id: match.id }, opts);
+      }
+      if (opts.canCreate === false) throw errors.forbidden(`Creating ${type} is not within the granted scopes`);
+      if (resource.id !== undefined) {
+        assertId(resource.id);
+        const existing = await readCurrent(repo.db, type, resource.id);
+        if (existing && !existing.deleted) {
+          throw errors.conflict(`${type}/${resource.id} exists but does not meet the update criteria`, 'multiple-matches');
+        }
+        return repo.update(type, resource.id, resource, opts);
+      }
+      return repo.insert(resource, crypto.randomUUID(), 1);
+    });
+  }
+
+  /** Deletes; returns false when the resource was already deleted. Unknown ids are 404. */
+  async delete(type: string, id: string, opts: { ifMatch?: string } = {}): Promise<boolean> {
+    return this.transaction(async (repo) => {
+      const current = await lockCurrent(repo.db, type, id);
+      if (!current) throw errors.notFound(`${type}/${id} is not known`);
+      checkIfMatch(current, opts.ifMatch);
+      if (current.deleted) return false;
+      const versionId = current.versionId + 1;
+      const lastUpdated = repo.deps.clock.now().toISOString();
+      await deleteResource(repo.db, current.seq, type, id, versionId, lastUpdated);
+      const stored: StoredResource = { ...current, versionId, lastUpdated: new Date(lastUpdated), deleted: true, content: null };
+      for (const hook of repo.deps.afterWrite) await hook(repo.db, { action: 'delete', stored });
+      return true;
+    });
+  }
+
+  /** DELETE Type?criteria: deletes the one match; more than one is 412; none is a no-op. */
+  async conditionalDelete(type: string, criteria: string): Promise<boolean> {
+    return this.transaction(async (repo) => {
+      const found = await repo.findMatches(type, criteria);
+      if (found.length > 1) throw errors.multipleMatches(`The delete criteria matched ${found.length} ${type} resources`);
+      return found[0] ? repo.delete(type, found[0].id) : false;
+    });
+  }
+
+  /** Up to two live matches of a search query string (enough to tell 0, 1 and many apart). */
+  async findMatches(type: string, criteria: string): Promise<StoredResource[]> {
+    const query = [...new URLSearchParams(criteria)];
+    if (query.length === 0) throw errors.badRequest('Conditional criteria must not be empty', 'invalid-search-value');
+    const req = parseSearch(type, query, {
+      registry: this.deps.defs.searchParams, isResourceType: this.deps.defs.isResourceType, baseUrl: this.deps.baseUrl,
+      defaultCount: 2, maxCount: 2, lenient: false, normalizeIdentifier: this.deps.normalizeIdentifier,
+    });
+    const page = await searchPage(this.deps.db, { resourceType: type, criteria: req.criteria, sort: [], cursor: undefined, limit: 2 });
+    return Promise.all(page.rows.map((r) => this.read(r.resourceType, r.id)));
+  }
+}
+
+/** If-Match: W/"n" must name the current version (412 otherwise). */
+function checkIfMatch(current: StoredResource | undefined, ifMatch: string | undefined): void {
+  if (ifMatch === undefined) return;
+  const m = /^(?:W\/)?"([^"]+)"$/.exec(ifMatch.trim());
+  if (!m) throw errors.badRequest(`If-Match "${ifMatch}" must be an ETag such as W/"3"`, 'invalid-parameter', 'If-Match');
+  if (!current || current.deleted || String(current.versionId) !== m[1]) {
+    throw errors.preconditionFailed(`If-Match ${ifMatch} does not match the current version${current && !current.deleted ? ` W/"${current.versionId}"` : ''}`);
+  }
+}

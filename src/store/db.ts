@@ -1,0 +1,32 @@
+/**
+ * The one database interface the rest of medid sees. Two drivers implement it: PostgreSQL
+ * through `pg` (pool) and embedded PostgreSQL through PGlite. Both run the same SQL.
+ */
+
+export interface QueryResult<R> {
+  rows: R[];
+  rowCount: number;
+}
+
+export interface Db {
+  /** Which driver runs underneath; for diagnostics only, never to fork SQL. */
+  readonly driver: 'pg' | 'pglite';
+  /**
+   * Runs one parameterized statement. `name` asks the driver to keep a prepared statement
+   * for a hot, fixed query text (pg only; PGlite ignores it).
+   */
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[], name?: string): Promise<QueryResult<R>>;
+  /**
+   * Runs `fn` in one transaction: committed when it resolves, rolled back when it throws.
+   * Inside a transaction, `tx` runs `fn` in the same transaction (no nesting).
+   */
+  tx<T>(fn: (db: Db) => Promise<T>): Promise<T>;
+  /** Runs a multi-statement script without parameters (migrations only). */
+  exec(sql: string): Promise<void>;
+  /**
+   * Tells the driver that `n` rows were written, so it can keep planner statistics fresh.
+   * PostgreSQL's autovacuum does this itself; embedded PGlite has no background workers.
+   */
+  noteWrites(n: number): void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,16 @@
+/** SQL for My Number MACs (registry.my_number). */
+import type { Db } from './db.ts';
+
+/**
+ * Binds a MAC to a patient. Returns the patient it is bound to afterwards: this one, or the
+ * one that already held it (the caller refuses the write then).
+ */
+export async function bindMyNumber(db: Db, mac: Buffer, version: number, patientId: string): Promise<string> {
+  const { rows } = await db.query<{ patient_id: string }>(
+    `WITH ins AS (INSERT INTO registry.my_number (mac, mac_version, patient_id) VALUES ($1, $2, $3)
+       ON CONFLICT (mac) DO NOTHING RETURNING patient_id)
+     SELECT patient_id FROM ins UNION ALL SELECT patient_id FROM registry.my_number WHERE mac = $1 LIMIT 1`,
+    [mac, version, patientId], 'bind_my_number',
+  );
+  return rows[0]?.patient_id ?? patientId;
+}

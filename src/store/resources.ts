@@ -1,0 +1,195 @@
+/**
+ * Resource rows: current versions, version history and their search index rows. A write is one
+ * SQL statement (data-modifying CTEs) so the resource, its history row and every index row
+ * land together, in one round trip, on both drivers.
+ */
+import type { IndexRows } from '../fhir/search/index-rows.ts';
+import { toSqlTime } from '../fhir/search/date-range.ts';
+import type { Db } from './db.ts';
+import { statementNames } from './prepared.ts';
+import { Sql } from './sql.ts';
+
+export interface StoredResource {
+  seq: number;
+  resourceType: string;
+  id: string;
+  versionId: number;
+  lastUpdated: Date;
+  deleted: boolean;
+  /** The resource JSON as stored (with meta); null for a deletion. */
+  content: string | null;
+  /** Ids of the patients whose compartment this version is in. */
+  compartment: string[];
+}
+
+interface Row {
+  seq: number;
+  resource_type: string;
+  id: string;
+  version_id: number;
+  last_updated: Date;
+  deleted: boolean;
+  content: string | null;
+  compartment: string[] | null;
+}
+
+const toStored = (r: Row): StoredResource => ({
+  seq: r.seq, resourceType: r.resource_type, id: r.id, versionId: r.version_id,
+  lastUpdated: r.last_updated, deleted: r.deleted, content: r.content, compartment: r.compartment ?? [],
+});
+
+const COLS = 'seq, resource_type, id, version_id, last_updated, deleted, content, compartment';
+
+export async function readCurrent(db: Db, type: string, id: string): Promise<StoredResource | undefined> {
+  const { rows } = await db.query<Row>(`SELECT ${COLS} FROM fhir.resource WHERE resource_type = $1 AND id = $2`, [type, id], 'read_current');
+  return rows[0] ? toStored(rows[0]) : undefined;
+}
+
+/** Reads and row-locks the current version, for a read-modify-write in a transaction. */
+export async function lockCurrent(db: Db, type: string, id: string): Promise<StoredResource | undefined> {
+  const { rows } = await db.query<Row>(`SELECT ${COLS} FROM fhir.resource WHERE resource_type = $1 AND id = $2 FOR UPDATE`, [type, id], 'lock_current');
+  return rows[0] ? toStored(rows[0]) : undefined;
+}
+
+export async function readVersion(db: Db, type: string, id: string, versionId: number): Promise<StoredResource | undefined> {
+  const { rows } = await db.query<Row>(
+    `SELECT vseq AS seq, resource_type, id, version_id, last_updated, deleted, content, compartment FROM fhir.resource_version
+     WHERE resource_type = $1 AND id = $2 AND version_id = $3`, [type, id, versionId], 'read_version');
+  return rows[0] ? toStored(rows[0]) : undefined;
+}
+
+/** Current, live versions of many resources, for _include and _revinclude. */
+export async function readMany(db: Db, seqs: readonly number[]): Promise<StoredResource[]> {
+  if (seqs.length === 0) return [];
+  const { rows } = await db.query<Row>(`SELECT ${COLS} FROM fhir.resource WHERE seq = ANY($1::int8[]) AND NOT deleted`, [seqs]);
+  return rows.map(toStored);
+}
+
+export interface NewVersion {
+  resourceType: string;
+  id: string;
+  versionId: number;
+  lastUpdated: string;
+  content: string;
+  compartment: string[];
+}
+
+/** INSERT … SELECT FROM unnest(…) for each index table that has rows, as CTE parts. */
+function indexCtes(b: Sql, res: string, type: string, ix: IndexRows): string[] {
+  const t = b.p(type);
+  const ctes: string[] = [];
+  const add = (name: string, table: string, cols: string[], arrays: [unknown[], string][], select: string[]): void => {
+    if (arrays[0] === undefined || arrays[0][0].length === 0) return;
+    const un = arrays.map(([vals, cast]) => b.p(vals, cast)).join(', ');
+    ctes.push(`${name} AS (INSERT INTO ${table} (res, resource_type, param, ${cols.join(', ')})
+      SELECT ${res}, ${t}, u.param, ${select.join(', ')} FROM unnest(${un}) AS u(param, ${cols.join(', ')}))`);
+  };
+  add('i_token', 'fhir.sp_token', ['system', 'code', 'display'],
+    [[ix.token.map((r) => r.param), 'text[]'], [ix.token.map((r) => r.system), 'text[]'], [ix.token.map((r) => r.code), 'text[]'], [ix.token.map((r) => r.display), 'text[]']],
+    ['u.system', 'u.code', 'u.display']);
+  add('i_string', 'fhir.sp_string', ['value', 'exact'],
+    [[ix.string.map((r) => r.param), 'text[]'], [ix.string.map((r) => r.value), 'text[]'], [ix.string.map((r) => r.exact), 'text[]']],
+    ['u.value', 'u.exact']);
+  add('i_date', 'fhir.sp_date', ['lo', 'hi'],
+    [[ix.date.map((r) => r.param), 'text[]'], [ix.date.map((r) => toSqlTime(r.lo)), 'timestamptz[]'], [ix.date.map((r) => toSqlTime(r.hi)), 'timestamptz[]']],
+    ['u.lo', 'u.hi']);
+  add('i_ref', 'fhir.sp_reference', ['target_type', 'target_id', 'url'],
+    [[ix.reference.map((r) => r.param), 'text[]'], [ix.reference.map((r) => r.targetType), 'text[]'], [ix.reference.map((r) => r.targetId), 'text[]'], [ix.reference.map((r) => r.url), 'text[]']],
+    ['u.target_type', 'u.target_id', 'u.url']);
+  add('i_number', 'fhir.sp_number', ['value'],
+    [[ix.number.map((r) => r.param), 'text[]'], [ix.number.map((r) => String(r.value)), 'numeric[]']], ['u.value']);
+  add('i_quantity', 'fhir.sp_quantity', ['value', 'system', 'code'],
+    [[ix.quantity.map((r) => r.param), 'text[]'], [ix.quantity.map((r) => String(r.value)), 'numeric[]'], [ix.quantity.map((r) => r.system), 'text[]'], [ix.quantity.map((r) => r.code), 'text[]']],
+    ['u.value', 'u.system', 'u.code']);
+  add('i_uri', 'fhir.sp_uri', ['value'], [[ix.uri.map((r) => r.param), 'text[]'], [ix.uri.map((r) => r.value), 'text[]']], ['u.value']);
+  return ctes;
+}
+
+const INDEX_TABLES = ['sp_token', 'sp_string', 'sp_date', 'sp_reference', 'sp_number', 'sp_quantity', 'sp_uri'];
+
+/** Creates a resource (version 1, or a re-creation with a given version). Returns its seq. */
+export async function insertResource(db: Db, v: NewVersion, ix: IndexRows): Promise<number> {
+  const b = new Sql();
+  const [type, id, vid, lu, content, comp] = [b.p(v.resourceType), b.p(v.id), b.p(v.versionId, 'int4'), b.p(v.lastUpdated, 'timestamptz'), b.p(v.content), b.p(v.compartment, 'text[]')];
+  const ctes = [
+    `r AS (INSERT INTO fhir.resource (resource_type, id, version_id, last_updated, content, compartment) VALUES (${type}, ${id}, ${vid}, ${lu}, ${content}, ${comp}) RETURNING seq)`,
+    `v AS (INSERT INTO fhir.resource_version (resource_type, id, version_id, last_updated, deleted, content, compartment) VALUES (${type}, ${id}, ${vid}, ${lu}, false, ${content}, ${comp}))`,
+    ...indexCtes(b, '(SELECT seq FROM r)', v.resourceType, ix),
+  ];
+  const text = `WITH ${ctes.join(',\n')} SELECT seq FROM r`;
+  const { rows } = await db.query<{ seq: number }>(text, b.params, statementNames.nameFor(text));
+  db.noteWrites(1);
+  return (rows[0]).seq;
+}
+
+/** Replaces the current version of an existing resource (also one that was deleted). */
+export async function updateResource(db: Db, seq: number, v: NewVersion, ix: IndexRows): Promise<void> {
+  const b = new Sql();
+  const res = b.p(seq, 'int8');
+  const [type, id, vid, lu, content, comp] = [b.p(v.resourceType), b.p(v.id), b.p(v.versionId, 'int4'), b.p(v.lastUpdated, 'timestamptz'), b.p(v.content), b.p(v.compartment, 'text[]')];
+  const ctes = [
+    `r AS (UPDATE fhir.resource SET version_id = ${vid}, last_updated = ${lu}, content = ${content}, compartment = ${comp}, deleted = false WHERE seq = ${res})`,
+    `v AS (INSERT INTO fhir.resource_version (resource_type, id, version_id, last_updated, deleted, content, compartment) VALUES (${type}, ${id}, ${vid}, ${lu}, false, ${content}, ${comp}))`,
+    ...INDEX_TABLES.map((t) => `d_${t} AS (DELETE FROM fhir.${t} WHERE res = ${res})`),
+    ...indexCtes(b, res, v.resourceType, ix),
+  ];
+  const text = `WITH ${ctes.join(',\n')} SELECT 1`;
+  await db.query(text, b.params, statementNames.nameFor(text));
+  db.noteWrites(1);
+}
+
+/** Marks a resource deleted: a history row without content, and no index rows left. */
+export async function deleteResource(db: Db, seq: number, type: string, id: string, versionId: number, lastUpdated: string): Promise<void> {
+  const ctes = [
+    `r AS (UPDATE fhir.resource SET version_id = $4, last_updated = $5::timestamptz, content = NULL, deleted = true WHERE seq = $1)`,
+    `v AS (INSERT INTO fhir.resource_version (resource_type, id, version_id, last_updated, deleted, content, compartment)
+      SELECT $2, $3, $4, $5::timestamptz, true, NULL, compartment FROM fhir.resource WHERE seq = $1)`,
+    ...INDEX_TABLES.map((t) => `d_${t} AS (DELETE FROM fhir.${t} WHERE res = $1)`),
+  ];
+  await db.query(`WITH ${ctes.join(',\n')} SELECT 1`, [seq, type, id, versionId, lastUpdated], 'delete_resource');
+  db.noteWrites(1);
+}
+
+export interface HistoryQuery {
+  resourceType?: string;
+  id?: string;
+  /** Only versions changed at or after this instant (ISO). */
+  since?: string;
+  /** Only versions that were current at this instant (ISO). */
+  at?: string;
+  /** Keyset: only versions older than this vseq. */
+  beforeVseq?: number;
+  limit: number;
+}
+
+function historyWhere(b: Sql, q: Omit<HistoryQuery, 'limit'>): string {
+  const conds: string[] = [];
+  if (q.resourceType !== undefined) conds.push(`v.resource_type = ${b.p(q.resourceType)}`);
+  if (q.id !== undefined) conds.push(`v.id = ${b.p(q.id)}`);
+  if (q.since !== undefined) conds.push(`v.last_updated >= ${b.p(q.since, 'timestamptz')}`);
+  if (q.at !== undefined) {
+    const at = b.p(q.at, 'timestamptz');
+    conds.push(`v.last_updated <= ${at}`, `NOT EXISTS (SELECT 1 FROM fhir.resource_version n WHERE n.resource_type = v.resource_type
+      AND n.id = v.id AND n.version_id = v.version_id + 1 AND n.last_updated <= ${at})`);
+  }
+  if (q.beforeVseq !== undefined) conds.push(`v.vseq < ${b.p(q.beforeVseq, 'int8')}`);
+  return conds.length ? `WHERE ${conds.join(' AND ')}` : '';
+}
+
+/** Versions newest first. The returned `seq` is the version's vseq (the history cursor). */
+export async function history(db: Db, q: HistoryQuery): Promise<StoredResource[]> {
+  const b = new Sql();
+  const where = historyWhere(b, q);
+  const { rows } = await db.query<Row>(
+    `SELECT v.vseq AS seq, v.resource_type, v.id, v.version_id, v.last_updated, v.deleted, v.content, v.compartment
+     FROM fhir.resource_version v ${where} ORDER BY v.vseq DESC LIMIT ${b.p(q.limit, 'int4')}`, b.params);
+  return rows.map(toStored);
+}
+
+/** Counts history entries (Bundle.total). */
+export async function countHistory(db: Db, q: Omit<HistoryQuery, 'limit' | 'beforeVseq'>): Promise<number> {
+  const b = new Sql();
+  const where = historyWhere(b, q);
+  const { rows } = await db.query<{ n: number }>(`SELECT count(*) AS n FROM fhir.resource_version v ${where}`, b.params);
+  return rows[0]?.n ?? 0;
+}
