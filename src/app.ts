@@ -27,6 +27,11 @@ import type { FhirDefinitions } from './fhir/definitions/index.ts';
 import { auditEventCapability } from './fhir/interactions/audit-events.ts';
 import { errors } from './fhir/outcome.ts';
 import { validateOperation } from './fhir/operations/validate.ts';
+import { exportOperation, exportRoutes } from './fhir/operations/export.ts';
+import { changeMedicalIdOperation, mergeOperation, recordDeathOperation, unmergeOperation } from './fhir/operations/lifecycle.ts';
+import { registerOperation } from './fhir/operations/register.ts';
+import { Lifecycle } from './registry/lifecycle.ts';
+import { Registrar } from './registry/registrar.ts';
 import type { OperationHandler } from './fhir/operations/registry.ts';
 import type { Router, RouterHooks } from './fhir/router.ts';
 import { createFhirRouter } from './fhir/routes.ts';
@@ -53,7 +58,7 @@ export const VERSION = '0.1.0';
 
 export interface AppDeps {
   config: Pick<Config, 'baseUrl' | 'defaultCount' | 'maxCount' | 'maxBodyBytes' | 'audit'> &
-    Partial<Pick<Config, 'medicalIdSystem' | 'ruleRecipientCheckDigit' | 'ruleLateElderlyCheckDigit'>>;
+    Partial<Pick<Config, 'medicalIdSystem' | 'ruleRecipientCheckDigit' | 'ruleLateElderlyCheckDigit' | 'deathRetentionDays' | 'mergeUndoDays'>>;
   /** The registry secret (keyed MACs of My Number); tests pass random bytes. */
   registrySecret: Buffer;
   /**
@@ -85,7 +90,14 @@ export interface App {
   drained: () => Promise<void>;
   /** Writes medid's conformance resources into the store (start-up); returns how many changed. */
   publishConformance: () => Promise<number>;
+  registrar: Registrar;
+  lifecycle: Lifecycle;
+  /** Bulk exports still being written (shutdown and tests wait for them). */
+  exportsRunning: Set<Promise<void>>;
 }
+
+/** Finished bulk-export files stay downloadable this long. */
+export const EXPORT_RETENTION_MS = 24 * 3600 * 1000;
 
 /** The path of the FHIR base on this server, from the configured base URL. */
 export function mountPathOf(baseUrl: string): string {
@@ -129,12 +141,25 @@ export function createApp(deps: AppDeps): App {
     after: auditAfter(auditDeps, tx),
   });
 
-  const operations: OperationHandler[] = [validateOperation];
+  const medicalIdSystem = identifiers.medicalIdSystem;
+  const mac = new MyNumberMac(deps.registrySecret);
+  const registrar = new Registrar({ repo, mac, clock, medicalIdSystem });
+  const lifecycle = new Lifecycle({
+    repo, clock, medicalIdSystem, deathRetentionDays: deps.config.deathRetentionDays ?? 3650, mergeUndoDays: deps.config.mergeUndoDays ?? 30,
+  });
+  const exportsRunning = new Set<Promise<void>>();
+  const exportDeps = { db: deps.db, baseUrl, medicalIdSystem, retentionMs: EXPORT_RETENTION_MS, now: () => clock.now(), running: exportsRunning };
+  const operations: OperationHandler[] = [
+    validateOperation,
+    registerOperation(registrar, { rules: identifiers.rules, medicalIdSystem, concurrency: deps.db.driver === 'pg' ? 4 : 1 }),
+    changeMedicalIdOperation(lifecycle, medicalIdSystem), recordDeathOperation(lifecycle), mergeOperation(lifecycle), unmergeOperation(lifecycle),
+    exportOperation(exportDeps),
+  ];
   let capability: string | undefined;
   const router: Router = createFhirRouter(context, {
     operations,
     hooks,
-    extra: [{
+    extra: [...exportRoutes(exportDeps), {
       method: 'GET', pattern: '/metadata', name: 'capabilities', public: true,
       handler: () => {
         capability ??= JSON.stringify(buildCapabilityStatement(deps.defs, router, {
@@ -194,5 +219,6 @@ export function createApp(deps: AppDeps): App {
     express: app, identifiers, router, context, tokens, clients, auditLog,
     drained: () => inFlight.drained(),
     publishConformance: () => publishConformance(repo, deps.defs.conformance),
+    registrar, lifecycle, exportsRunning,
   };
 }

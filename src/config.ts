@@ -63,6 +63,15 @@ export interface Config {
   ruleRecipientCheckDigit: boolean;
   /** MEDID_RULE_LATE_ELDERLY_CHECK_DIGIT (off): check 後期高齢者 numbers with the unconfirmed 2-1 rule. */
   ruleLateElderlyCheckDigit: boolean;
+  /**
+   * MEDID_DEATH_RETENTION_DAYS: days after a recorded death during which the person's medical
+   * ID still serves research (pseudonyms keep deriving); then it is retired. Default 3650.
+   */
+  deathRetentionDays: number;
+  /** MEDID_MERGE_UNDO_DAYS: days within which Patient/$unmerge can undo a merge. Default 30. */
+  mergeUndoDays: number;
+  /** MEDID_REGISTRY_SWEEP_SECONDS: how often retirements and final merges are swept (0: never). Default 3600. */
+  registrySweepSeconds: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -136,5 +145,8 @@ export function loadConfig(env: Env = process.env): Config {
     medicalIdSystem: env['MEDID_MEDICAL_ID_SYSTEM'] || ID_SYSTEMS.medicalId,
     ruleRecipientCheckDigit: onOff(env, 'MEDID_RULE_RECIPIENT_CHECK_DIGIT', false),
     ruleLateElderlyCheckDigit: onOff(env, 'MEDID_RULE_LATE_ELDERLY_CHECK_DIGIT', false),
+    deathRetentionDays: int(env, 'MEDID_DEATH_RETENTION_DAYS', 3650, 0, 36500),
+    mergeUndoDays: int(env, 'MEDID_MERGE_UNDO_DAYS', 30, 0, 3650),
+    registrySweepSeconds: int(env, 'MEDID_REGISTRY_SWEEP_SECONDS', 3600, 0, 86400 * 7),
   };
 }

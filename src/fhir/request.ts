@@ -39,11 +39,16 @@ export interface FhirResponse {
   status: number;
   headers?: Record<string, string>;
   /** A resource, or JSON text already serialized (stored resources are sent as stored). */
-  body?: Resource | { json: string };
+  body?: Resource | { json: string } | NdjsonBody;
   /** What the response discloses, for the audit log (never sent to the client). */
   disclosed?: Disclosure[];
   /** The query string of a search, for the audit log. */
   query?: string;
+}
+
+/** A Bulk Data file: newline-delimited resources, sent as application/fhir+ndjson. */
+export interface NdjsonBody {
+  ndjson: string;
 }
 
 export function header(req: FhirRequest, name: string): string | undefined {

@@ -74,6 +74,12 @@ export function writeFhirResponse(res: Response, out: FhirResponse, type: Output
     res.end();
     return;
   }
+  if ('ndjson' in out.body) {
+    res.setHeader('Content-Type', 'application/fhir+ndjson');
+    res.setHeader('Content-Length', Buffer.byteLength(out.body.ndjson));
+    res.end(out.body.ndjson);
+    return;
+  }
   let json = 'json' in out.body ? out.body.json : JSON.stringify(out.body);
   if (pretty) json = JSON.stringify(JSON.parse(json), null, 2);
   res.setHeader('Content-Type', `${type}; charset=utf-8`);

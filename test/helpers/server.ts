@@ -4,6 +4,7 @@
  */
 import crypto from 'node:crypto';
 import http from 'node:http';
+import type { Organization } from '../../src/auth/principal.ts';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createApp } from '../../src/app.ts';
@@ -31,7 +32,7 @@ export interface TestServer {
   /** An access token with every system scope (system/*.cruds), valid for an hour. */
   token: string;
   /** Signs a token for the given scopes, as the token endpoint would. */
-  tokenFor(scope: string, clientId?: string): Promise<string>;
+  tokenFor(scope: string, clientId?: string, org?: Organization): Promise<string>;
   keys: ServerKeys;
   /** The server root, e.g. http://127.0.0.1:41234 */
   root: string;
@@ -68,8 +69,8 @@ export async function startTestServer(driver: Driver, o: TestServerOptions = {})
   });
   server.on('request', app.express);
   await app.publishConformance();
-  const tokenFor = async (scope: string, clientId = 'test-admin'): Promise<string> =>
-    (await app.tokens.issue(clientId, 'Test client', { kind: 'authority', code: 'test' }, scope, 3600)).accessToken;
+  const tokenFor = async (scope: string, clientId = 'test-admin', org: Organization = { kind: 'authority', code: 'test' }): Promise<string> =>
+    (await app.tokens.issue(clientId, 'Test client', org, scope, 3600)).accessToken;
   const token = await tokenFor('system/*.cruds');
   return {
     base, root, app, testDb, token, tokenFor, keys,

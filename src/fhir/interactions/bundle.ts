@@ -70,6 +70,7 @@ function responseEntry(res: FhirResponse, fullUrl?: string): string {
   const parts: string[] = [];
   if (fullUrl) parts.push(`"fullUrl":${JSON.stringify(fullUrl)}`);
   if (res.body) {
+    if ('ndjson' in res.body) throw errors.badRequest('Bulk Data files cannot be fetched inside a Bundle', 'invalid-bundle');
     const json = 'json' in res.body ? res.body.json : JSON.stringify(res.body);
     const isOutcome = !('json' in res.body) && res.body.resourceType === 'OperationOutcome' && res.status >= 400;
     if (isOutcome) {

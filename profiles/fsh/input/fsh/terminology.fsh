@@ -48,3 +48,13 @@ Id: coverage-loss-reason
 Title: "Coverage loss reasons"
 Description: "Reasons a coverage ends."
 * include codes from system CoverageLossReasonCS
+
+CodeSystem: RegistryTaskCS
+Id: registry-task
+Title: "medid registry tasks"
+Description: "Work the registry hands to the authority's staff as Task.code."
+* ^url = "http://medid.example.org/fhir/CodeSystem/registry-task"
+* ^status = #active
+* ^caseSensitive = true
+* ^content = #complete
+* #registration-review "Registration held for review" "A registration that is neither clearly a new person nor clearly an existing one (for example the same kana name, birth date and sex as a registered person with no identifier in common, or numbers that point to different persons). The Task holds the proposed Patient (contained, without My Number) and the candidates."

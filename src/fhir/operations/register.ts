@@ -1,0 +1,88 @@
+/**
+ * Patient/$register: an insurer's registrations, online (R1). Input: `registration` parameters
+ * (parts `record` — the insurer's own key — and `patient`), or a Bundle of Patients posted as
+ * the body. Each record is decided and written in its own transaction; the response lists one
+ * `result` per record (status, Patient, medical ID, held-review Task, issues) and a summary.
+ * A record that fails is reported and nothing is written for it; the others still load.
+ */
+import type { Bundle, OperationOutcome, Parameters, ParametersParameter } from '@medplum/fhirtypes';
+import type { IdentifierRules } from '../../identifiers/kind.ts';
+import { recordFromPatient } from '../../registry/patient.ts';
+import type { RecordResult } from '../../registry/record.ts';
+import type { Registrar, RegistrationResult, RegistrationStatus } from '../../registry/registrar.ts';
+import { MEDID_CANONICAL, MEDID_ERROR_SYSTEM } from '../canonical.ts';
+import { errors, issue } from '../outcome.ts';
+import type { OperationHandler } from './registry.ts';
+
+/** At most this many records per call: larger files go through `medid import` in batches. */
+export const MAX_REGISTRATIONS = 1000;
+
+function recordsOf(registrations: readonly unknown[], bundle: Bundle | undefined, rules: IdentifierRules): RecordResult[] {
+  const out: RecordResult[] = [];
+  registrations.forEach((parts, i) => {
+    const list = parts as ParametersParameter[];
+    const key = list.find((p) => p.name === 'record')?.valueString;
+    const patient = list.find((p) => p.name === 'patient')?.resource;
+    if (patient?.resourceType !== 'Patient') {
+      out.push({ ok: false, record: key, issues: [{ expression: `Parameters.parameter.where(name='registration')[${i}].part.where(name='patient')`, rule: 'register.patient-required', text: 'each registration needs a patient part holding a Patient' }] });
+      return;
+    }
+    out.push(recordFromPatient(patient, key, rules));
+  });
+  if (bundle) {
+    if (bundle.resourceType !== 'Bundle') throw errors.badRequest('$register takes a Parameters or a Bundle of Patients', 'invalid-parameter', 'resource');
+    (bundle.entry ?? []).forEach((e, i) => {
+      const r = e.resource;
+      if (r?.resourceType !== 'Patient') {
+        out.push({ ok: false, record: e.fullUrl, issues: [{ expression: `Bundle.entry[${i}].resource`, rule: 'register.patient-required', text: 'each entry must hold a Patient' }] });
+        return;
+      }
+      out.push(recordFromPatient(r, e.fullUrl ?? r.id, rules));
+    });
+  }
+  return out;
+}
+
+function resultParameter(r: RegistrationResult, medicalIdSystem: string): ParametersParameter {
+  const part: ParametersParameter[] = [{ name: 'status', valueCode: r.status }];
+  if (r.record !== undefined) part.unshift({ name: 'record', valueString: r.record });
+  if (r.patientId) part.push({ name: 'patient', valueReference: { reference: `Patient/${r.patientId}` } });
+  if (r.medicalId) part.push({ name: 'medicalId', valueIdentifier: { system: medicalIdSystem, value: r.medicalId } });
+  if (r.taskId) part.push({ name: 'task', valueReference: { reference: `Task/${r.taskId}` } });
+  if (r.issues.length > 0) {
+    const oo: OperationOutcome = {
+      resourceType: 'OperationOutcome',
+      issue: r.issues.map((i) => issue({
+        severity: r.status === 'error' ? 'error' : 'warning', code: r.status === 'review' ? 'business-rule' : 'invalid',
+        medid: r.status === 'review' ? 'business-rule' : 'invalid-identifier', text: i.text, expression: i.expression,
+      })).map((x, n) => ({ ...x, details: { ...x.details, coding: [...(x.details?.coding ?? []), { system: `${MEDID_ERROR_SYSTEM}-rule`, code: r.issues[n]?.rule }] } })),
+    };
+    part.push({ name: 'issues', resource: oo });
+  }
+  return { name: 'result', part };
+}
+
+export function registerOperation(registrar: Registrar, o: { rules: IdentifierRules; medicalIdSystem: string; concurrency: number }): OperationHandler {
+  return {
+    url: `${MEDID_CANONICAL}/OperationDefinition/Patient-register`,
+    async handle(_ctx, call) {
+      const org = call.req.principal?.org;
+      if (org && org.kind !== 'insurer' && org.kind !== 'authority') throw errors.forbidden('Only insurers and the authority register insured persons');
+      const records = recordsOf(call.input.all('registration'), call.input.resource('resource') as Bundle | undefined, o.rules);
+      if (records.length === 0) throw errors.badRequest('$register needs at least one registration', 'invalid-parameter', "Parameters.parameter.where(name='registration')", 'required');
+      if (records.length > MAX_REGISTRATIONS) throw errors.payloadTooLarge(`$register takes at most ${MAX_REGISTRATIONS} registrations per call; send larger files in batches (medid import)`);
+      const results = await registrar.registerAll(records, org, o.concurrency);
+      const counts: Record<RegistrationStatus, number> = { created: 0, updated: 0, unchanged: 0, review: 0, error: 0 };
+      for (const r of results) counts[r.status]++;
+      const body: Parameters = {
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'summary', part: Object.entries(counts).map(([name, n]) => ({ name, valueInteger: n })) },
+          ...results.map((r) => resultParameter(r, o.medicalIdSystem)),
+        ],
+      };
+      const patients = [...new Set(results.flatMap((r) => (r.patientId ? [r.patientId] : [])))];
+      return { status: 200, body, disclosed: patients.map((id) => ({ resourceType: 'Patient', id, patients: [id] })) };
+    },
+  };
+}
