@@ -15,6 +15,8 @@ import type { Db } from '../store/db.ts';
 import { migrate } from '../store/migrate.ts';
 import { openDb } from '../store/open.ts';
 import { DatabaseInUseError } from '../store/pglite.ts';
+import { exportCommand } from './export.ts';
+import { importCommand } from './import.ts';
 
 const USAGE = `usage: medid <command> [options]
 
@@ -27,6 +29,12 @@ commands:
   client list             list registered clients
   client disable ID       refuse new tokens (and existing ones within seconds)
   client enable ID
+  import FILE             register an insurer's file (NDJSON or CSV, see README): over the API
+      [--server URL --token T]   of a running server, else straight into the database;
+      [--format csv|ndjson] [--batch 500] [--concurrency 4] [--quiet]
+      errors and held reviews go to FILE.errors.ndjson; re-running a file changes nothing
+  export --insurer N      an insurer's persons with their medical IDs, as NDJSON
+      [--out FILE] [--since DATE]
   token --scope "…"       print an access token signed with the server's key, for trying the
       [--client-id ID]    API with curl (default client id: medid-operator; lifetime --ttl
       [--ttl SECONDS]     seconds, default 300, at most 3600)
@@ -127,6 +135,10 @@ async function main(argv: string[]): Promise<number> {
       return clientCommand(rest);
     case 'token':
       return tokenCommand(rest);
+    case 'import':
+      return importCommand(rest);
+    case 'export':
+      return exportCommand(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -151,7 +151,7 @@ export class Registrar {
     }
     const current = patients.get(person.patientId) as Patient;
     const updated = applyRecord(current, r, now.slice(0, 10));
-    const res = await repo.update('Patient', person.patientId, updated);
+    const res = await repo.update('Patient', person.patientId, updated, { trusted: true });
     const conflicts = await bindIdentifiers(db, person.kid, ids);
     if (conflicts.length > 0) throw errors.conflict(`Identifier ${conflicts.join(', ')} belongs to another person`, 'business-rule');
     if (mac) await this.bindMac(db, mac, person.patientId);
@@ -170,7 +170,7 @@ export class Registrar {
       if (await insertPerson(repo.db, { kid, patientId, demoKey, mid: candidate, at: now })) mid = candidate;
     }
     if (mid === undefined) throw new Error(`no unused medical ID in ${MAX_DRAWS} draws`);
-    await repo.create('Patient', newPatient(patientId, r, { system: this.d.medicalIdSystem, value: mid, start: now.slice(0, 10) }), { id: patientId });
+    await repo.create('Patient', newPatient(patientId, r, { system: this.d.medicalIdSystem, value: mid, start: now.slice(0, 10) }), { id: patientId, trusted: true });
     const conflicts = await bindIdentifiers(repo.db, kid, ids);
     if (conflicts.length > 0) throw errors.conflict(`Identifier ${conflicts.join(', ')} belongs to another person`, 'business-rule');
     if (mac) await this.bindMac(repo.db, mac, patientId);

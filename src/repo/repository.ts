@@ -56,6 +56,8 @@ export interface UpdateOptions {
   ifMatch?: string;
   /** Whether the caller may create the resource when the id is unknown (update-as-create). */
   canCreate?: boolean;
+  /** medid built the resource itself from checked input: skip profile validation (see prepare). */
+  trusted?: boolean;
 }
 
 const ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -106,8 +108,14 @@ export class Repository {
     return r;
   }
 
-  /** Validates and normalizes a resource for writing; returns the resource to store. */
-  prepare(body: unknown, type: string): Resource {
+  /**
+   * Validates and normalizes a resource for writing; returns the resource to store. `trusted`
+   * is for resources medid built itself from checked input (the registry's Patients): they
+   * are valid by construction (tests validate the builder's output against the profile), and
+   * profile validation costs milliseconds per resource at import scale.
+   */
+  prepare(body: unknown, type: string, trusted = false): Resource {
+    if (trusted) return body as Resource;
     this.deps.validator.assertResource(body, type);
     let r = body;
     for (const hook of this.deps.beforeWrite) r = hook(r);
@@ -115,8 +123,8 @@ export class Repository {
     return r;
   }
 
-  async create(type: string, body: unknown, opts: { ifNoneExist?: string; id?: string } = {}): Promise<WriteResult> {
-    const resource = this.prepare(body, type);
+  async create(type: string, body: unknown, opts: { ifNoneExist?: string; id?: string; trusted?: boolean } = {}): Promise<WriteResult> {
+    const resource = this.prepare(body, type, opts.trusted);
     if (opts.ifNoneExist === undefined && this.deps.afterWrite.length === 0) {
       // One INSERT statement is atomic on its own: no transaction round trips needed.
       return this.insert(resource, opts.id ?? crypto.randomUUID(), 1);
@@ -157,7 +165,7 @@ export class Repository {
    */
   async update(type: string, id: string, body: unknown, opts: UpdateOptions = {}): Promise<WriteResult> {
     assertId(id);
-    const resource = this.prepare(body, type);
+    const resource = this.prepare(body, type, opts.trusted);
     if (resource.id === undefined) throw errors.badRequest('The resource must carry its id in an update', 'id-mismatch', 'id');
     if (resource.id !== id) throw errors.badRequest(`The resource id "${resource.id}" does not match the URL id "${id}"`, 'id-mismatch', 'id');
     return this.transaction(async (repo) => {

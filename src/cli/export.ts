@@ -1,0 +1,60 @@
+/**
+ * `medid export --insurer <number>`: the insurer's persons with their medical IDs (R3), as
+ * NDJSON on stdout or into --out — the same minimal Patients as Patient/$export, read straight
+ * from the database (DATABASE_URL, or the embedded one with the server stopped). Recorded in
+ * the audit log like a download: one AuditEvent per person.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { auditRow } from '../audit/balp.ts';
+import { loadConfig } from '../config.ts';
+import { exportLines } from '../registry/export.ts';
+import { insertAuditEvents } from '../store/audit.ts';
+import { migrate } from '../store/migrate.ts';
+import { openDb } from '../store/open.ts';
+
+export async function exportCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { insurer: { type: 'string' }, out: { type: 'string' }, since: { type: 'string' } } });
+  const insurer = values.insurer ?? '';
+  if (!/^(\d{6}|\d{8})$/.test(insurer)) throw new Error('export needs --insurer <6- or 8-digit insurer or public payer number>');
+  const since = values.since === undefined ? null : new Date(values.since);
+  if (since && Number.isNaN(since.getTime())) throw new Error(`--since "${values.since ?? ''}" is not a date`);
+  const config = loadConfig();
+  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+  const out = values.out ? fs.createWriteStream(values.out) : process.stdout;
+  const principal = {
+    clientId: 'medid-cli', clientName: `medid export (${os.userInfo().username})`, org: { kind: 'authority' as const, code: 'cli' },
+    scopes: [], scope: 'system/Patient.r', tokenId: 'cli', expiresAt: 0,
+  };
+  let n = 0;
+  try {
+    await migrate(db);
+    let ids: string[] = [];
+    let buf: string[] = [];
+    // Log before release: each chunk's audit records are committed before the chunk is written.
+    const release = async (): Promise<void> => {
+      if (ids.length === 0) return;
+      const recorded = new Date();
+      await insertAuditEvents(db, ids.map((patientId) => auditRow({
+        action: 'E', subtype: '$export', outcome: 0, principal, purposeOfUse: 'HOPERAT', requestId: `export-${process.pid}`,
+        remoteAddress: undefined, patientId, query: `insurer=${insurer}`, recorded,
+      })));
+      out.write(`${buf.join('\n')}\n`);
+      n += ids.length;
+      ids = [];
+      buf = [];
+    };
+    for await (const { id, line } of exportLines(db, insurer, since?.toISOString() ?? null, config.medicalIdSystem)) {
+      ids.push(id);
+      buf.push(line);
+      if (ids.length >= 1000) await release();
+    }
+    await release();
+  } finally {
+    if (out !== process.stdout) await new Promise<void>((resolve) => (out as fs.WriteStream).end(resolve));
+    await db.close();
+  }
+  process.stderr.write(`medid export: ${n} person(s) of insurer ${insurer}\n`);
+  return 0;
+}

@@ -1,0 +1,152 @@
+/**
+ * `medid import <file>`: an insurer's file of registrations, through the same registrar as
+ * Patient/$register — over the API of a running server (`--server`, `--token`), or straight into
+ * the database (DATABASE_URL, or the embedded one with the server stopped). Records are checked
+ * locally first; bad ones go to `<file>.errors.ndjson` with their line, element and rule, and
+ * the rest load. Re-running a file (also after an interruption) ends in the same state:
+ * every record is decided by its numbers, so one already loaded is `unchanged`.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import type { Parameters } from '@medplum/fhirtypes';
+import { createApp } from '../app.ts';
+import { loadServerKeys } from '../auth/keys.ts';
+import { loadConfig } from '../config.ts';
+import { loadDefinitions } from '../fhir/definitions/index.ts';
+import { DEFAULT_RULES } from '../identifiers/kind.ts';
+import type { IdentifierRules } from '../identifiers/kind.ts';
+import { createLogger } from '../logger.ts';
+import { loadRegistrySecret } from '../privacy/secrets.ts';
+import { patientFromRecord, recordFromPatient } from '../registry/patient.ts';
+import { recordFromFlat } from '../registry/record.ts';
+import type { RecordResult } from '../registry/record.ts';
+import type { RegistrationResult, RegistrationStatus } from '../registry/registrar.ts';
+import { countLines, formatOf, readSource } from '../registry/source-file.ts';
+import { runWithRequestContext } from '../request-context.ts';
+import { migrate } from '../store/migrate.ts';
+import { openDb } from '../store/open.ts';
+import { PROFILES_DIR } from './paths.ts';
+import { Progress } from './progress.ts';
+
+type Sink = { send(batch: RecordResult[]): Promise<RegistrationResult[]>; close(): Promise<void> };
+
+/** Over HTTP: Patient/$register, a batch per call. */
+function apiSink(server: string, token: string): Sink {
+  return {
+    async send(batch) {
+      const body: Parameters = {
+        resourceType: 'Parameters',
+        parameter: batch.map((r, i) => ({
+          name: 'registration',
+          part: [{ name: 'record', valueString: String(i) }, { name: 'patient', resource: r.ok ? patientFromRecord(r.record) : { resourceType: 'Patient' } }],
+        })),
+      };
+      const res = await fetch(`${server.replace(/\/+$/, '')}/Patient/$register`, {
+        method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json', accept: 'application/fhir+json' }, body: JSON.stringify(body),
+      });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`server answered ${res.status}: ${text.slice(0, 500)}`);
+      const out = (JSON.parse(text) as Parameters).parameter?.filter((p) => p.name === 'result') ?? [];
+      return out.map((p, i) => {
+        const get = (n: string) => p.part?.find((x) => x.name === n);
+        const issues = (get('issues')?.resource as { issue?: { expression?: string[]; details?: { text?: string; coding?: { code?: string }[] } }[] } | undefined)?.issue ?? [];
+        return {
+          record: batch[i]?.ok ? batch[i].record.record : undefined, status: get('status')?.valueCode as RegistrationStatus,
+          patientId: get('patient')?.valueReference?.reference?.slice('Patient/'.length), medicalId: get('medicalId')?.valueIdentifier?.value,
+          taskId: get('task')?.valueReference?.reference?.slice('Task/'.length),
+          issues: issues.map((x) => ({ expression: x.expression?.[0] ?? 'record', rule: x.details?.coding?.at(-1)?.code ?? 'error', text: x.details?.text ?? '' })),
+        };
+      });
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+/** Straight into the database, through the same registrar the server uses. */
+async function directSink(concurrency: number): Promise<Sink & { rules: IdentifierRules }> {
+  const config = loadConfig();
+  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: Math.max(2, concurrency) });
+  await migrate(db);
+  const { keys } = await loadServerKeys({ file: config.signingKeyFile, dataDir: config.dataDir });
+  const { secret } = loadRegistrySecret({ file: config.secretFile, dataDir: config.dataDir });
+  const app = createApp({ config, db, defs: await loadDefinitions(PROFILES_DIR), logger: createLogger('warn'), keys, registrySecret: secret });
+  const principal = {
+    clientId: 'medid-cli', clientName: `medid import (${os.userInfo().username})`, org: { kind: 'authority' as const, code: 'cli' },
+    scopes: [], scope: 'system/Patient.cu', tokenId: 'cli', expiresAt: 0,
+  };
+  return {
+    rules: app.identifiers.rules,
+    send: (batch) => runWithRequestContext({ requestId: `import-${process.pid}`, principal, purposeOfUse: 'HOPERAT', remoteAddress: undefined },
+      () => app.registrar.registerAll(batch, undefined, db.driver === 'pg' ? concurrency : 1)),
+    // Audit records are committed before record() resolves: nothing is left to flush.
+    close: () => db.close(),
+  };
+}
+
+export async function importCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args, allowPositionals: true,
+    options: { server: { type: 'string' }, token: { type: 'string' }, format: { type: 'string' }, batch: { type: 'string' }, concurrency: { type: 'string' }, quiet: { type: 'boolean' } },
+  });
+  const file = positionals[0];
+  if (!file) throw new Error('import needs a file: medid import <file.ndjson|file.csv>');
+  if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
+  const format = formatOf(file, values.format);
+  const batchSize = Number(values.batch ?? 500);
+  const concurrency = Number(values.concurrency ?? 4);
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1000) throw new Error('--batch must be 1–1000');
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new Error('--concurrency must be 1–64');
+  const server = values.server ?? process.env['MEDID_SERVER'];
+  const token = values.token ?? process.env['MEDID_TOKEN'];
+  if (server && !token) throw new Error('--server needs --token (or MEDID_TOKEN): an access token with system/Patient.cu');
+  const sink = server ? { ...apiSink(server, token as string), rules: DEFAULT_RULES } : await directSink(concurrency);
+  const errorsFile = `${file}.errors.ndjson`;
+  const report = fs.createWriteStream(errorsFile);
+  const counts: Record<RegistrationStatus, number> = { created: 0, updated: 0, unchanged: 0, review: 0, error: 0 };
+  const progress = new Progress(await countLines(file) - (format === 'csv' ? 1 : 0), !values.quiet);
+  const note = (line: number, r: RegistrationResult): void => {
+    counts[r.status]++;
+    if (r.status === 'error' || r.status === 'review') report.write(`${JSON.stringify({ line, record: r.record, status: r.status, task: r.taskId, issues: r.issues })}\n`);
+  };
+  // Batches go out `concurrency` at a time over HTTP (each is one request); directly, the
+  // registrar runs `concurrency` records of a batch at once.
+  const inFlight = new Set<Promise<void>>();
+  const parallel = server ? concurrency : 1;
+  let batch: { line: number; r: RecordResult }[] = [];
+  const flush = async (): Promise<void> => {
+    const items = batch;
+    batch = [];
+    if (items.length === 0) return;
+    const p = sink.send(items.map((x) => x.r)).then((results) => {
+      results.forEach((r, i) => note(items[i]?.line ?? 0, r));
+      progress.tick(items.length);
+    });
+    const tracked = p.finally(() => inFlight.delete(tracked));
+    inFlight.add(tracked);
+    if (inFlight.size >= parallel) await Promise.race(inFlight);
+  };
+  try {
+    for await (const src of readSource(file, format)) {
+      const r: RecordResult = 'error' in src ? { ok: false, record: undefined, issues: [{ expression: `line ${src.line}`, rule: 'import.syntax', text: src.error }] }
+        : 'patient' in src ? recordFromPatient(src.patient, src.patient.id, sink.rules) : recordFromFlat(src.flat, sink.rules);
+      if (!r.ok) {
+        note(src.line, { record: r.record, status: 'error', issues: r.issues });
+        progress.tick(1);
+        continue;
+      }
+      batch.push({ line: src.line, r });
+      if (batch.length >= batchSize) await flush();
+    }
+    await flush();
+    await Promise.all(inFlight);
+  } finally {
+    progress.done();
+    await new Promise<void>((resolve) => report.end(resolve));
+    await sink.close();
+  }
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  process.stdout.write(`${JSON.stringify({ file, records: total, ...counts, seconds: progress.seconds(), recordsPerSecond: Math.round(total / Math.max(progress.seconds(), 0.001)), errors: counts.error + counts.review > 0 ? errorsFile : null })}\n`);
+  if (counts.error + counts.review === 0) fs.rmSync(errorsFile, { force: true });
+  return counts.error > 0 ? 1 : 0;
+}
