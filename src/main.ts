@@ -13,6 +13,7 @@ import { loadRegistrySecret, SecretError } from './privacy/secrets.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { loadDefinitions } from './fhir/definitions/index.ts';
 import { createLogger } from './logger.ts';
+import { deleteExpiredExports } from './store/exports.ts';
 import { migrate } from './store/migrate.ts';
 import { openAuditDb, openDb } from './store/open.ts';
 
@@ -66,6 +67,20 @@ async function main(): Promise<void> {
     port: config.port, baseUrl: config.baseUrl,
     database: config.databaseUrl ? 'postgresql' : `embedded (${config.dataDir})`,
   }, 'medid listening');
+
+  // Retirements after the post-mortem retention, final merges, expired export files. Several
+  // nodes may sweep at once: each step is its own transaction and idempotent.
+  if (config.registrySweepSeconds > 0) {
+    const sweep = (): void => {
+      void app.lifecycle.sweep()
+        .then(async (r) => {
+          const expired = await deleteExpiredExports(db, new Date());
+          if (r.retired + r.finalized + expired > 0) logger.info({ ...r, expiredExports: expired }, 'registry sweep');
+        })
+        .catch((e: unknown) => logger.error({ err: (e as Error).message }, 'registry sweep failed'));
+    };
+    setInterval(sweep, config.registrySweepSeconds * 1000).unref();
+  }
 
   let stopping = false;
   const stop = (signal: string): void => {
