@@ -49,7 +49,8 @@ describe.each(testDrivers())('medid import on %s', (driver) => {
     if (driver === 'pglite') {
       return { env: { MEDID_DATA_DIR: dataDir, MEDID_SECRET_FILE: secret }, state: async () => {
         const db = await openDb({ databaseUrl: undefined, dataDir, poolSize: 1 });
-        try { return (await db.query(STATE_SQL)).rows[0]; } finally { await db.close(); }
+        // Killed before its migrations ran, a database has no registry yet: nothing was loaded.
+        try { return (await db.query(STATE_SQL)).rows[0]; } catch { return { persons: 0 }; } finally { await db.close(); }
       } };
     }
     const t = await openTestDb('pg');
@@ -85,9 +86,9 @@ describe.each(testDrivers())('medid import on %s', (driver) => {
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     const partial = await killed.state();
-    expect(partial?.['persons']).toBeLessThan(N);
+    expect(Number(partial?.['persons'] ?? 0)).toBeLessThan(N);
     const rerun = medid(['import', file, '--batch', '20'], killed.env);
     expect(rerun.summary['records']).toBe(N + 2);
     expect(await killed.state()).toEqual(await whole.state());
-  }, 120_000);
+  }, 300_000);
 });
