@@ -5,7 +5,6 @@
  * the audit log like a download: one AuditEvent per person.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { auditRow } from '../audit/balp.ts';
 import { loadConfig } from '../config.ts';
@@ -13,6 +12,7 @@ import { exportLines } from '../registry/export.ts';
 import { insertAuditEvents } from '../store/audit.ts';
 import { migrate } from '../store/migrate.ts';
 import { openDb } from '../store/open.ts';
+import { cliPrincipal } from './principal.ts';
 
 export async function exportCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { insurer: { type: 'string' }, out: { type: 'string' }, since: { type: 'string' } } });
@@ -23,10 +23,7 @@ export async function exportCommand(args: string[]): Promise<number> {
   const config = loadConfig();
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
   const out = values.out ? fs.createWriteStream(values.out) : process.stdout;
-  const principal = {
-    clientId: 'medid-cli', clientName: `medid export (${os.userInfo().username})`, org: { kind: 'authority' as const, code: 'cli' },
-    scopes: [], scope: 'system/Patient.r', tokenId: 'cli', expiresAt: 0,
-  };
+  const principal = cliPrincipal('export', 'system/Patient.r');
   let n = 0;
   try {
     await migrate(db);

@@ -7,7 +7,6 @@
  * every record is decided by its numbers, so one already loaded is `unchanged`.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Parameters } from '@medplum/fhirtypes';
 import { createApp } from '../app.ts';
@@ -26,6 +25,7 @@ import { countLines, formatOf, readSource } from '../registry/source-file.ts';
 import { runWithRequestContext } from '../request-context.ts';
 import { migrate } from '../store/migrate.ts';
 import { openDb } from '../store/open.ts';
+import { cliPrincipal } from './principal.ts';
 import { PROFILES_DIR } from './paths.ts';
 import { Progress } from './progress.ts';
 
@@ -71,10 +71,7 @@ async function directSink(concurrency: number): Promise<Sink & { rules: Identifi
   const { keys } = await loadServerKeys({ file: config.signingKeyFile, dataDir: config.dataDir });
   const { secret } = loadRegistrySecret({ file: config.secretFile, dataDir: config.dataDir });
   const app = createApp({ config, db, defs: await loadDefinitions(PROFILES_DIR), logger: createLogger('warn'), keys, registrySecret: secret });
-  const principal = {
-    clientId: 'medid-cli', clientName: `medid import (${os.userInfo().username})`, org: { kind: 'authority' as const, code: 'cli' },
-    scopes: [], scope: 'system/Patient.cu', tokenId: 'cli', expiresAt: 0,
-  };
+  const principal = cliPrincipal('import', 'system/Patient.cu');
   return {
     rules: app.identifiers.rules,
     send: (batch) => runWithRequestContext({ requestId: `import-${process.pid}`, principal, purposeOfUse: 'HOPERAT', remoteAddress: undefined },

@@ -36,3 +36,15 @@ export function displayMedicalId(id: string): string {
 export function medicalIdKind(system: string = ID_SYSTEMS.medicalId): IdentifierKind {
   return { system, label: 'medical ID', labelJa: '医療等ID', parse: parseMedicalId };
 }
+
+/**
+ * Draws medical IDs until `tryIssue` accepts one (the registry's table refuses any ID ever
+ * issued); a handful of draws suffices in a 10^12 space, so running out is a bug, not a state.
+ */
+export async function issueUnusedMedicalId(tryIssue: (mid: string) => Promise<boolean>, draw: () => string = newMedicalId, maxDraws = 8): Promise<string> {
+  for (let i = 0; i < maxDraws; i++) {
+    const mid = draw();
+    if (await tryIssue(mid)) return mid;
+  }
+  throw new Error(`no unused medical ID in ${maxDraws} draws`);
+}

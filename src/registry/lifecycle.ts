@@ -8,7 +8,7 @@
 import type { Identifier, Patient } from '@medplum/fhirtypes';
 import type { Clock } from '../clock.ts';
 import { errors } from '../fhir/outcome.ts';
-import { newMedicalId } from '../identifiers/medical-id.ts';
+import { issueUnusedMedicalId } from '../identifiers/medical-id.ts';
 import type { Repository } from '../repo/repository.ts';
 import { hasMyNumber, insertMerge, markMergeFinal, markMergeUndone, mergesToFinalize, moveMyNumber, openMergeOf } from '../store/registry-merge.ts';
 import {
@@ -81,12 +81,7 @@ export class Lifecycle {
       const { at, day } = this.now();
       const old = await endActiveMedicalId(repo.db, p.kid, 'replaced', at);
       if (!old) throw errors.conflict(`Patient/${patientId} has no active medical ID`, 'business-rule');
-      let mid: string | undefined;
-      for (let i = 0; i < 8 && mid === undefined; i++) {
-        const c = (this.d.drawMedicalId ?? newMedicalId)();
-        if (await issueMedicalId(repo.db, p.kid, c, at)) mid = c;
-      }
-      if (mid === undefined) throw new Error('no unused medical ID in 8 draws');
+      const mid = await issueUnusedMedicalId((m) => issueMedicalId(repo.db, p.kid, m, at), this.d.drawMedicalId);
       const current = await patientOf(repo, patientId);
       const next: Patient = {
         ...current,

@@ -16,7 +16,7 @@ import type { Organization } from '../auth/principal.ts';
 import type { Clock } from '../clock.ts';
 import { MEDID_CANONICAL } from '../fhir/canonical.ts';
 import { errors, isOutcomeError } from '../fhir/outcome.ts';
-import { newMedicalId } from '../identifiers/medical-id.ts';
+import { issueUnusedMedicalId } from '../identifiers/medical-id.ts';
 import { ID_SYSTEMS } from '../identifiers/systems.ts';
 import type { MyNumberMac } from '../privacy/my-number-mac.ts';
 import { MY_NUMBER_MAC_VERSION } from '../privacy/my-number-mac.ts';
@@ -51,8 +51,6 @@ export interface RegistrarDeps {
   /** Draws a medical ID (tests inject collisions). */
   drawMedicalId?: () => string;
 }
-
-const MAX_DRAWS = 8;
 
 /** Which organization may submit a record: an insurer its own members; the authority anyone. */
 export function assertMaySubmit(org: Organization | undefined, r: RegistrationRecord): void {
@@ -139,7 +137,7 @@ export class Registrar {
     const cands = await findCandidates(db, { mac, identifiers: ids, demoKey });
     const patients = new Map<string, Patient>();
     for (const c of cands) {
-      if (!patients.has(c.person.patientId)) patients.set(c.person.patientId, JSON.parse((await repo.read('Patient', c.person.patientId)).content as string) as Patient);
+      if (c.via !== 'demographics' && !patients.has(c.person.patientId)) patients.set(c.person.patientId, JSON.parse((await repo.read('Patient', c.person.patientId)).content as string) as Patient);
     }
     const decision = decide(r, cands, (p) => patients.get(p.patientId)?.birthDate);
     if (decision.kind === 'review') return this.holdForReview(repo, r, mac, decision.reason, decision.candidates, org, now);
@@ -163,13 +161,7 @@ export class Registrar {
   private async createPerson(repo: Repository, r: RegistrationRecord, mac: Buffer | undefined, ids: PersonIdentifierRow[], demoKey: string, now: string): Promise<RegistrationResult> {
     const kid = crypto.randomBytes(16);
     const patientId = crypto.randomUUID();
-    const draw = this.d.drawMedicalId ?? newMedicalId;
-    let mid: string | undefined;
-    for (let i = 0; i < MAX_DRAWS && mid === undefined; i++) {
-      const candidate = draw();
-      if (await insertPerson(repo.db, { kid, patientId, demoKey, mid: candidate, at: now })) mid = candidate;
-    }
-    if (mid === undefined) throw new Error(`no unused medical ID in ${MAX_DRAWS} draws`);
+    const mid = await issueUnusedMedicalId((m) => insertPerson(repo.db, { kid, patientId, demoKey, mid: m, at: now }), this.d.drawMedicalId);
     await repo.create('Patient', newPatient(patientId, r, { system: this.d.medicalIdSystem, value: mid, start: now.slice(0, 10) }), { id: patientId, trusted: true });
     const conflicts = await bindIdentifiers(repo.db, kid, ids);
     if (conflicts.length > 0) throw errors.conflict(`Identifier ${conflicts.join(', ')} belongs to another person`, 'business-rule');
