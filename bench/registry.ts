@@ -36,7 +36,7 @@ function writePersons(file: string, n: number): void {
 
 async function runImport(file: string, env: Record<string, string>): Promise<{ summary: Record<string, unknown>; peakRssMb: number; seconds: number }> {
   const started = performance.now();
-  const child = spawn(process.execPath, ['src/cli/main.ts', 'import', file, '--quiet', '--concurrency', '8'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['src/cli/main.ts', 'import', file, '--quiet', '--concurrency', '4'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
   let peak = 0;

@@ -143,7 +143,11 @@ export function createApp(deps: AppDeps): App {
 
   const medicalIdSystem = identifiers.medicalIdSystem;
   const mac = new MyNumberMac(deps.registrySecret);
-  const registrar = new Registrar({ repo, mac, clock, medicalIdSystem });
+  const registrar = new Registrar({
+    repo, mac, clock, medicalIdSystem,
+    // The message only: a database error's detail could quote a value.
+    onBulkFallback: (err) => deps.logger.warn({ err: err instanceof Error ? err.message : 'unknown' }, 'a registration batch fell back to record-by-record'),
+  });
   const lifecycle = new Lifecycle({
     repo, clock, medicalIdSystem, deathRetentionDays: deps.config.deathRetentionDays ?? 3650, mergeUndoDays: deps.config.mergeUndoDays ?? 30,
   });

@@ -106,15 +106,19 @@ export function auditAfter(d: AuditDeps, tx: Db | undefined) {
 
 /** The repository hook: audits a write in the write's own transaction. */
 export function auditWrite(d: AuditDeps) {
-  return async (db: Db, change: WriteChange): Promise<void> => {
-    const { stored } = change;
-    if (!d.auditLog.isEnabled || !d.compartment.has(stored.resourceType)) return;
-    const action: AuditAction = change.action === 'create' ? 'C' : change.action === 'update' ? 'U' : 'D';
-    const input = {
-      ...baseInput(d, undefined), action, subtype: change.action, outcome: 0 as const,
-      entity: `${stored.resourceType}/${stored.id}/_history/${stored.versionId}`,
-    };
-    const patients = stored.compartment.length > 0 ? stored.compartment : [undefined];
-    await d.auditLog.record(patients.map((patientId) => auditRow({ ...input, patientId })), db);
+  return async (db: Db, changes: readonly WriteChange[]): Promise<void> => {
+    if (!d.auditLog.isEnabled) return;
+    const rows: AuditRow[] = [];
+    for (const { action: what, stored } of changes) {
+      if (!d.compartment.has(stored.resourceType)) continue;
+      const action: AuditAction = what === 'create' ? 'C' : what === 'update' ? 'U' : 'D';
+      const input = {
+        ...baseInput(d, undefined), action, subtype: what, outcome: 0 as const,
+        entity: `${stored.resourceType}/${stored.id}/_history/${stored.versionId}`,
+      };
+      const patients = stored.compartment.length > 0 ? stored.compartment : [undefined];
+      for (const patientId of patients) rows.push(auditRow({ ...input, patientId }));
+    }
+    await d.auditLog.record(rows, db);
   };
 }

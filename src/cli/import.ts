@@ -29,7 +29,7 @@ import { cliPrincipal } from './principal.ts';
 import { PROFILES_DIR } from './paths.ts';
 import { Progress } from './progress.ts';
 
-type Sink = { send(batch: RecordResult[]): Promise<RegistrationResult[]>; close(): Promise<void> };
+type Sink = { send(batch: RecordResult[]): Promise<RegistrationResult[]>; close(): Promise<void>; parallel?: boolean };
 
 /** Over HTTP: Patient/$register, a batch per call. */
 function apiSink(server: string, token: string): Sink {
@@ -75,7 +75,8 @@ async function directSink(concurrency: number): Promise<Sink & { rules: Identifi
   return {
     rules: app.identifiers.rules,
     send: (batch) => runWithRequestContext({ requestId: `import-${process.pid}`, principal, purposeOfUse: 'HOPERAT', remoteAddress: undefined },
-      () => app.registrar.registerAll(batch, undefined, db.driver === 'pg' ? concurrency : 1)),
+      () => app.registrar.registerAll(batch, undefined)),
+    parallel: db.driver === 'pg',
     // Audit records are committed before record() resolves: nothing is left to flush.
     close: () => db.close(),
   };
@@ -84,7 +85,7 @@ async function directSink(concurrency: number): Promise<Sink & { rules: Identifi
 export async function importCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args, allowPositionals: true,
-    options: { server: { type: 'string' }, token: { type: 'string' }, format: { type: 'string' }, batch: { type: 'string' }, concurrency: { type: 'string' }, quiet: { type: 'boolean' } },
+    options: { server: { type: 'string' }, token: { type: 'string' }, format: { type: 'string' }, batch: { type: 'string' }, concurrency: { type: 'string' }, quiet: { type: 'boolean' }, progress: { type: 'string' } },
   });
   const file = positionals[0];
   if (!file) throw new Error('import needs a file: medid import <file.ndjson|file.csv>');
@@ -94,6 +95,8 @@ export async function importCommand(args: string[]): Promise<number> {
   const concurrency = Number(values.concurrency ?? 4);
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1000) throw new Error('--batch must be 1–1000');
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new Error('--concurrency must be 1–64');
+  const every = values.progress === undefined ? undefined : Number(values.progress);
+  if (every !== undefined && !(every >= 0)) throw new Error('--progress must be a number of seconds (0: every batch)');
   const server = values.server ?? process.env['MEDID_SERVER'];
   const token = values.token ?? process.env['MEDID_TOKEN'];
   if (server && !token) throw new Error('--server needs --token (or MEDID_TOKEN): an access token with system/Patient.cu');
@@ -101,15 +104,15 @@ export async function importCommand(args: string[]): Promise<number> {
   const errorsFile = `${file}.errors.ndjson`;
   const report = fs.createWriteStream(errorsFile);
   const counts: Record<RegistrationStatus, number> = { created: 0, updated: 0, unchanged: 0, review: 0, error: 0 };
-  const progress = new Progress(await countLines(file) - (format === 'csv' ? 1 : 0), !values.quiet);
+  const progress = new Progress(await countLines(file) - (format === 'csv' ? 1 : 0), !values.quiet, every);
   const note = (line: number, r: RegistrationResult): void => {
     counts[r.status]++;
     if (r.status === 'error' || r.status === 'review') report.write(`${JSON.stringify({ line, record: r.record, status: r.status, task: r.taskId, issues: r.issues })}\n`);
   };
-  // Batches go out `concurrency` at a time over HTTP (each is one request); directly, the
-  // registrar runs `concurrency` records of a batch at once.
+  // Batches go out `concurrency` at a time, over HTTP (one request each) or straight into
+  // PostgreSQL (one set-based transaction each); the embedded database has one connection.
   const inFlight = new Set<Promise<void>>();
-  const parallel = server ? concurrency : 1;
+  const parallel = server || sink.parallel ? concurrency : 1;
   let batch: { line: number; r: RecordResult }[] = [];
   const flush = async (): Promise<void> => {
     const items = batch;

@@ -31,7 +31,7 @@ commands:
   client enable ID
   import FILE             register an insurer's file (NDJSON or CSV, see README): over the API
       [--server URL --token T]   of a running server, else straight into the database;
-      [--format csv|ndjson] [--batch 500] [--concurrency 4] [--quiet]
+      [--format csv|ndjson] [--batch 500] [--concurrency 4] [--quiet] [--progress SECONDS]
       errors and held reviews go to FILE.errors.ndjson; re-running a file changes nothing
   export --insurer N      an insurer's persons with their medical IDs, as NDJSON
       [--out FILE] [--since DATE]

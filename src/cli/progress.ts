@@ -1,6 +1,7 @@
 /**
  * A progress line on stderr: done/total, records per second and the time left. On a terminal
- * it redraws in place a few times a second; otherwise (CI, a log file) it prints every 5 s.
+ * it redraws in place a few times a second; otherwise (CI, a log file) it prints a line every
+ * `everySeconds` (5 unless told).
  */
 export class Progress {
   private readonly started = performance.now();
@@ -8,11 +9,13 @@ export class Progress {
   private readonly enabled: boolean;
   private readonly tty = process.stderr.isTTY;
   private done_ = 0;
-  private lastDraw = 0;
+  private lastDraw = Number.NEGATIVE_INFINITY;
+  private readonly intervalMs: number;
 
-  constructor(total: number, enabled: boolean) {
+  constructor(total: number, enabled: boolean, everySeconds?: number) {
     this.total = Math.max(total, 0);
     this.enabled = enabled;
+    this.intervalMs = this.tty ? 200 : (everySeconds ?? 5) * 1000;
   }
 
   seconds(): number {
@@ -22,7 +25,7 @@ export class Progress {
   tick(n: number): void {
     this.done_ += n;
     const now = performance.now();
-    if (this.enabled && now - this.lastDraw >= (this.tty ? 200 : 5000)) {
+    if (this.enabled && now - this.lastDraw >= this.intervalMs) {
       this.lastDraw = now;
       this.draw();
     }

@@ -38,13 +38,32 @@ export function medicalIdKind(system: string = ID_SYSTEMS.medicalId): Identifier
 }
 
 /**
- * Draws medical IDs until `tryIssue` accepts one (the registry's table refuses any ID ever
- * issued); a handful of draws suffices in a 10^12 space, so running out is a bug, not a state.
+ * Draws distinct medical IDs for `n` slots until `tryIssue` has accepted one for each (the
+ * registry's table refuses any ID ever issued, and reports which of a round it took). A handful
+ * of rounds suffices in a 10^12 space, so running out is a bug, not a state.
  */
-export async function issueUnusedMedicalId(tryIssue: (mid: string) => Promise<boolean>, draw: () => string = newMedicalId, maxDraws = 8): Promise<string> {
-  for (let i = 0; i < maxDraws; i++) {
-    const mid = draw();
-    if (await tryIssue(mid)) return mid;
+export async function issueUnusedMedicalIds(n: number, tryIssue: (round: { slot: number; mid: string }[]) => Promise<Set<string>>, draw: () => string = newMedicalId, maxRounds = 8): Promise<string[]> {
+  const out = new Array<string | undefined>(n).fill(undefined);
+  for (let round = 0; round < maxRounds; round++) {
+    const drawn = new Set<string>();
+    const tries: { slot: number; mid: string }[] = [];
+    out.forEach((m, slot) => {
+      if (m !== undefined) return;
+      const mid = draw();
+      // A duplicate draw within a round waits for the next round.
+      if (!drawn.has(mid)) tries.push({ slot, mid });
+      drawn.add(mid);
+    });
+    if (tries.length === 0) break;
+    const taken = await tryIssue(tries);
+    for (const t of tries) if (taken.has(t.mid)) out[t.slot] = t.mid;
   }
-  throw new Error(`no unused medical ID in ${maxDraws} draws`);
+  if (out.every((m) => m !== undefined)) return out;
+  throw new Error(`no unused medical ID in ${maxRounds} draws`);
+}
+
+/** One medical ID: see issueUnusedMedicalIds. */
+export async function issueUnusedMedicalId(tryIssue: (mid: string) => Promise<boolean>, draw: () => string = newMedicalId, maxDraws = 8): Promise<string> {
+  const [mid] = await issueUnusedMedicalIds(1, async ([t]) => new Set(t !== undefined && await tryIssue(t.mid) ? [t.mid] : []), draw, maxDraws);
+  return mid;
 }

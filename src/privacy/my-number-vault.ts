@@ -61,14 +61,16 @@ export class MyNumberVault {
     return out;
   };
 
-  /** Write hook (inside the write's transaction): binds the MAC to the patient. */
-  readonly afterWrite = async (db: Db, change: WriteChange): Promise<void> => {
-    const written: WithPending | undefined = change.resource;
-    const pending = written?.[PENDING_MY_NUMBER];
-    if (!pending || change.action === 'delete') return;
-    const owner = await bindMyNumber(db, pending, MY_NUMBER_MAC_VERSION, change.stored.id);
-    if (owner !== change.stored.id) {
-      throw errors.conflict('This My Number is already registered to another person', 'my-number-conflict');
+  /** Write hook (inside the write's transaction): binds each MAC to its patient. */
+  readonly afterWrite = async (db: Db, changes: readonly WriteChange[]): Promise<void> => {
+    for (const change of changes) {
+      const written: WithPending | undefined = change.resource;
+      const pending = written?.[PENDING_MY_NUMBER];
+      if (!pending || change.action === 'delete') continue;
+      const owner = await bindMyNumber(db, pending, MY_NUMBER_MAC_VERSION, change.stored.id);
+      if (owner !== change.stored.id) {
+        throw errors.conflict('This My Number is already registered to another person', 'my-number-conflict');
+      }
     }
   };
 

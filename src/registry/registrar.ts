@@ -27,6 +27,8 @@ import { insertReview, reviewByKey } from '../store/registry-merge.ts';
 import { bindIdentifiers, findCandidates, insertPerson, lockRegistrationKeys, updatePerson } from '../store/registry.ts';
 import type { Candidate, PersonIdentifierRow, PersonRow } from '../store/registry.ts';
 import { applyRecord, demographicKey, newPatient, patientFromRecord } from './patient.ts';
+import { createNewPersons, lockKeysOf } from './bulk.ts';
+import type { KeyedRecord } from './bulk.ts';
 import type { RecordIssue, RecordResult, RegistrationRecord } from './record.ts';
 
 export const REVIEW_KEY_SYSTEM = `${MEDID_CANONICAL}/sid/registration-review`;
@@ -50,7 +52,12 @@ export interface RegistrarDeps {
   medicalIdSystem: string;
   /** Draws a medical ID (tests inject collisions). */
   drawMedicalId?: () => string;
+  /** Told when a batch could not take the set-based path (it then runs record by record). */
+  onBulkFallback?: (err: unknown) => void;
 }
+
+/** Records per set-based transaction: bounds the advisory locks one transaction holds (~3 per record). */
+export const BULK_CHUNK = 200;
 
 /** Which organization may submit a record: an insurer its own members; the authority anyone. */
 export function assertMaySubmit(org: Organization | undefined, r: RegistrationRecord): void {
@@ -98,18 +105,52 @@ export class Registrar {
     this.d = d;
   }
 
-  /** Registers each record in its own transaction; `concurrency` records at a time. */
+  /**
+   * Registers a batch: records that are certainly new persons together, in set-based
+   * transactions of up to BULK_CHUNK records (see bulk.ts); every other record in its own
+   * transaction, after its chunk's new persons and in batch order. `concurrency` chunks at a time.
+   */
   async registerAll(records: readonly RecordResult[], org: Organization | undefined, concurrency = 1): Promise<RegistrationResult[]> {
     const out = new Array<RegistrationResult>(records.length);
+    const chunks: number[][] = [];
+    for (let i = 0; i < records.length; i += BULK_CHUNK) chunks.push(records.map((_r, n) => n).slice(i, i + BULK_CHUNK));
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < records.length) {
-        const i = next++;
-        out[i] = await this.registerOne(records[i], org);
-      }
+      while (next < chunks.length) await this.registerChunk(records, chunks[next++], org, out);
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, records.length)) }, worker));
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, chunks.length)) }, worker));
     return out;
+  }
+
+  private async registerChunk(records: readonly RecordResult[], positions: readonly number[], org: Organization | undefined, out: RegistrationResult[]): Promise<void> {
+    const keyed: { pos: number; k: KeyedRecord }[] = [];
+    for (const pos of positions) {
+      const rr = records[pos];
+      if (!rr.ok) out[pos] = { record: rr.record, status: 'error', issues: rr.issues };
+      else {
+        try {
+          assertMaySubmit(org, rr.record);
+          keyed.push({ pos, k: this.keyed(rr.record) });
+        } catch (e) {
+          out[pos] = errorResult(rr.record, e);
+        }
+      }
+    }
+    let rest = keyed.map((_k, i) => i);
+    if (keyed.length > 1) {
+      try {
+        const now = this.d.clock.now().toISOString();
+        const done = await this.d.repo.transaction((repo) => createNewPersons(repo, keyed.map((x) => x.k), { medicalIdSystem: this.d.medicalIdSystem, now, drawMedicalId: this.d.drawMedicalId }));
+        for (const [i, r] of done.created) out[(keyed[i]).pos] = r;
+        rest = done.rest;
+      } catch (e) {
+        this.d.onBulkFallback?.(e);
+      }
+    }
+    for (const i of rest) {
+      const { pos } = keyed[i];
+      out[pos] = await this.registerOne(records[pos], org);
+    }
   }
 
   async registerOne(rr: RecordResult, org: Organization | undefined): Promise<RegistrationResult> {
@@ -119,21 +160,20 @@ export class Registrar {
       assertMaySubmit(org, r);
       return await this.d.repo.transaction((repo) => this.registerIn(repo, r, org));
     } catch (e) {
-      if (!isOutcomeError(e)) throw e;
-      const i = e.outcome.issue?.[0];
-      return { record: r.record, status: 'error', issues: [{ expression: i?.expression?.[0] ?? 'record', rule: i?.details?.coding?.[0]?.code ?? i?.code ?? 'error', text: i?.details?.text ?? 'refused' }] };
+      return errorResult(r, e);
     }
+  }
+
+  private keyed(r: RegistrationRecord): KeyedRecord {
+    return { record: r, mac: r.myNumber === undefined ? undefined : this.d.mac.mac(r.myNumber), identifiers: personIdentifiers(r), demoKey: demographicKey(r) };
   }
 
   private async registerIn(repo: Repository, r: RegistrationRecord, org: Organization | undefined): Promise<RegistrationResult> {
     const db = repo.db;
     const now = this.d.clock.now().toISOString();
-    const mac = r.myNumber === undefined ? undefined : this.d.mac.mac(r.myNumber);
-    const ids = personIdentifiers(r);
-    const demoKey = demographicKey(r);
-    await lockRegistrationKeys(db, [
-      ...(mac ? [`reg:mn:${mac.toString('hex')}`] : []), ...ids.map((i) => `reg:id:${i.system}|${i.value}`), `reg:demo:${demoKey}`,
-    ]);
+    const k = this.keyed(r);
+    const { mac, identifiers: ids, demoKey } = k;
+    await lockRegistrationKeys(db, lockKeysOf(k));
     const cands = await findCandidates(db, { mac, identifiers: ids, demoKey });
     const patients = new Map<string, Patient>();
     for (const c of cands) {
@@ -200,6 +240,13 @@ export class Registrar {
     await insertReview(repo.db, stored.id, recordKey, mac);
     return { ...base, taskId: stored.id };
   }
+}
+
+/** A refusal of one record as its result (an OperationOutcome error's first issue). */
+function errorResult(r: RegistrationRecord, e: unknown): RegistrationResult {
+  if (!isOutcomeError(e)) throw e;
+  const i = e.outcome.issue?.[0];
+  return { record: r.record, status: 'error', issues: [{ expression: i?.expression?.[0] ?? 'record', rule: i?.details?.coding?.[0]?.code ?? i?.code ?? 'error', text: i?.details?.text ?? 'refused' }] };
 }
 
 /** The registry rows a record's numbers become. */

@@ -18,7 +18,7 @@ import type { IdentifierNormalizer } from '../fhir/search/index-rows.ts';
 import { parseSearch } from '../fhir/search/parse.ts';
 import type { Db } from '../store/db.ts';
 import { lockKey } from '../store/locks.ts';
-import { deleteResource, insertResource, lockCurrent, readCurrent, readVersion, updateResource } from '../store/resources.ts';
+import { deleteResource, insertResource, insertResources, lockCurrent, readCurrent, readVersion, updateResource } from '../store/resources.ts';
 import type { StoredResource } from '../store/resources.ts';
 import { searchPage } from '../store/search.ts';
 import type { Validator } from './validator.ts';
@@ -30,8 +30,11 @@ export interface WriteChange {
   resource?: Resource;
 }
 
-/** Runs inside the transaction of every write; throwing undoes the write. */
-export type AfterWrite = (db: Db, change: WriteChange) => Promise<void>;
+/**
+ * Runs inside the transaction of every write; throwing undoes the write. A bulk create hands
+ * over all its changes at once, so a hook can write its own rows in one statement too.
+ */
+export type AfterWrite = (db: Db, changes: readonly WriteChange[]) => Promise<void>;
 
 export interface RepositoryDeps {
   db: Db;
@@ -151,8 +154,30 @@ export class Repository {
     const seq = existing ? existing.seq : await insertResource(this.deps.db, v, ix);
     if (existing) await updateResource(this.deps.db, existing.seq, v, ix);
     const out: StoredResource = { seq, resourceType: resource.resourceType, id, versionId, lastUpdated: new Date(lastUpdated), deleted: false, content, compartment };
-    for (const hook of this.deps.afterWrite) await hook(this.deps.db, { action: existing && !existing.deleted ? 'update' : 'create', stored: out, resource });
+    for (const hook of this.deps.afterWrite) await hook(this.deps.db, [{ action: existing && !existing.deleted ? 'update' : 'create', stored: out, resource }]);
     return out;
+  }
+
+  /**
+   * Creates many resources of one type, trusted (built by medid from checked input), in one
+   * statement plus one call of each hook: the registry's bulk load. Runs in the caller's
+   * transaction; ids must be new.
+   */
+  async createManyTrusted(type: string, items: readonly { id: string; resource: Resource }[]): Promise<StoredResource[]> {
+    if (items.length === 0) return [];
+    const lastUpdated = this.deps.clock.now().toISOString();
+    const prepared = items.map(({ id, resource }) => {
+      const stored: Resource = { ...resource, id, meta: { ...resource.meta, versionId: '1', lastUpdated } };
+      const ix = indexResource(stored, this.deps.defs.searchParams, { baseUrl: this.deps.baseUrl, normalizeIdentifier: this.deps.normalizeIdentifier });
+      return { resource, ix, v: { id, versionId: 1, lastUpdated, content: JSON.stringify(stored), compartment: this.deps.compartment.patientsOf(type, id, ix) } };
+    });
+    const seqs = await insertResources(this.deps.db, type, prepared.map((p) => p.v), prepared.map((p) => p.ix));
+    const changes: WriteChange[] = prepared.map((p, n) => ({
+      action: 'create', resource: p.resource,
+      stored: { seq: seqs[n], resourceType: type, ...p.v, lastUpdated: new Date(lastUpdated), deleted: false },
+    }));
+    for (const hook of this.deps.afterWrite) await hook(this.deps.db, changes);
+    return changes.map((c) => c.stored);
   }
 
   private async insert(resource: Resource, id: string, versionId: number): Promise<WriteResult> {
@@ -222,7 +247,7 @@ export class Repository {
       const lastUpdated = repo.deps.clock.now().toISOString();
       await deleteResource(repo.db, current.seq, type, id, versionId, lastUpdated);
       const stored: StoredResource = { ...current, versionId, lastUpdated: new Date(lastUpdated), deleted: true, content: null };
-      for (const hook of repo.deps.afterWrite) await hook(repo.db, { action: 'delete', stored });
+      for (const hook of repo.deps.afterWrite) await hook(repo.db, [{ action: 'delete', stored }]);
       return true;
     });
   }

@@ -14,3 +14,14 @@ export async function bindMyNumber(db: Db, mac: Buffer, version: number, patient
   );
   return rows[0]?.patient_id ?? patientId;
 }
+
+/** Binds MACs to new patients; returns how many were already bound (then the caller rolls back). */
+export async function bindMyNumbers(db: Db, rows: readonly { mac: Buffer; patientId: string }[], version: number): Promise<number> {
+  if (rows.length === 0) return 0;
+  const { rowCount } = await db.query(
+    `INSERT INTO registry.my_number (mac, mac_version, patient_id) SELECT decode(u.m, 'hex'), $2, u.p FROM json_to_recordset($1::json) AS u(m text, p text)
+     ON CONFLICT (mac) DO NOTHING`,
+    [JSON.stringify(rows.map((r) => ({ m: r.mac.toString('hex'), p: r.patientId }))), version], 'bind_my_numbers',
+  );
+  return rows.length - rowCount;
+}

@@ -200,3 +200,66 @@ export async function personsToRetire(db: Db, day: string, limit: number): Promi
   );
   return rows.map(toPerson);
 }
+
+// ---- Bulk registration: the set-based path for records that are new persons ----
+
+/** One record of a bulk registration, as the decision keys it is looked up by. */
+export interface BulkKeys { mac: Buffer | undefined; identifiers: readonly { system: string; value: string }[]; demoKey: string }
+
+// Batches travel as one JSON parameter per statement (bytea as hex): JSON.stringify is native,
+// where array parameters are escaped element by element in JavaScript.
+const hex = (b: Buffer): string => b.toString('hex');
+
+/**
+ * Which records of a batch have anyone to be compared with (a person by My Number, by an
+ * identifier or by demographic key). Returns their positions; the others are new persons.
+ */
+export async function positionsWithCandidates(db: Db, recs: readonly BulkKeys[]): Promise<Set<number>> {
+  const keys = recs.map((r, i) => ({ i, mac: r.mac ? hex(r.mac) : null, demo: r.demoKey }));
+  const ids = recs.flatMap((r, i) => r.identifiers.map((x) => ({ i, s: x.system, v: x.value })));
+  const { rows } = await db.query<{ i: number }>(
+    `WITH q AS (SELECT * FROM json_to_recordset($1::json) AS q(i int4, mac text, demo text))
+     SELECT q.i FROM q WHERE EXISTS (SELECT 1 FROM registry.my_number m WHERE m.mac = decode(q.mac, 'hex'))
+     UNION
+     SELECT q.i FROM json_to_recordset($2::json) AS q(i int4, s text, v text)
+       WHERE EXISTS (SELECT 1 FROM registry.person_identifier x WHERE x.system = q.s AND x.value = q.v)
+     UNION
+     SELECT q.i FROM q WHERE EXISTS (SELECT 1 FROM registry.person p WHERE p.demo_key = q.demo AND p.status <> 'merged')`,
+    [JSON.stringify(keys), JSON.stringify(ids)], 'registry_bulk_candidates',
+  );
+  return new Set(rows.map((r) => r.i));
+}
+
+export interface NewPersonRow { kid: Buffer; patientId: string; demoKey: string }
+
+/** Inserts new persons (no medical ID yet: issueMedicalIds follows in the same transaction). */
+export async function insertPersons(db: Db, ps: readonly NewPersonRow[], at: string): Promise<void> {
+  await db.query(
+    `INSERT INTO registry.person (kid, patient_id, demo_key, created_at, updated_at)
+     SELECT decode(u.k, 'hex'), u.p, u.d, $2::timestamptz, $2::timestamptz FROM json_to_recordset($1::json) AS u(k text, p text, d text)`,
+    [JSON.stringify(ps.map((p) => ({ k: hex(p.kid), p: p.patientId, d: p.demoKey }))), at], 'registry_insert_persons',
+  );
+}
+
+/** Issues medical IDs to persons; returns the mids that were issued (a mid ever issued before is not). */
+export async function issueMedicalIds(db: Db, rows: readonly { kid: Buffer; mid: string }[], at: string): Promise<Set<string>> {
+  const { rows: out } = await db.query<{ mid: string }>(
+    `INSERT INTO registry.medical_id (mid, kid, issued_at) SELECT u.m, decode(u.k, 'hex'), $2::timestamptz FROM json_to_recordset($1::json) AS u(m text, k text)
+     ON CONFLICT (mid) DO NOTHING RETURNING mid`,
+    [JSON.stringify(rows.map((r) => ({ m: r.mid, k: hex(r.kid) }))), at], 'registry_issue_mids',
+  );
+  return new Set(out.map((r) => r.mid));
+}
+
+/** Binds identifiers to new persons; returns how many were already someone's (then the caller rolls back). */
+export async function bindNewIdentifiers(db: Db, rows: readonly (PersonIdentifierRow & { kid: Buffer })[]): Promise<number> {
+  if (rows.length === 0) return 0;
+  const { rowCount } = await db.query(
+    `INSERT INTO registry.person_identifier (system, value, kid, payer, period_start, period_end)
+     SELECT u.s, u.v, decode(u.k, 'hex'), u.p, u.ps, u.pe FROM json_to_recordset($1::json) AS u(s text, v text, k text, p text, ps date, pe date)
+     ON CONFLICT (system, value) DO NOTHING`,
+    [JSON.stringify(rows.map((i) => ({ s: i.system, v: i.value, k: hex(i.kid), p: i.payer, ps: i.periodStart, pe: i.periodEnd })))],
+    'registry_bind_new_ids',
+  );
+  return rows.length - rowCount;
+}

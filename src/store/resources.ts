@@ -74,35 +74,56 @@ export interface NewVersion {
   compartment: string[];
 }
 
-/** INSERT … SELECT FROM unnest(…) for each index table that has rows, as CTE parts. */
-function indexCtes(b: Sql, res: string, type: string, ix: IndexRows): string[] {
+/** Each index table: its rows' JSON keys, columns and SQL types (a closed list: no user input). */
+const INDEX_SPECS: { key: keyof IndexRows; table: string; cols: [json: string, column: string, type: string][] }[] = [
+  { key: 'token', table: 'fhir.sp_token', cols: [['system', 'system', 'text'], ['code', 'code', 'text'], ['display', 'display', 'text']] },
+  { key: 'string', table: 'fhir.sp_string', cols: [['value', 'value', 'text'], ['exact', 'exact', 'text']] },
+  { key: 'date', table: 'fhir.sp_date', cols: [['lo', 'lo', 'timestamptz'], ['hi', 'hi', 'timestamptz']] },
+  { key: 'reference', table: 'fhir.sp_reference', cols: [['targetType', 'target_type', 'text'], ['targetId', 'target_id', 'text'], ['url', 'url', 'text']] },
+  { key: 'number', table: 'fhir.sp_number', cols: [['value', 'value', 'numeric']] },
+  { key: 'quantity', table: 'fhir.sp_quantity', cols: [['value', 'value', 'numeric'], ['system', 'system', 'text'], ['code', 'code', 'text']] },
+  { key: 'uri', table: 'fhir.sp_uri', cols: [['value', 'value', 'text']] },
+];
+
+/** A row as its JSON travels: dates as SQL instants (±infinity for open ends). */
+function jsonRow(key: keyof IndexRows, row: IndexRows[keyof IndexRows][number]): object {
+  if (key !== 'date') return row;
+  const d = row as IndexRows['date'][number];
+  return { param: d.param, lo: toSqlTime(d.lo), hi: toSqlTime(d.hi) };
+}
+
+/**
+ * INSERT … SELECT FROM json_to_recordset(…) for each index table that has rows, as CTE parts.
+ * Rows travel as one JSON parameter per table: JSON.stringify is native, where array
+ * parameters are escaped element by element in JavaScript. `res` is the SQL of the owning
+ * resource's seq, or 'many': for many resources at once, each row carries its resource's id as
+ * `rid` and the seq is joined from the `r` CTE (which returns seq and id).
+ */
+function indexCtes(b: Sql, res: string, type: string, rows: Record<keyof IndexRows, object[]>): string[] {
   const t = b.p(type);
-  const ctes: string[] = [];
-  const add = (name: string, table: string, cols: string[], arrays: [unknown[], string][], select: string[]): void => {
-    if (arrays[0] === undefined || arrays[0][0].length === 0) return;
-    const un = arrays.map(([vals, cast]) => b.p(vals, cast)).join(', ');
-    ctes.push(`${name} AS (INSERT INTO ${table} (res, resource_type, param, ${cols.join(', ')})
-      SELECT ${res}, ${t}, u.param, ${select.join(', ')} FROM unnest(${un}) AS u(param, ${cols.join(', ')}))`);
-  };
-  add('i_token', 'fhir.sp_token', ['system', 'code', 'display'],
-    [[ix.token.map((r) => r.param), 'text[]'], [ix.token.map((r) => r.system), 'text[]'], [ix.token.map((r) => r.code), 'text[]'], [ix.token.map((r) => r.display), 'text[]']],
-    ['u.system', 'u.code', 'u.display']);
-  add('i_string', 'fhir.sp_string', ['value', 'exact'],
-    [[ix.string.map((r) => r.param), 'text[]'], [ix.string.map((r) => r.value), 'text[]'], [ix.string.map((r) => r.exact), 'text[]']],
-    ['u.value', 'u.exact']);
-  add('i_date', 'fhir.sp_date', ['lo', 'hi'],
-    [[ix.date.map((r) => r.param), 'text[]'], [ix.date.map((r) => toSqlTime(r.lo)), 'timestamptz[]'], [ix.date.map((r) => toSqlTime(r.hi)), 'timestamptz[]']],
-    ['u.lo', 'u.hi']);
-  add('i_ref', 'fhir.sp_reference', ['target_type', 'target_id', 'url'],
-    [[ix.reference.map((r) => r.param), 'text[]'], [ix.reference.map((r) => r.targetType), 'text[]'], [ix.reference.map((r) => r.targetId), 'text[]'], [ix.reference.map((r) => r.url), 'text[]']],
-    ['u.target_type', 'u.target_id', 'u.url']);
-  add('i_number', 'fhir.sp_number', ['value'],
-    [[ix.number.map((r) => r.param), 'text[]'], [ix.number.map((r) => String(r.value)), 'numeric[]']], ['u.value']);
-  add('i_quantity', 'fhir.sp_quantity', ['value', 'system', 'code'],
-    [[ix.quantity.map((r) => r.param), 'text[]'], [ix.quantity.map((r) => String(r.value)), 'numeric[]'], [ix.quantity.map((r) => r.system), 'text[]'], [ix.quantity.map((r) => r.code), 'text[]']],
-    ['u.value', 'u.system', 'u.code']);
-  add('i_uri', 'fhir.sp_uri', ['value'], [[ix.uri.map((r) => r.param), 'text[]'], [ix.uri.map((r) => r.value), 'text[]']], ['u.value']);
-  return ctes;
+  const many = res === 'many';
+  return INDEX_SPECS.filter((spec) => rows[spec.key].length > 0).map(({ key, table, cols }) => {
+    const defs = [...(many ? ['rid text'] : []), 'param text', ...cols.map(([j, , ty]) => `"${j}" ${ty}`)].join(', ');
+    return `i_${key} AS (INSERT INTO ${table} (res, resource_type, param, ${cols.map(([, c]) => c).join(', ')})
+      SELECT ${many ? 'r.seq' : res}, ${t}, u.param, ${cols.map(([j]) => `u."${j}"`).join(', ')}
+      FROM json_to_recordset(${b.p(JSON.stringify(rows[key]), 'json')}) AS u(${defs})${many ? ' JOIN r ON r.id = u.rid' : ''})`;
+  });
+}
+
+const indexKeys = INDEX_SPECS.map((s) => s.key);
+
+/** One resource's index rows, ready for indexCtes. */
+function jsonRows(ix: IndexRows): Record<keyof IndexRows, object[]> {
+  return Object.fromEntries(indexKeys.map((k) => [k, ix[k].map((r) => jsonRow(k, r))])) as Record<keyof IndexRows, object[]>;
+}
+
+/** The index rows of many resources, each row tagged with its resource's id. */
+function jsonRowsOfMany(ids: readonly string[], ixs: readonly IndexRows[]): Record<keyof IndexRows, object[]> {
+  const out = Object.fromEntries(indexKeys.map((k) => [k, [] as object[]])) as Record<keyof IndexRows, object[]>;
+  ixs.forEach((ix, n) => {
+    for (const k of indexKeys) for (const r of ix[k]) out[k].push({ rid: ids[n], ...jsonRow(k, r) });
+  });
+  return out;
 }
 
 const INDEX_TABLES = ['sp_token', 'sp_string', 'sp_date', 'sp_reference', 'sp_number', 'sp_quantity', 'sp_uri'];
@@ -114,12 +135,37 @@ export async function insertResource(db: Db, v: NewVersion, ix: IndexRows): Prom
   const ctes = [
     `r AS (INSERT INTO fhir.resource (resource_type, id, version_id, last_updated, content, compartment) VALUES (${type}, ${id}, ${vid}, ${lu}, ${content}, ${comp}) RETURNING seq)`,
     `v AS (INSERT INTO fhir.resource_version (resource_type, id, version_id, last_updated, deleted, content, compartment) VALUES (${type}, ${id}, ${vid}, ${lu}, false, ${content}, ${comp}))`,
-    ...indexCtes(b, '(SELECT seq FROM r)', v.resourceType, ix),
+    ...indexCtes(b, '(SELECT seq FROM r)', v.resourceType, jsonRows(ix)),
   ];
   const text = `WITH ${ctes.join(',\n')} SELECT seq FROM r`;
   const { rows } = await db.query<{ seq: number }>(text, b.params, statementNames.nameFor(text));
   db.noteWrites(1);
   return (rows[0]).seq;
+}
+
+/**
+ * Creates many resources of one type (version 1) in one statement: rows, history rows and every
+ * index row, for bulk loads. Returns each resource's seq, in input order.
+ */
+export async function insertResources(db: Db, type: string, vs: readonly Omit<NewVersion, 'resourceType'>[], ixs: readonly IndexRows[]): Promise<number[]> {
+  if (vs.length === 0) return [];
+  const b = new Sql();
+  const t = b.p(type);
+  // One JSON parameter: resource JSON inside JSON is escaped natively by JSON.stringify.
+  const nvJson = b.p(JSON.stringify(vs.map((v) => ({ id: v.id, vid: v.versionId, lu: v.lastUpdated, content: v.content, comp: v.compartment }))), 'json');
+  const compartment = `ARRAY(SELECT jsonb_array_elements_text(nv.comp))`;
+  const ctes = [
+    `nv AS (SELECT * FROM json_to_recordset(${nvJson}) AS nv(id text, vid int4, lu timestamptz, content text, comp jsonb))`,
+    `r AS (INSERT INTO fhir.resource (resource_type, id, version_id, last_updated, content, compartment)
+      SELECT ${t}, nv.id, nv.vid, nv.lu, nv.content, ${compartment} FROM nv RETURNING seq, id)`,
+    `v AS (INSERT INTO fhir.resource_version (resource_type, id, version_id, last_updated, deleted, content, compartment)
+      SELECT ${t}, nv.id, nv.vid, nv.lu, false, nv.content, ${compartment} FROM nv)`,
+    ...indexCtes(b, 'many', type, jsonRowsOfMany(vs.map((v) => v.id), ixs)),
+  ];
+  const { rows } = await db.query<{ seq: number; id: string }>(`WITH ${ctes.join(',\n')} SELECT seq, id FROM r`, b.params);
+  db.noteWrites(vs.length);
+  const seqOf = new Map(rows.map((r) => [r.id, r.seq]));
+  return vs.map((v) => seqOf.get(v.id) as number);
 }
 
 /** Replaces the current version of an existing resource (also one that was deleted). */
@@ -131,7 +177,7 @@ export async function updateResource(db: Db, seq: number, v: NewVersion, ix: Ind
     `r AS (UPDATE fhir.resource SET version_id = ${vid}, last_updated = ${lu}, content = ${content}, compartment = ${comp}, deleted = false WHERE seq = ${res})`,
     `v AS (INSERT INTO fhir.resource_version (resource_type, id, version_id, last_updated, deleted, content, compartment) VALUES (${type}, ${id}, ${vid}, ${lu}, false, ${content}, ${comp}))`,
     ...INDEX_TABLES.map((t) => `d_${t} AS (DELETE FROM fhir.${t} WHERE res = ${res})`),
-    ...indexCtes(b, res, v.resourceType, ix),
+    ...indexCtes(b, res, v.resourceType, jsonRows(ix)),
   ];
   const text = `WITH ${ctes.join(',\n')} SELECT 1`;
   await db.query(text, b.params, statementNames.nameFor(text));

@@ -11,7 +11,7 @@ import { ID_SYSTEMS } from '../../src/identifiers/systems.ts';
 import { parseMedicalId } from '../../src/identifiers/medical-id.ts';
 import { testDrivers } from '../helpers/db.ts';
 import { fhirFetch, useToken } from '../helpers/fhir.ts';
-import { insurerNumber, registerBody, registrationPatient, results } from '../helpers/registry.ts';
+import { insurerNumber, myNumber, registerBody, registrationPatient, results } from '../helpers/registry.ts';
 import type { PersonSpec } from '../helpers/registry.ts';
 import { startTestServer } from '../helpers/server.ts';
 import type { TestServer } from '../helpers/server.ts';
@@ -111,6 +111,41 @@ describe.each(testDrivers())('registry on %s', (driver) => {
     expect(new Set(flat.map((r) => r.patient)).size).toBe(1);
     expect(new Set(flat.map((r) => r.medicalId)).size).toBe(1);
     expect(await count(`SELECT count(*)::int AS n FROM registry.medical_id m JOIN registry.person p ON p.kid = m.kid WHERE p.patient_id = $1`, [flat[0]?.patient])).toBe(1);
+  });
+
+  it('registers a batch set-based, with the same decisions as record by record', async () => {
+    const existing = { insurer: INSURER, number: '6600', kana: ['ナカムラ', 'ケイコ'] as [string, string], gender: 'female' as const, birthDate: '1955-05-15' };
+    const [old] = await register([existing]);
+    const fresh = Array.from({ length: 30 }, (_v, n) => ({
+      record: `new${n}`, insurer: INSURER, number: String(6700 + n), kana: ['バッチ', `イチ${'ア'.repeat(n + 1)}`] as [string, string], birthDate: '1999-01-01',
+      ...(n % 2 === 0 ? { myNumber: myNumber(`8${String(1_000_000_000 + n)}`) } : {}),
+    }));
+    const batch = [
+      ...fresh.slice(0, 10),
+      { ...existing, record: 'existing', phone: '03-1111-2222' },
+      { ...fresh[3], record: 'same-as-new3' },
+      { record: 'namesake-of-new5', insurer: OTHER_INSURER, number: '6799', kana: fresh[5]?.kana, birthDate: '1999-01-01' },
+      ...fresh.slice(10),
+    ];
+    const warnings = logLines.length;
+    const out = await register(batch);
+    expect(logLines.slice(warnings).join('')).not.toMatch(/fell back/);
+    const by = new Map(out.map((r) => [r.record, r]));
+    expect(fresh.every((f) => by.get(f.record)?.status === 'created')).toBe(true);
+    expect(by.get('existing')).toMatchObject({ status: 'updated', patient: old?.patient, medicalId: old?.medicalId });
+    expect(by.get('same-as-new3')).toMatchObject({ status: 'unchanged', patient: by.get('new3')?.patient });
+    expect(by.get('namesake-of-new5')?.status).toBe('review');
+    expect(new Set(fresh.map((f) => by.get(f.record)?.medicalId)).size).toBe(30);
+    // Everything a per-record creation writes: the Patient and its index, history, audit, MAC.
+    const p = by.get('new4');
+    expect(await byIdentifier(ID_SYSTEMS.insuredMemberId, `${INSURER}:1:6704:00`)).toEqual([p?.patient]);
+    expect(await byIdentifier(ID_SYSTEMS.medicalId, p?.medicalId as string)).toEqual([p?.patient]);
+    expect(await byIdentifier(ID_SYSTEMS.myNumber, fresh[4]?.myNumber as string)).toEqual([p?.patient]);
+    const named = (await call<Bundle<Patient>>(`${s.base}/Patient?family=バッチ&birthdate=1999-01-01&_count=100`)).body;
+    expect(named.entry?.length).toBe(30);
+    const hist = (await call<Bundle>(`${s.base}/Patient/${p?.patient ?? ''}/_history`)).body;
+    expect(hist.entry?.map((e) => e.resource?.meta?.versionId)).toEqual(['1']);
+    expect(await count(`SELECT count(*)::int AS n FROM audit.event WHERE patient_id = $1 AND action = 'C'`, [p?.patient])).toBe(1);
   });
 
   it('keeps every insured number with its period; a past one still finds the person', async () => {

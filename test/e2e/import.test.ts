@@ -81,12 +81,22 @@ describe.each(testDrivers())('medid import on %s', (driver) => {
     const whole = await target('whole');
     medid(['import', file, '--batch', '20'], whole.env);
     const killed = await target('killed');
-    const child = spawn(process.execPath, ['bin/medid.js', 'import', file, '--batch', '20', '--concurrency', '1'], { cwd: ROOT, env: { ...process.env, DATABASE_URL: '', ...killed.env }, stdio: 'ignore' });
-    await new Promise((r) => setTimeout(r, driver === 'pglite' ? 6000 : 4000));
+    const child = spawn(process.execPath, ['bin/medid.js', 'import', file, '--batch', '20', '--concurrency', '1', '--progress', '0'],
+      { cwd: ROOT, env: { ...process.env, DATABASE_URL: '', ...killed.env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const exited = new Promise((r) => child.once('exit', r));
+    // Killed once a progress line shows a quarter of the file loaded: midway, on any machine.
+    await new Promise<void>((resolve) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        const done = [...chunk.toString().matchAll(/ (\d+)\/\d+ /g)].map((m) => Number(m[1]));
+        if (done.some((n) => n >= N / 4)) resolve();
+      });
+      void exited.then(() => resolve());
+    });
     child.kill('SIGKILL');
-    await new Promise((r) => child.once('exit', r));
+    await exited;
     const partial = await killed.state();
     expect(Number(partial?.['persons'] ?? 0)).toBeLessThan(N);
+    expect(Number(partial?.['persons'] ?? 0)).toBeGreaterThan(0);
     const rerun = medid(['import', file, '--batch', '20'], killed.env);
     expect(rerun.summary['records']).toBe(N + 2);
     expect(await killed.state()).toEqual(await whole.state());

@@ -1,6 +1,7 @@
 /** Registration records for tests: valid insurer numbers, Patients and $register bodies. */
 import type { Parameters, ParametersParameter, Patient } from '@medplum/fhirtypes';
 import { parseInsurerNumber } from '../../src/identifiers/insurer-number.ts';
+import { parseMyNumber } from '../../src/identifiers/my-number.ts';
 import { ID_SYSTEMS } from '../../src/identifiers/systems.ts';
 import { REPRESENTATION } from '../../src/registry/patient.ts';
 
@@ -8,6 +9,12 @@ import { REPRESENTATION } from '../../src/registry/patient.ts';
 export function insurerNumber(body7: string): string {
   for (let d = 0; d <= 9; d++) if (parseInsurerNumber(`${body7}${d}`).ok) return `${body7}${d}`;
   throw new Error(`no check digit for ${body7}`);
+}
+
+/** A 12-digit My Number with a correct check digit for an 11-digit body. */
+export function myNumber(body11: string): string {
+  for (let d = 0; d <= 9; d++) if (parseMyNumber(`${body11}${d}`).ok) return `${body11}${d}`;
+  throw new Error(`no check digit for ${body11}`);
 }
 
 export interface PersonSpec {

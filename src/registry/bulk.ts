@@ -1,0 +1,83 @@
+/**
+ * The set-based path of registration, for the bulk of an insurer's file: records that are new
+ * persons beyond doubt (nobody in the registry shares their My Number, insured numbers or
+ * demographic key, and no earlier record of the batch shares any of them either) are written
+ * together, in one transaction of a few statements — persons, medical IDs, Patients with their
+ * history and index rows, identifiers, My Number MACs and audit records. Everything else (an
+ * existing person, a namesake, a key shared within the batch) is returned to the caller for the
+ * per-record path, to run after this transaction commits, in the batch's order.
+ *
+ * The decision is the per-record rule's: a record with no candidate at all is `new` there too
+ * (see `decide`), and the advisory locks are the same keys, so a concurrent per-record
+ * registration of the same person waits for this batch and then finds the person.
+ */
+import crypto from 'node:crypto';
+import { issueUnusedMedicalIds } from '../identifiers/medical-id.ts';
+import { MY_NUMBER_MAC_VERSION } from '../privacy/my-number-mac.ts';
+import type { Repository } from '../repo/repository.ts';
+import { bindMyNumbers } from '../store/my-number.ts';
+import { bindNewIdentifiers, insertPersons, issueMedicalIds, lockRegistrationKeys, positionsWithCandidates } from '../store/registry.ts';
+import type { PersonIdentifierRow } from '../store/registry.ts';
+import { newPatient } from './patient.ts';
+import type { RegistrationRecord } from './record.ts';
+import type { RegistrationResult } from './registrar.ts';
+
+/** A record with the keys its decision reads. */
+export interface KeyedRecord {
+  record: RegistrationRecord;
+  mac: Buffer | undefined;
+  identifiers: PersonIdentifierRow[];
+  demoKey: string;
+}
+
+export function lockKeysOf(k: Pick<KeyedRecord, 'mac' | 'identifiers' | 'demoKey'>): string[] {
+  return [...(k.mac ? [`reg:mn:${k.mac.toString('hex')}`] : []), ...k.identifiers.map((i) => `reg:id:${i.system}|${i.value}`), `reg:demo:${k.demoKey}`];
+}
+
+/** Records whose keys an earlier record of the same batch already uses. */
+function sharingEarlierKeys(recs: readonly KeyedRecord[]): Set<number> {
+  const seen = new Set<string>();
+  const out = new Set<number>();
+  recs.forEach((r, i) => {
+    const keys = lockKeysOf(r);
+    if (keys.some((k) => seen.has(k))) out.add(i);
+    for (const k of keys) seen.add(k);
+  });
+  return out;
+}
+
+export interface BulkOutcome {
+  /** Results of the records created here, by position in the batch. */
+  created: Map<number, RegistrationResult>;
+  /** Positions left for the per-record path, in batch order. */
+  rest: number[];
+}
+
+/**
+ * Creates the batch's certainly-new persons inside `repo`'s transaction. Throws (and the caller
+ * rolls back and falls back to the per-record path) if the database disagrees with the
+ * decision, which the locks make impossible short of a bug.
+ */
+export async function createNewPersons(repo: Repository, recs: readonly KeyedRecord[], o: { medicalIdSystem: string; now: string; drawMedicalId?: () => string }): Promise<BulkOutcome> {
+  const db = repo.db;
+  await lockRegistrationKeys(db, recs.flatMap(lockKeysOf));
+  const taken = await positionsWithCandidates(db, recs);
+  const shared = sharingEarlierKeys(recs);
+  const rest = recs.flatMap((_r, i) => (taken.has(i) || shared.has(i) ? [i] : []));
+  const fresh = recs.flatMap((r, i) => (taken.has(i) || shared.has(i) ? [] : [{ i, r, kid: crypto.randomBytes(16), patientId: crypto.randomUUID() }]));
+  const created = new Map<number, RegistrationResult>();
+  if (fresh.length === 0) return { created, rest };
+
+  await insertPersons(db, fresh.map((f) => ({ kid: f.kid, patientId: f.patientId, demoKey: f.r.demoKey })), o.now);
+  const mids = await issueUnusedMedicalIds(fresh.length,
+    (round) => issueMedicalIds(db, round.map((t) => ({ kid: (fresh[t.slot]).kid, mid: t.mid })), o.now), o.drawMedicalId);
+  const start = o.now.slice(0, 10);
+  await repo.createManyTrusted('Patient', fresh.map((f, n) => ({
+    id: f.patientId, resource: newPatient(f.patientId, f.r.record, { system: o.medicalIdSystem, value: mids[n], start }),
+  })));
+  const clashes = await bindNewIdentifiers(db, fresh.flatMap((f) => f.r.identifiers.map((x) => ({ ...x, kid: f.kid }))))
+    + await bindMyNumbers(db, fresh.flatMap((f) => (f.r.mac ? [{ mac: f.r.mac, patientId: f.patientId }] : [])), MY_NUMBER_MAC_VERSION);
+  if (clashes > 0) throw new Error(`bulk registration: ${clashes} identifiers were bound under lock by someone else`);
+  fresh.forEach((f, n) => created.set(f.i, { record: f.r.record.record, status: 'created', patientId: f.patientId, medicalId: mids[n], issues: [] }));
+  return { created, rest };
+}
