@@ -30,6 +30,11 @@ import { validateOperation } from './fhir/operations/validate.ts';
 import { exportOperation, exportRoutes } from './fhir/operations/export.ts';
 import { changeMedicalIdOperation, mergeOperation, recordDeathOperation, unmergeOperation } from './fhir/operations/lifecycle.ts';
 import { registerOperation } from './fhir/operations/register.ts';
+import { matchOperation } from './fhir/operations/match.ts';
+import { pixOperation } from './fhir/operations/pix.ts';
+import { mpiIndexHook } from './mpi/index-hook.ts';
+import { DEFAULT_THRESHOLDS, Matcher } from './mpi/match.ts';
+import { WeightsStore } from './mpi/weights-store.ts';
 import { Lifecycle } from './registry/lifecycle.ts';
 import { Registrar } from './registry/registrar.ts';
 import type { OperationHandler } from './fhir/operations/registry.ts';
@@ -58,7 +63,7 @@ export const VERSION = '0.1.0';
 
 export interface AppDeps {
   config: Pick<Config, 'baseUrl' | 'defaultCount' | 'maxCount' | 'maxBodyBytes' | 'audit'> &
-    Partial<Pick<Config, 'medicalIdSystem' | 'ruleRecipientCheckDigit' | 'ruleLateElderlyCheckDigit' | 'deathRetentionDays' | 'mergeUndoDays'>>;
+    Partial<Pick<Config, 'medicalIdSystem' | 'ruleRecipientCheckDigit' | 'ruleLateElderlyCheckDigit' | 'deathRetentionDays' | 'mergeUndoDays' | 'matchThresholds' | 'matchBlockLimit'>>;
   /** The registry secret (keyed MACs of My Number); tests pass random bytes. */
   registrySecret: Buffer;
   /**
@@ -121,7 +126,7 @@ export function createApp(deps: AppDeps): App {
   const repo = new Repository({
     db: deps.db, defs: deps.defs, validator, compartment, baseUrl, clock, normalizeIdentifier,
     beforeWrite: [identifierHook(identifiers), vault.beforeWrite],
-    afterWrite: [vault.afterWrite, ...(deps.config.audit ? [auditWrite(auditDeps)] : [])],
+    afterWrite: [vault.afterWrite, mpiIndexHook, ...(deps.config.audit ? [auditWrite(auditDeps)] : [])],
   });
   const context: FhirContext = {
     repo, defs: deps.defs, validator, clock, normalizeIdentifier, baseUrl,
@@ -151,13 +156,18 @@ export function createApp(deps: AppDeps): App {
   const lifecycle = new Lifecycle({
     repo, clock, medicalIdSystem, deathRetentionDays: deps.config.deathRetentionDays ?? 3650, mergeUndoDays: deps.config.mergeUndoDays ?? 30,
   });
+  const weights = new WeightsStore(deps.db);
+  const matcher = new Matcher({
+    db: deps.db, mac, weights: () => weights.get(), thresholds: deps.config.matchThresholds ?? DEFAULT_THRESHOLDS,
+    blockLimit: deps.config.matchBlockLimit ?? 2000, normalizeIdentifier: (s, v) => identifiers.normalizeForSearch(s, v),
+  });
   const exportsRunning = new Set<Promise<void>>();
   const exportDeps = { db: deps.db, baseUrl, medicalIdSystem, retentionMs: EXPORT_RETENTION_MS, now: () => clock.now(), running: exportsRunning };
   const operations: OperationHandler[] = [
     validateOperation,
     registerOperation(registrar, { rules: identifiers.rules, medicalIdSystem, concurrency: deps.db.driver === 'pg' ? 4 : 1 }),
     changeMedicalIdOperation(lifecycle, medicalIdSystem), recordDeathOperation(lifecycle), mergeOperation(lifecycle), unmergeOperation(lifecycle),
-    exportOperation(exportDeps),
+    exportOperation(exportDeps), matchOperation(matcher), pixOperation({ medicalIdSystem }),
   ];
   let capability: string | undefined;
   const router: Router = createFhirRouter(context, {

@@ -72,6 +72,13 @@ export interface Config {
   mergeUndoDays: number;
   /** MEDID_REGISTRY_SWEEP_SECONDS: how often retirements and final merges are swept (0: never). Default 3600. */
   registrySweepSeconds: number;
+  /**
+   * MEDID_MATCH_CERTAIN / _PROBABLE / _POSSIBLE: $match grade thresholds in bits of total
+   * Fellegi–Sunter weight (defaults from the evaluation in the README: 70 / 20 / 8).
+   */
+  matchThresholds: { certain: number; probable: number; possible: number };
+  /** MEDID_MATCH_BLOCK_LIMIT: a blocking key holding more persons is not used, and $match says so. Default 2000. */
+  matchBlockLimit: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -148,5 +155,9 @@ export function loadConfig(env: Env = process.env): Config {
     deathRetentionDays: int(env, 'MEDID_DEATH_RETENTION_DAYS', 3650, 0, 36500),
     mergeUndoDays: int(env, 'MEDID_MERGE_UNDO_DAYS', 30, 0, 3650),
     registrySweepSeconds: int(env, 'MEDID_REGISTRY_SWEEP_SECONDS', 3600, 0, 86400 * 7),
+    matchThresholds: {
+      certain: int(env, 'MEDID_MATCH_CERTAIN', 70, -100, 500), probable: int(env, 'MEDID_MATCH_PROBABLE', 20, -100, 500), possible: int(env, 'MEDID_MATCH_POSSIBLE', 8, -100, 500),
+    },
+    matchBlockLimit: int(env, 'MEDID_MATCH_BLOCK_LIMIT', 2000, 10, 1_000_000),
   };
 }

@@ -90,7 +90,7 @@ export function auditAfter(d: AuditDeps, tx: Db | undefined) {
     const patients = [...new Set(disclosed.flatMap((x) => x.patients))];
     const single = disclosed.length === 1 && action === 'R' ? disclosed[0] : undefined;
     const input = {
-      ...baseInput(d, req), action, subtype, outcome: 0 as const,
+      ...baseInput(d, req), action, subtype, outcome: 0 as const, subtypeIhe: outcome.response.iheEvent,
       entity: single ? `${single.resourceType}/${single.id}${single.versionId ? `/_history/${single.versionId}` : ''}` : entity,
       query: action === 'E' ? (outcome.response.query ?? queryString(req)) : undefined,
     };

@@ -23,13 +23,14 @@ import type { RecordResult } from '../registry/record.ts';
 import type { RegistrationResult, RegistrationStatus } from '../registry/registrar.ts';
 import { countLines, formatOf, readSource } from '../registry/source-file.ts';
 import { runWithRequestContext } from '../request-context.ts';
+import { analyzeAfterBulkLoad } from '../store/health.ts';
 import { migrate } from '../store/migrate.ts';
 import { openDb } from '../store/open.ts';
 import { cliPrincipal } from './principal.ts';
 import { PROFILES_DIR } from './paths.ts';
 import { Progress } from './progress.ts';
 
-type Sink = { send(batch: RecordResult[]): Promise<RegistrationResult[]>; close(): Promise<void>; parallel?: boolean };
+type Sink = { send(batch: RecordResult[]): Promise<RegistrationResult[]>; close(written: number): Promise<void>; parallel?: boolean };
 
 /** Over HTTP: Patient/$register, a batch per call. */
 function apiSink(server: string, token: string): Sink {
@@ -77,8 +78,15 @@ async function directSink(concurrency: number): Promise<Sink & { rules: Identifi
     send: (batch) => runWithRequestContext({ requestId: `import-${process.pid}`, principal, purposeOfUse: 'HOPERAT', remoteAddress: undefined },
       () => app.registrar.registerAll(batch, undefined)),
     parallel: db.driver === 'pg',
-    // Audit records are committed before record() resolves: nothing is left to flush.
-    close: () => db.close(),
+    // Audit records are committed before record() resolves: nothing is left to flush. After a
+    // large load the planner's statistics are refreshed, so the server plans for the new size.
+    close: async (written) => {
+      try {
+        if (written >= 1000) await analyzeAfterBulkLoad(db);
+      } finally {
+        await db.close();
+      }
+    },
   };
 }
 
@@ -143,7 +151,7 @@ export async function importCommand(args: string[]): Promise<number> {
   } finally {
     progress.done();
     await new Promise<void>((resolve) => report.end(resolve));
-    await sink.close();
+    await sink.close(counts.created + counts.updated);
   }
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
   process.stdout.write(`${JSON.stringify({ file, records: total, ...counts, seconds: progress.seconds(), recordsPerSecond: Math.round(total / Math.max(progress.seconds(), 0.001)), errors: counts.error + counts.review > 0 ? errorsFile : null })}\n`);

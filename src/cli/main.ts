@@ -17,6 +17,7 @@ import { openDb } from '../store/open.ts';
 import { DatabaseInUseError } from '../store/pglite.ts';
 import { exportCommand } from './export.ts';
 import { importCommand } from './import.ts';
+import { mpiCommand } from './mpi.ts';
 
 const USAGE = `usage: medid <command> [options]
 
@@ -35,6 +36,8 @@ commands:
       errors and held reviews go to FILE.errors.ndjson; re-running a file changes nothing
   export --insurer N      an insurer's persons with their medical IDs, as NDJSON
       [--out FILE] [--since DATE]
+  mpi reindex             rebuild the $match index of every Patient
+  mpi estimate            re-estimate the $match weights from the registry [--sample 20000]
   token --scope "…"       print an access token signed with the server's key, for trying the
       [--client-id ID]    API with curl (default client id: medid-operator; lifetime --ttl
       [--ttl SECONDS]     seconds, default 300, at most 3600)
@@ -139,6 +142,8 @@ async function main(argv: string[]): Promise<number> {
       return importCommand(rest);
     case 'export':
       return exportCommand(rest);
+    case 'mpi':
+      return mpiCommand(rest);
     case undefined:
     case 'help':
     case '--help':

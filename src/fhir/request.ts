@@ -44,6 +44,8 @@ export interface FhirResponse {
   disclosed?: Disclosure[];
   /** The query string of a search, for the audit log. */
   query?: string;
+  /** The IHE transaction the audit record names (ITI-119 for $match), if any. */
+  iheEvent?: string;
 }
 
 /** A Bulk Data file: newline-delimited resources, sent as application/fhir+ndjson. */

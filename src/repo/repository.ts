@@ -18,7 +18,7 @@ import type { IdentifierNormalizer } from '../fhir/search/index-rows.ts';
 import { parseSearch } from '../fhir/search/parse.ts';
 import type { Db } from '../store/db.ts';
 import { lockKey } from '../store/locks.ts';
-import { deleteResource, insertResource, insertResources, lockCurrent, readCurrent, readVersion, updateResource } from '../store/resources.ts';
+import { deleteResource, insertResource, insertResources, lockCurrent, readCurrent, readCurrentMany, readVersion, updateResource } from '../store/resources.ts';
 import type { StoredResource } from '../store/resources.ts';
 import { searchPage } from '../store/search.ts';
 import type { Validator } from './validator.ts';
@@ -101,6 +101,12 @@ export class Repository {
     if (!r) throw errors.notFound(`${type}/${id} is not known`);
     if (r.deleted) throw errors.gone(`${type}/${id} was deleted`);
     return r;
+  }
+
+  /** Live resources of one type by id, in the order asked; unknown or deleted ids are left out. */
+  async readMany(type: string, ids: readonly string[]): Promise<StoredResource[]> {
+    const byId = new Map((await readCurrentMany(this.deps.db, type, ids)).filter((r) => !r.deleted).map((r) => [r.id, r]));
+    return ids.flatMap((id) => byId.get(id) ?? []);
   }
 
   async vread(type: string, id: string, versionId: string): Promise<StoredResource> {

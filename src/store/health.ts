@@ -9,3 +9,11 @@ export async function ping(db: Db): Promise<boolean> {
     return false;
   }
 }
+
+/**
+ * Refreshes the planner's statistics after a bulk load: autovacuum would, but only after its
+ * thresholds and delay, and until then fresh tables are planned as if empty.
+ */
+export async function analyzeAfterBulkLoad(db: Db): Promise<void> {
+  await db.exec('ANALYZE fhir.resource; ANALYZE fhir.sp_token; ANALYZE fhir.sp_string; ANALYZE fhir.sp_date; ANALYZE registry.person; ANALYZE registry.person_identifier; ANALYZE registry.my_number; ANALYZE registry.medical_id; ANALYZE mpi.block; ANALYZE mpi.features; ANALYZE audit.event');
+}

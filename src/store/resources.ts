@@ -58,6 +58,13 @@ export async function readVersion(db: Db, type: string, id: string, versionId: n
   return rows[0] ? toStored(rows[0]) : undefined;
 }
 
+/** Current versions of resources of one type by id (one round trip), in no particular order. */
+export async function readCurrentMany(db: Db, type: string, ids: readonly string[]): Promise<StoredResource[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await db.query<Row>(`SELECT ${COLS} FROM fhir.resource WHERE resource_type = $1 AND id = ANY($2::text[])`, [type, [...ids]], 'read_current_many');
+  return rows.map(toStored);
+}
+
 /** Current, live versions of many resources, for _include and _revinclude. */
 export async function readMany(db: Db, seqs: readonly number[]): Promise<StoredResource[]> {
   if (seqs.length === 0) return [];

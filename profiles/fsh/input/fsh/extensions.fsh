@@ -45,3 +45,20 @@ Description: "The reason a coverage ended, as the online eligibility system code
 * ^context.expression = "Coverage"
 * value[x] only Coding
 * valueCoding from CoverageLossReasonVS (required)
+
+Extension: MatchExplanation
+Id: match-explanation
+Title: "Why $match graded a candidate as it did"
+Description: "On each Bundle.entry of a $match result: the total Fellegi–Sunter weight (bits), the identifier systems that agreed, and for every compared field its result (exact, loose, similar, swapped, one-digit, agree, disagree, missing) and its weight in bits; notes say what kept a candidate from being certain."
+* ^context.type = #element
+* ^context.expression = "Bundle.entry"
+* extension contains weight 1..1 and identifier 0..* and field 0..* and note 0..*
+* extension[weight].value[x] only decimal
+* extension[weight] ^short = "Total weight in bits (sum of the field weights)"
+* extension[identifier].value[x] only uri
+* extension[identifier] ^short = "An identifier system whose value agreed (deterministic evidence)"
+* extension[field].extension contains name 1..1 and result 1..1 and weight 1..1
+* extension[field].extension[name].value[x] only code
+* extension[field].extension[result].value[x] only code
+* extension[field].extension[weight].value[x] only decimal
+* extension[note].value[x] only string

@@ -360,3 +360,91 @@ Usage: #definition
 * parameter[3].max = "1"
 * parameter[3].type = #string
 * parameter[3].documentation = "The insurer or public payer number; required for the authority, implied for an insurer."
+
+Instance: Patient-match
+InstanceOf: OperationDefinition
+Usage: #definition
+* extension[0].url = "http://medid.example.org/fhir/StructureDefinition/operation-scope"
+* extension[0].valueString = "Patient.rs"
+* url = "http://medid.example.org/fhir/OperationDefinition/Patient-match"
+* version = "0.1.0"
+* name = "PatientMatch"
+* title = "Find a person by demographics and identifiers (Japanese-aware)"
+* status = #active
+* kind = #operation
+* publisher = "medid"
+* description = "FHIR R4 Patient/$match and IHE PDQm ITI-119. Input: a Patient (in Parameters or bare) with an identifier, or a family name (kana or kanji) and a birth date at least. Identifiers (medical ID, insured member ids current or past, My Number, public-payer and facility-local ids) are deterministic evidence; names, birth date, sex, postal code, address and phone are scored Fellegi–Sunter style after Japanese normalization (kana script/width/small kana/long vowels/voicing, variant kanji, spaces, swapped family/given, Japanese-era dates). Returns a searchset Bundle, most likely first; each entry has search.mode = match, search.score, the match-grade extension and a match-explanation extension. No match is an empty Bundle with 200. With onlyCertainMatches, only a single unambiguous certain match is returned. A blocking key too common to use is reported in an OperationOutcome entry. Merged (replaced) persons are not returned. One AuditEvent (ITI-119) per patient returned. Needs system/Patient.rs. JSON only."
+* base = "http://hl7.org/fhir/OperationDefinition/Patient-match"
+* affectsState = false
+* code = #match
+* resource[0] = #Patient
+* system = false
+* type = true
+* instance = false
+* parameter[0].name = #resource
+* parameter[0].use = #in
+* parameter[0].min = 1
+* parameter[0].max = "1"
+* parameter[0].type = #Patient
+* parameter[0].documentation = "The person looked for; may be incomplete. Birth dates may be given in Japanese era form (S55.4.1, 昭和55年4月1日) where the FHIR date form is not known."
+* parameter[1].name = #onlyCertainMatches
+* parameter[1].use = #in
+* parameter[1].min = 0
+* parameter[1].max = "1"
+* parameter[1].type = #boolean
+* parameter[1].documentation = "true: return a match only when exactly one certain match exists and no blocking key was too common."
+* parameter[2].name = #count
+* parameter[2].use = #in
+* parameter[2].min = 0
+* parameter[2].max = "1"
+* parameter[2].type = #integer
+* parameter[2].documentation = "At most this many entries (default 10, at most 100)."
+* parameter[3].name = #return
+* parameter[3].use = #out
+* parameter[3].min = 1
+* parameter[3].max = "1"
+* parameter[3].type = #Bundle
+* parameter[3].documentation = "A searchset Bundle of graded matches, returned bare."
+
+Instance: Patient-ihe-pix
+InstanceOf: OperationDefinition
+Usage: #definition
+* extension[0].url = "http://medid.example.org/fhir/StructureDefinition/operation-scope"
+* extension[0].valueString = "Patient.r"
+* url = "http://medid.example.org/fhir/OperationDefinition/Patient-ihe-pix"
+* version = "0.1.0"
+* name = "PatientIhePix"
+* title = "Cross-reference a person's identifiers (IHE PIXm ITI-83)"
+* status = #active
+* kind = #operation
+* publisher = "medid"
+* description = "IHE PIXm ITI-83: given sourceIdentifier (a facility-local id, an insured or public-payer member id, or the medical ID), returns the person's other identifiers in the systems asked for (targetSystem) that the caller may see, and the Patient reference. The source identifier is never echoed. An unknown identifier in a known domain is 404; an unknown source domain is 400; a targetSystem that is not a known domain, or one the caller may not see, is 403. Who sees what: the medical ID and public-payer ids any caller with the scope; insured member ids insurers (their own numbers) and medical institutions; facility-local ids only the facility itself; My Number never. Audited (one AuditEvent per person). Needs system/Patient.r."
+* base = "https://profiles.ihe.net/ITI/PIXm/OperationDefinition/IHE.PIXm.pix"
+* affectsState = false
+* code = #ihe-pix
+* resource[0] = #Patient
+* system = false
+* type = true
+* instance = false
+* parameter[0].name = #sourceIdentifier
+* parameter[0].use = #in
+* parameter[0].min = 1
+* parameter[0].max = "1"
+* parameter[0].type = #string
+* parameter[0].documentation = "system|value of the identifier known to the caller (a token)."
+* parameter[1].name = #targetSystem
+* parameter[1].use = #in
+* parameter[1].min = 0
+* parameter[1].max = "*"
+* parameter[1].type = #uri
+* parameter[1].documentation = "The identifier systems wanted; all the caller may see when absent."
+* parameter[2].name = #targetIdentifier
+* parameter[2].use = #out
+* parameter[2].min = 0
+* parameter[2].max = "*"
+* parameter[2].type = #Identifier
+* parameter[3].name = #targetId
+* parameter[3].use = #out
+* parameter[3].min = 0
+* parameter[3].max = "1"
+* parameter[3].type = #Reference

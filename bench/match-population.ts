@@ -1,0 +1,152 @@
+/**
+ * A seeded synthetic Japanese population for the $match evaluation: households sharing a
+ * family name, address, postal code and (often) a landline; twins (same birth date) and
+ * siblings; surnames drawn with a Zipf-like skew (佐藤 is common, 勅使河原 rare); about 90 % with
+ * a My Number. The same seed gives the same people. Also: the desk errors the labelled queries
+ * apply (bench/match-eval.ts).
+ */
+import { parseInsurerNumber } from '../src/identifiers/insurer-number.ts';
+import { parseMyNumber } from '../src/identifiers/my-number.ts';
+import { rng } from './synthetic.ts';
+
+export const FAMILY: [string, string][] = [
+  ['佐藤', 'サトウ'], ['鈴木', 'スズキ'], ['高橋', 'タカハシ'], ['田中', 'タナカ'], ['伊藤', 'イトウ'], ['渡辺', 'ワタナベ'], ['山本', 'ヤマモト'],
+  ['中村', 'ナカムラ'], ['小林', 'コバヤシ'], ['加藤', 'カトウ'], ['吉田', 'ヨシダ'], ['山田', 'ヤマダ'], ['佐々木', 'ササキ'], ['山口', 'ヤマグチ'],
+  ['松本', 'マツモト'], ['井上', 'イノウエ'], ['木村', 'キムラ'], ['林', 'ハヤシ'], ['斎藤', 'サイトウ'], ['清水', 'シミズ'], ['山崎', 'ヤマザキ'],
+  ['森', 'モリ'], ['池田', 'イケダ'], ['橋本', 'ハシモト'], ['阿部', 'アベ'], ['石川', 'イシカワ'], ['山下', 'ヤマシタ'], ['中島', 'ナカジマ'],
+  ['石井', 'イシイ'], ['小川', 'オガワ'], ['前田', 'マエダ'], ['岡田', 'オカダ'], ['長谷川', 'ハセガワ'], ['藤田', 'フジタ'], ['後藤', 'ゴトウ'],
+  ['近藤', 'コンドウ'], ['村上', 'ムラカミ'], ['遠藤', 'エンドウ'], ['青木', 'アオキ'], ['坂本', 'サカモト'], ['斉藤', 'サイトウ'], ['福田', 'フクダ'],
+  ['太田', 'オオタ'], ['西村', 'ニシムラ'], ['藤井', 'フジイ'], ['金子', 'カネコ'], ['岡本', 'オカモト'], ['藤原', 'フジワラ'], ['中野', 'ナカノ'],
+  ['三浦', 'ミウラ'], ['原田', 'ハラダ'], ['中川', 'ナカガワ'], ['松田', 'マツダ'], ['竹内', 'タケウチ'], ['小野', 'オノ'], ['田村', 'タムラ'],
+  ['中山', 'ナカヤマ'], ['和田', 'ワダ'], ['石田', 'イシダ'], ['森田', 'モリタ'], ['上田', 'ウエダ'], ['原', 'ハラ'], ['内田', 'ウチダ'],
+  ['柴田', 'シバタ'], ['酒井', 'サカイ'], ['宮崎', 'ミヤザキ'], ['横山', 'ヨコヤマ'], ['高木', 'タカギ'], ['安藤', 'アンドウ'], ['宮本', 'ミヤモト'],
+  ['大野', 'オオノ'], ['小島', 'コジマ'], ['工藤', 'クドウ'], ['谷口', 'タニグチ'], ['今井', 'イマイ'], ['高田', 'タカダ'], ['増田', 'マスダ'],
+  ['丸山', 'マルヤマ'], ['杉山', 'スギヤマ'], ['村田', 'ムラタ'], ['大塚', 'オオツカ'], ['新井', 'アライ'], ['小山', 'コヤマ'], ['平野', 'ヒラノ'],
+  ['藤本', 'フジモト'], ['河野', 'コウノ'], ['上野', 'ウエノ'], ['野口', 'ノグチ'], ['武田', 'タケダ'], ['松井', 'マツイ'], ['千葉', 'チバ'],
+  ['岩崎', 'イワサキ'], ['菅原', 'スガワラ'], ['木下', 'キノシタ'], ['久保', 'クボ'], ['佐野', 'サノ'], ['野村', 'ノムラ'], ['松尾', 'マツオ'],
+  ['渡邊', 'ワタナベ'], ['髙橋', 'タカハシ'], ['齋藤', 'サイトウ'], ['山﨑', 'ヤマザキ'], ['濱田', 'ハマダ'], ['澤田', 'サワダ'], ['廣瀬', 'ヒロセ'],
+  ['櫻井', 'サクライ'], ['勅使河原', 'テシガワラ'], ['小鳥遊', 'タカナシ'], ['東海林', 'ショウジ'], ['五十嵐', 'イガラシ'], ['四月一日', 'ワタヌキ'],
+  ['一二三', 'ヒフミ'], ['鬼頭', 'キトウ'], ['百目鬼', 'ドウメキ'],
+];
+const GIVEN_M: [string, string][] = [
+  ['太郎', 'タロウ'], ['翔太', 'ショウタ'], ['大輔', 'ダイスケ'], ['健一', 'ケンイチ'], ['蓮', 'レン'], ['悠真', 'ユウマ'], ['誠', 'マコト'], ['浩', 'ヒロシ'],
+  ['学', 'マナブ'], ['拓也', 'タクヤ'], ['健太', 'ケンタ'], ['直樹', 'ナオキ'], ['隆', 'タカシ'], ['修', 'オサム'], ['大翔', 'ヒロト'], ['陽翔', 'ハルト'],
+  ['湊', 'ミナト'], ['樹', 'イツキ'], ['和夫', 'カズオ'], ['勇', 'イサム'], ['清', 'キヨシ'], ['優太', 'ユウタ'], ['亮', 'リョウ'], ['剛', 'ツヨシ'],
+  ['雄一', 'ユウイチ'], ['正', 'タダシ'], ['進', 'ススム'], ['茂', 'シゲル'], ['聡', 'サトシ'], ['颯太', 'ソウタ'],
+];
+const GIVEN_F: [string, string][] = [
+  ['花子', 'ハナコ'], ['陽菜', 'ヒナ'], ['美咲', 'ミサキ'], ['結衣', 'ユイ'], ['恵子', 'ケイコ'], ['由美', 'ユミ'], ['愛', 'アイ'], ['さくら', 'サクラ'],
+  ['直子', 'ナオコ'], ['葵', 'アオイ'], ['洋子', 'ヨウコ'], ['幸子', 'サチコ'], ['和子', 'カズコ'], ['久美子', 'クミコ'], ['裕子', 'ユウコ'], ['陽子', 'ヨウコ'],
+  ['真由美', 'マユミ'], ['明美', 'アケミ'], ['結菜', 'ユイナ'], ['凛', 'リン'], ['芽依', 'メイ'], ['美穂', 'ミホ'], ['千尋', 'チヒロ'], ['彩', 'アヤ'],
+  ['舞', 'マイ'], ['瞳', 'ヒトミ'], ['智子', 'トモコ'], ['香織', 'カオリ'], ['優子', 'ユウコ'], ['春香', 'ハルカ'],
+];
+const PLACES: [string, string, string][] = [
+  ['東京都', '千代田区丸の内', '100'], ['東京都', '世田谷区桜新町', '154'], ['大阪府', '大阪市北区梅田', '530'], ['愛知県', '名古屋市中区栄', '460'],
+  ['北海道', '札幌市中央区大通西', '060'], ['福岡県', '福岡市博多区博多駅前', '812'], ['宮城県', '仙台市青葉区一番町', '980'], ['広島県', '広島市中区紙屋町', '730'],
+  ['京都府', '京都市下京区四条通', '600'], ['神奈川県', '横浜市西区みなとみらい', '220'], ['埼玉県', 'さいたま市浦和区高砂', '330'], ['千葉県', '千葉市中央区富士見', '260'],
+];
+
+function withCheckDigit(body: string, valid: (s: string) => boolean): string {
+  for (let d = 0; d <= 9; d++) if (valid(`${body}${d}`)) return `${body}${d}`;
+  throw new Error(`no check digit for ${body}`);
+}
+export const INSURERS = Array.from({ length: 50 }, (_v, i) => withCheckDigit(`06${String(27000 + i * 53).padStart(5, '0')}`, (s) => parseInsurerNumber(s).ok));
+
+export interface Person {
+  record: string;
+  household: number;
+  familyKanji: string; familyKana: string; givenKanji: string; givenKana: string;
+  sex: 'male' | 'female';
+  birthDate: string;
+  prefecture: string; city: string; block: string; postal: string;
+  phone: string;
+  insurer: string; symbol: string; number: string; branch: string;
+  myNumber: string | undefined;
+  twinOf?: string;
+}
+
+/** Zipf-like pick: index i with weight 1/(i+1)^s. */
+function zipf(n: number, s: number): (r: () => number) => number {
+  const w = Array.from({ length: n }, (_v, i) => 1 / (i + 1) ** s);
+  const total = w.reduce((a, b) => a + b, 0);
+  const cum: number[] = [];
+  let acc = 0;
+  for (const x of w) cum.push((acc += x / total));
+  return (r) => {
+    const x = r();
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((cum[mid]) < x) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+  };
+}
+const familyIndex = zipf(FAMILY.length, 0.9);
+const givenIndex = zipf(GIVEN_M.length, 0.7);
+const pad = (x: number, w = 2): string => String(x).padStart(w, '0');
+
+function dateOf(r: () => number, fromYear: number, years: number): string {
+  const y = fromYear + Math.floor(r() * years);
+  const m = 1 + Math.floor(r() * 12);
+  const d = 1 + Math.floor(r() * 28);
+  return `${y}-${pad(m)}-${pad(d)}`;
+}
+
+/** The members of household `h` (1–4 persons; 2 % of households with twins). */
+export function household(h: number, seed = 11): Person[] {
+  const r = rng(seed * 1_000_003 + h);
+  const [familyKanji, familyKana] = FAMILY[familyIndex(r)];
+  const [prefecture, city, post] = PLACES[Math.floor(r() * PLACES.length)];
+  const block = `${1 + Math.floor(r() * 5)}-${1 + Math.floor(r() * 30)}-${1 + Math.floor(r() * 20)}`;
+  const postal = `${post}${pad(Math.floor(r() * 10000), 4)}`;
+  const landline = `0${3 + Math.floor(r() * 6)}-${pad(Math.floor(r() * 10000), 4)}-${pad(Math.floor(r() * 10000), 4)}`;
+  const size = 1 + Math.floor(r() * 4);
+  const insurer = INSURERS[h % INSURERS.length];
+  const members: Person[] = [];
+  const twins = r() < 0.02;
+  const parentBirth = dateOf(r, 1935, 60);
+  for (let k = 0; k < size + (twins ? 1 : 0); k++) {
+    const sex: 'male' | 'female' = r() < 0.5 ? 'male' : 'female';
+    const [givenKanji, givenKana] = (sex === 'male' ? GIVEN_M : GIVEN_F)[givenIndex(r)];
+    const isTwin = twins && k === size;
+    const birthDate = isTwin ? (members[size - 1]).birthDate : k === 0 ? parentBirth : dateOf(r, Number(parentBirth.slice(0, 4)) + 20, 25);
+    const n = h * 8 + k;
+    members.push({
+      record: `H${h}-${k}`, household: h, familyKanji, familyKana, givenKanji, givenKana, sex, birthDate,
+      prefecture, city, block, postal, phone: r() < 0.6 ? landline : `090-${pad(Math.floor(r() * 10000), 4)}-${pad(Math.floor(r() * 10000), 4)}`,
+      insurer, symbol: String(h), number: String(100_000 + n), branch: pad(k),
+      myNumber: r() < 0.9 ? withCheckDigit(String(20_000_000_000 + n * 13), (s) => parseMyNumber(s).ok) : undefined,
+      ...(isTwin ? { twinOf: members[size - 1]?.record } : {}),
+    });
+    if (isTwin && members[size - 1]?.givenKana === givenKana) members.pop(); // twins with one name: skip
+  }
+  return members;
+}
+
+/** A person as a `medid import` flat record. */
+export function flat(p: Person): Record<string, string> {
+  return {
+    record: p.record, insurer_number: p.insurer, symbol: p.symbol, number: p.number, branch: p.branch, my_number: p.myNumber ?? '',
+    family_kanji: p.familyKanji, given_kanji: p.givenKanji, family_kana: p.familyKana, given_kana: p.givenKana,
+    birth_date: p.birthDate, sex: p.sex, postal_code: `${p.postal.slice(0, 3)}-${p.postal.slice(3)}`,
+    address: `${p.prefecture}${p.city}${p.block}`, phone: p.phone, valid_from: '2024-04-01',
+  };
+}
+
+/** Another family name (a marriage), different from `not`. */
+export function otherFamily(r: () => number, not: string): [string, string] {
+  for (;;) {
+    const f = FAMILY[familyIndex(r)];
+    if (f[1] !== not) return f;
+  }
+}
+
+/** Another given name of the same sex, different from `not` (a sibling who is not registered). */
+export function otherGiven(r: () => number, sex: 'male' | 'female', not: string): [string, string] {
+  for (;;) {
+    const g = (sex === 'male' ? GIVEN_M : GIVEN_F)[givenIndex(r)];
+    if (g[1] !== not) return g;
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * Field comparisons: each field of a query and a candidate compares to one discrete level
+ * (Fellegi–Sunter's comparison vector). Levels are ordered from strongest agreement to
+ * disagreement; `missing` when either side lacks the field (weight 0).
+ */
+import type { MatchFeatures } from './features.ts';
+import { codePoints } from './normalize-ja.ts';
+
+export const FIELDS = ['familyKana', 'givenKana', 'familyKanji', 'givenKanji', 'birthDate', 'sex', 'postalCode', 'address', 'phone'] as const;
+export type Field = (typeof FIELDS)[number];
+
+export const LEVELS = {
+  familyKana: ['exact', 'loose', 'similar', 'disagree'],
+  givenKana: ['exact', 'loose', 'similar', 'disagree'],
+  familyKanji: ['exact', 'disagree'],
+  givenKanji: ['exact', 'disagree'],
+  birthDate: ['exact', 'swapped', 'one-digit', 'disagree'],
+  sex: ['agree', 'disagree'],
+  postalCode: ['agree', 'disagree'],
+  address: ['agree', 'disagree'],
+  phone: ['agree', 'disagree'],
+} as const satisfies Record<Field, readonly string[]>;
+
+export type Level<F extends Field = Field> = (typeof LEVELS)[F][number] | 'missing';
+export type Comparison = { [F in Field]: Level<F> };
+
+/** Jaro–Winkler similarity on code points. */
+export function jaroWinkler(a: string, b: string): number {
+  const s = codePoints(a);
+  const t = codePoints(b);
+  if (s.length === 0 || t.length === 0) return 0;
+  const range = Math.max(0, Math.floor(Math.max(s.length, t.length) / 2) - 1);
+  const sm = new Array<boolean>(s.length).fill(false);
+  const tm = new Array<boolean>(t.length).fill(false);
+  let m = 0;
+  for (let i = 0; i < s.length; i++) {
+    for (let j = Math.max(0, i - range); j < Math.min(t.length, i + range + 1); j++) {
+      if (!tm[j] && s[i] === t[j]) { sm[i] = tm[j] = true; m++; break; }
+    }
+  }
+  if (m === 0) return 0;
+  let k = 0;
+  let trans = 0;
+  for (let i = 0; i < s.length; i++) {
+    if (!sm[i]) continue;
+    while (!tm[k]) k++;
+    if (s[i] !== t[k]) trans++;
+    k++;
+  }
+  const jaro = (m / s.length + m / t.length + (m - trans / 2) / m) / 3;
+  let prefix = 0;
+  while (prefix < 4 && s[prefix] !== undefined && s[prefix] === t[prefix]) prefix++;
+  return jaro + prefix * 0.1 * (1 - jaro);
+}
+
+function kana(q: string | undefined, c: string | undefined, ql: string | undefined, cl: string | undefined): Level<'familyKana'> {
+  if (!q || !c) return 'missing';
+  if (q === c) return 'exact';
+  if (ql !== undefined && ql === cl) return 'loose';
+  return jaroWinkler(q, c) >= 0.85 ? 'similar' : 'disagree';
+}
+
+const eq = <L extends string>(q: string | undefined, c: string | undefined, yes: L): L | 'disagree' | 'missing' => (!q || !c ? 'missing' : q === c ? yes : 'disagree');
+
+/** Day and month swapped (1980-04-03 vs 1980-03-04), or exactly one digit different. */
+function birthDate(q: string | undefined, c: string | undefined): Level<'birthDate'> {
+  if (!q || !c) return 'missing';
+  if (q === c) return 'exact';
+  if (q.slice(0, 4) === c.slice(0, 4) && q.slice(5, 7) === c.slice(8, 10) && q.slice(8, 10) === c.slice(5, 7)) return 'swapped';
+  let diff = 0;
+  for (let i = 0; i < q.length; i++) if (q[i] !== c[i]) diff++;
+  return diff === 1 ? 'one-digit' : 'disagree';
+}
+
+/** Whether the query's family and given names are the candidate's given and family. */
+export function namesSwapped(q: MatchFeatures, c: MatchFeatures): boolean {
+  return q.fl !== undefined && q.gl !== undefined && q.fl !== q.gl && q.fl === c.gl && q.gl === c.fl;
+}
+
+export function compare(q: MatchFeatures, c: MatchFeatures): Comparison {
+  // Family and given swapped on the form: compare each with the other.
+  const qq: MatchFeatures = namesSwapped(q, c) ? { ...q, fk: q.gk, gk: q.fk, fl: q.gl, gl: q.fl, fj: q.gj, gj: q.fj } : q;
+  const address = !qq.a || !c.a ? 'missing' : qq.a === c.a || c.a.startsWith(qq.a) || qq.a.startsWith(c.a) ? 'agree' : 'disagree';
+  const phone = !qq.p || !c.p ? 'missing' : qq.p.some((p) => c.p?.includes(p)) ? 'agree' : 'disagree';
+  return {
+    familyKana: kana(qq.fk, c.fk, qq.fl, c.fl), givenKana: kana(qq.gk, c.gk, qq.gl, c.gl),
+    familyKanji: eq(qq.fj, c.fj, 'exact'), givenKanji: eq(qq.gj, c.gj, 'exact'),
+    birthDate: birthDate(qq.b, c.b), sex: qq.s === 'unknown' || c.s === 'unknown' ? 'missing' : eq(qq.s, c.s, 'agree'),
+    postalCode: eq(qq.z, c.z, 'agree'), address, phone,
+  };
+}

@@ -1,0 +1,161 @@
+/**
+ * The matcher behind Patient/$match: deterministic evidence (medical ID, insured numbers current
+ * or past, My Number by its MAC, public-payer and facility-local ids) and Fellegi–Sunter scoring
+ * of candidates from the blocking keys. Each result says which fields agreed, disagreed or were
+ * missing and what each weighed, so a person at the desk can see why.
+ *
+ * Grades (thresholds in bits of total weight, configurable):
+ * - certain: an identifier agrees and the demographics do not contradict it; or, without an
+ *   identifier, a total weight ≥ `certain` (reachable only with contact data agreeing too);
+ * - probable / possible: total weight ≥ `probable` / ≥ `possible`;
+ * - an identifier that agrees with contradicting demographics (another birth date, another sex,
+ *   no name in common) is never certain: it is graded by its weight, at best probable.
+ */
+import type { Patient } from '@medplum/fhirtypes';
+import { errors } from '../fhir/outcome.ts';
+import { parseMyNumber } from '../identifiers/my-number.ts';
+import { ID_SYSTEMS } from '../identifiers/systems.ts';
+import type { MyNumberMac } from '../privacy/my-number-mac.ts';
+import type { Db } from '../store/db.ts';
+import { blockedCandidates, patientsByIdentifiers } from '../store/mpi.ts';
+import { compare, namesSwapped } from './compare.ts';
+import type { Comparison } from './compare.ts';
+import { blockingKeys, featuresOf } from './features.ts';
+import type { MatchFeatures } from './features.ts';
+import { fieldWeights, posterior } from './weights.ts';
+import type { FieldWeight, ValueCounts, Weights } from './weights.ts';
+
+export type MatchGrade = 'certain' | 'probable' | 'possible';
+
+export interface MatchThresholds { certain: number; probable: number; possible: number }
+
+/** Chosen from the evaluation (bench/match-eval.ts, README): zero false certain on 10,000 queries. */
+export const DEFAULT_THRESHOLDS: MatchThresholds = { certain: 70, probable: 20, possible: 8 };
+
+export interface MatchResult {
+  patientId: string;
+  grade: MatchGrade;
+  score: number;
+  weight: number;
+  fields: FieldWeight[];
+  /** Identifier systems that agreed (deterministic evidence). */
+  identifiers: string[];
+  notes: string[];
+}
+
+export interface MatchOutcome {
+  results: MatchResult[];
+  /** Blocking keys too common to use, said so rather than silently dropped. */
+  oversized: { key: string; size: number }[];
+  /** onlyCertainMatches withheld an answer: why. */
+  withheld?: string;
+}
+
+export interface MatcherDeps {
+  db: Db;
+  mac: MyNumberMac;
+  weights: () => Promise<Weights>;
+  thresholds: MatchThresholds;
+  /** Blocks larger than this are not used (and reported). */
+  blockLimit: number;
+  normalizeIdentifier: (system: string, value: string) => string;
+}
+
+const NAME_COUNT_FIELDS: [keyof ValueCounts, keyof MatchFeatures][] = [['familyKana', 'fk'], ['givenKana', 'gk'], ['familyKanji', 'fj'], ['givenKanji', 'gj']];
+
+/** The demographics contradict an agreeing identifier. */
+function contradiction(c: Comparison): string | undefined {
+  if (c.birthDate !== 'exact' && c.birthDate !== 'missing') return `birth date ${c.birthDate === 'disagree' ? 'disagrees' : `differs (${c.birthDate})`}`;
+  if (c.sex === 'disagree') return 'sex disagrees';
+  const kanaNone = c.familyKana === 'disagree' && c.givenKana === 'disagree';
+  const kanjiNone = c.familyKanji === 'disagree' && c.givenKanji === 'disagree';
+  if (kanaNone || kanjiNone) return 'no name in common';
+  return undefined;
+}
+
+export class Matcher {
+  private readonly d: MatcherDeps;
+
+  constructor(d: MatcherDeps) {
+    this.d = d;
+  }
+
+  /** Identifiers of the query as indexed (system, normalized value), and My Number MACs. */
+  private identifiersOf(p: Patient): { ids: { system: string; value: string }[]; macs: Buffer[] } {
+    const ids: { system: string; value: string }[] = [];
+    const macs: Buffer[] = [];
+    (p.identifier ?? []).forEach((id, i) => {
+      if (!id.system || !id.value) return;
+      if (id.system === ID_SYSTEMS.myNumber) {
+        const mn = parseMyNumber(id.value);
+        if (!mn.ok) throw errors.badRequest(`Patient.identifier[${i}]: ${mn.message}`, 'invalid-identifier', `Patient.identifier[${i}].value`);
+        macs.push(this.d.mac.mac(mn.value));
+      } else {
+        ids.push({ system: id.system, value: this.d.normalizeIdentifier(id.system, id.value) });
+      }
+    });
+    return { ids, macs };
+  }
+
+  async match(p: Patient, o: { count: number; onlyCertain: boolean }): Promise<MatchOutcome> {
+    const q = featuresOf(p);
+    const { ids, macs } = this.identifiersOf(p);
+    if (ids.length === 0 && macs.length === 0) {
+      const missing = [...(!q.fk && !q.fj ? ['a family name (kana or kanji) in Patient.name'] : []), ...(!q.b ? ['Patient.birthDate'] : [])];
+      if (missing.length > 0) {
+        throw errors.badRequest(`$match needs an identifier, or a name with a birth date: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} missing`,
+          'invalid-parameter', missing.includes('Patient.birthDate') ? 'Patient.birthDate' : 'Patient.name', 'required');
+      }
+    }
+    const byId = await patientsByIdentifiers(this.d.db, ids, macs);
+    const idSystems = new Map<string, string[]>();
+    for (const r of byId) idSystems.set(r.patientId, [...(idSystems.get(r.patientId) ?? []), r.system]);
+    const keys = [...new Set([...blockingKeys(q), ...blockingKeys(q, true)])];
+    const names = NAME_COUNT_FIELDS.flatMap(([field]) => [q.fk, q.gk, q.fj, q.gj].filter((v): v is string => v !== undefined).map((v) => [field, v] as [string, string]));
+    const found = await blockedCandidates(this.d.db, keys, [...idSystems.keys()], this.d.blockLimit, names);
+    const w = await this.d.weights();
+    const t = this.d.thresholds;
+    const results: MatchResult[] = [];
+    for (const cand of found.candidates) {
+      const c = cand.features as MatchFeatures;
+      const cmp = compare(q, c);
+      const counts: ValueCounts = {};
+      for (const [field, key] of NAME_COUNT_FIELDS) {
+        const v = c[key] as string | undefined;
+        if (v !== undefined) counts[field] = found.counts[`${field}|${v}`];
+      }
+      const fields = fieldWeights(cmp, w, counts);
+      const weight = fields.reduce((s, f) => s + f.weight, 0);
+      const p0 = posterior(weight, w.prior);
+      const agreeing = idSystems.get(cand.patientId) ?? [];
+      const notes: string[] = [];
+      let grade: MatchGrade | undefined = weight >= t.certain ? 'certain' : weight >= t.probable ? 'probable' : weight >= t.possible ? 'possible' : undefined;
+      let score = p0;
+      if (agreeing.length > 0) {
+        const why = contradiction(cmp);
+        if (why === undefined) {
+          grade = 'certain';
+          score = 0.99 + 0.01 * p0;
+        } else {
+          notes.push(`an identifier agrees, but ${why}: not certain`);
+          grade = weight >= t.probable ? 'probable' : 'possible';
+          score = Math.min(p0, 0.98);
+        }
+      } else if (grade === 'certain' && cmp.birthDate !== 'exact') {
+        grade = 'probable';
+      }
+      if (namesSwapped(q, c)) notes.push('family and given names were swapped on the query');
+      if (grade === undefined) continue;
+      if (grade === 'certain' && agreeing.length === 0) score = Math.max(score, 0.95);
+      results.push({ patientId: cand.patientId, grade, score: Math.round(score * 10_000) / 10_000, weight: Math.round(weight * 100) / 100, fields, identifiers: agreeing, notes });
+    }
+    results.sort((a, b) => b.score - a.score || b.weight - a.weight);
+    if (o.onlyCertain) {
+      const certain = results.filter((r) => r.grade === 'certain');
+      if (found.oversized.length > 0) return { results: [], oversized: found.oversized, withheld: 'a blocking key was too common to search, so certainty cannot be claimed' };
+      if (certain.length !== 1) return { results: [], oversized: [], withheld: certain.length === 0 ? 'no certain match' : `${certain.length} certain matches that may be different persons` };
+      return { results: certain, oversized: [] };
+    }
+    return { results: results.slice(0, o.count), oversized: found.oversized };
+  }
+}
