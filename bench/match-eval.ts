@@ -258,7 +258,8 @@ async function main(): Promise<void> {
       const k = `${kanaBase(p.familyKana + p.givenKana)}|${p.birthDate}|${p.sex}`;
       baselineIndex.set(k, [...(baselineIndex.get(k) ?? []), id]);
     }
-    const twins = people.filter((p) => (p.twinOf !== undefined || people.some((x) => x.twinOf === p.record)) && registered.has(p.record));
+    const twinRecords = new Set(people.flatMap((p) => (p.twinOf ? [p.record, p.twinOf] : [])));
+    const twins = people.filter((p) => twinRecords.has(p.record) && registered.has(p.record));
     log(`registered ${registered.size} persons (${held.size} held for review), ${twins.length} registered twins`);
     const queries = makeQueries(people, registered, twins, QUERIES);
     const server = await startServer({ DATABASE_URL: db.url, MEDID_DATA_DIR: dir, MEDID_SECRET_FILE: auth.secretFile, MEDID_SIGNING_KEY_FILE: auth.keyFile });

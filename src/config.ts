@@ -74,7 +74,7 @@ export interface Config {
   registrySweepSeconds: number;
   /**
    * MEDID_MATCH_CERTAIN / _PROBABLE / _POSSIBLE: $match grade thresholds in bits of total
-   * Fellegi–Sunter weight (defaults from the evaluation in the README: 70 / 20 / 8).
+   * Fellegi–Sunter weight (defaults from the evaluation in the README: 70 / 25 / 8).
    */
   matchThresholds: { certain: number; probable: number; possible: number };
   /** MEDID_MATCH_BLOCK_LIMIT: a blocking key holding more persons is not used, and $match says so. Default 2000. */
@@ -156,7 +156,7 @@ export function loadConfig(env: Env = process.env): Config {
     mergeUndoDays: int(env, 'MEDID_MERGE_UNDO_DAYS', 30, 0, 3650),
     registrySweepSeconds: int(env, 'MEDID_REGISTRY_SWEEP_SECONDS', 3600, 0, 86400 * 7),
     matchThresholds: {
-      certain: int(env, 'MEDID_MATCH_CERTAIN', 70, -100, 500), probable: int(env, 'MEDID_MATCH_PROBABLE', 20, -100, 500), possible: int(env, 'MEDID_MATCH_POSSIBLE', 8, -100, 500),
+      certain: int(env, 'MEDID_MATCH_CERTAIN', 70, -100, 500), probable: int(env, 'MEDID_MATCH_PROBABLE', 25, -100, 500), possible: int(env, 'MEDID_MATCH_POSSIBLE', 8, -100, 500),
     },
     matchBlockLimit: int(env, 'MEDID_MATCH_BLOCK_LIMIT', 2000, 10, 1_000_000),
   };

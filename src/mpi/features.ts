@@ -60,17 +60,19 @@ export function featuresOf(p: Patient): MatchFeatures {
 }
 
 /**
- * Blocking keys (version 1): loose family kana + birth year, loose given kana + birth date,
- * loose family kana + birth month-day (a wrong year digit), kanji full name + birth year,
- * phone digits.
- * A query also looks under its family and given swapped.
+ * Blocking keys (version 1), each small at national scale even for 佐藤: loose family kana +
+ * birth year-month, loose given kana + birth date (a changed family name), loose family kana +
+ * birth month-day + sex (a wrong year digit), kanji full name + birth year (day and month
+ * swapped, a wrong month digit, a kana typo), phone digits. A query also looks under its
+ * family and given swapped.
  */
 export function blockingKeys(f: MatchFeatures, swapped = false): string[] {
   const [fl, gl] = swapped ? [f.gl, f.fl] : [f.fl, f.gl];
   const keys: string[] = [];
-  if (fl && f.b) keys.push(`f:${fl}|${f.b.slice(0, 4)}`, `fd:${fl}|${f.b.slice(5)}`);
+  if (fl && f.b) keys.push(`f:${fl}|${f.b.slice(0, 7)}`, `fd:${fl}|${f.b.slice(5)}|${f.s ?? ''}`);
   if (gl && f.b) keys.push(`g:${gl}|${f.b}`);
-  if (!swapped && f.fj && f.gj && f.b) keys.push(`k:${f.fj}${f.gj}|${f.b.slice(0, 4)}`);
+  const [fj, gj] = swapped ? [f.gj, f.fj] : [f.fj, f.gj];
+  if (fj && gj && f.b) keys.push(`k:${fj}${gj}|${f.b.slice(0, 4)}`);
   if (!swapped) for (const p of f.p ?? []) keys.push(`p:${p}`);
   return keys;
 }

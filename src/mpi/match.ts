@@ -30,7 +30,7 @@ export type MatchGrade = 'certain' | 'probable' | 'possible';
 export interface MatchThresholds { certain: number; probable: number; possible: number }
 
 /** Chosen from the evaluation (bench/match-eval.ts, README): zero false certain on 10,000 queries. */
-export const DEFAULT_THRESHOLDS: MatchThresholds = { certain: 70, probable: 20, possible: 8 };
+export const DEFAULT_THRESHOLDS: MatchThresholds = { certain: 70, probable: 25, possible: 8 };
 
 export interface MatchResult {
   patientId: string;

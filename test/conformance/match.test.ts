@@ -138,7 +138,7 @@ describe.each(testDrivers())('$match and $ihe-pix on %s', (driver) => {
   });
 
   it('recognizes family and given swapped, and day/month swapped', async () => {
-    const res = await match(query({ kana: ['ハナコ', 'タカハシ'], birthDate: '1980-03-04', gender: 'female' }));
+    const res = await match(query({ kana: ['ハナコ', 'タカハシ'], kanji: ['花子', '髙橋'], birthDate: '1980-03-04', gender: 'female' }));
     const top = matches(res.body).find((e) => e.resource?.id === ids['hanako']?.patient);
     expect(top).toBeDefined();
     expect(fieldResult(top, 'birthDate')).toBe('swapped');

@@ -23,9 +23,9 @@ describe('features', () => {
     const f = featuresOf({ resourceType: 'Patient', name: [{ text: '山田　太郎' }, { text: 'やまだ たろう' }], birthDate: '1980-04-01' });
     expect(f).toMatchObject({ fj: '山田', gj: '太郎', fk: 'ヤマダ', gk: 'タロ', b: '1980-04-01' });
   });
-  it('blocks on loose kana + birth year, given + birth date, family + month-day, kanji name + year, and phone', () => {
-    const keys = blockingKeys(featuresOf(person({ kana: ['ヤマダ', 'タロウ'], kanji: ['山田', '太郎'], birthDate: '1980-04-01', phone: '090-1234-5678' })));
-    expect(keys).toEqual(['f:ヤマタ|1980', 'fd:ヤマタ|04-01', 'g:タロ|1980-04-01', 'k:山田太郎|1980', 'p:09012345678']);
+  it('blocks on loose kana + birth year-month, given + birth date, family + month-day + sex, kanji name + year, and phone', () => {
+    const keys = blockingKeys(featuresOf(person({ kana: ['ヤマダ', 'タロウ'], kanji: ['山田', '太郎'], birthDate: '1980-04-01', gender: 'male', phone: '090-1234-5678' })));
+    expect(keys).toEqual(['f:ヤマタ|1980-04', 'fd:ヤマタ|04-01|male', 'g:タロ|1980-04-01', 'k:山田太郎|1980', 'p:09012345678']);
   });
 });
 
