@@ -30,7 +30,10 @@ import { validateOperation } from './fhir/operations/validate.ts';
 import { exportOperation, exportRoutes } from './fhir/operations/export.ts';
 import { changeMedicalIdOperation, mergeOperation, recordDeathOperation, unmergeOperation } from './fhir/operations/lifecycle.ts';
 import { registerOperation } from './fhir/operations/register.ts';
+import { eligibilityOperation } from './fhir/operations/eligibility.ts';
 import { matchOperation } from './fhir/operations/match.ts';
+import { recordLocationsOperation } from './fhir/operations/record-locations.ts';
+import { MismatchDesk } from './eligibility/mismatch.ts';
 import { pixOperation } from './fhir/operations/pix.ts';
 import { mpiIndexHook } from './mpi/index-hook.ts';
 import { DEFAULT_THRESHOLDS, Matcher } from './mpi/match.ts';
@@ -168,6 +171,7 @@ export function createApp(deps: AppDeps): App {
     registerOperation(registrar, { rules: identifiers.rules, medicalIdSystem, concurrency: deps.db.driver === 'pg' ? 4 : 1 }),
     changeMedicalIdOperation(lifecycle, medicalIdSystem), recordDeathOperation(lifecycle), mergeOperation(lifecycle), unmergeOperation(lifecycle),
     exportOperation(exportDeps), matchOperation(matcher), pixOperation({ medicalIdSystem }),
+    eligibilityOperation({ mismatches: new MismatchDesk(medicalIdSystem) }), recordLocationsOperation,
   ];
   let capability: string | undefined;
   const router: Router = createFhirRouter(context, {

@@ -8,7 +8,8 @@
  */
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { Parameters } from '@medplum/fhirtypes';
+import type { Parameters, Resource } from '@medplum/fhirtypes';
+import { isOutcomeError } from '../fhir/outcome.ts';
 import { createApp } from '../app.ts';
 import { loadServerKeys } from '../auth/keys.ts';
 import { loadConfig } from '../config.ts';
@@ -30,7 +31,19 @@ import { cliPrincipal } from './principal.ts';
 import { PROFILES_DIR } from './paths.ts';
 import { Progress } from './progress.ts';
 
-type Sink = { send(batch: RecordResult[]): Promise<RegistrationResult[]>; close(written: number): Promise<void>; parallel?: boolean };
+type Sink = {
+  send(batch: RecordResult[]): Promise<RegistrationResult[]>;
+  /** Upserts a directory or coverage resource (by identifier, else by id). */
+  put(resource: Resource): Promise<'created' | 'updated' | 'unchanged'>;
+  close(written: number): Promise<void>;
+  parallel?: boolean;
+};
+
+/** The conditional-update criteria for a resource: its first identifier, else none (update by id). */
+function criteriaOf(r: Resource): string | undefined {
+  const id = (r as { identifier?: { system?: string; value?: string }[] }).identifier?.find((i) => i.system && i.value);
+  return id ? new URLSearchParams({ identifier: `${id.system ?? ''}|${id.value ?? ''}` }).toString() : undefined;
+}
 
 /** Over HTTP: Patient/$register, a batch per call. */
 function apiSink(server: string, token: string): Sink {
@@ -60,6 +73,13 @@ function apiSink(server: string, token: string): Sink {
         };
       });
     },
+    async put(resource) {
+      const criteria = criteriaOf(resource);
+      const url = `${server.replace(/\/+$/, '')}/${resource.resourceType}${criteria ? `?${criteria}` : `/${resource.id ?? ''}`}`;
+      const res = await fetch(url, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' }, body: JSON.stringify(resource) });
+      if (!res.ok) throw new Error(`${resource.resourceType}: server answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+      return res.status === 201 ? 'created' : 'updated';
+    },
     close: () => Promise.resolve(),
   };
 }
@@ -77,6 +97,13 @@ async function directSink(concurrency: number): Promise<Sink & { rules: Identifi
     rules: app.identifiers.rules,
     send: (batch) => runWithRequestContext({ requestId: `import-${process.pid}`, principal, purposeOfUse: 'HOPERAT', remoteAddress: undefined },
       () => app.registrar.registerAll(batch, undefined)),
+    put: (resource) => runWithRequestContext({ requestId: `import-${process.pid}`, principal, purposeOfUse: 'HOPERAT', remoteAddress: undefined }, async () => {
+      const repo = app.context.repo;
+      const criteria = criteriaOf(resource);
+      const before = criteria ? (await repo.findMatches(resource.resourceType, criteria))[0]?.versionId : undefined;
+      const r = criteria ? await repo.conditionalUpdate(resource.resourceType, criteria, resource) : await repo.update(resource.resourceType, resource.id ?? '', resource);
+      return r.created ? 'created' : r.stored.versionId === before ? 'unchanged' : 'updated';
+    }),
     parallel: db.driver === 'pg',
     // Audit records are committed before record() resolves: nothing is left to flush. After a
     // large load the planner's statistics are refreshed, so the server plans for the new size.
@@ -136,6 +163,17 @@ export async function importCommand(args: string[]): Promise<number> {
   };
   try {
     for await (const src of readSource(file, format)) {
+      if ('resource' in src) {
+        // Directory and coverage lines: written one by one, in file order (an Endpoint after its Organization).
+        await Promise.all(inFlight);
+        try {
+          counts[await sink.put(src.resource)]++;
+        } catch (e) {
+          note(src.line, { record: `${src.resource.resourceType}/${src.resource.id ?? ''}`, status: 'error', issues: [{ expression: src.resource.resourceType, rule: 'import.resource', text: isOutcomeError(e) ? (e.outcome.issue?.[0]?.details?.text ?? 'refused') : (e as Error).message }] });
+        }
+        progress.tick(1);
+        continue;
+      }
       const r: RecordResult = 'error' in src ? { ok: false, record: undefined, issues: [{ expression: `line ${src.line}`, rule: 'import.syntax', text: src.error }] }
         : 'patient' in src ? recordFromPatient(src.patient, src.patient.id, sink.rules) : recordFromFlat(src.flat, sink.rules);
       if (!r.ok) {

@@ -40,7 +40,8 @@ commands:
   mpi estimate            re-estimate the $match weights from the registry [--sample 20000]
   token --scope "…"       print an access token signed with the server's key, for trying the
       [--client-id ID]    API with curl (default client id: medid-operator; lifetime --ttl
-      [--ttl SECONDS]     seconds, default 300, at most 3600)
+      [--ttl SECONDS]     seconds, default 300, at most 3600; acting for --org-kind/--org-code,
+      [--org-kind K --org-code C]  default the authority)
 
 The embedded database can be opened by one process at a time: stop the server before
 \`client\` commands, or register clients with MEDID_CLIENTS_FILE, or use DATABASE_URL.
@@ -106,7 +107,7 @@ async function clientCommand(args: string[]): Promise<number> {
 }
 
 async function tokenCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { scope: { type: 'string' }, 'client-id': { type: 'string' }, ttl: { type: 'string' } } });
+  const { values } = parseArgs({ args, options: { scope: { type: 'string' }, 'client-id': { type: 'string' }, ttl: { type: 'string' }, 'org-kind': { type: 'string' }, 'org-code': { type: 'string' } } });
   const scope = values.scope ?? '';
   if (parseScopes(scope).length === 0) throw new UsageError('token needs --scope with at least one SMART scope, e.g. --scope "system/*.rs"');
   const ttl = Number(values.ttl ?? 300);
@@ -115,7 +116,11 @@ async function tokenCommand(args: string[]): Promise<number> {
   const { keys } = await loadServerKeys({ file: config.signingKeyFile, dataDir: config.dataDir });
   const tokens = new AccessTokens({ keys, issuer: authEndpoints(config.baseUrl).issuer, audience: config.baseUrl, isResourceType: () => true });
   const clientId = values['client-id'] ?? 'medid-operator';
-  const t = await tokens.issue(clientId, 'medid operator (CLI)', { kind: 'authority', code: 'operator' }, scope, ttl);
+  // Acting as another organization (--org-kind/--org-code) is for trying the API as a hospital
+  // or insurer would; whoever runs this holds the server's signing key anyway.
+  const kind = (values['org-kind'] ?? 'authority') as OrgKind;
+  if (!['medical-institution', 'insurer', 'database', 'authority'].includes(kind)) throw new UsageError('--org-kind must be medical-institution, insurer, database or authority');
+  const t = await tokens.issue(clientId, 'medid operator (CLI)', { kind, code: values['org-code'] ?? 'operator' }, scope, ttl);
   process.stdout.write(`${t.accessToken}\n`);
   return 0;
 }

@@ -27,6 +27,7 @@ import { insertReview, reviewByKey } from '../store/registry-merge.ts';
 import { bindIdentifiers, findCandidates, insertPerson, lockRegistrationKeys, updatePerson } from '../store/registry.ts';
 import type { Candidate, PersonIdentifierRow, PersonRow } from '../store/registry.ts';
 import { applyRecord, demographicKey, newPatient, patientFromRecord } from './patient.ts';
+import { closeMismatchTasks } from '../eligibility/mismatch.ts';
 import { createNewPersons, lockKeysOf } from './bulk.ts';
 import type { KeyedRecord } from './bulk.ts';
 import type { RecordIssue, RecordResult, RegistrationRecord } from './record.ts';
@@ -195,6 +196,8 @@ export class Registrar {
     if (mac) await this.bindMac(db, mac, person.patientId);
     if (person.demoKey !== demoKey) await updatePerson(db, person.kid, { demoKey }, now);
     const changed = res.stored.versionId !== Number(current.meta?.versionId);
+    // A corrected record answers the point-of-care mismatches raised against it.
+    if (changed) await closeMismatchTasks(repo, person.patientId, now);
     return { record: r.record, status: changed ? 'updated' : 'unchanged', patientId: person.patientId, medicalId: activeMedicalId(updated, this.d.medicalIdSystem), issues: [] };
   }
 

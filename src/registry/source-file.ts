@@ -1,16 +1,19 @@
 /**
- * Reads an insurer's file record by record, streaming: NDJSON (one flat record or one Patient
- * per line) or CSV with a header row naming FLAT_FIELDS (RFC 4180 quoting; a UTF-8 BOM, CRLF
+ * Reads an insurer's file record by record, streaming: NDJSON (one flat record, one Patient, or
+ * one Organization, Endpoint or Coverage per line) or CSV with a header row naming FLAT_FIELDS (RFC 4180 quoting; a UTF-8 BOM, CRLF
  * line ends and extra columns are tolerated). Each record keeps its line number for the
  * error report.
  */
 import fs from 'node:fs';
 import readline from 'node:readline';
-import type { Patient } from '@medplum/fhirtypes';
+import type { Patient, Resource } from '@medplum/fhirtypes';
 import { FLAT_FIELDS } from './record.ts';
 import type { FlatRecord } from './record.ts';
 
-export type SourceRecord = { line: number; flat: FlatRecord } | { line: number; patient: Patient } | { line: number; error: string };
+export type SourceRecord = { line: number; flat: FlatRecord } | { line: number; patient: Patient } | { line: number; resource: Resource } | { line: number; error: string };
+
+/** Directory and coverage resources a file may carry besides registrations (written as they are, upserted by identifier). */
+export const DIRECTORY_TYPES = new Set(['Organization', 'Endpoint', 'Coverage']);
 
 export function formatOf(file: string, given?: string): 'csv' | 'ndjson' {
   const f = given ?? (/\.csv$/i.test(file) ? 'csv' : 'ndjson');
@@ -65,6 +68,7 @@ export async function* readSource(file: string, format: 'csv' | 'ndjson'): Async
     }
     if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) yield { line: n, error: `line ${n} is not a JSON object` };
     else if ((obj as { resourceType?: unknown }).resourceType === 'Patient') yield { line: n, patient: obj as Patient };
+    else if (DIRECTORY_TYPES.has(String((obj as { resourceType?: unknown }).resourceType))) yield { line: n, resource: obj as Resource };
     else {
       const flat: Record<string, string> = {};
       for (const [k, v] of Object.entries(obj)) if ((FLAT_FIELDS as readonly string[]).includes(k) && v !== null && v !== undefined) flat[k] = String(v);

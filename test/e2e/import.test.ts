@@ -77,6 +77,19 @@ describe.each(testDrivers())('medid import on %s', (driver) => {
     expect(fs.readFileSync(`${file}.errors.ndjson`, 'utf8')).not.toContain(syntheticPerson(9999, 11)['my_number'] || 'no-my-number');
   });
 
+  it('loads directory lines (Organization, then its Endpoint) upserted by identifier, idempotently', async () => {
+    const t = await target('directory');
+    const dirFile = path.join(dir, 'directory.ndjson');
+    const org = { resourceType: 'Organization', id: 'org-1312345678', identifier: [{ system: 'http://jpfhir.jp/fhir/core/IdSystem/insurance-medical-institution-no', value: '1312345678' }], active: true, name: '東都病院', type: [{ text: 'hospital' }] };
+    const ep = { resourceType: 'Endpoint', id: 'ep-1312345678', identifier: [{ system: 'urn:example:endpoint', value: 'toto-fhir' }], status: 'active', connectionType: { system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type', code: 'hl7-fhir-rest' }, managingOrganization: { reference: 'Organization/org-1312345678' }, payloadType: [{ text: 'any' }], address: 'https://fhir.toto.example/r4' };
+    fs.writeFileSync(dirFile, `${JSON.stringify(org)}\n${JSON.stringify(ep)}\n`);
+    const first = medid(['import', dirFile], t.env);
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.summary).toMatchObject({ records: 2, created: 2 });
+    const again = medid(['import', dirFile], t.env);
+    expect(again.summary).toMatchObject({ records: 2, created: 0, updated: 0, unchanged: 2 });
+  });
+
   it('ends an import killed midway and run again in the same state as an uninterrupted one', async () => {
     const whole = await target('whole');
     medid(['import', file, '--batch', '20'], whole.env);

@@ -43,6 +43,8 @@ Title: "Why a coverage ended (資格喪失事由)"
 Description: "The reason a coverage ended, as the online eligibility system codes it: 01 死亡 (death), 02 生活保護受給開始 (public assistance started), 03 医療保険等の資格取得 (new insurance), 99 その他 (other)."
 * ^context.type = #element
 * ^context.expression = "Coverage"
+* ^context[+].type = #element
+* ^context[=].expression = "CoverageEligibilityResponse"
 * value[x] only Coding
 * valueCoding from CoverageLossReasonVS (required)
 
@@ -62,3 +64,27 @@ Description: "On each Bundle.entry of a $match result: the total Fellegi–Sunte
 * extension[field].extension[result].value[x] only code
 * extension[field].extension[weight].value[x] only decimal
 * extension[note].value[x] only string
+
+Extension: EligibilityValidity
+Id: eligibility-validity
+Title: "Eligibility validity (資格有効性)"
+Description: "On a CoverageEligibilityResponse: the card's validity on the service day, as the online eligibility system codes it."
+* ^context.type = #element
+* ^context.expression = "CoverageEligibilityResponse"
+* value[x] only Coding
+* valueCoding from QualificationValidityVS (required)
+
+ValueSet: QualificationValidityVS
+Id: qualification-validity
+Title: "Eligibility validity"
+Description: "All codes of the qualification-validity CodeSystem."
+* ^url = "http://medid.example.org/fhir/ValueSet/qualification-validity"
+* include codes from system QualificationValidityCS
+
+Extension: ServiceUseVisits
+Id: service-use-visits
+Title: "Confirmed visits"
+Description: "On an EpisodeOfCare that $record-locations renders from the service-use history: how many eligibility confirmations the organization made for the person."
+* ^context.type = #element
+* ^context.expression = "EpisodeOfCare"
+* value[x] only integer

@@ -448,3 +448,58 @@ Usage: #definition
 * parameter[3].min = 0
 * parameter[3].max = "1"
 * parameter[3].type = #Reference
+
+Instance: CoverageEligibilityRequest-submit
+InstanceOf: OperationDefinition
+Usage: #definition
+* extension[0].url = "http://medid.example.org/fhir/StructureDefinition/operation-scope"
+* extension[0].valueString = "CoverageEligibilityRequest.c"
+* url = "http://medid.example.org/fhir/OperationDefinition/CoverageEligibilityRequest-submit"
+* version = "0.1.0"
+* name = "EligibilitySubmit"
+* title = "Online eligibility confirmation (オンライン資格確認)"
+* status = #active
+* kind = #operation
+* publisher = "medid"
+* description = "Is the person on this card insured on this day, under which coverage? The body is a CoverageEligibilityRequest (or Parameters.resource): insurer.identifier = 保険者番号; insurance[0].coverage → a contained Coverage with JP Core's JP_Coverage_InsuredPerson{Symbol,Number,SubNumber} extensions (枝番 optional) or the 被保険者個人識別子; patient → a contained Patient with the birth date (required) and optionally the medical ID and kana name; servicedDate (default today). The answer is a CoverageEligibilityResponse with the validity code (eligibility-validity extension, OQS codes 1 valid, 2 invalid, 3 invalid: a newer coverage exists, 4 not found, 5 several found), the coverage period (insurance.benefitPeriod), the loss reason when the coverage ended, and — for a medical institution or the authority only — the Patient and Coverage references. A bad check digit is 400 naming the element. A valid confirmation by a medical institution records that it served the person that day. A medical ID or kana name that disagrees with the registry is said in disposition, recorded as a Task (registry-mismatch) for the insurer and a Communication to the person. Audited. Needs system/CoverageEligibilityRequest.c."
+* affectsState = true
+* code = #submit
+* resource[0] = #CoverageEligibilityRequest
+* system = false
+* type = true
+* instance = false
+* parameter[0].name = #resource
+* parameter[0].use = #in
+* parameter[0].min = 1
+* parameter[0].max = "1"
+* parameter[0].type = #CoverageEligibilityRequest
+* parameter[1].name = #return
+* parameter[1].use = #out
+* parameter[1].min = 1
+* parameter[1].max = "1"
+* parameter[1].type = #CoverageEligibilityResponse
+
+Instance: Patient-record-locations
+InstanceOf: OperationDefinition
+Usage: #definition
+* extension[0].url = "http://medid.example.org/fhir/StructureDefinition/operation-scope"
+* extension[0].valueString = "Patient.r"
+* url = "http://medid.example.org/fhir/OperationDefinition/Patient-record-locations"
+* version = "0.1.0"
+* name = "PatientRecordLocations"
+* title = "Where a person's records are (record location)"
+* status = #active
+* kind = #operation
+* publisher = "medid"
+* description = "R11: the organizations that served the person — from the service-use history that eligibility confirmations keep — with their endpoints, as a collection Bundle of EpisodeOfCare (one per organization; period from the first to the last confirmed day; visits in the service-use-visits extension), Organization and Endpoint entries. For medical institutions with a treatment purpose of use (TREAT, ETREAT, CAREMGT) only. The person's active Consents with a deny provision for record location (policy http://medid.example.org/fhir/policy/record-location, or none named) hide every organization, or, when the provision names actors, those organizations. One AuditEvent per call. Needs system/Patient.r."
+* affectsState = false
+* code = #record-locations
+* resource[0] = #Patient
+* system = false
+* type = false
+* instance = true
+* parameter[0].name = #return
+* parameter[0].use = #out
+* parameter[0].min = 1
+* parameter[0].max = "1"
+* parameter[0].type = #Bundle

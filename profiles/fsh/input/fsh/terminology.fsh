@@ -58,3 +58,18 @@ Description: "Work the registry hands to the authority's staff as Task.code."
 * ^caseSensitive = true
 * ^content = #complete
 * #registration-review "Registration held for review" "A registration that is neither clearly a new person nor clearly an existing one (for example the same kana name, birth date and sex as a registered person with no identifier in common, or numbers that point to different persons). The Task holds the proposed Patient (contained, without My Number) and the candidates."
+* #registry-mismatch "Registry record disagrees with the point of care" "At an eligibility confirmation the medical ID or kana name a provider gave for the person on the card disagreed with the registry; the insurer checks and corrects the record, and a corrected registration completes the Task."
+
+CodeSystem: QualificationValidityCS
+Id: qualification-validity
+Title: "Eligibility validity (資格有効性)"
+Description: "The validity of a card on a day, as the online eligibility system (オンライン資格確認) codes QualificationValidity."
+* ^url = "http://medid.example.org/fhir/CodeSystem/qualification-validity"
+* ^status = #active
+* ^caseSensitive = true
+* ^content = #complete
+* #1 "有効 (valid)"
+* #2 "無効 (invalid)"
+* #3 "無効（新しい資格あり） (invalid: a newer coverage exists)"
+* #4 "該当資格なし (not found)"
+* #5 "複数該当 (several found)"

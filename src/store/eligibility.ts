@@ -1,0 +1,87 @@
+/**
+ * SQL for online eligibility confirmation, service-use history and record location: coverages
+ * by the card's numbers (with their beneficiary's birth date and other coverages, in one round
+ * trip), the service-use upsert, and the directory lookups record location needs.
+ */
+import type { Db } from './db.ts';
+
+export interface CoverageRow {
+  /** 'card': matched the card's numbers; 'other': another coverage of the same beneficiary. */
+  kind: 'card' | 'other';
+  id: string;
+  patientId: string;
+  content: string;
+}
+
+/**
+ * Coverages whose insured member id is the card's (`exact`), or, without 枝番, any with that
+ * 保険者番号:記号:番号 (`prefix`, e.g. `06130009:12:3456:`); plus every other coverage of their
+ * beneficiaries and the beneficiaries' birth dates.
+ */
+export async function coveragesByCard(db: Db, system: string, q: { exact: string } | { prefix: string }): Promise<{ coverages: CoverageRow[]; birthDates: Map<string, string> }> {
+  const byExact = 'exact' in q;
+  const { rows } = await db.query<{ kind: 'card' | 'other' | 'birth'; id: string; patient_id: string; content: string | null }>(
+    `WITH hit AS (
+       SELECT r.seq, r.id, r.content, ref.target_id AS patient_id FROM fhir.sp_token t
+       JOIN fhir.resource r ON r.seq = t.res AND NOT r.deleted
+       JOIN fhir.sp_reference ref ON ref.res = r.seq AND ref.param = 'beneficiary' AND ref.target_type = 'Patient'
+       WHERE t.resource_type = 'Coverage' AND t.param = 'identifier' AND t.system = $1
+         AND (CASE WHEN $3 THEN t.code = $2 ELSE t.code LIKE $2 || '%' END))
+     SELECT 'card' AS kind, id, patient_id, content FROM hit
+     UNION ALL
+     SELECT 'other', r.id, ref.target_id, r.content FROM fhir.sp_reference ref JOIN fhir.resource r ON r.seq = ref.res AND NOT r.deleted
+       WHERE ref.resource_type = 'Coverage' AND ref.param = 'beneficiary' AND ref.target_type = 'Patient'
+         AND ref.target_id IN (SELECT patient_id FROM hit) AND r.seq NOT IN (SELECT seq FROM hit)
+     UNION ALL
+     SELECT 'birth', '', f.patient_id, f.features->>'b' FROM mpi.features f WHERE f.patient_id IN (SELECT patient_id FROM hit)`,
+    [system, byExact ? q.exact : q.prefix.replace(/[\\%_]/g, (c) => `\\${c}`), byExact], 'eligibility_by_card',
+  );
+  const coverages: CoverageRow[] = [];
+  const birthDates = new Map<string, string>();
+  for (const r of rows) {
+    if (r.kind === 'birth') { if (r.content) birthDates.set(r.patient_id, r.content); } else coverages.push({ kind: r.kind, id: r.id, patientId: r.patient_id, content: r.content ?? '{}' });
+  }
+  return { coverages, birthDates };
+}
+
+/** Records that `orgCode` served the person on `day`: one statement, stretching the period. */
+export async function recordServiceUse(db: Db, patientId: string, orgCode: string, day: string): Promise<void> {
+  await db.query(
+    `INSERT INTO registry.service_use (patient_id, org_code, first_day, last_day) VALUES ($1, $2, $3::date, $3::date)
+     ON CONFLICT (patient_id, org_code) DO UPDATE SET first_day = least(registry.service_use.first_day, EXCLUDED.first_day),
+       last_day = greatest(registry.service_use.last_day, EXCLUDED.last_day), visits = registry.service_use.visits + 1`,
+    [patientId, orgCode, day], 'record_service_use',
+  );
+}
+
+export interface ServiceUseRow { orgCode: string; firstDay: string; lastDay: string; visits: number }
+
+export async function serviceUseOf(db: Db, patientId: string): Promise<ServiceUseRow[]> {
+  const { rows } = await db.query<{ org_code: string; first_day: string; last_day: string; visits: number }>(
+    `SELECT org_code, to_char(first_day, 'YYYY-MM-DD') AS first_day, to_char(last_day, 'YYYY-MM-DD') AS last_day, visits
+     FROM registry.service_use WHERE patient_id = $1 ORDER BY last_day DESC, org_code`, [patientId], 'service_use_of',
+  );
+  return rows.map((r) => ({ orgCode: r.org_code, firstDay: r.first_day, lastDay: r.last_day, visits: r.visits }));
+}
+
+/** Current resources of `type` referring to `Target/id` through search parameter `param` (e.g. Consent.patient). */
+export async function referringResources(db: Db, type: string, param: string, targetType: string, targetIds: readonly string[]): Promise<{ id: string; content: string }[]> {
+  if (targetIds.length === 0) return [];
+  const { rows } = await db.query<{ id: string; content: string }>(
+    `SELECT DISTINCT r.id, r.content FROM fhir.sp_reference ref JOIN fhir.resource r ON r.seq = ref.res AND NOT r.deleted
+     WHERE ref.resource_type = $1 AND ref.param = $2 AND ref.target_type = $3 AND ref.target_id = ANY($4::text[])`,
+    [type, param, targetType, [...targetIds]], 'referring_resources',
+  );
+  return rows;
+}
+
+/** Current resources of `type` carrying any of these identifier values in `system`. */
+export async function resourcesByIdentifier(db: Db, type: string, system: string, values: readonly string[]): Promise<{ id: string; content: string }[]> {
+  if (values.length === 0) return [];
+  const { rows } = await db.query<{ id: string; content: string }>(
+    `SELECT DISTINCT r.id, r.content FROM fhir.sp_token t JOIN fhir.resource r ON r.seq = t.res AND NOT r.deleted
+     WHERE t.resource_type = $1 AND t.param = 'identifier' AND t.system = $2 AND t.code = ANY($3::text[])`,
+    [type, system, [...values]], 'resources_by_identifier',
+  );
+  return rows;
+}
