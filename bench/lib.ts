@@ -201,3 +201,26 @@ export function median(xs: number[]): number {
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? (s[m]) : ((s[m - 1]) + (s[m])) / 2;
 }
+
+/**
+ * Runs the same load `runs` times (each with a fresh request counter), logs each run and the
+ * median; returns the medians.
+ */
+export async function medianLoad(spec: Omit<LoadSpec, 'setup'> & { setup: (i: number) => { method: string; path: string; body?: string } }, pid: number, log: (s: string) => void, runs = 3): Promise<{ rps: number; p50: number; p99: number; rss: number }> {
+  const out: { rps: number; p50: number; p99: number; rss: number }[] = [];
+  for (let k = 0; k < runs; k++) {
+    let i = k * 100_003;
+    const r = await runLoad({ ...spec, setup: (req) => ({ ...req, ...spec.setup(i++) }) }, pid);
+    out.push({ rps: r.reqPerSec, p50: r.p50, p99: r.p99, rss: r.maxRssMb });
+    log(`${spec.title} run ${k + 1}: ${Math.round(r.reqPerSec)} req/s p50 ${r.p50} ms p99 ${r.p99} ms server RSS ${Math.round(r.maxRssMb)} MB (steal ${r.stealPct.toFixed(1)} %, non-2xx ${r.non2xx})`);
+  }
+  const m = { rps: median(out.map((o) => o.rps)), p50: median(out.map((o) => o.p50)), p99: median(out.map((o) => o.p99)), rss: Math.max(...out.map((o) => o.rss)) };
+  log(`${spec.title} median of ${runs} at c=${spec.connections}: ${Math.round(m.rps)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms, server RSS ≤ ${Math.round(m.rss)} MB`);
+  return m;
+}
+
+/** Writes a benchmark's log lines to bench/results/<name>-<instant>.txt. */
+export function writeResults(name: string, lines: readonly string[]): void {
+  fs.mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
+  fs.writeFileSync(path.join(ROOT, 'bench', 'results', `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.txt`), `${lines.join('\n')}\n`);
+}

@@ -18,7 +18,7 @@ import { ID_SYSTEMS } from '../src/identifiers/systems.ts';
 import { KANJI_VARIANTS } from '../src/mpi/kanji-variants.ts';
 import { kanaBase } from '../src/mpi/normalize-ja.ts';
 import { REPRESENTATION } from '../src/registry/patient.ts';
-import { benchAuth, freshPgDatabase, median, ROOT, runLoad, startServer, tempDataDir } from './lib.ts';
+import { benchAuth, freshPgDatabase, median, medianLoad, ROOT, startServer, tempDataDir, writeResults } from './lib.ts';
 import { flat, household, otherFamily, otherGiven } from './match-population.ts';
 import type { Person } from './match-population.ts';
 import { rng } from './synthetic.ts';
@@ -270,26 +270,18 @@ async function main(): Promise<void> {
       log(`labelled queries: ${outcomes.length}, non-200: ${bad.length}; median ms by kind (c=16): ${KINDS.map((k) => `${k} ${median(outcomes.filter((o) => o.kind === k).map((o) => o.ms)).toFixed(0)}`).join(', ')}`);
       report(outcomes, queries, baselineIndex, log);
       sweep(outcomes, log);
-      const speeds: { rps: number; p50: number; p99: number; rss: number }[] = [];
-      for (let run = 0; run < 3; run++) {
-        let i = 0;
-        const r = await runLoad({
-          title: 'match', url: server.base, connections: 16, duration: DURATION,
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json', accept: 'application/fhir+json' },
-          setup: (req) => ({ ...req, method: 'POST', path: '/fhir/Patient/$match', body: JSON.stringify({ resourceType: 'Parameters', parameter: [{ name: 'resource', resource: (queries[(i++ * 7) % queries.length]).patient }] }) }),
-        }, server.pid);
-        speeds.push({ rps: r.reqPerSec, p50: r.p50, p99: r.p99, rss: r.maxRssMb });
-        log(`speed run ${run + 1}: ${Math.round(r.reqPerSec)} matches/s p50 ${r.p50} ms p99 ${r.p99} ms server RSS ${Math.round(r.maxRssMb)} MB (steal ${r.stealPct.toFixed(1)} %, non-2xx ${r.non2xx})`);
-      }
-      log(`speed median of 3 at c=16: ${Math.round(median(speeds.map((s) => s.rps)))} matches/s, p50 ${median(speeds.map((s) => s.p50))} ms, p99 ${median(speeds.map((s) => s.p99))} ms, server RSS ≤ ${Math.round(Math.max(...speeds.map((s) => s.rss)))} MB`);
+      await medianLoad({
+        title: 'match', url: server.base, connections: 16, duration: DURATION,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json', accept: 'application/fhir+json' },
+        setup: (i) => ({ method: 'POST', path: '/fhir/Patient/$match', body: JSON.stringify({ resourceType: 'Parameters', parameter: [{ name: 'resource', resource: (queries[(i * 7) % queries.length]).patient }] }) }),
+      }, server.pid, log);
     } finally {
       await server.stop();
     }
   } finally {
     await db.drop();
   }
-  fs.mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
-  fs.writeFileSync(path.join(ROOT, 'bench', 'results', `match-${new Date().toISOString().replace(/[:.]/g, '-')}.txt`), `${lines.join('\n')}\n`);
+  writeResults('match', lines);
   fs.rmSync(dir, { recursive: true, force: true });
 }
 

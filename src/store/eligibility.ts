@@ -20,21 +20,29 @@ export interface CoverageRow {
  */
 export async function coveragesByCard(db: Db, system: string, q: { exact: string } | { prefix: string }): Promise<{ coverages: CoverageRow[]; birthDates: Map<string, string> }> {
   const byExact = 'exact' in q;
+  if (!byExact && !q.prefix.endsWith(':')) throw new Error('a card prefix ends with the colon before 枝番');
   const { rows } = await db.query<{ kind: 'card' | 'other' | 'birth'; id: string; patient_id: string; content: string | null }>(
     `WITH hit AS (
        SELECT r.seq, r.id, r.content, ref.target_id AS patient_id FROM fhir.sp_token t
        JOIN fhir.resource r ON r.seq = t.res AND NOT r.deleted
        JOIN fhir.sp_reference ref ON ref.res = r.seq AND ref.param = 'beneficiary' AND ref.target_type = 'Patient'
        WHERE t.resource_type = 'Coverage' AND t.param = 'identifier' AND t.system = $1
-         AND (CASE WHEN $3 THEN t.code = $2 ELSE t.code LIKE $2 || '%' END))
+         AND t.code >= $2 AND t.code < $3)
      SELECT 'card' AS kind, id, patient_id, content FROM hit
      UNION ALL
-     SELECT 'other', r.id, ref.target_id, r.content FROM fhir.sp_reference ref JOIN fhir.resource r ON r.seq = ref.res AND NOT r.deleted
-       WHERE ref.resource_type = 'Coverage' AND ref.param = 'beneficiary' AND ref.target_type = 'Patient'
-         AND ref.target_id IN (SELECT patient_id FROM hit) AND r.seq NOT IN (SELECT seq FROM hit)
+     -- LATERAL: lookups driven from the few hits, by index (a join or IN (subquery) let the
+     -- planner scan every Coverage or every person).
+     SELECT 'other', o.id, h.patient_id, o.content FROM (SELECT DISTINCT patient_id FROM hit) h
+       CROSS JOIN LATERAL (SELECT r.seq, r.id, r.content FROM fhir.sp_reference ref JOIN fhir.resource r ON r.seq = ref.res AND NOT r.deleted
+                           WHERE ref.resource_type = 'Coverage' AND ref.param = 'beneficiary' AND ref.target_id = h.patient_id AND ref.target_type = 'Patient') o
+       WHERE o.seq NOT IN (SELECT seq FROM hit)
      UNION ALL
-     SELECT 'birth', '', f.patient_id, f.features->>'b' FROM mpi.features f WHERE f.patient_id IN (SELECT patient_id FROM hit)`,
-    [system, byExact ? q.exact : q.prefix.replace(/[\\%_]/g, (c) => `\\${c}`), byExact], 'eligibility_by_card',
+     SELECT 'birth', '', h.patient_id, b.birth FROM (SELECT DISTINCT patient_id FROM hit) h
+       -- target_id is C-collated; features' key is not: compare in its collation to use its index.
+       CROSS JOIN LATERAL (SELECT f.features->>'b' AS birth FROM mpi.features f WHERE f.patient_id = h.patient_id COLLATE "default") b`,
+    // An index range on the C-collated code: exactly the value, or every value with the prefix
+    // (the prefix ends in ':', and ';' is the next byte; U+0001 sorts right after the exact value).
+    [system, byExact ? q.exact : q.prefix, byExact ? `${q.exact}\u0001` : `${q.prefix.slice(0, -1)};`], 'eligibility_by_card',
   );
   const coverages: CoverageRow[] = [];
   const birthDates = new Map<string, string>();

@@ -1,0 +1,124 @@
+/**
+ * Eligibility and record-location benchmark (`npm run bench:eligibility`): BENCH_ELIG_PERSONS
+ * synthetic persons (bench/match-population.ts) imported with `medid import` into a fresh
+ * PostgreSQL database, 1.5 coverages each (every person's card, half of them a second, newer or
+ * short-term one) written set-based through the repository, a directory of 50 hospitals with
+ * endpoints; then CoverageEligibilityRequest/$submit by a hospital at c=16 (each a service-use
+ * write and an audit record) and Patient/$record-locations at c=16, median of 3 × 10 s.
+ *
+ *   BENCH_ELIG_PERSONS=1000000 npm run bench:eligibility
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Coverage, CoverageEligibilityRequest } from '@medplum/fhirtypes';
+import pg from 'pg';
+import { ID_SYSTEMS } from '../src/identifiers/systems.ts';
+import { benchAuth, freshPgDatabase, medianLoad, ROOT, startServer, tempDataDir, writeResults } from './lib.ts';
+import { flat, household, INSURERS } from './match-population.ts';
+import type { Person } from './match-population.ts';
+import { rng } from './synthetic.ts';
+
+const PERSONS = Number(process.env['BENCH_ELIG_PERSONS'] ?? 100_000);
+const DURATION = Number(process.env['BENCH_DURATION'] ?? 10);
+const PG_URL = process.env['BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const JPC = 'http://jpfhir.jp/fhir/core/Extension/StructureDefinition/JP_Coverage_InsuredPerson';
+const HOSPITAL = '1310000001';
+
+function coverage(p: Person, patientId: string, insurer: string, number: string, start: string, end?: string): Coverage {
+  return {
+    resourceType: 'Coverage', status: 'active', identifier: [{ system: ID_SYSTEMS.insuredMemberId, value: `${insurer}:${p.symbol}:${number}:${p.branch}` }],
+    extension: [{ url: `${JPC}Symbol`, valueString: p.symbol }, { url: `${JPC}Number`, valueString: number }, { url: `${JPC}SubNumber`, valueString: p.branch }],
+    beneficiary: { reference: `Patient/${patientId}` }, payor: [{ identifier: { system: ID_SYSTEMS.insurerNumber, value: insurer } }],
+    period: { start, ...(end ? { end } : {}) },
+  };
+}
+
+function request(p: Person, day: string): CoverageEligibilityRequest {
+  return {
+    resourceType: 'CoverageEligibilityRequest', status: 'active', purpose: ['validation'], created: `${day}T09:00:00+09:00`,
+    contained: [{ resourceType: 'Patient', id: 'p', birthDate: p.birthDate }, {
+      resourceType: 'Coverage', id: 'c', status: 'active', beneficiary: { reference: '#p' }, payor: [{ display: 'card' }],
+      extension: [{ url: `${JPC}Symbol`, valueString: p.symbol }, { url: `${JPC}Number`, valueString: p.number }, { url: `${JPC}SubNumber`, valueString: p.branch }],
+    }],
+    patient: { reference: '#p' }, servicedDate: day, insurer: { identifier: { system: ID_SYSTEMS.insurerNumber, value: p.insurer } }, insurance: [{ coverage: { reference: '#c' } }],
+  };
+}
+
+async function main(): Promise<void> {
+  const dir = tempDataDir();
+  const auth = await benchAuth(dir);
+  const lines: string[] = [`medid eligibility benchmark: ${PERSONS} persons, ${os.cpus().length} CPUs (${os.cpus()[0]?.model.split(' ').slice(0, 2).join(' ') ?? ''}), ${new Date().toISOString()}`];
+  const log = (s: string): void => { lines.push(s); process.stdout.write(`${s}\n`); };
+  const people: Person[] = [];
+  for (let h = 0; people.length < PERSONS; h++) people.push(...household(h, 23));
+  people.length = PERSONS;
+  const file = path.join(dir, 'population.ndjson');
+  fs.writeFileSync(file, `${people.map((p) => JSON.stringify(flat(p))).join('\n')}\n`);
+  const db = await freshPgDatabase(PG_URL);
+  try {
+    const env = { ...process.env, DATABASE_URL: db.url, MEDID_DATA_DIR: dir, MEDID_SECRET_FILE: auth.secretFile, MEDID_SIGNING_KEY_FILE: auth.keyFile };
+    const imp = spawnSync(process.execPath, ['src/cli/main.ts', 'import', file, '--quiet', '--concurrency', '4'], { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 1 << 26 });
+    log(`import: ${imp.stdout.trim().split('\n').at(-1) ?? imp.stderr}`);
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    const { rows } = await client.query<{ id: string; code: string }>(
+      `SELECT r.id, t.code FROM fhir.sp_token t JOIN fhir.resource r ON r.seq = t.res WHERE t.resource_type = 'Patient' AND t.param = 'identifier' AND t.system = $1`, [ID_SYSTEMS.insuredMemberId]);
+    await client.end();
+    const byNumber = new Map(rows.map((r) => [r.code, r.id]));
+    const registered = people.flatMap((p) => {
+      const id = byNumber.get(`${p.insurer}:${p.symbol}:${p.number}:${p.branch}`);
+      return id ? [{ p, id }] : [];
+    });
+    // Coverages, set-based through the same repository the server uses.
+    const { openDb } = await import('../src/store/open.ts');
+    const { createApp } = await import('../src/app.ts');
+    const { loadDefinitions } = await import('../src/fhir/definitions/index.ts');
+    const { loadConfig } = await import('../src/config.ts');
+    const { loadServerKeys } = await import('../src/auth/keys.ts');
+    const { createLogger } = await import('../src/logger.ts');
+    const { analyzeAfterBulkLoad } = await import('../src/store/health.ts');
+    const config = loadConfig({ ...env, MEDID_AUDIT: 'off' });
+    const appDb = await openDb({ databaseUrl: db.url, dataDir: dir, poolSize: 2 });
+    const app = createApp({ config, db: appDb, defs: await loadDefinitions(path.join(ROOT, 'profiles')), logger: createLogger('warn'), keys: (await loadServerKeys({ file: auth.keyFile, dataDir: dir })).keys, registrySecret: Buffer.alloc(32) });
+    const r = rng(5);
+    const t0 = performance.now();
+    let n = 0;
+    for (let i = 0; i < registered.length; i += 500) {
+      const chunk = registered.slice(i, i + 500).flatMap(({ p, id }) => {
+        const covs = [coverage(p, id, p.insurer, p.number, '2024-04-01')];
+        if (r() < 0.5) covs.push(coverage(p, id, INSURERS[(INSURERS.indexOf(p.insurer) + 1) % INSURERS.length], `9${p.number}`, '2026-04-01', r() < 0.5 ? '2026-12-31' : undefined));
+        return covs.map((resource) => ({ id: crypto.randomUUID(), resource }));
+      });
+      await app.context.repo.transaction((repo) => repo.createManyTrusted('Coverage', chunk));
+      n += chunk.length;
+    }
+    await analyzeAfterBulkLoad(appDb);
+    await appDb.close();
+    log(`coverages: ${n} (${(n / registered.length).toFixed(2)} per person) in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    const server = await startServer({ DATABASE_URL: db.url, MEDID_DATA_DIR: dir, MEDID_SECRET_FILE: auth.secretFile, MEDID_SIGNING_KEY_FILE: auth.keyFile });
+    try {
+      const { AccessTokens } = await import('../src/auth/access-token.ts');
+      const { authEndpoints } = await import('../src/auth/smart-configuration.ts');
+      const { serverKeysFromJwks } = await import('../src/auth/keys.ts');
+      const keys = await serverKeysFromJwks(JSON.parse(fs.readFileSync(auth.keyFile, 'utf8')) as never);
+      const tokens = new AccessTokens({ keys, issuer: authEndpoints(server.base).issuer, audience: server.base, isResourceType: () => true });
+      const token = (await tokens.issue('hospital', 'bench hospital', { kind: 'medical-institution', code: HOSPITAL }, 'system/CoverageEligibilityRequest.c system/Patient.r', 3600)).accessToken;
+      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json', accept: 'application/fhir+json' };
+      const pick = (i: number) => registered[(i * 7919) % registered.length];
+      const load = { url: server.base, connections: 16, duration: DURATION, headers };
+      await medianLoad({ ...load, title: 'eligibility $submit', setup: (i) => ({ method: 'POST', path: '/fhir/CoverageEligibilityRequest/$submit', body: JSON.stringify(request(pick(i).p, '2026-11-30')) }) }, server.pid, log);
+      await medianLoad({ ...load, title: 'record locations', setup: (i) => ({ method: 'GET', path: `/fhir/Patient/${pick(i).id}/$record-locations` }) }, server.pid, log);
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    // BENCH_KEEP_DB=1 keeps the database for a look with psql (its URL is printed).
+    if (process.env['BENCH_KEEP_DB'] === '1') log(`kept ${db.url}`); else await db.drop();
+  }
+  writeResults('eligibility', lines);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+await main();
