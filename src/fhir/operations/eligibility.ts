@@ -80,7 +80,9 @@ export function eligibilityOperation(o: { mismatches: MismatchDesk }): Operation
       const provider = org?.kind === 'medical-institution' ? org.code : undefined;
       const disclose = org === undefined || org.kind === 'authority' || provider !== undefined;
       const notes: string[] = [];
-      if (decision.patientId !== undefined && card.patient) {
+      // Only a request that says who it thinks the person is can disagree (no extra read otherwise).
+      const claims = card.patient !== undefined && ((card.patient.identifier?.length ?? 0) > 0 || (card.patient.name?.length ?? 0) > 0);
+      if (decision.patientId !== undefined && card.patient && claims) {
         notes.push(...await o.mismatches.check(ctx, decision.patientId, card.patient, card.insurer, provider));
       }
       if (decision.validity === '1' && decision.patientId !== undefined && provider !== undefined) {
