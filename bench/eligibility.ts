@@ -8,15 +8,12 @@
  *
  *   BENCH_ELIG_PERSONS=1000000 npm run bench:eligibility
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Coverage, CoverageEligibilityRequest } from '@medplum/fhirtypes';
-import pg from 'pg';
 import { ID_SYSTEMS } from '../src/identifiers/systems.ts';
-import { benchAuth, freshPgDatabase, medianLoad, ROOT, startServer, tempDataDir, writeResults } from './lib.ts';
-import { flat, household, INSURERS } from './match-population.ts';
+import { benchAuth, benchLog, freshPgDatabase, medianLoad, ROOT, startServer, tempDataDir, writeResults } from './lib.ts';
+import { importPopulation, INSURERS } from './match-population.ts';
 import type { Person } from './match-population.ts';
 import { rng } from './synthetic.ts';
 
@@ -49,26 +46,13 @@ function request(p: Person, day: string): CoverageEligibilityRequest {
 async function main(): Promise<void> {
   const dir = tempDataDir();
   const auth = await benchAuth(dir);
-  const lines: string[] = [`medid eligibility benchmark: ${PERSONS} persons, ${os.cpus().length} CPUs (${os.cpus()[0]?.model.split(' ').slice(0, 2).join(' ') ?? ''}), ${new Date().toISOString()}`];
-  const log = (s: string): void => { lines.push(s); process.stdout.write(`${s}\n`); };
-  const people: Person[] = [];
-  for (let h = 0; people.length < PERSONS; h++) people.push(...household(h, 23));
-  people.length = PERSONS;
-  const file = path.join(dir, 'population.ndjson');
-  fs.writeFileSync(file, `${people.map((p) => JSON.stringify(flat(p))).join('\n')}\n`);
+  const { lines, log } = benchLog(`medid eligibility benchmark: ${PERSONS} persons`);
   const db = await freshPgDatabase(PG_URL);
   try {
     const env = { ...process.env, DATABASE_URL: db.url, MEDID_DATA_DIR: dir, MEDID_SECRET_FILE: auth.secretFile, MEDID_SIGNING_KEY_FILE: auth.keyFile };
-    const imp = spawnSync(process.execPath, ['src/cli/main.ts', 'import', file, '--quiet', '--concurrency', '4'], { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 1 << 26 });
-    log(`import: ${imp.stdout.trim().split('\n').at(-1) ?? imp.stderr}`);
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
-    const { rows } = await client.query<{ id: string; code: string }>(
-      `SELECT r.id, t.code FROM fhir.sp_token t JOIN fhir.resource r ON r.seq = t.res WHERE t.resource_type = 'Patient' AND t.param = 'identifier' AND t.system = $1`, [ID_SYSTEMS.insuredMemberId]);
-    await client.end();
-    const byNumber = new Map(rows.map((r) => [r.code, r.id]));
-    const registered = people.flatMap((p) => {
-      const id = byNumber.get(`${p.insurer}:${p.symbol}:${p.number}:${p.branch}`);
+    const population = await importPopulation({ persons: PERSONS, seed: 23, dir, env, databaseUrl: db.url }, log);
+    const registered = population.people.flatMap((p) => {
+      const id = population.registered.get(p.record);
       return id ? [{ p, id }] : [];
     });
     // Coverages, set-based through the same repository the server uses.

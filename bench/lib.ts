@@ -224,3 +224,9 @@ export function writeResults(name: string, lines: readonly string[]): void {
   fs.mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
   fs.writeFileSync(path.join(ROOT, 'bench', 'results', `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.txt`), `${lines.join('\n')}\n`);
 }
+
+/** A benchmark's log: a header line naming the machine, then every line also printed. */
+export function benchLog(title: string): { lines: string[]; log: (s: string) => void } {
+  const lines = [`${title}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model.split(' ').slice(0, 2).join(' ') ?? ''}), ${new Date().toISOString()}`];
+  return { lines, log: (s) => { lines.push(s); process.stdout.write(`${s}\n`); } };
+}

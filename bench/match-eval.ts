@@ -10,16 +10,13 @@
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { Bundle, Patient } from '@medplum/fhirtypes';
-import pg from 'pg';
 import { ID_SYSTEMS } from '../src/identifiers/systems.ts';
 import { KANJI_VARIANTS } from '../src/mpi/kanji-variants.ts';
 import { kanaBase } from '../src/mpi/normalize-ja.ts';
 import { REPRESENTATION } from '../src/registry/patient.ts';
-import { benchAuth, freshPgDatabase, median, medianLoad, ROOT, startServer, tempDataDir, writeResults } from './lib.ts';
-import { flat, household, otherFamily, otherGiven } from './match-population.ts';
+import { benchAuth, benchLog, freshPgDatabase, median, medianLoad, ROOT, startServer, tempDataDir, writeResults } from './lib.ts';
+import { importPopulation, otherFamily, otherGiven } from './match-population.ts';
 import type { Person } from './match-population.ts';
 import { rng } from './synthetic.ts';
 
@@ -223,34 +220,14 @@ function sweep(outcomes: Outcome[], log: (s: string) => void): void {
 async function main(): Promise<void> {
   const dir = tempDataDir();
   const auth = await benchAuth(dir);
-  const lines: string[] = [`medid $match evaluation: ${PERSONS} persons, ${QUERIES} queries, ${os.cpus().length} CPUs (${os.cpus()[0]?.model.split(' ').slice(0, 2).join(' ') ?? ''}), ${new Date().toISOString()}`];
-  const log = (s: string): void => { lines.push(s); process.stdout.write(`${s}\n`); };
-  const people: Person[] = [];
-  for (let h = 0; people.length < PERSONS; h++) people.push(...household(h));
-  people.length = PERSONS;
-  const file = path.join(dir, 'population.ndjson');
-  fs.writeFileSync(file, `${people.map((p) => JSON.stringify(flat(p))).join('\n')}\n`);
+  const { lines, log } = benchLog(`medid $match evaluation: ${PERSONS} persons, ${QUERIES} queries`);
   const db = await freshPgDatabase(PG_URL);
   try {
     const env = { ...process.env, DATABASE_URL: db.url, MEDID_DATA_DIR: dir, MEDID_SECRET_FILE: auth.secretFile, MEDID_SIGNING_KEY_FILE: auth.keyFile };
-    const t0 = performance.now();
-    const imp = spawnSync(process.execPath, ['src/cli/main.ts', 'import', file, '--quiet', '--concurrency', '4'], { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 1 << 26 });
-    log(`import: ${imp.stdout.trim().split('\n').at(-1) ?? imp.stderr} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+    const { people, registered } = await importPopulation({ persons: PERSONS, seed: 11, dir, env, databaseUrl: db.url }, log);
     const est = spawnSync(process.execPath, ['src/cli/main.ts', 'mpi', 'estimate'], { cwd: ROOT, env, encoding: 'utf8' });
     log(`estimate: ${est.stdout.trim() || est.stderr.trim()}`);
-    // Which records became persons (a namesake held for review did not), and their Patient ids.
-    const held = new Set(fs.existsSync(`${file}.errors.ndjson`) ? fs.readFileSync(`${file}.errors.ndjson`, 'utf8').trim().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { record: string }).record) : []);
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
-    const { rows } = await client.query<{ id: string; code: string }>(
-      `SELECT r.id, t.code FROM fhir.sp_token t JOIN fhir.resource r ON r.seq = t.res WHERE t.resource_type = 'Patient' AND t.param = 'identifier' AND t.system = $1`, [ID_SYSTEMS.insuredMemberId]);
-    await client.end();
-    const byNumber = new Map(rows.map((r) => [r.code, r.id]));
-    const registered = new Map<string, string>();
-    for (const p of people) {
-      const id = byNumber.get(`${p.insurer}:${p.symbol}:${p.number}:${p.branch}`);
-      if (id && !held.has(p.record)) registered.set(p.record, id);
-    }
+    const held = people.length - registered.size;
     const baselineIndex = new Map<string, string[]>();
     for (const p of people) {
       const id = registered.get(p.record);
@@ -260,7 +237,7 @@ async function main(): Promise<void> {
     }
     const twinRecords = new Set(people.flatMap((p) => (p.twinOf ? [p.record, p.twinOf] : [])));
     const twins = people.filter((p) => twinRecords.has(p.record) && registered.has(p.record));
-    log(`registered ${registered.size} persons (${held.size} held for review), ${twins.length} registered twins`);
+    log(`registered ${registered.size} persons (${held} held for review), ${twins.length} registered twins`);
     const queries = makeQueries(people, registered, twins, QUERIES);
     const server = await startServer({ DATABASE_URL: db.url, MEDID_DATA_DIR: dir, MEDID_SECRET_FILE: auth.secretFile, MEDID_SIGNING_KEY_FILE: auth.keyFile });
     try {

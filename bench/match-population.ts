@@ -5,7 +5,13 @@
  * a My Number. The same seed gives the same people. Also: the desk errors the labelled queries
  * apply (bench/match-eval.ts).
  */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
 import { parseInsurerNumber } from '../src/identifiers/insurer-number.ts';
+import { ID_SYSTEMS } from '../src/identifiers/systems.ts';
+import { ROOT } from './lib.ts';
 import { parseMyNumber } from '../src/identifiers/my-number.ts';
 import { rng } from './synthetic.ts';
 
@@ -149,4 +155,34 @@ export function otherGiven(r: () => number, sex: 'male' | 'female', not: string)
     const g = (sex === 'male' ? GIVEN_M : GIVEN_F)[givenIndex(r)];
     if (g[1] !== not) return g;
   }
+}
+
+/**
+ * Writes `persons` persons (household seed `seed`) to an NDJSON file in `dir`, imports them with
+ * `medid import` into the database of `env`, and returns them with the Patient id of each one
+ * that became a person (a namesake held for review did not).
+ */
+export async function importPopulation(o: { persons: number; seed: number; dir: string; env: NodeJS.ProcessEnv; databaseUrl: string }, log: (s: string) => void): Promise<{ people: Person[]; registered: Map<string, string> }> {
+  const people: Person[] = [];
+  for (let h = 0; people.length < o.persons; h++) people.push(...household(h, o.seed));
+  people.length = o.persons;
+  const file = path.join(o.dir, 'population.ndjson');
+  fs.writeFileSync(file, `${people.map((p) => JSON.stringify(flat(p))).join('\n')}\n`);
+  const t0 = performance.now();
+  const imp = spawnSync(process.execPath, ['src/cli/main.ts', 'import', file, '--quiet', '--concurrency', '4'], { cwd: ROOT, env: o.env, encoding: 'utf8', maxBuffer: 1 << 26 });
+  log(`import: ${imp.stdout.trim().split('\n').at(-1) ?? imp.stderr} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+  const errors = `${file}.errors.ndjson`;
+  const held = new Set(fs.existsSync(errors) ? fs.readFileSync(errors, 'utf8').trim().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { record: string }).record) : []);
+  const client = new pg.Client({ connectionString: o.databaseUrl });
+  await client.connect();
+  const { rows } = await client.query<{ id: string; code: string }>(
+    `SELECT r.id, t.code FROM fhir.sp_token t JOIN fhir.resource r ON r.seq = t.res WHERE t.resource_type = 'Patient' AND t.param = 'identifier' AND t.system = $1`, [ID_SYSTEMS.insuredMemberId]);
+  await client.end();
+  const byNumber = new Map(rows.map((r) => [r.code, r.id]));
+  const registered = new Map<string, string>();
+  for (const p of people) {
+    const id = byNumber.get(`${p.insurer}:${p.symbol}:${p.number}:${p.branch}`);
+    if (id && !held.has(p.record)) registered.set(p.record, id);
+  }
+  return { people, registered };
 }

@@ -111,7 +111,10 @@ export class Matcher {
     const idSystems = new Map<string, string[]>();
     for (const r of byId) idSystems.set(r.patientId, [...(idSystems.get(r.patientId) ?? []), r.system]);
     const keys = [...new Set([...blockingKeys(q), ...blockingKeys(q, true)])];
-    const names = NAME_COUNT_FIELDS.flatMap(([field]) => [q.fk, q.gk, q.fj, q.gj].filter((v): v is string => v !== undefined).map((v) => [field, v] as [string, string]));
+    // Each name field's frequency for the query's value, and for the swapped one (compare() may swap).
+    const names = ([['familyKana', q.fk], ['familyKana', q.gk], ['givenKana', q.gk], ['givenKana', q.fk],
+      ['familyKanji', q.fj], ['familyKanji', q.gj], ['givenKanji', q.gj], ['givenKanji', q.fj]] as const)
+      .flatMap(([field, v]) => (v === undefined ? [] : [[field, v] as [string, string]]));
     const found = await blockedCandidates(this.d.db, keys, [...idSystems.keys()], this.d.blockLimit, names);
     const w = await this.d.weights();
     const t = this.d.thresholds;
