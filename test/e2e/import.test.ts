@@ -75,7 +75,7 @@ describe.each(testDrivers())('medid import on %s', (driver) => {
     expect(await t.state()).toEqual(before);
     expect(before).toMatchObject({ persons: Number(first.summary['created']), mids: Number(first.summary['created']), multi: 0 });
     expect(fs.readFileSync(`${file}.errors.ndjson`, 'utf8')).not.toContain(syntheticPerson(9999, 11)['my_number'] || 'no-my-number');
-  });
+  }, 120_000); // two CLI runs, each starting embedded PostgreSQL: ~20 s idle, more on a busy machine
 
   it('loads directory lines (Organization, then its Endpoint) upserted by identifier, idempotently', async () => {
     const t = await target('directory');
