@@ -6,7 +6,8 @@
  * endpoints; then CoverageEligibilityRequest/$submit by a hospital at c=16 (each a service-use
  * write and an audit record) and Patient/$record-locations at c=16, median of 3 × 10 s.
  *
- *   BENCH_ELIG_PERSONS=1000000 npm run bench:eligibility
+ *   BENCH_ELIG_PERSONS=1000000 BENCH_KEEP_DB=1 BENCH_PROGRESS=1 npm run bench:eligibility
+ *   BENCH_ELIG_REUSE=bench/results/eligibility-seed.json npm run bench:eligibility   # load only
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -32,7 +33,7 @@ function coverage(p: Person, patientId: string, insurer: string, number: string,
   };
 }
 
-function request(p: Person, day: string): CoverageEligibilityRequest {
+function request(p: Card, day: string): CoverageEligibilityRequest {
   return {
     resourceType: 'CoverageEligibilityRequest', status: 'active', purpose: ['validation'], created: `${day}T09:00:00+09:00`,
     contained: [{ resourceType: 'Patient', id: 'p', birthDate: p.birthDate }, {
@@ -43,54 +44,77 @@ function request(p: Person, day: string): CoverageEligibilityRequest {
   };
 }
 
-async function main(): Promise<void> {
+/** What a seeded database keeps for a later run (BENCH_KEEP_DB=1 writes it, BENCH_ELIG_REUSE reads it). */
+interface Seed {
+  url: string;
+  dir: string;
+  keyFile: string;
+  secretFile: string;
+  /** Cards of registered persons the load draws from. */
+  sample: { p: Card; id: string }[];
+}
+type Card = Pick<Person, 'birthDate' | 'insurer' | 'symbol' | 'number' | 'branch'>;
+const SEED_FILE = path.join(ROOT, 'bench', 'results', 'eligibility-seed.json');
+
+async function seed(log: (s: string) => void): Promise<Seed & { drop: () => Promise<void> }> {
   const dir = tempDataDir();
   const auth = await benchAuth(dir);
-  const { lines, log } = benchLog(`medid eligibility benchmark: ${PERSONS} persons`);
   const db = await freshPgDatabase(PG_URL);
-  try {
-    const env = { ...process.env, DATABASE_URL: db.url, MEDID_DATA_DIR: dir, MEDID_SECRET_FILE: auth.secretFile, MEDID_SIGNING_KEY_FILE: auth.keyFile };
-    const population = await importPopulation({ persons: PERSONS, seed: 23, dir, env, databaseUrl: db.url }, log);
-    const registered = population.people.flatMap((p) => {
-      const id = population.registered.get(p.record);
-      return id ? [{ p, id }] : [];
+  const env = { ...process.env, DATABASE_URL: db.url, MEDID_DATA_DIR: dir, MEDID_SECRET_FILE: auth.secretFile, MEDID_SIGNING_KEY_FILE: auth.keyFile };
+  const population = await importPopulation({ persons: PERSONS, seed: 23, dir, env, databaseUrl: db.url }, log);
+  const registered = population.people.flatMap((p) => {
+    const id = population.registered.get(p.record);
+    return id ? [{ p, id }] : [];
+  });
+  // Coverages, set-based through the same repository the server uses.
+  const { openDb } = await import('../src/store/open.ts');
+  const { createApp } = await import('../src/app.ts');
+  const { loadDefinitions } = await import('../src/fhir/definitions/index.ts');
+  const { loadConfig } = await import('../src/config.ts');
+  const { loadServerKeys } = await import('../src/auth/keys.ts');
+  const { createLogger } = await import('../src/logger.ts');
+  const { analyzeAfterBulkLoad } = await import('../src/store/health.ts');
+  const config = loadConfig({ ...env, MEDID_AUDIT: 'off' });
+  const appDb = await openDb({ databaseUrl: db.url, dataDir: dir, poolSize: 2 });
+  const app = createApp({ config, db: appDb, defs: await loadDefinitions(path.join(ROOT, 'profiles')), logger: createLogger('warn'), keys: (await loadServerKeys({ file: auth.keyFile, dataDir: dir })).keys, registrySecret: Buffer.alloc(32) });
+  const r = rng(5);
+  const t0 = performance.now();
+  let n = 0;
+  for (let i = 0; i < registered.length; i += 500) {
+    const chunk = registered.slice(i, i + 500).flatMap(({ p, id }) => {
+      const covs = [coverage(p, id, p.insurer, p.number, '2024-04-01')];
+      if (r() < 0.5) covs.push(coverage(p, id, INSURERS[(INSURERS.indexOf(p.insurer) + 1) % INSURERS.length], `9${p.number}`, '2026-04-01', r() < 0.5 ? '2026-12-31' : undefined));
+      return covs.map((resource) => ({ id: crypto.randomUUID(), resource }));
     });
-    // Coverages, set-based through the same repository the server uses.
-    const { openDb } = await import('../src/store/open.ts');
-    const { createApp } = await import('../src/app.ts');
-    const { loadDefinitions } = await import('../src/fhir/definitions/index.ts');
-    const { loadConfig } = await import('../src/config.ts');
-    const { loadServerKeys } = await import('../src/auth/keys.ts');
-    const { createLogger } = await import('../src/logger.ts');
-    const { analyzeAfterBulkLoad } = await import('../src/store/health.ts');
-    const config = loadConfig({ ...env, MEDID_AUDIT: 'off' });
-    const appDb = await openDb({ databaseUrl: db.url, dataDir: dir, poolSize: 2 });
-    const app = createApp({ config, db: appDb, defs: await loadDefinitions(path.join(ROOT, 'profiles')), logger: createLogger('warn'), keys: (await loadServerKeys({ file: auth.keyFile, dataDir: dir })).keys, registrySecret: Buffer.alloc(32) });
-    const r = rng(5);
-    const t0 = performance.now();
-    let n = 0;
-    for (let i = 0; i < registered.length; i += 500) {
-      const chunk = registered.slice(i, i + 500).flatMap(({ p, id }) => {
-        const covs = [coverage(p, id, p.insurer, p.number, '2024-04-01')];
-        if (r() < 0.5) covs.push(coverage(p, id, INSURERS[(INSURERS.indexOf(p.insurer) + 1) % INSURERS.length], `9${p.number}`, '2026-04-01', r() < 0.5 ? '2026-12-31' : undefined));
-        return covs.map((resource) => ({ id: crypto.randomUUID(), resource }));
-      });
-      await app.context.repo.transaction((repo) => repo.createManyTrusted('Coverage', chunk));
-      n += chunk.length;
-    }
-    await analyzeAfterBulkLoad(appDb);
-    await appDb.close();
-    log(`coverages: ${n} (${(n / registered.length).toFixed(2)} per person) in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
-    const server = await startServer({ DATABASE_URL: db.url, MEDID_DATA_DIR: dir, MEDID_SECRET_FILE: auth.secretFile, MEDID_SIGNING_KEY_FILE: auth.keyFile });
+    await app.context.repo.transaction((repo) => repo.createManyTrusted('Coverage', chunk));
+    n += chunk.length;
+    if (process.env['BENCH_PROGRESS'] === '1' && i % 100_000 === 0) process.stderr.write(`coverages: ${n}\n`);
+  }
+  await analyzeAfterBulkLoad(appDb);
+  await appDb.close();
+  log(`coverages: ${n} (${(n / registered.length).toFixed(2)} per person) in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  const step = Math.max(1, Math.floor(registered.length / 50_000));
+  const sample = registered.filter((_v, i) => i % step === 0).map(({ p, id }) => ({ p: { birthDate: p.birthDate, insurer: p.insurer, symbol: p.symbol, number: p.number, branch: p.branch }, id }));
+  return { url: db.url, dir, keyFile: auth.keyFile, secretFile: auth.secretFile, sample, drop: db.drop };
+}
+
+async function main(): Promise<void> {
+  const { lines, log } = benchLog(`medid eligibility benchmark: ${PERSONS} persons`);
+  const reuse = process.env['BENCH_ELIG_REUSE'];
+  const keep = process.env['BENCH_KEEP_DB'] === '1' || reuse !== undefined;
+  const s: Seed & { drop?: () => Promise<void> } = reuse ? JSON.parse(fs.readFileSync(reuse, 'utf8')) as Seed : await seed(log);
+  if (reuse) log(`reusing ${s.url} (${s.sample.length} sampled cards)`);
+  try {
+    const server = await startServer({ DATABASE_URL: s.url, MEDID_DATA_DIR: s.dir, MEDID_SECRET_FILE: s.secretFile, MEDID_SIGNING_KEY_FILE: s.keyFile });
     try {
       const { AccessTokens } = await import('../src/auth/access-token.ts');
       const { authEndpoints } = await import('../src/auth/smart-configuration.ts');
       const { serverKeysFromJwks } = await import('../src/auth/keys.ts');
-      const keys = await serverKeysFromJwks(JSON.parse(fs.readFileSync(auth.keyFile, 'utf8')) as never);
+      const keys = await serverKeysFromJwks(JSON.parse(fs.readFileSync(s.keyFile, 'utf8')) as never);
       const tokens = new AccessTokens({ keys, issuer: authEndpoints(server.base).issuer, audience: server.base, isResourceType: () => true });
       const token = (await tokens.issue('hospital', 'bench hospital', { kind: 'medical-institution', code: HOSPITAL }, 'system/CoverageEligibilityRequest.c system/Patient.r', 3600)).accessToken;
       const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json', accept: 'application/fhir+json' };
-      const pick = (i: number) => registered[(i * 7919) % registered.length];
+      const pick = (i: number) => s.sample[(i * 7919) % s.sample.length];
       const load = { url: server.base, connections: 16, duration: DURATION, headers };
       await medianLoad({ ...load, title: 'eligibility $submit', setup: (i) => ({ method: 'POST', path: '/fhir/CoverageEligibilityRequest/$submit', body: JSON.stringify(request(pick(i).p, '2026-11-30')) }) }, server.pid, log);
       await medianLoad({ ...load, title: 'record locations', setup: (i) => ({ method: 'GET', path: `/fhir/Patient/${pick(i).id}/$record-locations` }) }, server.pid, log);
@@ -98,11 +122,17 @@ async function main(): Promise<void> {
       await server.stop();
     }
   } finally {
-    // BENCH_KEEP_DB=1 keeps the database for a look with psql (its URL is printed).
-    if (process.env['BENCH_KEEP_DB'] === '1') log(`kept ${db.url}`); else await db.drop();
+    if (keep) {
+      // The database, keys and sample stay for another load run: BENCH_ELIG_REUSE=<seed file>.
+      fs.mkdirSync(path.dirname(SEED_FILE), { recursive: true });
+      if (!reuse) fs.writeFileSync(SEED_FILE, JSON.stringify({ url: s.url, dir: s.dir, keyFile: s.keyFile, secretFile: s.secretFile, sample: s.sample }));
+      log(`kept ${s.url}; reuse with BENCH_ELIG_REUSE=${SEED_FILE}`);
+    } else {
+      await s.drop?.();
+      fs.rmSync(s.dir, { recursive: true, force: true });
+    }
   }
-  writeResults('eligibility', lines);
-  fs.rmSync(dir, { recursive: true, force: true });
+  writeResults(keep && reuse ? 'eligibility-reuse' : 'eligibility', lines);
 }
 
 await main();

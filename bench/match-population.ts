@@ -169,8 +169,10 @@ export async function importPopulation(o: { persons: number; seed: number; dir: 
   const file = path.join(o.dir, 'population.ndjson');
   fs.writeFileSync(file, `${people.map((p) => JSON.stringify(flat(p))).join('\n')}\n`);
   const t0 = performance.now();
-  const imp = spawnSync(process.execPath, ['src/cli/main.ts', 'import', file, '--quiet', '--concurrency', '4'], { cwd: ROOT, env: o.env, encoding: 'utf8', maxBuffer: 1 << 26 });
-  log(`import: ${imp.stdout.trim().split('\n').at(-1) ?? imp.stderr} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+  // Large populations print a progress line a minute on stderr (BENCH_PROGRESS=1).
+  const progress = process.env['BENCH_PROGRESS'] === '1' ? ['--progress', '60'] : ['--quiet'];
+  const imp = spawnSync(process.execPath, ['src/cli/main.ts', 'import', file, ...progress, '--concurrency', '4'], { cwd: ROOT, env: o.env, encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'inherit'] });
+  log(`import: ${imp.stdout.trim().split('\n').at(-1) ?? `exit ${String(imp.status)}`} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
   const errors = `${file}.errors.ndjson`;
   const held = new Set(fs.existsSync(errors) ? fs.readFileSync(errors, 'utf8').trim().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { record: string }).record) : []);
   const client = new pg.Client({ connectionString: o.databaseUrl });

@@ -9,9 +9,12 @@
 import type { Db } from '../store/db.ts';
 import { insertAuditEvents } from '../store/audit.ts';
 import type { AuditRow } from '../store/audit.ts';
+import { recordServiceUses } from '../store/eligibility.ts';
+import type { ServiceUse } from '../store/eligibility.ts';
 
 interface Pending {
   rows: AuditRow[];
+  uses: readonly ServiceUse[];
   resolve: () => void;
   reject: (e: unknown) => void;
 }
@@ -49,16 +52,22 @@ export class AuditLog {
 
   /**
    * Records events; resolves once they are committed. With `tx`, they are written by that
-   * transaction (and commit or roll back with it).
+   * transaction (and commit or roll back with it). `uses` are the service uses (R9) of the
+   * confirmations these events audit: they commit in the same statement as the events, so a
+   * visit is on record exactly when its disclosure is.
    */
-  async record(rows: readonly AuditRow[], tx?: Db): Promise<void> {
-    if (!this.enabled || rows.length === 0) return;
+  async record(rows: readonly AuditRow[], tx?: Db, uses: readonly ServiceUse[] = []): Promise<void> {
+    if (!this.enabled) {
+      await recordServiceUses(tx ?? this.db, uses);
+      return;
+    }
+    if (rows.length === 0 && uses.length === 0) return;
     if (tx) {
-      await insertAuditEvents(tx, rows);
+      await insertAuditEvents(tx, rows, uses);
       return;
     }
     await new Promise<void>((resolve, reject) => {
-      this.queue.push({ rows: [...rows], resolve, reject });
+      this.queue.push({ rows: [...rows], uses, resolve, reject });
       this.schedule();
     });
   }
@@ -85,7 +94,7 @@ export class AuditLog {
     this.inFlight++;
     try {
       const rows = batch.flatMap((p) => p.rows);
-      await insertAuditEvents(this.db, rows);
+      await insertAuditEvents(this.db, rows, batch.flatMap((p) => p.uses));
       this.stats.batches++;
       this.stats.rows += rows.length;
       for (const p of batch) p.resolve();

@@ -61,7 +61,11 @@ function queryString(req: FhirRequest): string {
 export function auditAfter(d: AuditDeps, tx: Db | undefined) {
   return async (req: FhirRequest, route: Route, params: RouteParams, outcome: { response: FhirResponse } | { error: unknown }): Promise<void> => {
     const action = actionOf(route);
-    if (!action || !d.auditLog.isEnabled) return;
+    if (!action) return;
+    if (!d.auditLog.isEnabled) {
+      if ('response' in outcome) await d.auditLog.record([], tx, outcome.response.serviceUses);
+      return;
+    }
     const type = params['type'] ?? route.type;
     const subtype = SUBTYPE[route.name] ?? route.name;
     const entity = type && params['id'] ? `${type}/${params['id']}` : undefined;
@@ -96,7 +100,7 @@ export function auditAfter(d: AuditDeps, tx: Db | undefined) {
     };
     const rows: AuditRow[] = (patients.length > 0 ? patients : [undefined]).map((patientId) => auditRow({ ...input, patientId }));
     try {
-      await d.auditLog.record(rows, tx);
+      await d.auditLog.record(rows, tx, outcome.response.serviceUses);
     } catch (err) {
       d.logger.error({ requestId: req.requestId, err: (err as Error).message }, 'audit could not be recorded; response withheld');
       throw errors.auditFailed();

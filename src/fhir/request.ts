@@ -2,6 +2,7 @@
  * The plain request and response the FHIR layer works on. Only `http/` knows Express; bundles
  * build these objects for each entry and dispatch them through the same router.
  */
+import type { ServiceUse } from '../store/eligibility.ts';
 import type { Resource } from '@medplum/fhirtypes';
 import type { Principal } from '../auth/principal.ts';
 
@@ -46,6 +47,8 @@ export interface FhirResponse {
   query?: string;
   /** The IHE transaction the audit record names (ITI-119 for $match), if any. */
   iheEvent?: string;
+  /** Service uses (R9) this response confirms, committed with its audit record before it leaves. */
+  serviceUses?: ServiceUse[];
 }
 
 /** A Bulk Data file: newline-delimited resources, sent as application/fhir+ndjson. */

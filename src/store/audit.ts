@@ -3,6 +3,8 @@
  * triggers refuse UPDATE, DELETE and TRUNCATE. Many events go in with one statement.
  */
 import type { Db } from './db.ts';
+import { serviceUseUpsert } from './eligibility.ts';
+import type { ServiceUse } from './eligibility.ts';
 import { Sql } from './sql.ts';
 
 export interface AuditRow {
@@ -43,9 +45,15 @@ const INSERT = `INSERT INTO audit.event (${COLUMNS.map(([, c]) => c).join(', ')}
   SELECT ${COLUMNS.map(([k]) => `x."${k}"`).join(', ')}
   FROM json_to_recordset($1::json) AS x(${COLUMNS.map(([k, , t]) => `"${k}" ${t}`).join(', ')})`;
 
-export async function insertAuditEvents(db: Db, rows: readonly AuditRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  await db.query(INSERT, [JSON.stringify(rows)], 'insert_audit');
+// The same insert with the service uses the audited confirmations recorded: both in one
+// statement, so they commit together and cost one round trip.
+const INSERT_WITH_USES = `WITH events AS (${INSERT}), uses AS (${serviceUseUpsert(2)}) SELECT 1`;
+
+/** Appends events and, atomically with them, the service uses of the disclosures they audit. */
+export async function insertAuditEvents(db: Db, rows: readonly AuditRow[], uses: readonly ServiceUse[] = []): Promise<void> {
+  if (rows.length === 0 && uses.length === 0) return;
+  if (uses.length === 0) await db.query(INSERT, [JSON.stringify(rows)], 'insert_audit');
+  else await db.query(INSERT_WITH_USES, [JSON.stringify(rows), JSON.stringify(uses)], 'insert_audit_uses');
 }
 
 export interface StoredAudit extends AuditRow {

@@ -52,14 +52,34 @@ export async function coveragesByCard(db: Db, system: string, q: { exact: string
   return { coverages, birthDates };
 }
 
-/** Records that `orgCode` served the person on `day`: one statement, stretching the period. */
-export async function recordServiceUse(db: Db, patientId: string, orgCode: string, day: string): Promise<void> {
-  await db.query(
-    `INSERT INTO registry.service_use (patient_id, org_code, first_day, last_day) VALUES ($1, $2, $3::date, $3::date)
+/** That an organization served a person on a day (R9), recorded by a valid confirmation. */
+export interface ServiceUse {
+  patientId: string;
+  /** 医療機関コード. */
+  orgCode: string;
+  /** YYYY-MM-DD. */
+  day: string;
+}
+
+/**
+ * The upsert of a batch of service uses as JSON parameter `$n`: one row per person and
+ * organization, the period stretched to the new days and the visits counted. Several uses of
+ * one pair are folded first (an upsert may touch a row only once), in key order so that two
+ * concurrent batches lock rows in the same order.
+ */
+export function serviceUseUpsert(param: number): string {
+  return `INSERT INTO registry.service_use (patient_id, org_code, first_day, last_day, visits)
+     SELECT u."patientId", u."orgCode", min(u.day), max(u.day), count(*)
+     FROM json_to_recordset($${param}::json) AS u("patientId" text, "orgCode" text, day date)
+     GROUP BY 1, 2 ORDER BY 1, 2
      ON CONFLICT (patient_id, org_code) DO UPDATE SET first_day = least(registry.service_use.first_day, EXCLUDED.first_day),
-       last_day = greatest(registry.service_use.last_day, EXCLUDED.last_day), visits = registry.service_use.visits + 1`,
-    [patientId, orgCode, day], 'record_service_use',
-  );
+       last_day = greatest(registry.service_use.last_day, EXCLUDED.last_day), visits = registry.service_use.visits + EXCLUDED.visits`;
+}
+
+/** Records service uses on their own (the audit log normally writes them with its events). */
+export async function recordServiceUses(db: Db, uses: readonly ServiceUse[]): Promise<void> {
+  if (uses.length === 0) return;
+  await db.query(serviceUseUpsert(1), [JSON.stringify(uses)], 'record_service_use');
 }
 
 export interface ServiceUseRow { orgCode: string; firstDay: string; lastDay: string; visits: number }

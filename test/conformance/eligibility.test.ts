@@ -7,6 +7,7 @@
  */
 import type { Bundle, Communication, Consent, Coverage, CoverageEligibilityRequest, CoverageEligibilityResponse, Endpoint, OperationOutcome, Organization, Parameters, Task } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditLog } from '../../src/audit/audit-log.ts';
 import { ID_SYSTEMS } from '../../src/identifiers/systems.ts';
 import { testDrivers } from '../helpers/db.ts';
 import { fhirFetch, useToken } from '../helpers/fhir.ts';
@@ -190,6 +191,27 @@ describe.each(testDrivers())('eligibility, service use and record location on %s
     expect((await locate()).entry ?? []).toEqual([]);
     const audits = (await s.testDb.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit.event WHERE subtype = '$record-locations' AND patient_id = $1`, [pid['mover']])).rows[0]?.n;
     expect(audits).toBe(3);
+  });
+
+  it('counts every visit of concurrent confirmations, each committed with its audit record', async () => {
+    const use = async () => (await s.testDb.db.query<{ visits: number; first: string; last: string }>(
+      `SELECT visits, first_day::text AS first, last_day::text AS last FROM registry.service_use WHERE patient_id = $1 AND org_code = $2`, [pid['mover'], HOSPITAL])).rows[0];
+    const audited = async () => (await s.testDb.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM audit.event WHERE subtype = '$submit' AND patient_id = $1 AND query = 'validity=1' AND org_code = $2`, [pid['mover'], HOSPITAL])).rows[0]?.n ?? 0;
+    const before = await use();
+    const auditedBefore = await audited();
+    const answers = await Promise.all(Array.from({ length: 8 }, () => submit(request({ insurer: KOKUHO, symbol: '8', number: '9200', branch: '00', birthDate: '1988-08-08', day: '2026-04-25' }))));
+    expect(answers.map((a) => validity(a.body))).toEqual(Array(8).fill('1'));
+    expect(await use()).toEqual({ visits: (before?.visits ?? 0) + 8, first: before?.first, last: before?.last });
+    expect(await audited()).toBe(auditedBefore + 8);
+    // Uses recorded in one turn of the event loop share one audit batch, so one statement meets
+    // the same person and institution several times: folded, every visit counted, the period
+    // stretched both ways.
+    const log = new AuditLog(s.testDb.db, { enabled: true });
+    const days = ['2026-04-24', '2026-03-01', '2026-05-09', '2026-04-24'];
+    await Promise.all(days.map((day) => log.record([], undefined, [{ patientId: pid['mover'] ?? '', orgCode: HOSPITAL, day }])));
+    expect(log.stats.batches).toBe(1);
+    expect(await use()).toEqual({ visits: (before?.visits ?? 0) + 12, first: '2026-03-01', last: '2026-05-09' });
   });
 
   it('finds a partner in the directory by institution code, with its endpoint', async () => {

@@ -5,7 +5,7 @@
  * with the birth date — and `servicedDate`. The answer is a CoverageEligibilityResponse with the
  * OQS validity code, the coverage period and, for a medical institution only, the Patient
  * reference. A valid confirmation by a medical institution records that it served the person
- * that day (one upsert). When the request's medical ID or kana name disagrees with the registry
+ * that day (an upsert that commits in the same statement as the confirmation's audit record). When the request's medical ID or kana name disagrees with the registry
  * the answer says so, a Task asks the insurer to check, and the person gets a Communication.
  */
 import type { Coverage, CoverageEligibilityRequest, CoverageEligibilityResponse, Extension, Patient, Resource } from '@medplum/fhirtypes';
@@ -15,7 +15,7 @@ import type { MismatchDesk } from '../../eligibility/mismatch.ts';
 import { parseInsuredMemberParts } from '../../identifiers/insured-member-id.ts';
 import { parseInsurerNumber } from '../../identifiers/insurer-number.ts';
 import { ID_SYSTEMS } from '../../identifiers/systems.ts';
-import { coveragesByCard, recordServiceUse } from '../../store/eligibility.ts';
+import { coveragesByCard } from '../../store/eligibility.ts';
 import { MEDID_CANONICAL } from '../canonical.ts';
 import type { FhirContext } from '../context.ts';
 import { errors } from '../outcome.ts';
@@ -85,9 +85,6 @@ export function eligibilityOperation(o: { mismatches: MismatchDesk }): Operation
       if (decision.patientId !== undefined && card.patient && claims) {
         notes.push(...await o.mismatches.check(ctx, decision.patientId, card.patient, card.insurer, provider));
       }
-      if (decision.validity === '1' && decision.patientId !== undefined && provider !== undefined) {
-        await recordServiceUse(ctx.repo.db, decision.patientId, provider, card.day);
-      }
       const cov = decision.coverage?.coverage;
       const reason = cov ? lossReasonOf(cov) : undefined;
       const res: CoverageEligibilityResponse = {
@@ -113,6 +110,9 @@ export function eligibilityOperation(o: { mismatches: MismatchDesk }): Operation
         // The answer is about the person even when their reference is withheld: audited either way.
         disclosed: patientId ? [{ resourceType: 'Patient', id: patientId, patients: [patientId] }] : [],
         query: `validity=${decision.validity}`,
+        // A valid confirmation by a medical institution: this organization served this person
+        // today. Written with the audit record, in its statement (see AuditLog.record).
+        serviceUses: decision.validity === '1' && patientId !== undefined && provider !== undefined ? [{ patientId, orgCode: provider, day: card.day }] : [],
       };
     },
   };
