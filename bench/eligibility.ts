@@ -46,6 +46,7 @@ function request(p: Card, day: string): CoverageEligibilityRequest {
 
 /** What a seeded database keeps for a later run (BENCH_KEEP_DB=1 writes it, BENCH_ELIG_REUSE reads it). */
 interface Seed {
+  persons: number;
   url: string;
   dir: string;
   keyFile: string;
@@ -60,6 +61,16 @@ async function seed(log: (s: string) => void): Promise<Seed & { drop: () => Prom
   const dir = tempDataDir();
   const auth = await benchAuth(dir);
   const db = await freshPgDatabase(PG_URL);
+  try {
+    return await seedInto(db, dir, auth, log);
+  } catch (e) {
+    await db.drop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+async function seedInto(db: { url: string; drop: () => Promise<void> }, dir: string, auth: { keyFile: string; secretFile: string }, log: (s: string) => void): Promise<Seed & { drop: () => Promise<void> }> {
   const env = { ...process.env, DATABASE_URL: db.url, MEDID_DATA_DIR: dir, MEDID_SECRET_FILE: auth.secretFile, MEDID_SIGNING_KEY_FILE: auth.keyFile };
   const population = await importPopulation({ persons: PERSONS, seed: 23, dir, env, databaseUrl: db.url }, log);
   const registered = population.people.flatMap((p) => {
@@ -95,16 +106,18 @@ async function seed(log: (s: string) => void): Promise<Seed & { drop: () => Prom
   log(`coverages: ${n} (${(n / registered.length).toFixed(2)} per person) in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   const step = Math.max(1, Math.floor(registered.length / 50_000));
   const sample = registered.filter((_v, i) => i % step === 0).map(({ p, id }) => ({ p: { birthDate: p.birthDate, insurer: p.insurer, symbol: p.symbol, number: p.number, branch: p.branch }, id }));
-  return { url: db.url, dir, keyFile: auth.keyFile, secretFile: auth.secretFile, sample, drop: db.drop };
+  return { persons: PERSONS, url: db.url, dir, keyFile: auth.keyFile, secretFile: auth.secretFile, sample, drop: db.drop };
 }
 
 async function main(): Promise<void> {
-  const { lines, log } = benchLog(`medid eligibility benchmark: ${PERSONS} persons`);
   const reuse = process.env['BENCH_ELIG_REUSE'];
+  const reused = reuse ? JSON.parse(fs.readFileSync(reuse, 'utf8')) as Seed : undefined;
+  const { lines, log } = benchLog(`medid eligibility benchmark: ${reused?.persons ?? PERSONS} persons`);
   const keep = process.env['BENCH_KEEP_DB'] === '1' || reuse !== undefined;
-  const s: Seed & { drop?: () => Promise<void> } = reuse ? JSON.parse(fs.readFileSync(reuse, 'utf8')) as Seed : await seed(log);
+  const s: Seed & { drop?: () => Promise<void> } = reused ?? await seed(log);
   if (reuse) log(`reusing ${s.url} (${s.sample.length} sampled cards)`);
   try {
+    if (s.sample.length === 0) throw new Error('no registered person to draw cards from');
     const server = await startServer({ DATABASE_URL: s.url, MEDID_DATA_DIR: s.dir, MEDID_SECRET_FILE: s.secretFile, MEDID_SIGNING_KEY_FILE: s.keyFile });
     try {
       const { AccessTokens } = await import('../src/auth/access-token.ts');
@@ -125,7 +138,7 @@ async function main(): Promise<void> {
     if (keep) {
       // The database, keys and sample stay for another load run: BENCH_ELIG_REUSE=<seed file>.
       fs.mkdirSync(path.dirname(SEED_FILE), { recursive: true });
-      if (!reuse) fs.writeFileSync(SEED_FILE, JSON.stringify({ url: s.url, dir: s.dir, keyFile: s.keyFile, secretFile: s.secretFile, sample: s.sample }));
+      if (!reuse) fs.writeFileSync(SEED_FILE, JSON.stringify({ persons: s.persons, url: s.url, dir: s.dir, keyFile: s.keyFile, secretFile: s.secretFile, sample: s.sample }));
       log(`kept ${s.url}; reuse with BENCH_ELIG_REUSE=${SEED_FILE}`);
     } else {
       await s.drop?.();

@@ -99,7 +99,10 @@ export class AuditLog {
       this.stats.rows += rows.length;
       for (const p of batch) p.resolve();
     } catch (e) {
-      for (const p of batch) p.reject(e);
+      if (batch.length === 1) batch[0]?.reject(e);
+      // One request's bad row, or a service-use row lock lost to a deadlock, must not withhold
+      // every response grouped with it: each is retried on its own, and only what fails again fails.
+      else for (const p of batch) await insertAuditEvents(this.db, p.rows, p.uses).then(p.resolve, p.reject);
     } finally {
       this.inFlight--;
       this.schedule();

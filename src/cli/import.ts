@@ -107,7 +107,9 @@ async function directSink(concurrency: number): Promise<Sink & { rules: Identifi
     wrote(written) {
       if (written < nextAnalyze || analyzing) return;
       nextAnalyze = written * 2;
-      analyzing = analyzeAfterBulkLoad(db).catch(() => undefined).finally(() => { analyzing = undefined; });
+      analyzing = analyzeAfterBulkLoad(db)
+        .catch((e: unknown) => { process.stderr.write(`ANALYZE during the import failed (the load goes on): ${(e as Error).message}\n`); })
+        .finally(() => { analyzing = undefined; });
     },
     send: (batch) => runWithRequestContext({ requestId: `import-${process.pid}`, principal, purposeOfUse: 'HOPERAT', remoteAddress: undefined },
       () => app.registrar.registerAll(batch, undefined)),

@@ -131,6 +131,20 @@ describe.each(testDrivers())('eligibility, service use and record location on %s
     expect(oo.issue[0]?.details?.text).toMatch(/check digit/);
   });
 
+  it('refuses a day that is not on the calendar with 400 naming the element, and records no visit', async () => {
+    const uses = async () => (await s.testDb.db.query<{ n: number }>('SELECT count(*)::int AS n FROM registry.service_use')).rows[0]?.n;
+    const before = await uses();
+    for (const [card, element] of [
+      [{ insurer: KENPO, symbol: '10', number: '500', branch: '00', birthDate: '1970-05-05', day: '2026-02-30' }, 'CoverageEligibilityRequest.servicedDate'],
+      [{ insurer: KENPO, symbol: '10', number: '500', branch: '00', birthDate: '1970-02-30', day: '2026-04-10' }, 'CoverageEligibilityRequest.contained.birthDate'],
+    ] as const) {
+      const res = await submit(request(card));
+      expect(res.status, res.text).toBe(400);
+      expect((res.body as unknown as OperationOutcome).issue[0]?.expression).toEqual([element]);
+    }
+    expect(await uses()).toBe(before);
+  });
+
   it('withholds the person from a caller that is not a medical institution', async () => {
     const insurer = await s.tokenFor('system/CoverageEligibilityRequest.c', 'insurer', { kind: 'insurer', code: KENPO });
     const res = await submit(request({ insurer: KENPO, symbol: '10', number: '500', branch: '00', birthDate: '1970-05-05', day: '2026-04-10' }), insurer);
@@ -212,6 +226,10 @@ describe.each(testDrivers())('eligibility, service use and record location on %s
     await Promise.all(days.map((day) => log.record([], undefined, [{ patientId: pid['mover'] ?? '', orgCode: HOSPITAL, day }])));
     expect(log.stats.batches).toBe(1);
     expect(await use()).toEqual({ visits: (before?.visits ?? 0) + 12, first: '2026-03-01', last: '2026-05-09' });
+    // One bad row fails only its own request: the batch is retried entry by entry.
+    const mixed = await Promise.allSettled(['2026-04-23', 'not-a-day', '2026-04-22'].map((day) => log.record([], undefined, [{ patientId: pid['mover'] ?? '', orgCode: HOSPITAL, day }])));
+    expect(mixed.map((m) => m.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((await use())?.visits).toBe((before?.visits ?? 0) + 14);
   });
 
   it('finds a partner in the directory by institution code, with its endpoint', async () => {

@@ -33,6 +33,13 @@ function contained<T extends Resource>(req: CoverageEligibilityRequest, ref: str
   return req.contained?.find((r) => r.id === ref.slice(1) && r.resourceType === type) as T | undefined;
 }
 
+/** A real calendar day in YYYY-MM-DD (2026-02-30 is not one). */
+function isCalendarDay(s: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return false;
+  const d = new Date(`${s}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
+}
+
 const ext = (c: Coverage | undefined, name: string): string | undefined => c?.extension?.find((e) => e.url === `${JPC}${name}`)?.valueString;
 
 /** The card as the request carries it, checked: a bad check digit is a 400 naming the element. */
@@ -55,10 +62,13 @@ export function cardOf(req: CoverageEligibilityRequest, today: string): Card {
   if (!number) throw errors.badRequest('The card\'s 番号 is required (JP_Coverage_InsuredPersonNumber on the contained Coverage)', 'invalid-parameter', 'CoverageEligibilityRequest.insurance[0].coverage', 'required');
   const patient = contained<Patient>(req, req.patient?.reference, 'Patient');
   if (!patient?.birthDate) throw errors.badRequest('The birth date is required (birthDate of the contained Patient the request names)', 'invalid-parameter', 'CoverageEligibilityRequest.patient', 'required');
+  if (!isCalendarDay(patient.birthDate)) throw errors.badRequest(`birthDate "${patient.birthDate}" must be a full calendar date (YYYY-MM-DD), as printed on the card`, 'invalid-parameter', 'CoverageEligibilityRequest.contained.birthDate');
   const parts = parseInsuredMemberParts(`${ins.value}:${symbol ?? ''}:${number}:${branch ?? ''}`);
   if (!parts.ok) throw errors.badRequest(parts.message, 'invalid-identifier', 'CoverageEligibilityRequest.insurance[0].coverage');
   const day = req.servicedDate ?? today;
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw errors.badRequest(`servicedDate "${day}" must be a date (YYYY-MM-DD): eligibility is by the day`, 'invalid-parameter', 'CoverageEligibilityRequest.servicedDate');
+  // A real day, not only its shape: it is compared with coverage periods and stored as the
+  // day of service (a 2026-02-30 would fail the audit statement it travels in).
+  if (!isCalendarDay(day)) throw errors.badRequest(`servicedDate "${day}" must be a calendar date (YYYY-MM-DD): eligibility is by the day`, 'invalid-parameter', 'CoverageEligibilityRequest.servicedDate');
   return { insurer: parts.parts.insurerNumber, symbol: parts.parts.symbol, number: parts.parts.number, branch: parts.parts.subnumber || undefined, birthDate: patient.birthDate, day, patient };
 }
 
