@@ -89,8 +89,51 @@ function zipf(n: number, s: number): (r: () => number) => number {
     return lo;
   };
 }
-const familyIndex = zipf(FAMILY.length, 0.9);
-const givenIndex = zipf(GIVEN_M.length, 0.7);
+
+// Name distributions. 'realistic' (the default): the listed surnames take 32 % of persons, as
+// Japan's ~115 most common do, with 佐藤 near its real 1.5 %; the rest carry compounds of common
+// surname kanji (山+崎, 石+川 …, 864 of them, none above ~0.5 %); given names likewise: the 30
+// listed per sex take 20 % (none above ~1.5 %), 300 compounds per sex the rest. 'dense' (BENCH_NAMES=dense, the
+// population of the first $match figures): only the listed names, 佐藤 ~8 % — blocks and
+// namesakes several times denser than a real registry's, a stress test.
+const DENSE = process.env['BENCH_NAMES'] === 'dense';
+const SURNAME_HEAD: [string, string][] = [['山', 'ヤマ'], ['川', 'カワ'], ['中', 'ナカ'], ['大', 'オオ'], ['小', 'コ'], ['高', 'タカ'], ['石', 'イシ'], ['松', 'マツ'], ['竹', 'タケ'],
+  ['藤', 'フジ'], ['森', 'モリ'], ['岡', 'オカ'], ['宮', 'ミヤ'], ['金', 'カネ'], ['長', 'ナガ'], ['西', 'ニシ'], ['東', 'ヒガシ'], ['北', 'キタ'], ['南', 'ミナミ'], ['上', 'カミ'],
+  ['下', 'シモ'], ['平', 'ヒラ'], ['福', 'フク'], ['桜', 'サクラ'], ['浜', 'ハマ'], ['沢', 'サワ'], ['青', 'アオ'], ['白', 'シロ'], ['黒', 'クロ'], ['岩', 'イワ'], ['吉', 'ヨシ'],
+  ['今', 'イマ'], ['古', 'フル'], ['新', 'アラ'], ['広', 'ヒロ'], ['杉', 'スギ']];
+const SURNAME_TAIL: [string, string][] = [['田', 'ダ'], ['川', 'ガワ'], ['山', 'ヤマ'], ['本', 'モト'], ['村', 'ムラ'], ['井', 'イ'], ['野', 'ノ'], ['原', 'ハラ'], ['島', 'ジマ'],
+  ['崎', 'ザキ'], ['沢', 'サワ'], ['口', 'グチ'], ['木', 'キ'], ['谷', 'タニ'], ['橋', 'ハシ'], ['岡', 'オカ'], ['部', 'ベ'], ['内', 'ウチ'], ['尾', 'オ'], ['坂', 'サカ'],
+  ['浦', 'ウラ'], ['瀬', 'セ'], ['辺', 'ベ'], ['森', 'モリ']];
+const GIVEN_M_TAIL = compounds([['健', 'ケン'], ['大', 'ダイ'], ['翔', 'ショウ'], ['拓', 'タク'], ['和', 'カズ'], ['浩', 'コウ'], ['雄', 'ユウ'], ['智', 'トモ'], ['直', 'ナオ'], ['正', 'マサ'],
+  ['秀', 'ヒデ'], ['康', 'ヤス'], ['達', 'タツ'], ['信', 'ノブ'], ['光', 'ミツ'], ['晴', 'ハル'], ['俊', 'トシ'], ['良', 'リョウ'], ['真', 'シン'], ['勇', 'ユウ']],
+[['太', 'タ'], ['一', 'イチ'], ['介', 'スケ'], ['輔', 'スケ'], ['斗', 'ト'], ['也', 'ヤ'], ['樹', 'キ'], ['人', 'ト'], ['平', 'ヘイ'], ['吾', 'ゴ'], ['司', 'ジ'], ['郎', 'ロウ'],
+  ['彦', 'ヒコ'], ['志', 'シ'], ['典', 'ノリ']], 31);
+const GIVEN_F_TAIL = compounds([['美', 'ミ'], ['真', 'マ'], ['由', 'ユ'], ['千', 'チ'], ['香', 'カ'], ['理', 'リ'], ['佳', 'ヨシ'], ['優', 'ユウ'], ['幸', 'サチ'], ['明', 'アケ'],
+  ['奈', 'ナ'], ['友', 'トモ'], ['早', 'サ'], ['亜', 'ア'], ['紀', 'キ'], ['沙', 'サ'], ['麻', 'マ'], ['希', 'キ'], ['綾', 'アヤ'], ['詩', 'ウタ']],
+[['子', 'コ'], ['美', 'ミ'], ['香', 'カ'], ['奈', 'ナ'], ['菜', 'ナ'], ['花', 'カ'], ['恵', 'エ'], ['代', 'ヨ'], ['穂', 'ホ'], ['里', 'リ'], ['絵', 'エ'], ['佳', 'カ'], ['乃', 'ノ'],
+  ['紗', 'サ'], ['帆', 'ホ']], 37);
+const FAMILY_TAIL = compounds(SURNAME_HEAD, SURNAME_TAIL, 29);
+
+/** Every first × second part, in a seeded random order (so Zipf rank is not alphabetical). */
+function compounds(first: [string, string][], second: [string, string][], seed: number): [string, string][] {
+  const all = first.flatMap(([k1, r1]) => second.map(([k2, r2]): [string, string] => [`${k1}${k2}`, `${r1}${r2}`]));
+  const r = rng(seed);
+  for (let i = all.length - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [all[i], all[j]] = [all[j], all[i]];
+  }
+  return all;
+}
+
+/** A name from `head` with probability `headShare` (Zipf `sHead`), else from `tail` (a flat Zipf: no tail name above ~1 %). */
+function namePicker(head: [string, string][], sHead: number, headShare: number, tail: [string, string][]): (r: () => number) => [string, string] {
+  const h = zipf(head.length, sHead);
+  const t = zipf(tail.length, 0.3);
+  return DENSE ? (r) => head[h(r)] : (r) => (r() < headShare ? head[h(r)] : tail[t(r)]);
+}
+const familyOf = namePicker(FAMILY, DENSE ? 0.9 : 0.5, 0.32, FAMILY_TAIL);
+const givenOf = DENSE ? { male: namePicker(GIVEN_M, 0.7, 1, []), female: namePicker(GIVEN_F, 0.7, 1, []) }
+  : { male: namePicker(GIVEN_M, 0.3, 0.2, GIVEN_M_TAIL), female: namePicker(GIVEN_F, 0.3, 0.2, GIVEN_F_TAIL) };
 const pad = (x: number, w = 2): string => String(x).padStart(w, '0');
 
 function dateOf(r: () => number, fromYear: number, years: number): string {
@@ -103,7 +146,7 @@ function dateOf(r: () => number, fromYear: number, years: number): string {
 /** The members of household `h` (1–4 persons; 2 % of households with twins). */
 export function household(h: number, seed = 11): Person[] {
   const r = rng(seed * 1_000_003 + h);
-  const [familyKanji, familyKana] = FAMILY[familyIndex(r)];
+  const [familyKanji, familyKana] = familyOf(r);
   const [prefecture, city, post] = PLACES[Math.floor(r() * PLACES.length)];
   const block = `${1 + Math.floor(r() * 5)}-${1 + Math.floor(r() * 30)}-${1 + Math.floor(r() * 20)}`;
   const postal = `${post}${pad(Math.floor(r() * 10000), 4)}`;
@@ -115,7 +158,7 @@ export function household(h: number, seed = 11): Person[] {
   const parentBirth = dateOf(r, 1935, 60);
   for (let k = 0; k < size + (twins ? 1 : 0); k++) {
     const sex: 'male' | 'female' = r() < 0.5 ? 'male' : 'female';
-    const [givenKanji, givenKana] = (sex === 'male' ? GIVEN_M : GIVEN_F)[givenIndex(r)];
+    const [givenKanji, givenKana] = givenOf[sex](r);
     const isTwin = twins && k === size;
     const birthDate = isTwin ? (members[size - 1]).birthDate : k === 0 ? parentBirth : dateOf(r, Number(parentBirth.slice(0, 4)) + 20, 25);
     const n = h * 8 + k;
@@ -144,7 +187,7 @@ export function flat(p: Person): Record<string, string> {
 /** Another family name (a marriage), different from `not`. */
 export function otherFamily(r: () => number, not: string): [string, string] {
   for (;;) {
-    const f = FAMILY[familyIndex(r)];
+    const f = familyOf(r);
     if (f[1] !== not) return f;
   }
 }
@@ -152,7 +195,7 @@ export function otherFamily(r: () => number, not: string): [string, string] {
 /** Another given name of the same sex, different from `not` (a sibling who is not registered). */
 export function otherGiven(r: () => number, sex: 'male' | 'female', not: string): [string, string] {
   for (;;) {
-    const g = (sex === 'male' ? GIVEN_M : GIVEN_F)[givenIndex(r)];
+    const g = givenOf[sex](r);
     if (g[1] !== not) return g;
   }
 }
