@@ -27,11 +27,20 @@ export interface TestDb {
   close(): Promise<void>;
 }
 
+/** Closes a database a test may already have closed (to see the server fail), so it is still dropped. */
+async function closeOnce(db: { close(): Promise<void> }): Promise<void> {
+  try {
+    await db.close();
+  } catch {
+    // closed already
+  }
+}
+
 export async function openTestDb(driver: Driver): Promise<TestDb> {
   if (driver === 'pglite') {
     const file = inject('pgliteTemplate');
     const db = await PgliteDb.open(undefined, new Blob([fs.readFileSync(file)]));
-    return { db, driver, close: () => db.close() };
+    return { db, driver, close: () => closeOnce(db) };
   }
   const adminUrl = process.env['TEST_DATABASE_URL'] as string;
   const name = `medid_test_${crypto.randomBytes(6).toString('hex')}`;
@@ -46,7 +55,7 @@ export async function openTestDb(driver: Driver): Promise<TestDb> {
   return {
     db, driver, url: u.toString(),
     close: async () => {
-      await db.close();
+      await closeOnce(db);
       const a = new pg.Client({ connectionString: adminUrl });
       await a.connect();
       await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
