@@ -9,10 +9,9 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ID_SYSTEMS } from '../src/identifiers/systems.ts';
-import { benchAuth, freshPgDatabase, ROOT, rssMb, runLoad, startServer, tempDataDir } from './lib.ts';
+import { benchAuth, benchLog, freshPgDatabase, ROOT, rssMb, runLoad, startServer, tempDataDir, writeResults } from './lib.ts';
 import { syntheticPerson } from './registry-data.ts';
 
 const PERSONS = Number(process.env['BENCH_PERSONS'] ?? 100_000);
@@ -49,11 +48,7 @@ async function runImport(file: string, env: Record<string, string>): Promise<{ s
 async function main(): Promise<void> {
   const dir = tempDataDir();
   const auth = await benchAuth(dir);
-  const lines: string[] = [`medid registry benchmark: ${PERSONS} persons, ${os.cpus().length} CPUs (${os.cpus()[0]?.model.split(' ').slice(0, 2).join(' ') ?? ''})`];
-  const log = (s: string): void => {
-    lines.push(s);
-    process.stdout.write(`${s}\n`);
-  };
+  const { lines, log } = benchLog(`medid registry benchmark: ${PERSONS} persons`);
   const file = path.join(dir, 'persons.ndjson');
   writePersons(file, PERSONS);
   const db = await freshPgDatabase(PG_URL);
@@ -87,8 +82,7 @@ async function main(): Promise<void> {
   const pgliteDir = path.join(dir, 'pglite');
   const lite = await runImport(small, { MEDID_DATA_DIR: pgliteDir, MEDID_SECRET_FILE: auth.secretFile, MEDID_SIGNING_KEY_FILE: auth.keyFile, DATABASE_URL: '' });
   log(`pglite import: ${JSON.stringify(lite.summary)} importer peak RSS ${lite.peakRssMb} MB`);
-  fs.mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
-  fs.writeFileSync(path.join(ROOT, 'bench', 'results', `registry-${new Date().toISOString().replace(/[:.]/g, '-')}.txt`), `${lines.join('\n')}\n`);
+  writeResults('registry', lines);
   fs.rmSync(dir, { recursive: true, force: true });
 }
 

@@ -5,8 +5,9 @@
  * with the birth date — and `servicedDate`. The answer is a CoverageEligibilityResponse with the
  * OQS validity code, the coverage period and, for a medical institution only, the Patient
  * reference. A valid confirmation by a medical institution records that it served the person
- * that day (an upsert that commits in the same statement as the confirmation's audit record). When the request's medical ID or kana name disagrees with the registry
- * the answer says so, a Task asks the insurer to check, and the person gets a Communication.
+ * that day (an upsert that commits in the same statement as the confirmation's audit record).
+ * When the request's medical ID or kana name disagrees with the registry the answer says so, a
+ * Task asks the insurer to check, and the person gets a Communication.
  */
 import type { Coverage, CoverageEligibilityRequest, CoverageEligibilityResponse, Extension, Patient, Resource } from '@medplum/fhirtypes';
 import { decide, lossReasonOf, VALIDITY_DISPLAY } from '../../eligibility/decide.ts';
@@ -15,6 +16,7 @@ import type { MismatchDesk } from '../../eligibility/mismatch.ts';
 import { parseInsuredMemberParts } from '../../identifiers/insured-member-id.ts';
 import { parseInsurerNumber } from '../../identifiers/insurer-number.ts';
 import { ID_SYSTEMS } from '../../identifiers/systems.ts';
+import { normalizeDate } from '../../registry/record.ts';
 import { coveragesByCard } from '../../store/eligibility.ts';
 import { MEDID_CANONICAL } from '../canonical.ts';
 import type { FhirContext } from '../context.ts';
@@ -33,12 +35,8 @@ function contained<T extends Resource>(req: CoverageEligibilityRequest, ref: str
   return req.contained?.find((r) => r.id === ref.slice(1) && r.resourceType === type) as T | undefined;
 }
 
-/** A real calendar day in YYYY-MM-DD (2026-02-30 is not one). */
-function isCalendarDay(s: string): boolean {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return false;
-  const d = new Date(`${s}T00:00:00Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
-}
+/** A real calendar day written YYYY-MM-DD (2026-02-30 is not one): the registry's date check, in its canonical form only. */
+const isCalendarDay = (s: string): boolean => normalizeDate(s) === s;
 
 const ext = (c: Coverage | undefined, name: string): string | undefined => c?.extension?.find((e) => e.url === `${JPC}${name}`)?.valueString;
 
