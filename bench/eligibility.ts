@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Coverage, CoverageEligibilityRequest } from '@medplum/fhirtypes';
-import { ID_SYSTEMS } from '../src/identifiers/systems.ts';
+import { ID_SYSTEMS } from '../src/core/systems.ts';
 import { benchAuth, benchLog, freshPgDatabase, medianLoad, ROOT, startServer, tempDataDir, writeResults } from './lib.ts';
 import { importPopulation, INSURERS } from './match-population.ts';
 import type { Person } from './match-population.ts';
@@ -26,21 +26,45 @@ const HOSPITAL = '1310000001';
 
 function coverage(p: Person, patientId: string, insurer: string, number: string, start: string, end?: string): Coverage {
   return {
-    resourceType: 'Coverage', status: 'active', identifier: [{ system: ID_SYSTEMS.insuredMemberId, value: `${insurer}:${p.symbol}:${number}:${p.branch}` }],
-    extension: [{ url: `${JPC}Symbol`, valueString: p.symbol }, { url: `${JPC}Number`, valueString: number }, { url: `${JPC}SubNumber`, valueString: p.branch }],
-    beneficiary: { reference: `Patient/${patientId}` }, payor: [{ identifier: { system: ID_SYSTEMS.insurerNumber, value: insurer } }],
+    resourceType: 'Coverage',
+    status: 'active',
+    identifier: [{ system: ID_SYSTEMS.insuredMemberId, value: `${insurer}:${p.symbol}:${number}:${p.branch}` }],
+    extension: [
+      { url: `${JPC}Symbol`, valueString: p.symbol },
+      { url: `${JPC}Number`, valueString: number },
+      { url: `${JPC}SubNumber`, valueString: p.branch },
+    ],
+    beneficiary: { reference: `Patient/${patientId}` },
+    payor: [{ identifier: { system: ID_SYSTEMS.insurerNumber, value: insurer } }],
     period: { start, ...(end ? { end } : {}) },
   };
 }
 
 function request(p: Card, day: string): CoverageEligibilityRequest {
   return {
-    resourceType: 'CoverageEligibilityRequest', status: 'active', purpose: ['validation'], created: `${day}T09:00:00+09:00`,
-    contained: [{ resourceType: 'Patient', id: 'p', birthDate: p.birthDate }, {
-      resourceType: 'Coverage', id: 'c', status: 'active', beneficiary: { reference: '#p' }, payor: [{ display: 'card' }],
-      extension: [{ url: `${JPC}Symbol`, valueString: p.symbol }, { url: `${JPC}Number`, valueString: p.number }, { url: `${JPC}SubNumber`, valueString: p.branch }],
-    }],
-    patient: { reference: '#p' }, servicedDate: day, insurer: { identifier: { system: ID_SYSTEMS.insurerNumber, value: p.insurer } }, insurance: [{ coverage: { reference: '#c' } }],
+    resourceType: 'CoverageEligibilityRequest',
+    status: 'active',
+    purpose: ['validation'],
+    created: `${day}T09:00:00+09:00`,
+    contained: [
+      { resourceType: 'Patient', id: 'p', birthDate: p.birthDate },
+      {
+        resourceType: 'Coverage',
+        id: 'c',
+        status: 'active',
+        beneficiary: { reference: '#p' },
+        payor: [{ display: 'card' }],
+        extension: [
+          { url: `${JPC}Symbol`, valueString: p.symbol },
+          { url: `${JPC}Number`, valueString: p.number },
+          { url: `${JPC}SubNumber`, valueString: p.branch },
+        ],
+      },
+    ],
+    patient: { reference: '#p' },
+    servicedDate: day,
+    insurer: { identifier: { system: ID_SYSTEMS.insurerNumber, value: p.insurer } },
+    insurance: [{ coverage: { reference: '#c' } }],
   };
 }
 
@@ -70,8 +94,19 @@ async function seed(log: (s: string) => void): Promise<Seed & { drop: () => Prom
   }
 }
 
-async function seedInto(db: { url: string; drop: () => Promise<void> }, dir: string, auth: { keyFile: string; secretFile: string }, log: (s: string) => void): Promise<Seed & { drop: () => Promise<void> }> {
-  const env = { ...process.env, DATABASE_URL: db.url, MEDID_DATA_DIR: dir, MEDID_SECRET_FILE: auth.secretFile, MEDID_SIGNING_KEY_FILE: auth.keyFile };
+async function seedInto(
+  db: { url: string; drop: () => Promise<void> },
+  dir: string,
+  auth: { keyFile: string; secretFile: string },
+  log: (s: string) => void,
+): Promise<Seed & { drop: () => Promise<void> }> {
+  const env = {
+    ...process.env,
+    DATABASE_URL: db.url,
+    MEDID_DATA_DIR: dir,
+    MEDID_SECRET_FILE: auth.secretFile,
+    MEDID_SIGNING_KEY_FILE: auth.keyFile,
+  };
   const population = await importPopulation({ persons: PERSONS, seed: 23, dir, env, databaseUrl: db.url }, log);
   const registered = population.people.flatMap((p) => {
     const id = population.registered.get(p.record);
@@ -83,21 +118,38 @@ async function seedInto(db: { url: string; drop: () => Promise<void> }, dir: str
   const { loadDefinitions } = await import('../src/fhir/definitions/index.ts');
   const { loadConfig } = await import('../src/config.ts');
   const { loadServerKeys } = await import('../src/auth/keys.ts');
-  const { createLogger } = await import('../src/logger.ts');
+  const { createLogger } = await import('../src/core/logger.ts');
   const { analyzeAfterBulkLoad } = await import('../src/store/health.ts');
   const config = loadConfig({ ...env, MEDID_AUDIT: 'off' });
   const appDb = await openDb({ databaseUrl: db.url, dataDir: dir, poolSize: 2 });
-  const app = createApp({ config, db: appDb, defs: await loadDefinitions(path.join(ROOT, 'profiles')), logger: createLogger('warn'), keys: (await loadServerKeys({ file: auth.keyFile, dataDir: dir })).keys, registrySecret: Buffer.alloc(32) });
+  const app = createApp({
+    config,
+    db: appDb,
+    defs: await loadDefinitions(path.join(ROOT, 'profiles')),
+    logger: createLogger('warn'),
+    keys: (await loadServerKeys({ file: auth.keyFile, dataDir: dir })).keys,
+    registrySecret: Buffer.alloc(32),
+  });
   const r = rng(5);
   const t0 = performance.now();
   let n = 0;
   for (let i = 0; i < registered.length; i += 500) {
     const chunk = registered.slice(i, i + 500).flatMap(({ p, id }) => {
       const covs = [coverage(p, id, p.insurer, p.number, '2024-04-01')];
-      if (r() < 0.5) covs.push(coverage(p, id, INSURERS[(INSURERS.indexOf(p.insurer) + 1) % INSURERS.length], `9${p.number}`, '2026-04-01', r() < 0.5 ? '2026-12-31' : undefined));
+      if (r() < 0.5)
+        covs.push(
+          coverage(
+            p,
+            id,
+            INSURERS[(INSURERS.indexOf(p.insurer) + 1) % INSURERS.length],
+            `9${p.number}`,
+            '2026-04-01',
+            r() < 0.5 ? '2026-12-31' : undefined,
+          ),
+        );
       return covs.map((resource) => ({ id: crypto.randomUUID(), resource }));
     });
-    await app.context.repo.transaction((repo) => repo.createManyTrusted('Coverage', chunk));
+    await app.context.uow.resources.transaction((repo) => repo.createManyTrusted('Coverage', chunk));
     n += chunk.length;
     if (process.env['BENCH_PROGRESS'] === '1' && i % 100_000 === 0) process.stderr.write(`coverages: ${n}\n`);
   }
@@ -105,32 +157,68 @@ async function seedInto(db: { url: string; drop: () => Promise<void> }, dir: str
   await appDb.close();
   log(`coverages: ${n} (${(n / registered.length).toFixed(2)} per person) in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   const step = Math.max(1, Math.floor(registered.length / 50_000));
-  const sample = registered.filter((_v, i) => i % step === 0).map(({ p, id }) => ({ p: { birthDate: p.birthDate, insurer: p.insurer, symbol: p.symbol, number: p.number, branch: p.branch }, id }));
+  const sample = registered
+    .filter((_v, i) => i % step === 0)
+    .map(({ p, id }) => ({ p: { birthDate: p.birthDate, insurer: p.insurer, symbol: p.symbol, number: p.number, branch: p.branch }, id }));
   return { persons: PERSONS, url: db.url, dir, keyFile: auth.keyFile, secretFile: auth.secretFile, sample, drop: db.drop };
 }
 
 async function main(): Promise<void> {
   const reuse = process.env['BENCH_ELIG_REUSE'];
-  const reused = reuse ? JSON.parse(fs.readFileSync(reuse, 'utf8')) as Seed : undefined;
+  const reused = reuse ? (JSON.parse(fs.readFileSync(reuse, 'utf8')) as Seed) : undefined;
   const { lines, log } = benchLog(`medid eligibility benchmark: ${reused?.persons ?? PERSONS} persons`);
   const keep = process.env['BENCH_KEEP_DB'] === '1' || reuse !== undefined;
-  const s: Seed & { drop?: () => Promise<void> } = reused ?? await seed(log);
+  const s: Seed & { drop?: () => Promise<void> } = reused ?? (await seed(log));
   if (reuse) log(`reusing ${s.url} (${s.sample.length} sampled cards)`);
   try {
     if (s.sample.length === 0) throw new Error('no registered person to draw cards from');
-    const server = await startServer({ DATABASE_URL: s.url, MEDID_DATA_DIR: s.dir, MEDID_SECRET_FILE: s.secretFile, MEDID_SIGNING_KEY_FILE: s.keyFile });
+    const server = await startServer({
+      DATABASE_URL: s.url,
+      MEDID_DATA_DIR: s.dir,
+      MEDID_SECRET_FILE: s.secretFile,
+      MEDID_SIGNING_KEY_FILE: s.keyFile,
+    });
     try {
       const { AccessTokens } = await import('../src/auth/access-token.ts');
       const { authEndpoints } = await import('../src/auth/smart-configuration.ts');
       const { serverKeysFromJwks } = await import('../src/auth/keys.ts');
       const keys = await serverKeysFromJwks(JSON.parse(fs.readFileSync(s.keyFile, 'utf8')) as never);
-      const tokens = new AccessTokens({ keys, issuer: authEndpoints(server.base).issuer, audience: server.base, isResourceType: () => true });
-      const token = (await tokens.issue('hospital', 'bench hospital', { kind: 'medical-institution', code: HOSPITAL }, 'system/CoverageEligibilityRequest.c system/Patient.r', 3600)).accessToken;
+      const tokens = new AccessTokens({
+        keys,
+        issuer: authEndpoints(server.base).issuer,
+        audience: server.base,
+        isResourceType: () => true,
+      });
+      const token = (
+        await tokens.issue(
+          'hospital',
+          'bench hospital',
+          { kind: 'medical-institution', code: HOSPITAL },
+          'system/CoverageEligibilityRequest.c system/Patient.r',
+          3600,
+        )
+      ).accessToken;
       const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json', accept: 'application/fhir+json' };
       const pick = (i: number) => s.sample[(i * 7919) % s.sample.length];
       const load = { url: server.base, connections: 16, duration: DURATION, headers };
-      await medianLoad({ ...load, title: 'eligibility $submit', setup: (i) => ({ method: 'POST', path: '/fhir/CoverageEligibilityRequest/$submit', body: JSON.stringify(request(pick(i).p, '2026-11-30')) }) }, server.pid, log);
-      await medianLoad({ ...load, title: 'record locations', setup: (i) => ({ method: 'GET', path: `/fhir/Patient/${pick(i).id}/$record-locations` }) }, server.pid, log);
+      await medianLoad(
+        {
+          ...load,
+          title: 'eligibility $submit',
+          setup: (i) => ({
+            method: 'POST',
+            path: '/fhir/CoverageEligibilityRequest/$submit',
+            body: JSON.stringify(request(pick(i).p, '2026-11-30')),
+          }),
+        },
+        server.pid,
+        log,
+      );
+      await medianLoad(
+        { ...load, title: 'record locations', setup: (i) => ({ method: 'GET', path: `/fhir/Patient/${pick(i).id}/$record-locations` }) },
+        server.pid,
+        log,
+      );
     } finally {
       await server.stop();
     }
@@ -138,7 +226,11 @@ async function main(): Promise<void> {
     if (keep) {
       // The database, keys and sample stay for another load run: BENCH_ELIG_REUSE=<seed file>.
       fs.mkdirSync(path.dirname(SEED_FILE), { recursive: true });
-      if (!reuse) fs.writeFileSync(SEED_FILE, JSON.stringify({ persons: s.persons, url: s.url, dir: s.dir, keyFile: s.keyFile, secretFile: s.secretFile, sample: s.sample }));
+      if (!reuse)
+        fs.writeFileSync(
+          SEED_FILE,
+          JSON.stringify({ persons: s.persons, url: s.url, dir: s.dir, keyFile: s.keyFile, secretFile: s.secretFile, sample: s.sample }),
+        );
       log(`kept ${s.url}; reuse with BENCH_ELIG_REUSE=${SEED_FILE}`);
     } else {
       await s.drop?.();

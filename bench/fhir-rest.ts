@@ -24,7 +24,10 @@ const CONCURRENCY = (process.env['BENCH_CONCURRENCY'] ?? '10,50').split(',').map
 const PG_URL = process.env['BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ONLY = process.env['BENCH_SCENARIOS']?.split(',');
 
-interface Loaded { ids: string[]; bodies: SyntheticPatient[] }
+interface Loaded {
+  ids: string[];
+  bodies: SyntheticPatient[];
+}
 
 async function loadPatients(base: string, n: number, token: string): Promise<Loaded> {
   const ids: string[] = [];
@@ -33,8 +36,13 @@ async function loadPatients(base: string, n: number, token: string): Promise<Loa
   for (let start = 0; start < n; start += batch) {
     const chunk = Array.from({ length: Math.min(batch, n - start) }, (_v, i) => syntheticPatient(start + i));
     const res = await fetch(base, {
-      method: 'POST', headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: chunk.map((resource) => ({ resource, request: { method: 'POST', url: 'Patient' } })) }),
+      method: 'POST',
+      headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal', authorization: `Bearer ${token}` },
+      body: JSON.stringify({
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: chunk.map((resource) => ({ resource, request: { method: 'POST', url: 'Patient' } })),
+      }),
     });
     if (!res.ok) throw new Error(`load failed: ${res.status} ${await res.text()}`);
     const bundle = (await res.json()) as { entry: { response: { location: string } }[] };
@@ -61,14 +69,22 @@ const SCENARIOS: Scenario[] = [
     name: 'search by identifier',
     make: (l, r) => (req) => {
       const p = l.bodies[Math.floor(r() * l.bodies.length)];
-      return { ...req, method: 'GET', path: `/fhir/Patient?identifier=${encodeURIComponent(`${BENCH_MRN}|${p.identifier[0]?.value ?? ''}`)}` };
+      return {
+        ...req,
+        method: 'GET',
+        path: `/fhir/Patient?identifier=${encodeURIComponent(`${BENCH_MRN}|${p.identifier[0]?.value ?? ''}`)}`,
+      };
     },
   },
   {
     name: 'search by family+birthdate',
     make: (l, r) => (req) => {
       const p = l.bodies[Math.floor(r() * l.bodies.length)];
-      return { ...req, method: 'GET', path: `/fhir/Patient?family=${encodeURIComponent(p.name[0]?.family ?? '')}&birthdate=${p.birthDate}` };
+      return {
+        ...req,
+        method: 'GET',
+        path: `/fhir/Patient?family=${encodeURIComponent(p.name[0]?.family ?? '')}&birthdate=${p.birthDate}`,
+      };
     },
   },
   {
@@ -76,19 +92,34 @@ const SCENARIOS: Scenario[] = [
     make: (l, r) => (req) => {
       const i = Math.floor(r() * l.ids.length);
       const id = l.ids[i];
-      const body = { ...(l.bodies[i]), id, telecom: [{ system: 'phone', value: `080-${Math.floor(r() * 1e8)}` }] };
+      const body = { ...l.bodies[i], id, telecom: [{ system: 'phone', value: `080-${Math.floor(r() * 1e8)}` }] };
       return { ...req, method: 'PUT', path: `/fhir/Patient/${id}`, headers: JSON_HEADERS, body: JSON.stringify(body) };
     },
   },
   {
     name: 'create',
-    make: () => (req) => ({ ...req, method: 'POST', path: '/fhir/Patient', headers: JSON_HEADERS, body: JSON.stringify(syntheticPatient(createCounter++)) }),
+    make: () => (req) => ({
+      ...req,
+      method: 'POST',
+      path: '/fhir/Patient',
+      headers: JSON_HEADERS,
+      body: JSON.stringify(syntheticPatient(createCounter++)),
+    }),
   },
   {
     name: 'transaction (100 entries)',
     make: () => (req) => {
-      const entry = Array.from({ length: 100 }, () => ({ resource: syntheticPatient(createCounter++), request: { method: 'POST', url: 'Patient' } }));
-      return { ...req, method: 'POST', path: '/fhir', headers: { ...JSON_HEADERS, prefer: 'return=minimal' }, body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }) };
+      const entry = Array.from({ length: 100 }, () => ({
+        resource: syntheticPatient(createCounter++),
+        request: { method: 'POST', url: 'Patient' },
+      }));
+      return {
+        ...req,
+        method: 'POST',
+        path: '/fhir',
+        headers: { ...JSON_HEADERS, prefer: 'return=minimal' },
+        body: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }),
+      };
     },
   },
 ];
@@ -97,7 +128,14 @@ type Key = `${Driver}|${string}|${number}|${'on' | 'off'}`;
 const READ_SCENARIOS = new Set(['read', 'search by identifier', 'search by family+birthdate']);
 
 async function measure(
-  driver: Driver, audit: 'on' | 'off', server: ServerUnderTest, token: string, loaded: Loaded, connections: number, s: Scenario, results: Map<Key, LoadResult[]>,
+  driver: Driver,
+  audit: 'on' | 'off',
+  server: ServerUnderTest,
+  token: string,
+  loaded: Loaded,
+  connections: number,
+  s: Scenario,
+  results: Map<Key, LoadResult[]>,
 ): Promise<void> {
   const r = rng(connections * 7 + s.name.length);
   const make = s.make(loaded, r);
@@ -108,7 +146,9 @@ async function measure(
   const res = await runLoad({ title: s.name, url: server.base.replace(/\/fhir$/, ''), connections, duration: DURATION, setup }, server.pid);
   const key: Key = `${driver}|${s.name}|${connections}|${audit}`;
   results.set(key, [...(results.get(key) ?? []), res]);
-  process.stdout.write(`  ${driver} audit ${audit} c=${connections} ${s.name}: ${res.reqPerSec.toFixed(0)} req/s p50 ${res.p50} ms p99 ${res.p99} ms rss ${res.maxRssMb.toFixed(0)} MB steal ${res.stealPct.toFixed(0)}%${res.non2xx || res.errors ? ` (non-2xx ${res.non2xx}, errors ${res.errors})` : ''}\n`);
+  process.stdout.write(
+    `  ${driver} audit ${audit} c=${connections} ${s.name}: ${res.reqPerSec.toFixed(0)} req/s p50 ${res.p50} ms p99 ${res.p99} ms rss ${res.maxRssMb.toFixed(0)} MB steal ${res.stealPct.toFixed(0)}%${res.non2xx || res.errors ? ` (non-2xx ${res.non2xx}, errors ${res.errors})` : ''}\n`,
+  );
 }
 
 /**
@@ -122,7 +162,8 @@ async function oneRun(driver: Driver, results: Map<Key, LoadResult[]>, startup: 
   const dataDir = tempDataDir();
   const auth = await benchAuth(dataDir);
   const env = {
-    MEDID_SIGNING_KEY_FILE: auth.keyFile, MEDID_SECRET_FILE: auth.secretFile,
+    MEDID_SIGNING_KEY_FILE: auth.keyFile,
+    MEDID_SECRET_FILE: auth.secretFile,
     ...(driver === 'pg' ? { DATABASE_URL: pgdb?.url as string } : { MEDID_DATA_DIR: dataDir, DATABASE_URL: '' }),
   };
   let on: ServerUnderTest | undefined;
@@ -168,7 +209,9 @@ async function oneRun(driver: Driver, results: Map<Key, LoadResult[]>, startup: 
 async function main(): Promise<void> {
   const results = new Map<Key, LoadResult[]>();
   const startup = new Map<Driver, number[]>();
-  process.stdout.write(`medid REST benchmark: ${PATIENTS} patients, ${RUNS} run(s) × ${DURATION} s per scenario, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'})\n`);
+  process.stdout.write(
+    `medid REST benchmark: ${PATIENTS} patients, ${RUNS} run(s) × ${DURATION} s per scenario, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'})\n`,
+  );
   for (let run = 1; run <= RUNS; run++) {
     process.stdout.write(`run ${run}/${RUNS}\n`);
     for (const d of DRIVERS) await oneRun(d, results, startup);
@@ -179,7 +222,9 @@ async function main(): Promise<void> {
   ];
   for (const [key, rs] of results) {
     const [driver, name, conc, audit] = key.split('|');
-    lines.push(`| ${driver === 'pg' ? 'PostgreSQL' : 'PGlite'} | ${name} | ${conc} | ${audit} | ${median(rs.map((r) => r.reqPerSec)).toFixed(0)} | ${median(rs.map((r) => r.p50)).toFixed(0)} | ${median(rs.map((r) => r.p99)).toFixed(0)} | ${median(rs.map((r) => r.maxRssMb)).toFixed(0)} | ${median(rs.map((r) => r.stealPct)).toFixed(0)} |`);
+    lines.push(
+      `| ${driver === 'pg' ? 'PostgreSQL' : 'PGlite'} | ${name} | ${conc} | ${audit} | ${median(rs.map((r) => r.reqPerSec)).toFixed(0)} | ${median(rs.map((r) => r.p50)).toFixed(0)} | ${median(rs.map((r) => r.p99)).toFixed(0)} | ${median(rs.map((r) => r.maxRssMb)).toFixed(0)} | ${median(rs.map((r) => r.stealPct)).toFixed(0)} |`,
+    );
   }
   const ratios: string[] = [];
   for (const [key, on] of results) {
@@ -187,7 +232,9 @@ async function main(): Promise<void> {
     const off = results.get(key.replace(/\|on$/, '|off') as Key);
     if (!off) continue;
     const [driver, name, conc] = key.split('|');
-    ratios.push(`- ${driver === 'pg' ? 'PostgreSQL' : 'PGlite'} ${name} c=${conc}: audit on = ${(100 * median(on.map((r) => r.reqPerSec)) / median(off.map((r) => r.reqPerSec))).toFixed(0)}% of audit off`);
+    ratios.push(
+      `- ${driver === 'pg' ? 'PostgreSQL' : 'PGlite'} ${name} c=${conc}: audit on = ${((100 * median(on.map((r) => r.reqPerSec))) / median(off.map((r) => r.reqPerSec))).toFixed(0)}% of audit off`,
+    );
   }
   const table = `${lines.join('\n')}\n\nCost of auditing every disclosure (throughput with audit on, relative to off):\n${ratios.join('\n')}`;
   const head = `medid ${new Date().toISOString()} — ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; load generator (autocannon) on the same machine; median of ${RUNS} run(s) × ${DURATION} s; ${PATIENTS} Patients loaded.`;

@@ -87,7 +87,8 @@ export async function benchAuth(dir: string): Promise<BenchAuth> {
   const secretFile = path.join(dir, 'bench-registry-secret');
   fs.writeFileSync(secretFile, (await import('node:crypto')).randomBytes(32).toString('base64'), { mode: 0o600 });
   return {
-    keyFile, secretFile,
+    keyFile,
+    secretFile,
     token: async (base) => {
       const t = new AccessTokens({ keys, issuer: authEndpoints(base).issuer, audience: base, isResourceType: () => true });
       return (await t.issue('bench', 'benchmark client', { kind: 'authority', code: 'bench' }, 'system/*.cruds', 3600)).accessToken;
@@ -99,7 +100,14 @@ export async function startServer(env: Record<string, string>): Promise<ServerUn
   const port = await freePort();
   const child = spawn(process.execPath, [...startFlags(), 'src/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', MEDID_BASE_URL: `http://127.0.0.1:${port}/fhir`, LOG_LEVEL: 'warn', ...env },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      MEDID_BASE_URL: `http://127.0.0.1:${port}/fhir`,
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}/fhir`;
@@ -113,11 +121,14 @@ export async function startServer(env: Record<string, string>): Promise<ServerUn
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
-    base, pid: child.pid as number, child,
-    stop: () => new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    }),
+    base,
+    pid: child.pid as number,
+    child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
   };
 }
 
@@ -164,7 +175,12 @@ export interface LoadSpec {
   duration: number;
   method?: 'GET' | 'POST' | 'PUT';
   /** Builds each request (path and body) so every request differs. */
-  setup: (req: { method: string; path: string; body?: string; headers: Record<string, string> }) => { method: string; path: string; body?: string; headers: Record<string, string> };
+  setup: (req: { method: string; path: string; body?: string; headers: Record<string, string> }) => {
+    method: string;
+    path: string;
+    body?: string;
+    headers: Record<string, string>;
+  };
 }
 
 /** Runs autocannon and samples the server's RSS every 200 ms while it runs. */
@@ -199,34 +215,59 @@ export async function runLoad(spec: LoadSpec, pid: number): Promise<LoadResult> 
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m]) : ((s[m - 1]) + (s[m])) / 2;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /**
  * Runs the same load `runs` times (each with a fresh request counter), logs each run and the
  * median; returns the medians.
  */
-export async function medianLoad(spec: Omit<LoadSpec, 'setup'> & { setup: (i: number) => { method: string; path: string; body?: string } }, pid: number, log: (s: string) => void, runs = 3): Promise<{ rps: number; p50: number; p99: number; rss: number }> {
+export async function medianLoad(
+  spec: Omit<LoadSpec, 'setup'> & { setup: (i: number) => { method: string; path: string; body?: string } },
+  pid: number,
+  log: (s: string) => void,
+  runs = 3,
+): Promise<{ rps: number; p50: number; p99: number; rss: number }> {
   const out: { rps: number; p50: number; p99: number; rss: number }[] = [];
   for (let k = 0; k < runs; k++) {
     let i = k * 100_003;
     const r = await runLoad({ ...spec, setup: (req) => ({ ...req, ...spec.setup(i++) }) }, pid);
     out.push({ rps: r.reqPerSec, p50: r.p50, p99: r.p99, rss: r.maxRssMb });
-    log(`${spec.title} run ${k + 1}: ${Math.round(r.reqPerSec)} req/s p50 ${r.p50} ms p99 ${r.p99} ms server RSS ${Math.round(r.maxRssMb)} MB (steal ${r.stealPct.toFixed(1)} %, non-2xx ${r.non2xx})`);
+    log(
+      `${spec.title} run ${k + 1}: ${Math.round(r.reqPerSec)} req/s p50 ${r.p50} ms p99 ${r.p99} ms server RSS ${Math.round(r.maxRssMb)} MB (steal ${r.stealPct.toFixed(1)} %, non-2xx ${r.non2xx})`,
+    );
   }
-  const m = { rps: median(out.map((o) => o.rps)), p50: median(out.map((o) => o.p50)), p99: median(out.map((o) => o.p99)), rss: Math.max(...out.map((o) => o.rss)) };
-  log(`${spec.title} median of ${runs} at c=${spec.connections}: ${Math.round(m.rps)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms, server RSS ≤ ${Math.round(m.rss)} MB`);
+  const m = {
+    rps: median(out.map((o) => o.rps)),
+    p50: median(out.map((o) => o.p50)),
+    p99: median(out.map((o) => o.p99)),
+    rss: Math.max(...out.map((o) => o.rss)),
+  };
+  log(
+    `${spec.title} median of ${runs} at c=${spec.connections}: ${Math.round(m.rps)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms, server RSS ≤ ${Math.round(m.rss)} MB`,
+  );
   return m;
 }
 
 /** Writes a benchmark's log lines to bench/results/<name>-<instant>.txt. */
 export function writeResults(name: string, lines: readonly string[]): void {
   fs.mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
-  fs.writeFileSync(path.join(ROOT, 'bench', 'results', `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.txt`), `${lines.join('\n')}\n`);
+  fs.writeFileSync(
+    path.join(ROOT, 'bench', 'results', `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.txt`),
+    `${lines.join('\n')}\n`,
+  );
 }
 
 /** A benchmark's log: a header line naming the machine, then every line also printed. */
 export function benchLog(title: string): { lines: string[]; log: (s: string) => void } {
-  const lines = [`${title}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model.split(' ').slice(0, 2).join(' ') ?? ''}), ${new Date().toISOString()}`];
-  return { lines, log: (s) => { lines.push(s); process.stdout.write(`${s}\n`); } };
+  const lines = [
+    `${title}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model.split(' ').slice(0, 2).join(' ') ?? ''}), ${new Date().toISOString()}`,
+  ];
+  return {
+    lines,
+    log: (s) => {
+      lines.push(s);
+      process.stdout.write(`${s}\n`);
+    },
+  };
 }

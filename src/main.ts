@@ -9,11 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { createApp } from './app.ts';
 import { readClientsFile, RegistrationError } from './auth/clients.ts';
 import { KeyError, loadServerKeys } from './auth/keys.ts';
-import { loadRegistrySecret, SecretError } from './privacy/secrets.ts';
+import { loadRegistrySecret, SecretError } from './privacy/my-number/secret.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { loadDefinitions } from './fhir/definitions/index.ts';
-import { createLogger } from './logger.ts';
-import { deleteExpiredExports } from './store/exports.ts';
+import { createLogger } from './core/logger.ts';
 import { migrate } from './store/migrate.ts';
 import { openAuditDb, openDb } from './store/open.ts';
 
@@ -47,7 +46,9 @@ async function main(): Promise<void> {
   const { secret, generated: newSecret } = loadRegistrySecret({ file: config.secretFile, dataDir: config.dataDir });
   if (newSecret) logger.info('generated the registry secret in the data directory');
   if (!config.secretFile && config.databaseUrl) {
-    logger.warn('MEDID_SECRET_FILE is not set: My Number MACs use a secret generated into MEDID_DATA_DIR; every node must share it, and losing it makes registered My Numbers unfindable');
+    logger.warn(
+      'MEDID_SECRET_FILE is not set: My Number MACs use a secret generated into MEDID_DATA_DIR; every node must share it, and losing it makes registered My Numbers unfindable',
+    );
   }
   const dbOptions = { databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize };
   const auditDb = openAuditDb(db, dbOptions);
@@ -63,18 +64,23 @@ async function main(): Promise<void> {
   const server = http.createServer(app.express);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
-  logger.info({
-    port: config.port, baseUrl: config.baseUrl,
-    database: config.databaseUrl ? 'postgresql' : `embedded (${config.dataDir})`,
-  }, 'medid listening');
+  logger.info(
+    {
+      port: config.port,
+      baseUrl: config.baseUrl,
+      database: config.databaseUrl ? 'postgresql' : `embedded (${config.dataDir})`,
+    },
+    'medid listening',
+  );
 
   // Retirements after the post-mortem retention, final merges, expired export files. Several
   // nodes may sweep at once: each step is its own transaction and idempotent.
   if (config.registrySweepSeconds > 0) {
     const sweep = (): void => {
-      void app.lifecycle.sweep()
+      void app.lifecycle
+        .sweep()
         .then(async (r) => {
-          const expired = await deleteExpiredExports(db, new Date());
+          const expired = await app.exportJobs.deleteExpired();
           if (r.retired + r.finalized + expired > 0) logger.info({ ...r, expiredExports: expired }, 'registry sweep');
         })
         .catch((e: unknown) => logger.error({ err: (e as Error).message }, 'registry sweep failed'));
@@ -95,10 +101,12 @@ async function main(): Promise<void> {
     server.close(() => {
       // Handlers whose client hung up may still be running: let them finish first.
       const grace = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownGraceMs).unref());
-      void Promise.race([app.drained(), grace]).then(() => Promise.all([db.close(), auditDb === db ? undefined : auditDb.close()])).finally(() => {
-        logger.info('stopped');
-        process.exit(0);
-      });
+      void Promise.race([app.drained(), grace])
+        .then(() => Promise.all([db.close(), auditDb === db ? undefined : auditDb.close()]))
+        .finally(() => {
+          logger.info('stopped');
+          process.exit(0);
+        });
     });
     server.closeIdleConnections();
   };

@@ -8,13 +8,13 @@
  */
 import type { Db } from '../store/db.ts';
 import { insertAuditEvents } from '../store/audit.ts';
-import type { AuditRow } from '../store/audit.ts';
-import { recordServiceUses } from '../store/eligibility.ts';
-import type { ServiceUse } from '../store/eligibility.ts';
+import type { AuditedWriteRows, AuditRow } from '../store/audit.ts';
+import { AuditedWrites } from './audited-writes.ts';
+import type { PendingWrite } from './audited-writes.ts';
 
 interface Pending {
   rows: AuditRow[];
-  uses: readonly ServiceUse[];
+  writes: readonly AuditedWriteRows[];
   resolve: () => void;
   reject: (e: unknown) => void;
 }
@@ -36,6 +36,8 @@ export class AuditLog {
   private queue: Pending[] = [];
   private inFlight = 0;
   private scheduled = false;
+  /** The kinds of write that commit with audit records (registered by their owners in app.ts). */
+  readonly auditedWrites = new AuditedWrites();
   /** Batches written and rows in them, since start (how well group commit is grouping). */
   readonly stats = { batches: 0, rows: 0 };
 
@@ -52,22 +54,22 @@ export class AuditLog {
 
   /**
    * Records events; resolves once they are committed. With `tx`, they are written by that
-   * transaction (and commit or roll back with it). `uses` are the service uses (R9) of the
-   * confirmations these events audit: they commit in the same statement as the events, so a
-   * visit is on record exactly when its disclosure is.
+   * transaction (and commit or roll back with it). `writes` are the audited writes of the
+   * disclosures these events record: they commit in the same statement as the events.
    */
-  async record(rows: readonly AuditRow[], tx?: Db, uses: readonly ServiceUse[] = []): Promise<void> {
+  async record(rows: readonly AuditRow[], tx?: Db, writes: readonly PendingWrite[] = []): Promise<void> {
+    const resolved = this.auditedWrites.resolve(writes);
     if (!this.enabled) {
-      await recordServiceUses(tx ?? this.db, uses);
+      await insertAuditEvents(tx ?? this.db, [], resolved);
       return;
     }
-    if (rows.length === 0 && uses.length === 0) return;
+    if (rows.length === 0 && resolved.length === 0) return;
     if (tx) {
-      await insertAuditEvents(tx, rows, uses);
+      await insertAuditEvents(tx, rows, resolved);
       return;
     }
     await new Promise<void>((resolve, reject) => {
-      this.queue.push({ rows: [...rows], uses, resolve, reject });
+      this.queue.push({ rows: [...rows], writes: resolved, resolve, reject });
       this.schedule();
     });
   }
@@ -86,7 +88,7 @@ export class AuditLog {
     if (this.inFlight >= this.maxInFlight || this.queue.length === 0) return;
     const batch: Pending[] = [];
     let n = 0;
-    while (this.queue.length > 0 && (batch.length === 0 || n + (this.queue[0]).rows.length <= this.maxBatch)) {
+    while (this.queue.length > 0 && (batch.length === 0 || n + this.queue[0].rows.length <= this.maxBatch)) {
       const p = this.queue.shift() as Pending;
       batch.push(p);
       n += p.rows.length;
@@ -94,15 +96,19 @@ export class AuditLog {
     this.inFlight++;
     try {
       const rows = batch.flatMap((p) => p.rows);
-      await insertAuditEvents(this.db, rows, batch.flatMap((p) => p.uses));
+      await insertAuditEvents(
+        this.db,
+        rows,
+        batch.flatMap((p) => p.writes),
+      );
       this.stats.batches++;
       this.stats.rows += rows.length;
       for (const p of batch) p.resolve();
     } catch (e) {
       if (batch.length === 1) batch[0]?.reject(e);
-      // One request's bad row, or a service-use row lock lost to a deadlock, must not withhold
+      // One request's bad row, or an audited write's row lock lost to a deadlock, must not withhold
       // every response grouped with it: each is retried on its own, and only what fails again fails.
-      else for (const p of batch) await insertAuditEvents(this.db, p.rows, p.uses).then(p.resolve, p.reject);
+      else for (const p of batch) await insertAuditEvents(this.db, p.rows, p.writes).then(p.resolve, p.reject);
     } finally {
       this.inFlight--;
       this.schedule();

@@ -9,8 +9,8 @@
  * AuditEvent from a row when someone reads the log.
  */
 import type { AuditEvent, AuditEventAgent, AuditEventEntity, Coding } from '@medplum/fhirtypes';
-import type { OrgKind, Principal } from '../auth/principal.ts';
-import { BALP_PROFILE, SYSTEMS } from '../fhir/systems.ts';
+import type { OrgKind, Principal } from '../core/principal.ts';
+import { ID_SYSTEMS, PROFILES, SYSTEMS } from '../core/systems.ts';
 import type { AuditRow } from '../store/audit.ts';
 
 export type AuditAction = 'C' | 'R' | 'U' | 'D' | 'E';
@@ -74,15 +74,18 @@ const SOURCE: Coding = { system: SYSTEMS.dicom, code: '110153', display: 'Source
 const DEST: Coding = { system: SYSTEMS.dicom, code: '110152', display: 'Destination Role ID' };
 
 const ORG_SYSTEM: Record<OrgKind, string> = {
-  'medical-institution': SYSTEMS.medicalInstitutionCode,
-  insurer: SYSTEMS.insurerNumber,
-  database: SYSTEMS.utilizingDatabase,
-  authority: SYSTEMS.authorityUnit,
+  'medical-institution': ID_SYSTEMS.medicalInstitutionCode,
+  insurer: ID_SYSTEMS.insurerNumber,
+  database: ID_SYSTEMS.utilizingDatabase,
+  authority: ID_SYSTEMS.authorityUnit,
 };
 
 const PROFILE: Record<string, string> = {
-  R: 'IHE.BasicAudit.PatientRead', E: 'IHE.BasicAudit.PatientQuery', C: 'IHE.BasicAudit.PatientCreate',
-  U: 'IHE.BasicAudit.PatientUpdate', D: 'IHE.BasicAudit.PatientDelete',
+  R: 'IHE.BasicAudit.PatientRead',
+  E: 'IHE.BasicAudit.PatientQuery',
+  C: 'IHE.BasicAudit.PatientCreate',
+  U: 'IHE.BasicAudit.PatientUpdate',
+  D: 'IHE.BasicAudit.PatientDelete',
 };
 
 const purpose = (code: string): { coding: Coding[] } => ({ coding: [{ system: SYSTEMS.actReason, code }] });
@@ -95,7 +98,7 @@ export function toAuditEvent(r: AuditRow & { seq: number }, server: AuditServer)
   const client: AuditEventAgent = {
     type: { coding: [clientIsSource ? SOURCE : DEST] },
     who: r.clientId
-      ? { identifier: { system: SYSTEMS.clientId, value: r.clientId }, ...(r.clientName ? { display: r.clientName } : {}) }
+      ? { identifier: { system: ID_SYSTEMS.clientId, value: r.clientId }, ...(r.clientName ? { display: r.clientName } : {}) }
       : { display: 'unauthenticated client' },
     requestor: false,
   };
@@ -139,18 +142,25 @@ export function toAuditEvent(r: AuditRow & { seq: number }, server: AuditServer)
       query: Buffer.from(r.query, 'utf8').toString('base64'),
     });
   }
-  if (r.requestId) entities.push({ what: { identifier: { value: r.requestId } }, type: { system: SYSTEMS.balpEntityType, code: 'XrequestId' } });
+  if (r.requestId)
+    entities.push({ what: { identifier: { value: r.requestId } }, type: { system: SYSTEMS.balpEntityType, code: 'XrequestId' } });
   const login = r.eventType === 'login';
   const subtype: Coding[] = login
     ? [{ system: SYSTEMS.dicom, code: '110122', display: 'Login' }]
-    : [r.subtype.startsWith('$')
-      ? { system: SYSTEMS.restfulInteraction, code: 'operation', display: r.subtype }
-      : { system: SYSTEMS.restfulInteraction, code: r.subtype }];
+    : [
+        r.subtype.startsWith('$')
+          ? { system: SYSTEMS.restfulInteraction, code: 'operation', display: r.subtype }
+          : { system: SYSTEMS.restfulInteraction, code: r.subtype },
+      ];
   if (r.subtypeIhe) subtype.push({ system: SYSTEMS.iheEventType, code: r.subtypeIhe });
   const event: AuditEvent = {
     resourceType: 'AuditEvent',
     id: String(r.seq),
-    meta: { versionId: '1', lastUpdated: r.recorded, ...(login ? {} : { profile: [`${BALP_PROFILE}/${PROFILE[r.action] ?? PROFILE['E']}`] }) },
+    meta: {
+      versionId: '1',
+      lastUpdated: r.recorded,
+      ...(login ? {} : { profile: [`${PROFILES.balpBase}/${PROFILE[r.action] ?? PROFILE['E']}`] }),
+    },
     type: login ? LOGIN_TYPE : REST_TYPE,
     subtype,
     action: r.action as AuditEvent['action'],

@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { JWTHeaderParameters, JWTPayload } from 'jose';
 import type { ServerKeys } from './keys.ts';
-import type { Organization, OrgKind, Principal } from './principal.ts';
+import type { Organization, OrgKind, Principal } from '../core/principal.ts';
 import { parseScopes } from './scopes.ts';
 
 export const ACCESS_TOKEN_TTL_S = 300;
@@ -52,7 +52,13 @@ export class AccessTokens {
     return Math.floor((this.o.now?.() ?? Date.now()) / 1000);
   }
 
-  async issue(clientId: string, clientName: string | undefined, org: Organization | undefined, scope: string, ttl = ACCESS_TOKEN_TTL_S): Promise<IssuedToken> {
+  async issue(
+    clientId: string,
+    clientName: string | undefined,
+    org: Organization | undefined,
+    scope: string,
+    ttl = ACCESS_TOKEN_TTL_S,
+  ): Promise<IssuedToken> {
     const key = this.o.keys.active;
     const jti = crypto.randomUUID();
     const iat = this.nowS();
@@ -84,19 +90,27 @@ export class AccessTokens {
     }
     let payload: MedidClaims;
     try {
-      const res = await jwtVerify<MedidClaims>(token, (header: JWTHeaderParameters) => {
-        const k = header.kid ? this.o.keys.byKid.get(header.kid) : undefined;
-        if (!k || k.alg !== header.alg) throw new TokenError('the access token was not signed by this server');
-        return k.publicKey;
-      }, {
-        issuer: this.o.issuer, audience: this.o.audience, typ: 'at+jwt', requiredClaims: ['exp', 'jti', 'sub'],
-        currentDate: new Date(this.nowS() * 1000),
-      });
+      const res = await jwtVerify<MedidClaims>(
+        token,
+        (header: JWTHeaderParameters) => {
+          const k = header.kid ? this.o.keys.byKid.get(header.kid) : undefined;
+          if (!k || k.alg !== header.alg) throw new TokenError('the access token was not signed by this server');
+          return k.publicKey;
+        },
+        {
+          issuer: this.o.issuer,
+          audience: this.o.audience,
+          typ: 'at+jwt',
+          requiredClaims: ['exp', 'jti', 'sub'],
+          currentDate: new Date(this.nowS() * 1000),
+        },
+      );
       payload = res.payload;
     } catch (e) {
       if (e instanceof TokenError) throw e;
       if (e instanceof joseErrors.JWTExpired) throw new TokenError('the access token has expired');
-      if (e instanceof joseErrors.JWTClaimValidationFailed && e.claim === 'aud') throw new TokenError('the access token is for another audience');
+      if (e instanceof joseErrors.JWTClaimValidationFailed && e.claim === 'aud')
+        throw new TokenError('the access token is for another audience');
       throw new TokenError('the access token is not valid');
     }
     if (typeof payload.client_id !== 'string' || typeof payload.scope !== 'string') throw new TokenError('the access token is not valid');

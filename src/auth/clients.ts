@@ -9,8 +9,8 @@ import type { JWK } from 'jose';
 import type { Db } from '../store/db.ts';
 import { getClient, listClients, setClientStatus, upsertClient } from '../store/clients.ts';
 import type { ClientRow } from '../store/clients.ts';
-import { ORG_KINDS } from './principal.ts';
-import type { OrgKind, Organization } from './principal.ts';
+import { ORG_KINDS } from '../core/principal.ts';
+import type { OrgKind, Organization } from '../core/principal.ts';
 import { parseScope } from './scopes.ts';
 
 export interface ClientRegistration {
@@ -52,7 +52,8 @@ export function checkRegistration(r: ClientRegistration, where = 'client'): Clie
   const bad = (field: string, why: string): never => {
     throw new RegistrationError(`${where}: ${field} ${why}`);
   };
-  if (typeof r.client_id !== 'string' || !/^[A-Za-z0-9._:-]{1,128}$/.test(r.client_id)) bad('client_id', 'must be 1–128 of A-Z a-z 0-9 . _ : -');
+  if (typeof r.client_id !== 'string' || !/^[A-Za-z0-9._:-]{1,128}$/.test(r.client_id))
+    bad('client_id', 'must be 1–128 of A-Z a-z 0-9 . _ : -');
   if (typeof r.name !== 'string' || r.name.trim() === '') bad('name', 'is required');
   if (!r.jwks === !r.jwks_uri) bad('jwks/jwks_uri', 'exactly one of the two is required');
   if (r.jwks && (!Array.isArray(r.jwks.keys) || r.jwks.keys.length === 0 || r.jwks.keys.some((k) => 'd' in k))) {
@@ -85,17 +86,26 @@ export function checkRegistration(r: ClientRegistration, where = 'client'): Clie
   const status = r.status ?? 'active';
   if (status !== 'active' && status !== 'disabled') bad('status', 'must be active or disabled');
   return {
-    clientId: r.client_id, name: r.name, jwks: r.jwks ? JSON.stringify(r.jwks) : null, jwksUri: r.jwks_uri ?? null,
-    scope: scopes.join(' '), orgKind: kind, orgCode: (org as Organization).code, status,
+    clientId: r.client_id,
+    name: r.name,
+    jwks: r.jwks ? JSON.stringify(r.jwks) : null,
+    jwksUri: r.jwks_uri ?? null,
+    scope: scopes.join(' '),
+    orgKind: kind,
+    orgCode: (org as Organization).code,
+    status,
   };
 }
 
 function toClient(row: ClientRow): Client {
   return {
-    clientId: row.clientId, name: row.name,
+    clientId: row.clientId,
+    name: row.name,
     jwks: row.jwks ? (JSON.parse(row.jwks) as { keys: JWK[] }) : undefined,
-    jwksUri: row.jwksUri ?? undefined, scope: row.scope,
-    org: { kind: row.orgKind as OrgKind, code: row.orgCode }, active: row.status === 'active',
+    jwksUri: row.jwksUri ?? undefined,
+    scope: row.scope,
+    org: { kind: row.orgKind as OrgKind, code: row.orgCode },
+    active: row.status === 'active',
   };
 }
 
@@ -113,7 +123,7 @@ export function readClientsFile(file: string): ClientRow[] {
 
 const CACHE_MS = 5_000;
 
-export class ClientRegistry {
+export class ClientDirectory {
   private readonly db: Db;
   private readonly cache = new Map<string, { client: Client | undefined; at: number }>();
 

@@ -4,11 +4,15 @@
  * the request reaches further (chained searches, _include, update-as-create). Fine-grained
  * scope constraints (`system/Observation.rs?category=laboratory`) become search criteria.
  */
-import { errors } from '../fhir/outcome.ts';
-import type { Need } from '../fhir/router.ts';
-import type { Principal } from './principal.ts';
+import { errors } from '../core/outcome.ts';
+import type { Permission, Principal } from '../core/principal.ts';
 import { scopesFor } from './scopes.ts';
-import type { Permission } from './scopes.ts';
+
+/** A permission on a resource type ('*' = every type): what a route or a step of it needs. */
+export interface Need {
+  type: string;
+  permission: Permission;
+}
 
 function describe(n: Need): string {
   return `system/${n.type}.${n.permission}`;

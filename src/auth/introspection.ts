@@ -3,17 +3,30 @@
  * unexpired token of an active client answers exactly {"active": false}.
  */
 import type { AccessTokens } from './access-token.ts';
-import type { ClientRegistry } from './clients.ts';
+import type { ClientDirectory } from './clients.ts';
 
-export async function introspect(token: string | null, tokens: AccessTokens, clients: ClientRegistry, audience: string, issuer: string): Promise<Record<string, unknown>> {
+export async function introspect(
+  token: string | null,
+  tokens: AccessTokens,
+  clients: ClientDirectory,
+  audience: string,
+  issuer: string,
+): Promise<Record<string, unknown>> {
   if (!token) return { active: false };
   try {
     const p = await tokens.verify(token);
     const client = await clients.getCached(p.clientId);
     if (client && !client.active) return { active: false };
     return {
-      active: true, scope: p.scope, client_id: p.clientId, token_type: 'Bearer', exp: p.expiresAt,
-      sub: p.clientId, aud: audience, iss: issuer, jti: p.tokenId,
+      active: true,
+      scope: p.scope,
+      client_id: p.clientId,
+      token_type: 'Bearer',
+      exp: p.expiresAt,
+      sub: p.clientId,
+      aud: audience,
+      iss: issuer,
+      jti: p.tokenId,
     };
   } catch {
     return { active: false };

@@ -44,7 +44,8 @@ async function fromJwk(jwk: JWK): Promise<SigningKey> {
   const kid = jwk.kid ?? (await calculateJwkThumbprint(jwk));
   const pub = { ...publicPart(jwk), kid, alg, use: 'sig' };
   return {
-    kid, alg,
+    kid,
+    alg,
     privateKey: await importJWK({ ...jwk, kid }, alg),
     publicKey: await importJWK(pub, alg),
     publicJwk: pub,

@@ -5,27 +5,13 @@
  * Parsing, the granted = requested ∩ registered rule of the token endpoint, and the checks
  * the resource server makes on every interaction.
  */
-
-export type ScopeContext = 'patient' | 'user' | 'system';
-export type Permission = 'c' | 'r' | 'u' | 'd' | 's';
+import type { Permission, Scope, ScopeContext } from '../core/principal.ts';
 
 const ORDER: readonly Permission[] = ['c', 'r', 'u', 'd', 's'];
 const V1: Record<string, Permission[]> = { read: ['r', 's'], write: ['c', 'u', 'd'], '*': ['c', 'r', 'u', 'd', 's'] };
 /** Permissions a fine-grained constraint may limit (medid filters reads and searches). */
 const CONSTRAINABLE: ReadonlySet<Permission> = new Set(['r', 's']);
 const SCOPE_RE = /^(patient|user|system)\/(\*|[A-Z][A-Za-z]+)\.([a-z*]+)(?:\?(.+))?$/;
-
-export interface Scope {
-  context: ScopeContext;
-  /** A resource type, or '*'. */
-  type: string;
-  permissions: ReadonlySet<Permission>;
-  /** Fine-grained constraints (`?category=laboratory`): search criteria the data must meet. */
-  constraints: readonly [string, string][];
-  /** Written in SMART v1 syntax (echoed back in v1 when granted whole). */
-  v1: boolean;
-  text: string;
-}
 
 /** Parses one scope; undefined for anything that is not a resource scope (openid, launch…). */
 export function parseScope(text: string, isResourceType: (t: string) => boolean = () => true): Scope | undefined {
@@ -42,7 +28,12 @@ export function parseScope(text: string, isResourceType: (t: string) => boolean 
   } else {
     // v2: letters in c r u d s order, each at most once.
     const letters = perms.split(''); // ASCII letters only (the regex allows [a-z*])
-    if (letters.some((l, i) => !ORDER.includes(l as Permission) || (i > 0 && ORDER.indexOf(l as Permission) <= ORDER.indexOf(letters[i - 1] as Permission)))) {
+    if (
+      letters.some(
+        (l, i) =>
+          !ORDER.includes(l as Permission) || (i > 0 && ORDER.indexOf(l as Permission) <= ORDER.indexOf(letters[i - 1] as Permission)),
+      )
+    ) {
       return undefined;
     }
     permissions = letters as Permission[];
@@ -53,7 +44,11 @@ export function parseScope(text: string, isResourceType: (t: string) => boolean 
 }
 
 export function parseScopes(text: string, isResourceType?: (t: string) => boolean): Scope[] {
-  return text.split(/\s+/).filter(Boolean).map((s) => parseScope(s, isResourceType)).filter((s): s is Scope => s !== undefined);
+  return text
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((s) => parseScope(s, isResourceType))
+    .filter((s): s is Scope => s !== undefined);
 }
 
 export function formatScope(s: Omit<Scope, 'text'>): string {
@@ -69,11 +64,19 @@ function intersect(requested: Scope, registered: Scope): Scope | undefined {
   if (registered.type === '*' || registered.type === requested.type) type = requested.type;
   else if (requested.type === '*') type = registered.type;
   else return undefined;
-  const constraints = [...registered.constraints, ...requested.constraints.filter(([k, v]) => !registered.constraints.some(([k2, v2]) => k === k2 && v === v2))];
+  const constraints = [
+    ...registered.constraints,
+    ...requested.constraints.filter(([k, v]) => !registered.constraints.some(([k2, v2]) => k === k2 && v === v2)),
+  ];
   // medid enforces constraints on reads and searches only; a constrained write is never granted.
-  const permissions = new Set(ORDER.filter((p) => requested.permissions.has(p) && registered.permissions.has(p) && (constraints.length === 0 || CONSTRAINABLE.has(p))));
+  const permissions = new Set(
+    ORDER.filter(
+      (p) => requested.permissions.has(p) && registered.permissions.has(p) && (constraints.length === 0 || CONSTRAINABLE.has(p)),
+    ),
+  );
   if (permissions.size === 0) return undefined;
-  const whole = type === requested.type && permissions.size === requested.permissions.size && constraints.length === requested.constraints.length;
+  const whole =
+    type === requested.type && permissions.size === requested.permissions.size && constraints.length === requested.constraints.length;
   const out = { context: requested.context, type, permissions, constraints, v1: requested.v1 && whole };
   return { ...out, text: out.v1 ? requested.text : formatScope(out) };
 }
@@ -96,7 +99,10 @@ export function grantScopes(requested: readonly Scope[], registered: readonly Sc
 /** The scopes that give `permission` on `type` (any context the token carries). */
 export function scopesFor(scopes: readonly Scope[], type: string, permission: Permission): Scope[] {
   // A constrained scope cannot grant a write: medid enforces constraints on reads and searches.
-  return scopes.filter((s) => (s.type === '*' || s.type === type) && s.permissions.has(permission) && (s.constraints.length === 0 || CONSTRAINABLE.has(permission)));
+  return scopes.filter(
+    (s) =>
+      (s.type === '*' || s.type === type) && s.permissions.has(permission) && (s.constraints.length === 0 || CONSTRAINABLE.has(permission)),
+  );
 }
 
 export function allows(scopes: readonly Scope[], type: string, permission: Permission): boolean {

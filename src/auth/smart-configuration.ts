@@ -39,9 +39,14 @@ export function capabilitySecurity(e: AuthEndpoints): CapabilityStatementRestSec
     cors: true,
     service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }] }],
     description: `SMART Backend Services (client_credentials with private_key_jwt, RS384 or ES384). Discovery: .well-known/smart-configuration; token endpoint ${e.tokenEndpoint}.`,
-    extension: [{
-      url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
-      extension: [{ url: 'token', valueUri: e.tokenEndpoint }, { url: 'introspect', valueUri: e.introspectionEndpoint }],
-    }],
+    extension: [
+      {
+        url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
+        extension: [
+          { url: 'token', valueUri: e.tokenEndpoint },
+          { url: 'introspect', valueUri: e.introspectionEndpoint },
+        ],
+      },
+    ],
   };
 }

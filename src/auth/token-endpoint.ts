@@ -2,11 +2,12 @@
  * The OAuth 2.0 token endpoint for SMART Backend Services: `client_credentials` with
  * private_key_jwt. Answers in RFC 6749 error JSON. Every client-authentication failure gets
  * the same `invalid_client` answer (no hint which check failed); the precise step goes to the
- * log and to an AuditEvent (DCM 110114 User Authentication), as do successful logins.
+ * log and is announced as a login attempt, as are successful logins (the audit log records
+ * each as an AuditEvent, DCM 110114 User Authentication — subscribed in app.ts). The answer
+ * leaves only after the announcement is handled.
  */
-import type { Logger } from '../logger.ts';
-import type { AuditLog } from '../audit/audit-log.ts';
-import { auditRow } from '../audit/balp.ts';
+import type { LoginAttempt, Topic } from '../core/events.ts';
+import type { Logger } from '../core/logger.ts';
 import type { AccessTokens } from './access-token.ts';
 import { authenticateClient, ClientAuthError } from './client-assertion.ts';
 import type { AssertionDeps } from './client-assertion.ts';
@@ -19,13 +20,15 @@ export interface OAuthResponse {
 
 export interface TokenEndpointDeps extends AssertionDeps {
   tokens: AccessTokens;
-  auditLog: AuditLog;
+  logins: Topic<LoginAttempt>;
   logger: Logger;
-  baseUrl: string;
   isResourceType: (t: string) => boolean;
 }
 
-const oauthError = (status: number, error: string, description: string): OAuthResponse => ({ status, body: { error, error_description: description } });
+const oauthError = (status: number, error: string, description: string): OAuthResponse => ({
+  status,
+  body: { error, error_description: description },
+});
 
 export interface TokenRequestMeta {
   requestId: string;
@@ -36,19 +39,17 @@ export async function handleTokenRequest(form: URLSearchParams, meta: TokenReque
   const grant = form.get('grant_type');
   if (!grant) return oauthError(400, 'invalid_request', 'grant_type is required');
   if (grant !== 'client_credentials') return oauthError(400, 'unsupported_grant_type', 'only client_credentials is supported');
-  const audit = async (outcome: 0 | 4, clientId: string | undefined, desc: string): Promise<void> => {
-    await d.auditLog.record([auditRow({
-      action: 'E', subtype: 'login', eventType: 'login', outcome, outcomeDesc: desc, principal: undefined, claimedClientId: clientId,
-      purposeOfUse: 'TREAT', requestId: meta.requestId, remoteAddress: meta.remoteAddress, patientId: undefined,
-      recorded: new Date(d.now()),
-    })]);
-  };
+  const audit = (outcome: 0 | 4, clientId: string | undefined, description: string): Promise<void> =>
+    d.logins.emit({ outcome, clientId, description, requestId: meta.requestId, remoteAddress: meta.remoteAddress, at: new Date(d.now()) });
   let client;
   try {
     client = await authenticateClient(form, d);
   } catch (e) {
     if (!(e instanceof ClientAuthError)) throw e;
-    d.logger.warn({ requestId: meta.requestId, step: e.step, reason: e.message, clientId: e.claimedClientId }, 'client authentication failed');
+    d.logger.warn(
+      { requestId: meta.requestId, step: e.step, reason: e.message, clientId: e.claimedClientId },
+      'client authentication failed',
+    );
     await audit(4, e.claimedClientId, `client authentication failed at step ${e.step}: ${e.message}`);
     return oauthError(401, 'invalid_client', 'client authentication failed');
   }

@@ -33,10 +33,23 @@ export async function exportCommand(args: string[]): Promise<number> {
     const release = async (): Promise<void> => {
       if (ids.length === 0) return;
       const recorded = new Date();
-      await insertAuditEvents(db, ids.map((patientId) => auditRow({
-        action: 'E', subtype: '$export', outcome: 0, principal, purposeOfUse: 'HOPERAT', requestId: `export-${process.pid}`,
-        remoteAddress: undefined, patientId, query: `insurer=${insurer}`, recorded,
-      })));
+      await insertAuditEvents(
+        db,
+        ids.map((patientId) =>
+          auditRow({
+            action: 'E',
+            subtype: '$export',
+            outcome: 0,
+            principal,
+            purposeOfUse: 'HOPERAT',
+            requestId: `export-${process.pid}`,
+            remoteAddress: undefined,
+            patientId,
+            query: `insurer=${insurer}`,
+            recorded,
+          }),
+        ),
+      );
       out.write(`${buf.join('\n')}\n`);
       n += ids.length;
       ids = [];

@@ -9,21 +9,20 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Parameters, Resource } from '@medplum/fhirtypes';
-import { isOutcomeError } from '../fhir/outcome.ts';
+import { isOutcomeError } from '../core/outcome.ts';
 import { createApp } from '../app.ts';
 import { loadServerKeys } from '../auth/keys.ts';
 import { loadConfig } from '../config.ts';
 import { loadDefinitions } from '../fhir/definitions/index.ts';
 import { DEFAULT_RULES } from '../identifiers/kind.ts';
 import type { IdentifierRules } from '../identifiers/kind.ts';
-import { createLogger } from '../logger.ts';
-import { loadRegistrySecret } from '../privacy/secrets.ts';
+import { createLogger } from '../core/logger.ts';
+import { loadRegistrySecret } from '../privacy/my-number/secret.ts';
 import { patientFromRecord, recordFromPatient } from '../registry/patient.ts';
 import { recordFromFlat } from '../registry/record.ts';
-import type { RecordResult } from '../registry/record.ts';
-import type { RegistrationResult, RegistrationStatus } from '../registry/registrar.ts';
+import type { RecordResult, RegistrationResult, RegistrationStatus } from '../registry/record.ts';
 import { countLines, formatOf, readSource } from '../registry/source-file.ts';
-import { runWithRequestContext } from '../request-context.ts';
+import { runWithRequestContext } from '../core/request-context.ts';
 import { analyzeAfterBulkLoad } from '../store/health.ts';
 import { migrate } from '../store/migrate.ts';
 import { openDb } from '../store/open.ts';
@@ -55,30 +54,49 @@ function apiSink(server: string, token: string): Sink {
         resourceType: 'Parameters',
         parameter: batch.map((r, i) => ({
           name: 'registration',
-          part: [{ name: 'record', valueString: String(i) }, { name: 'patient', resource: r.ok ? patientFromRecord(r.record) : { resourceType: 'Patient' } }],
+          part: [
+            { name: 'record', valueString: String(i) },
+            { name: 'patient', resource: r.ok ? patientFromRecord(r.record) : { resourceType: 'Patient' } },
+          ],
         })),
       };
       const res = await fetch(`${server.replace(/\/+$/, '')}/Patient/$register`, {
-        method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json', accept: 'application/fhir+json' }, body: JSON.stringify(body),
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json', accept: 'application/fhir+json' },
+        body: JSON.stringify(body),
       });
       const text = await res.text();
       if (!res.ok) throw new Error(`server answered ${res.status}: ${text.slice(0, 500)}`);
       const out = (JSON.parse(text) as Parameters).parameter?.filter((p) => p.name === 'result') ?? [];
       return out.map((p, i) => {
         const get = (n: string) => p.part?.find((x) => x.name === n);
-        const issues = (get('issues')?.resource as { issue?: { expression?: string[]; details?: { text?: string; coding?: { code?: string }[] } }[] } | undefined)?.issue ?? [];
+        const issues =
+          (
+            get('issues')?.resource as
+              { issue?: { expression?: string[]; details?: { text?: string; coding?: { code?: string }[] } }[] } | undefined
+          )?.issue ?? [];
         return {
-          record: batch[i]?.ok ? batch[i].record.record : undefined, status: get('status')?.valueCode as RegistrationStatus,
-          patientId: get('patient')?.valueReference?.reference?.slice('Patient/'.length), medicalId: get('medicalId')?.valueIdentifier?.value,
+          record: batch[i]?.ok ? batch[i].record.record : undefined,
+          status: get('status')?.valueCode as RegistrationStatus,
+          patientId: get('patient')?.valueReference?.reference?.slice('Patient/'.length),
+          medicalId: get('medicalId')?.valueIdentifier?.value,
           taskId: get('task')?.valueReference?.reference?.slice('Task/'.length),
-          issues: issues.map((x) => ({ expression: x.expression?.[0] ?? 'record', rule: x.details?.coding?.at(-1)?.code ?? 'error', text: x.details?.text ?? '' })),
+          issues: issues.map((x) => ({
+            expression: x.expression?.[0] ?? 'record',
+            rule: x.details?.coding?.at(-1)?.code ?? 'error',
+            text: x.details?.text ?? '',
+          })),
         };
       });
     },
     async put(resource) {
       const criteria = criteriaOf(resource);
       const url = `${server.replace(/\/+$/, '')}/${resource.resourceType}${criteria ? `?${criteria}` : `/${resource.id ?? ''}`}`;
-      const res = await fetch(url, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' }, body: JSON.stringify(resource) });
+      const res = await fetch(url, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' },
+        body: JSON.stringify(resource),
+      });
       if (!res.ok) throw new Error(`${resource.resourceType}: server answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
       return res.status === 201 ? 'created' : 'updated';
     },
@@ -93,7 +111,14 @@ async function directSink(concurrency: number): Promise<Sink & { rules: Identifi
   await migrate(db);
   const { keys } = await loadServerKeys({ file: config.signingKeyFile, dataDir: config.dataDir });
   const { secret } = loadRegistrySecret({ file: config.secretFile, dataDir: config.dataDir });
-  const app = createApp({ config, db, defs: await loadDefinitions(PROFILES_DIR), logger: createLogger('warn'), keys, registrySecret: secret });
+  const app = createApp({
+    config,
+    db,
+    defs: await loadDefinitions(PROFILES_DIR),
+    logger: createLogger('warn'),
+    keys,
+    registrySecret: secret,
+  });
   const principal = cliPrincipal('import', 'system/Patient.cu');
   // A load into a young database refreshes the statistics each time it has doubled the data
   // (from 5,000 records written on). Statements are prepared with generic plans, made when the
@@ -108,18 +133,30 @@ async function directSink(concurrency: number): Promise<Sink & { rules: Identifi
       if (written < nextAnalyze || analyzing) return;
       nextAnalyze = written * 2;
       analyzing = analyzeAfterBulkLoad(db)
-        .catch((e: unknown) => { process.stderr.write(`ANALYZE during the import failed (the load goes on): ${(e as Error).message}\n`); })
-        .finally(() => { analyzing = undefined; });
+        .catch((e: unknown) => {
+          process.stderr.write(`ANALYZE during the import failed (the load goes on): ${(e as Error).message}\n`);
+        })
+        .finally(() => {
+          analyzing = undefined;
+        });
     },
-    send: (batch) => runWithRequestContext({ requestId: `import-${process.pid}`, principal, purposeOfUse: 'HOPERAT', remoteAddress: undefined },
-      () => app.registrar.registerAll(batch, undefined)),
-    put: (resource) => runWithRequestContext({ requestId: `import-${process.pid}`, principal, purposeOfUse: 'HOPERAT', remoteAddress: undefined }, async () => {
-      const repo = app.context.repo;
-      const criteria = criteriaOf(resource);
-      const before = criteria ? (await repo.findMatches(resource.resourceType, criteria))[0]?.versionId : undefined;
-      const r = criteria ? await repo.conditionalUpdate(resource.resourceType, criteria, resource) : await repo.update(resource.resourceType, resource.id ?? '', resource);
-      return r.created ? 'created' : r.stored.versionId === before ? 'unchanged' : 'updated';
-    }),
+    send: (batch) =>
+      runWithRequestContext({ requestId: `import-${process.pid}`, principal, purposeOfUse: 'HOPERAT', remoteAddress: undefined }, () =>
+        app.registrar.registerAll(batch, undefined),
+      ),
+    put: (resource) =>
+      runWithRequestContext(
+        { requestId: `import-${process.pid}`, principal, purposeOfUse: 'HOPERAT', remoteAddress: undefined },
+        async () => {
+          const repo = app.context.uow.resources;
+          const criteria = criteriaOf(resource);
+          const before = criteria ? (await repo.findMatches(resource.resourceType, criteria))[0]?.versionId : undefined;
+          const r = criteria
+            ? await repo.conditionalUpdate(resource.resourceType, criteria, resource)
+            : await repo.update(resource.resourceType, resource.id ?? '', resource);
+          return r.created ? 'created' : r.stored.versionId === before ? 'unchanged' : 'updated';
+        },
+      ),
     parallel: db.driver === 'pg',
     // Audit records are committed before record() resolves: nothing is left to flush. After a
     // large load the planner's statistics are refreshed, so the server plans for the new size.
@@ -136,8 +173,17 @@ async function directSink(concurrency: number): Promise<Sink & { rules: Identifi
 
 export async function importCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args, allowPositionals: true,
-    options: { server: { type: 'string' }, token: { type: 'string' }, format: { type: 'string' }, batch: { type: 'string' }, concurrency: { type: 'string' }, quiet: { type: 'boolean' }, progress: { type: 'string' } },
+    args,
+    allowPositionals: true,
+    options: {
+      server: { type: 'string' },
+      token: { type: 'string' },
+      format: { type: 'string' },
+      batch: { type: 'string' },
+      concurrency: { type: 'string' },
+      quiet: { type: 'boolean' },
+      progress: { type: 'string' },
+    },
   });
   const file = positionals[0];
   if (!file) throw new Error('import needs a file: medid import <file.ndjson|file.csv>');
@@ -156,10 +202,11 @@ export async function importCommand(args: string[]): Promise<number> {
   const errorsFile = `${file}.errors.ndjson`;
   const report = fs.createWriteStream(errorsFile);
   const counts: Record<RegistrationStatus, number> = { created: 0, updated: 0, unchanged: 0, review: 0, error: 0 };
-  const progress = new Progress(await countLines(file) - (format === 'csv' ? 1 : 0), !values.quiet, every);
+  const progress = new Progress((await countLines(file)) - (format === 'csv' ? 1 : 0), !values.quiet, every);
   const note = (line: number, r: RegistrationResult): void => {
     counts[r.status]++;
-    if (r.status === 'error' || r.status === 'review') report.write(`${JSON.stringify({ line, record: r.record, status: r.status, task: r.taskId, issues: r.issues })}\n`);
+    if (r.status === 'error' || r.status === 'review')
+      report.write(`${JSON.stringify({ line, record: r.record, status: r.status, task: r.taskId, issues: r.issues })}\n`);
   };
   // Batches go out `concurrency` at a time, over HTTP (one request each) or straight into
   // PostgreSQL (one set-based transaction each); the embedded database has one connection.
@@ -187,13 +234,27 @@ export async function importCommand(args: string[]): Promise<number> {
         try {
           counts[await sink.put(src.resource)]++;
         } catch (e) {
-          note(src.line, { record: `${src.resource.resourceType}/${src.resource.id ?? ''}`, status: 'error', issues: [{ expression: src.resource.resourceType, rule: 'import.resource', text: isOutcomeError(e) ? (e.outcome.issue?.[0]?.details?.text ?? 'refused') : (e as Error).message }] });
+          note(src.line, {
+            record: `${src.resource.resourceType}/${src.resource.id ?? ''}`,
+            status: 'error',
+            issues: [
+              {
+                expression: src.resource.resourceType,
+                rule: 'import.resource',
+                text: isOutcomeError(e) ? (e.outcome.issue?.[0]?.details?.text ?? 'refused') : (e as Error).message,
+              },
+            ],
+          });
         }
         progress.tick(1);
         continue;
       }
-      const r: RecordResult = 'error' in src ? { ok: false, record: undefined, issues: [{ expression: `line ${src.line}`, rule: 'import.syntax', text: src.error }] }
-        : 'patient' in src ? recordFromPatient(src.patient, src.patient.id, sink.rules) : recordFromFlat(src.flat, sink.rules);
+      const r: RecordResult =
+        'error' in src
+          ? { ok: false, record: undefined, issues: [{ expression: `line ${src.line}`, rule: 'import.syntax', text: src.error }] }
+          : 'patient' in src
+            ? recordFromPatient(src.patient, src.patient.id, sink.rules)
+            : recordFromFlat(src.flat, sink.rules);
       if (!r.ok) {
         note(src.line, { record: r.record, status: 'error', issues: r.issues });
         progress.tick(1);
@@ -210,7 +271,9 @@ export async function importCommand(args: string[]): Promise<number> {
     await sink.close(counts.created + counts.updated);
   }
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
-  process.stdout.write(`${JSON.stringify({ file, records: total, ...counts, seconds: progress.seconds(), recordsPerSecond: Math.round(total / Math.max(progress.seconds(), 0.001)), errors: counts.error + counts.review > 0 ? errorsFile : null })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ file, records: total, ...counts, seconds: progress.seconds(), recordsPerSecond: Math.round(total / Math.max(progress.seconds(), 0.001)), errors: counts.error + counts.review > 0 ? errorsFile : null })}\n`,
+  );
   if (counts.error + counts.review === 0) fs.rmSync(errorsFile, { force: true });
   return counts.error > 0 ? 1 : 0;
 }

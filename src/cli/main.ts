@@ -5,9 +5,9 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { JWK } from 'jose';
 import { AccessTokens } from '../auth/access-token.ts';
-import { checkRegistration, ClientRegistry, RegistrationError } from '../auth/clients.ts';
+import { checkRegistration, ClientDirectory, RegistrationError } from '../auth/clients.ts';
 import { KeyError, loadServerKeys } from '../auth/keys.ts';
-import type { OrgKind } from '../auth/principal.ts';
+import type { OrgKind } from '../core/principal.ts';
 import { parseScopes } from '../auth/scopes.ts';
 import { authEndpoints } from '../auth/smart-configuration.ts';
 import { ConfigError, loadConfig } from '../config.ts';
@@ -63,27 +63,38 @@ async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
 async function clientCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   const { values, positionals } = parseArgs({
-    args: rest, allowPositionals: true,
+    args: rest,
+    allowPositionals: true,
     options: {
-      id: { type: 'string' }, name: { type: 'string' }, scope: { type: 'string' }, 'org-kind': { type: 'string' },
-      'org-code': { type: 'string' }, 'jwks-uri': { type: 'string' }, 'jwks-file': { type: 'string' },
+      id: { type: 'string' },
+      name: { type: 'string' },
+      scope: { type: 'string' },
+      'org-kind': { type: 'string' },
+      'org-code': { type: 'string' },
+      'jwks-uri': { type: 'string' },
+      'jwks-file': { type: 'string' },
     },
   });
   switch (sub) {
     case 'add': {
       const jwksFile = values['jwks-file'];
-      const row = checkRegistration({
-        client_id: values.id ?? '', name: values.name ?? '', scope: values.scope ?? '',
-        organization: { kind: (values['org-kind'] ?? '') as OrgKind, code: values['org-code'] ?? '' },
-        jwks_uri: values['jwks-uri'],
-        jwks: jwksFile ? (JSON.parse(fs.readFileSync(jwksFile, 'utf8')) as { keys: JWK[] }) : undefined,
-      }, 'client add');
-      await withDb((db) => new ClientRegistry(db).register(row));
+      const row = checkRegistration(
+        {
+          client_id: values.id ?? '',
+          name: values.name ?? '',
+          scope: values.scope ?? '',
+          organization: { kind: (values['org-kind'] ?? '') as OrgKind, code: values['org-code'] ?? '' },
+          jwks_uri: values['jwks-uri'],
+          jwks: jwksFile ? (JSON.parse(fs.readFileSync(jwksFile, 'utf8')) as { keys: JWK[] }) : undefined,
+        },
+        'client add',
+      );
+      await withDb((db) => new ClientDirectory(db).register(row));
       process.stdout.write(`registered ${row.clientId}\n`);
       return 0;
     }
     case 'list': {
-      const clients = await withDb((db) => new ClientRegistry(db).list());
+      const clients = await withDb((db) => new ClientDirectory(db).list());
       for (const c of clients) {
         process.stdout.write(`${c.clientId}\t${c.active ? 'active' : 'disabled'}\t${c.org.kind}:${c.org.code}\t${c.name}\t${c.scope}\n`);
       }
@@ -93,7 +104,7 @@ async function clientCommand(args: string[]): Promise<number> {
     case 'enable': {
       const id = positionals[0];
       if (!id) throw new UsageError(`client ${sub} needs a client id`);
-      const ok = await withDb((db) => new ClientRegistry(db).setActive(id, sub === 'enable'));
+      const ok = await withDb((db) => new ClientDirectory(db).setActive(id, sub === 'enable'));
       if (!ok) {
         process.stderr.write(`medid: no client ${id}\n`);
         return 1;
@@ -107,19 +118,35 @@ async function clientCommand(args: string[]): Promise<number> {
 }
 
 async function tokenCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { scope: { type: 'string' }, 'client-id': { type: 'string' }, ttl: { type: 'string' }, 'org-kind': { type: 'string' }, 'org-code': { type: 'string' } } });
+  const { values } = parseArgs({
+    args,
+    options: {
+      scope: { type: 'string' },
+      'client-id': { type: 'string' },
+      ttl: { type: 'string' },
+      'org-kind': { type: 'string' },
+      'org-code': { type: 'string' },
+    },
+  });
   const scope = values.scope ?? '';
-  if (parseScopes(scope).length === 0) throw new UsageError('token needs --scope with at least one SMART scope, e.g. --scope "system/*.rs"');
+  if (parseScopes(scope).length === 0)
+    throw new UsageError('token needs --scope with at least one SMART scope, e.g. --scope "system/*.rs"');
   const ttl = Number(values.ttl ?? 300);
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > 3600) throw new UsageError('--ttl must be 1–3600 seconds');
   const config = loadConfig();
   const { keys } = await loadServerKeys({ file: config.signingKeyFile, dataDir: config.dataDir });
-  const tokens = new AccessTokens({ keys, issuer: authEndpoints(config.baseUrl).issuer, audience: config.baseUrl, isResourceType: () => true });
+  const tokens = new AccessTokens({
+    keys,
+    issuer: authEndpoints(config.baseUrl).issuer,
+    audience: config.baseUrl,
+    isResourceType: () => true,
+  });
   const clientId = values['client-id'] ?? 'medid-operator';
   // Acting as another organization (--org-kind/--org-code) is for trying the API as a hospital
   // or insurer would; whoever runs this holds the server's signing key anyway.
   const kind = (values['org-kind'] ?? 'authority') as OrgKind;
-  if (!['medical-institution', 'insurer', 'database', 'authority'].includes(kind)) throw new UsageError('--org-kind must be medical-institution, insurer, database or authority');
+  if (!['medical-institution', 'insurer', 'database', 'authority'].includes(kind))
+    throw new UsageError('--org-kind must be medical-institution, insurer, database or authority');
   const t = await tokens.issue(clientId, 'medid operator (CLI)', { kind, code: values['org-code'] ?? 'operator' }, scope, ttl);
   process.stdout.write(`${t.accessToken}\n`);
   return 0;

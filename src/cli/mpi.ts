@@ -28,7 +28,13 @@ export async function mpiCommand(args: string[]): Promise<number> {
         const page = await patientsAfter(db, seq, 1000);
         if (page.length === 0) break;
         const patients = page.map((r) => JSON.parse(r.content) as Patient & { id: string });
-        await db.tx((t) => replaceMatchRows(t, patients.filter((p) => !isReplaced(p)).map(matchRowsOf), patients.filter(isReplaced).map((p) => p.id)));
+        await db.tx((t) =>
+          replaceMatchRows(
+            t,
+            patients.filter((p) => !isReplaced(p)).map(matchRowsOf),
+            patients.filter(isReplaced).map((p) => p.id),
+          ),
+        );
         seq = (page.at(-1) as (typeof page)[number]).seq;
         n += page.length;
         if (!values.quiet) process.stderr.write(`\rreindexed ${n} patients`);
@@ -43,7 +49,9 @@ export async function mpiCommand(args: string[]): Promise<number> {
       const { random, blocked } = await samplePairs(db, sample);
       const report = estimate(random, blocked, persons);
       await saveWeights(db, report.weights);
-      process.stdout.write(`${JSON.stringify({ persons, randomPairs: report.randomPairs, blockedPairs: report.blockedPairs, mEstimated: report.mEstimated, prior: report.weights.prior, note: report.note })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ persons, randomPairs: report.randomPairs, blockedPairs: report.blockedPairs, mEstimated: report.mEstimated, prior: report.weights.prior, note: report.note })}\n`,
+      );
       return 0;
     }
     throw new Error(`unknown mpi command "${sub ?? ''}": reindex or estimate`);

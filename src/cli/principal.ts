@@ -1,10 +1,15 @@
 /** Who the audit log records for a CLI command run by an operator of the authority. */
 import os from 'node:os';
-import type { Principal } from '../auth/principal.ts';
+import type { Principal } from '../core/principal.ts';
 
 export function cliPrincipal(command: string, scope: string): Principal {
   return {
-    clientId: 'medid-cli', clientName: `medid ${command} (${os.userInfo().username})`, org: { kind: 'authority', code: 'cli' },
-    scopes: [], scope, tokenId: 'cli', expiresAt: 0,
+    clientId: 'medid-cli',
+    clientName: `medid ${command} (${os.userInfo().username})`,
+    org: { kind: 'authority', code: 'cli' },
+    scopes: [],
+    scope,
+    tokenId: 'cli',
+    expiresAt: 0,
   };
 }

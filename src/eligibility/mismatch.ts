@@ -2,19 +2,24 @@
  * Point-of-care confirmation (R5): the provider's medical ID or kana name for the person on the
  * card disagrees with the registry. The response says so; a Task (code `registry-mismatch`)
  * asks the insurer to check its record, and a Communication tells the person (the patient
- * portal shows it). One open Task per person, insurer and disagreement; a later registration
- * that updates the person closes the person's open mismatch Tasks (`closeFor`).
+ * portal shows it). One open Task per person, insurer and disagreement; a registration that
+ * corrects the person's record closes the person's open mismatch Tasks (`closeFor`, subscribed
+ * to the registry's "person corrected" announcement in app.ts).
  */
 import type { Communication, Patient, Task } from '@medplum/fhirtypes';
-import { ID_SYSTEMS } from '../identifiers/systems.ts';
-import { featuresOf } from '../mpi/features.ts';
-import type { FhirContext } from '../fhir/context.ts';
-import { MEDID_CANONICAL } from '../fhir/canonical.ts';
-import type { Repository } from '../repo/repository.ts';
-import { referringResources, resourcesByIdentifier } from '../store/eligibility.ts';
+import { ID_SYSTEMS, SYSTEMS } from '../core/systems.ts';
+import { kanaKey } from '../jp/kana.ts';
+import { namesOf } from '../jp/names.ts';
+import type { UnitOfWork } from '../repo/unit-of-work.ts';
 
-export const MISMATCH_KEY_SYSTEM = `${MEDID_CANONICAL}/sid/registry-mismatch`;
-const TASK_SYSTEM = `${MEDID_CANONICAL}/CodeSystem/registry-task`;
+/** The kana reading of a Patient's current name, as compared (kana keys: width, script, long vowels folded). */
+function kanaKeysOf(p: Patient): { family: string | undefined; given: string | undefined } {
+  const kana = namesOf(p).kana;
+  return {
+    family: kana?.family ? kanaKey(kana.family) || undefined : undefined,
+    given: kana?.given ? kanaKey(kana.given) || undefined : undefined,
+  };
+}
 
 export class MismatchDesk {
   private readonly medicalIdSystem: string;
@@ -29,50 +34,80 @@ export class MismatchDesk {
     const mids = new Set((registered.identifier ?? []).filter((i) => i.system === this.medicalIdSystem).map((i) => i.value));
     const givenMid = given.identifier?.find((i) => i.system === this.medicalIdSystem)?.value;
     if (givenMid !== undefined && !mids.has(givenMid)) out.push('medical ID');
-    const r = featuresOf(registered);
-    const g = featuresOf(given);
-    if ((g.fk && r.fk && g.fk !== r.fk) || (g.gk && r.gk && g.gk !== r.gk)) out.push('kana name');
+    const r = kanaKeysOf(registered);
+    const g = kanaKeysOf(given);
+    if ((g.family && r.family && g.family !== r.family) || (g.given && r.given && g.given !== r.given)) out.push('kana name');
     return out;
   }
 
   /** Records a mismatch (Task + Communication, once per person, insurer and disagreement); returns notes for the response. */
-  async check(ctx: FhirContext, patientId: string, given: Patient, insurer: string, provider: string | undefined): Promise<string[]> {
-    const registered = JSON.parse((await ctx.repo.read('Patient', patientId)).content as string) as Patient;
+  async check(
+    uow: UnitOfWork,
+    patientId: string,
+    given: Patient,
+    insurer: string,
+    provider: string | undefined,
+    now: string,
+  ): Promise<string[]> {
+    const registered = JSON.parse((await uow.resources.read('Patient', patientId)).content as string) as Patient;
     const what = this.disagreements(registered, given);
     if (what.length === 0) return [];
     const key = `${patientId}|${insurer}|${what.join(',')}`;
-    const open = (await resourcesByIdentifier(ctx.repo.db, 'Task', MISMATCH_KEY_SYSTEM, [key])).map((r) => JSON.parse(r.content) as Task).filter((t) => t.status === 'requested');
+    const open = (await uow.resources.byIdentifier('Task', ID_SYSTEMS.registryMismatch, [key]))
+      .map((r) => JSON.parse(r.content) as Task)
+      .filter((t) => t.status === 'requested');
     const note = `the ${what.join(' and ')} given differ${what.length > 1 ? '' : 's'} from the registry: the insurer has been asked to check`;
     if (open.length > 0) return [note];
-    await ctx.repo.transaction(async (repo) => {
-      const now = ctx.clock.now().toISOString();
+    await uow.resources.transaction(async (repo) => {
       const task: Task = {
-        resourceType: 'Task', status: 'requested', intent: 'order', priority: 'routine',
-        identifier: [{ system: MISMATCH_KEY_SYSTEM, value: key }],
-        code: { coding: [{ system: TASK_SYSTEM, code: 'registry-mismatch', display: 'Registry record disagrees with the point of care' }] },
+        resourceType: 'Task',
+        status: 'requested',
+        intent: 'order',
+        priority: 'routine',
+        identifier: [{ system: ID_SYSTEMS.registryMismatch, value: key }],
+        code: {
+          coding: [
+            { system: SYSTEMS.registryTask, code: 'registry-mismatch', display: 'Registry record disagrees with the point of care' },
+          ],
+        },
         description: `At an eligibility confirmation the ${what.join(' and ')} given for this person disagreed with the registry. Check the person's record and correct it if needed; a corrected registration closes this task.`,
-        for: { reference: `Patient/${patientId}` }, authoredOn: now,
+        for: { reference: `Patient/${patientId}` },
+        authoredOn: now,
         owner: { identifier: { system: ID_SYSTEMS.insurerNumber, value: insurer } },
         ...(provider ? { requester: { identifier: { system: ID_SYSTEMS.medicalInstitutionCode, value: provider } } } : {}),
       };
       const { stored } = await repo.create('Task', task);
       const message: Communication = {
-        resourceType: 'Communication', status: 'completed', subject: { reference: `Patient/${patientId}` }, recipient: [{ reference: `Patient/${patientId}` }],
-        about: [{ reference: `Task/${stored.id}` }], sent: now,
-        payload: [{ contentString: `医療機関での資格確認の際、あなたの${what.map((w) => (w === 'medical ID' ? '医療等ID' : 'カナ氏名')).join('と')}が登録内容と一致しませんでした。保険者に確認を依頼しました。 At a confirmation of your insurance, your ${what.join(' and ')} did not match the registry; your insurer has been asked to check.` }],
+        resourceType: 'Communication',
+        status: 'completed',
+        subject: { reference: `Patient/${patientId}` },
+        recipient: [{ reference: `Patient/${patientId}` }],
+        about: [{ reference: `Task/${stored.id}` }],
+        sent: now,
+        payload: [
+          {
+            contentString: `医療機関での資格確認の際、あなたの${what.map((w) => (w === 'medical ID' ? '医療等ID' : 'カナ氏名')).join('と')}が登録内容と一致しませんでした。保険者に確認を依頼しました。 At a confirmation of your insurance, your ${what.join(' and ')} did not match the registry; your insurer has been asked to check.`,
+          },
+        ],
       };
       await repo.create('Communication', message);
     });
     return [note];
   }
-}
 
-/** Closes the person's open mismatch Tasks (their registration was corrected). */
-export async function closeMismatchTasks(repo: Repository, patientId: string, now: string): Promise<number> {
-  const tasks = (await referringResources(repo.db, 'Task', 'subject', 'Patient', [patientId])).map((r) => JSON.parse(r.content) as Task)
-    .filter((t) => t.status === 'requested' && t.code?.coding?.some((c) => c.code === 'registry-mismatch'));
-  for (const t of tasks) {
-    await repo.update('Task', t.id as string, { ...t, status: 'completed', lastModified: now, output: [{ type: { text: 'resolution' }, valueString: 'The registration was corrected' }] });
+  /** Closes the person's open mismatch Tasks: their registration was corrected (inside that registration's transaction). */
+  async closeFor(tx: UnitOfWork, patientId: string, at: string): Promise<number> {
+    const tasks = (await tx.resources.referring('Task', 'subject', 'Patient', [patientId]))
+      .map((r) => JSON.parse(r.content) as Task)
+      .filter((t) => t.status === 'requested' && t.code?.coding?.some((c) => c.code === 'registry-mismatch'));
+    for (const t of tasks) {
+      await tx.resources.update('Task', t.id as string, {
+        ...t,
+        status: 'completed',
+        lastModified: at,
+        output: [{ type: { text: 'resolution' }, valueString: 'The registration was corrected' }],
+      });
+    }
+    return tasks.length;
   }
-  return tasks.length;
 }

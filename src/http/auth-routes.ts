@@ -6,7 +6,7 @@
 import express from 'express';
 import type { NextFunction, Request, Response, Router } from 'express';
 import type { AccessTokens } from '../auth/access-token.ts';
-import type { ClientRegistry } from '../auth/clients.ts';
+import type { ClientDirectory } from '../auth/clients.ts';
 import { introspect } from '../auth/introspection.ts';
 import type { ServerKeys } from '../auth/keys.ts';
 import type { AuthEndpoints } from '../auth/smart-configuration.ts';
@@ -19,7 +19,7 @@ export interface AuthRouteDeps {
   endpoints: AuthEndpoints;
   keys: ServerKeys;
   tokens: AccessTokens;
-  clients: ClientRegistry;
+  clients: ClientDirectory;
   token: TokenEndpointDeps;
   audience: string;
   smartConfiguration: Record<string, unknown>;
@@ -42,26 +42,38 @@ function formOf(req: Request): URLSearchParams | undefined {
 }
 
 export function oauthRouter(d: AuthRouteDeps): Router {
-  const wrap = (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response, next: NextFunction): void => {
-    d.inFlight.track(() => fn(req, res)).catch(next);
-  };
+  const wrap =
+    (fn: (req: Request, res: Response) => Promise<void>) =>
+    (req: Request, res: Response, next: NextFunction): void => {
+      d.inFlight.track(() => fn(req, res)).catch(next);
+    };
   const r = express.Router();
   r.use(express.raw({ type: () => true, limit: '64kb' }));
-  r.post('/token', wrap(async (req, res) => {
-    noStore(res);
-    const form = formOf(req);
-    if (!form) {
-      res.status(400).json({ error: 'invalid_request', error_description: 'send an application/x-www-form-urlencoded body' });
-      return;
-    }
-    const out = await handleTokenRequest(form, { requestId: String(res.locals['requestId']), remoteAddress: req.socket.remoteAddress }, d.token);
-    res.status(out.status).json(out.body);
-  }));
-  r.post('/introspect', wrap(async (req, res) => {
-    noStore(res);
-    const form = formOf(req);
-    res.json(await introspect(form?.get('token') ?? null, d.tokens, d.clients, d.audience, d.endpoints.issuer));
-  }));
+  r.post(
+    '/token',
+    wrap(async (req, res) => {
+      noStore(res);
+      const form = formOf(req);
+      if (!form) {
+        res.status(400).json({ error: 'invalid_request', error_description: 'send an application/x-www-form-urlencoded body' });
+        return;
+      }
+      const out = await handleTokenRequest(
+        form,
+        { requestId: String(res.locals['requestId']), remoteAddress: req.socket.remoteAddress },
+        d.token,
+      );
+      res.status(out.status).json(out.body);
+    }),
+  );
+  r.post(
+    '/introspect',
+    wrap(async (req, res) => {
+      noStore(res);
+      const form = formOf(req);
+      res.json(await introspect(form?.get('token') ?? null, d.tokens, d.clients, d.audience, d.endpoints.issuer));
+    }),
+  );
   r.get('/jwks', (_req, res) => {
     cors(res);
     res.setHeader('Cache-Control', 'public, max-age=300');

@@ -7,11 +7,11 @@
 import type { Request } from 'express';
 import { TokenError } from '../auth/access-token.ts';
 import type { AccessTokens } from '../auth/access-token.ts';
-import type { ClientRegistry } from '../auth/clients.ts';
-import type { Principal } from '../auth/principal.ts';
-import { errors } from '../fhir/outcome.ts';
+import type { ClientDirectory } from '../auth/clients.ts';
+import type { Principal } from '../core/principal.ts';
+import { errors } from '../core/outcome.ts';
 
-export async function principalOf(req: Request, tokens: AccessTokens, clients: ClientRegistry): Promise<Principal | undefined> {
+export async function principalOf(req: Request, tokens: AccessTokens, clients: ClientDirectory): Promise<Principal | undefined> {
   const h = req.headers.authorization;
   if (h === undefined) return undefined;
   const m = /^Bearer\s+([A-Za-z0-9\-._~+/]+=*)$/i.exec(h.trim());

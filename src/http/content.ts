@@ -2,7 +2,7 @@
  * Content negotiation: medid speaks FHIR JSON only. `_format` overrides Accept; anything that
  * rules JSON out is 406; a request body that is not JSON (or a form, for _search) is 415.
  */
-import { errors } from '../fhir/outcome.ts';
+import { errors } from '../core/outcome.ts';
 
 const JSON_FORMATS = new Set(['json', 'application/json', 'application/fhir+json', 'application/json+fhir']);
 
@@ -16,11 +16,14 @@ export function negotiate(format: string | undefined, accept: string | undefined
     return f === 'application/json' ? 'application/json' : 'application/fhir+json';
   }
   if (!accept) return 'application/fhir+json';
-  const types = accept.split(',').map((s) => {
-    const [t, ...params] = s.split(';').map((x) => x.trim().toLowerCase());
-    const q = params.find((p) => p.startsWith('q='));
-    return { type: t ?? '', q: q ? Number(q.slice(2)) : 1 };
-  }).filter((t) => t.q > 0);
+  const types = accept
+    .split(',')
+    .map((s) => {
+      const [t, ...params] = s.split(';').map((x) => x.trim().toLowerCase());
+      const q = params.find((p) => p.startsWith('q='));
+      return { type: t ?? '', q: q ? Number(q.slice(2)) : 1 };
+    })
+    .filter((t) => t.q > 0);
   if (types.some((t) => t.type === 'application/fhir+json' || t.type === 'application/json+fhir')) return 'application/fhir+json';
   if (types.some((t) => t.type === 'application/json')) return 'application/json';
   if (types.some((t) => t.type === '*/*' || t.type === 'application/*')) return 'application/fhir+json';

@@ -1,12 +1,13 @@
 /**
- * The one error handler: OperationOutcomeErrors become their status and outcome; body-parser
- * failures become 400/413; anything else is a 500 with a generic outcome, logged with the
- * request id but never the request's content.
+ * The one error handler: OperationOutcomeErrors become their status and outcome (503 with
+ * Retry-After when the database cannot answer: store/db-errors.ts); body-parser failures become
+ * 400/413; anything else is a 500 with a generic outcome, logged with the request id but never
+ * the request's content.
  */
 import type { NextFunction, Request, Response } from 'express';
-import type { Logger } from '../logger.ts';
-import { errors, isOutcomeError, statusOf } from '../fhir/outcome.ts';
-import { outcome, issue } from '../fhir/outcome.ts';
+import type { Logger } from '../core/logger.ts';
+import { errors, isOutcomeError, statusOf } from '../core/outcome.ts';
+import { outcome, issue } from '../core/outcome.ts';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import type { OutputType } from './content.ts';
 
@@ -18,6 +19,9 @@ function fromBodyParser(e: unknown): OperationOutcome | undefined {
   }
   return undefined;
 }
+
+/** Seconds a client is asked to wait before retrying a 503. */
+export const RETRY_AFTER_SECONDS = 5;
 
 export function errorHandler(logger: Logger) {
   return (e: unknown, req: Request, res: Response, _next: NextFunction): void => {
@@ -32,8 +36,16 @@ export function errorHandler(logger: Logger) {
         o = parsed;
         status = statusOf(o);
       } else {
-        logger.error({ requestId: res.locals['requestId'], err: { name: (e as Error).name, message: (e as Error).message, stack: (e as Error).stack } }, 'unhandled error');
-        o = outcome(undefined, [issue({ code: 'exception', medid: 'internal', text: `Internal server error (request ${String(res.locals['requestId'])})` })]);
+        logger.error(
+          {
+            requestId: res.locals['requestId'],
+            err: { name: (e as Error).name, message: (e as Error).message, stack: (e as Error).stack },
+          },
+          'unhandled error',
+        );
+        o = outcome(undefined, [
+          issue({ code: 'exception', medid: 'internal', text: `Internal server error (request ${String(res.locals['requestId'])})` }),
+        ]);
         status = 500;
       }
     }
@@ -43,11 +55,18 @@ export function errorHandler(logger: Logger) {
     }
     // RFC 6750 §3: tell the client how to authenticate, and why a token was refused.
     if (status === 401) {
-      res.setHeader('WWW-Authenticate', o.id === 'invalid-token'
-        ? `Bearer realm="medid", error="invalid_token", error_description="${(o.issue?.[0]?.details?.text ?? '').replace(/"/g, "'")}"`
-        : 'Bearer realm="medid"');
+      res.setHeader(
+        'WWW-Authenticate',
+        o.id === 'invalid-token'
+          ? `Bearer realm="medid", error="invalid_token", error_description="${(o.issue?.[0]?.details?.text ?? '').replace(/"/g, "'")}"`
+          : 'Bearer realm="medid"',
+      );
     } else if (status === 403 && o.id === 'forbidden') {
       res.setHeader('WWW-Authenticate', 'Bearer realm="medid", error="insufficient_scope"');
+    } else if (status === 503) {
+      // RFC 9110 §10.2.3: when to try again. A restarting database or a lost deadlock race
+      // clears within seconds; a client that waits this long does not hammer a recovering one.
+      res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
     }
     const type = (res.locals['outputType'] as OutputType | undefined) ?? 'application/fhir+json';
     const json = req.query['_pretty'] === 'true' ? JSON.stringify(o, null, 2) : JSON.stringify(o);

@@ -4,12 +4,12 @@
  */
 import type { NextFunction, Request, Response } from 'express';
 import type { AccessTokens } from '../auth/access-token.ts';
-import type { ClientRegistry } from '../auth/clients.ts';
-import type { FhirRequest, FhirResponse, HttpMethod } from '../fhir/request.ts';
-import type { Router } from '../fhir/router.ts';
-import { errors } from '../fhir/outcome.ts';
-import { PURPOSES_OF_USE } from '../fhir/systems.ts';
-import { runWithRequestContext } from '../request-context.ts';
+import type { ClientDirectory } from '../auth/clients.ts';
+import type { FhirRequest, FhirResponse, HttpMethod } from '../api/request.ts';
+import type { Router } from '../api/router.ts';
+import { errors } from '../core/outcome.ts';
+import { DEFAULT_PURPOSE_OF_USE, PURPOSES_OF_USE } from '../core/systems.ts';
+import { runWithRequestContext } from '../core/request-context.ts';
 import { principalOf } from './bearer.ts';
 import { bodyKind, negotiate } from './content.ts';
 import type { OutputType } from './content.ts';
@@ -38,20 +38,24 @@ function lowerHeaders(req: Request): Record<string, string | undefined> {
 /**
  * The purpose of use (v3-ActReason) declared by a `purpose_of_use` parameter or the
  * `X-Purpose-Of-Use` header; TREAT when neither is given. The parameter is not a search
- * criterion, so it is taken out of the query.
+ * criterion, so it is taken out of the query; the purpose travels as FhirRequest.purposeOfUse.
  */
 function purposeOf(query: [string, string][], req: Request): { purpose: string; rest: [string, string][] } {
   const given = query.filter(([k]) => k === 'purpose_of_use').map(([, v]) => v);
   const hdr = req.headers['x-purpose-of-use'];
   const candidates = [...given, ...(typeof hdr === 'string' ? [hdr] : [])];
-  const purpose = (candidates[0] ?? 'TREAT').trim().toUpperCase();
+  const purpose = (candidates[0] ?? DEFAULT_PURPOSE_OF_USE).trim().toUpperCase();
   if (!PURPOSES_OF_USE.has(purpose)) {
-    throw errors.badRequest(`purpose_of_use "${purpose}" is not a recognized v3-ActReason purpose of use`, 'invalid-parameter', 'purpose_of_use');
+    throw errors.badRequest(
+      `purpose_of_use "${purpose}" is not a recognized v3-ActReason purpose of use`,
+      'invalid-parameter',
+      'purpose_of_use',
+    );
   }
   return { purpose, rest: query.filter(([k]) => k !== 'purpose_of_use') };
 }
 
-export function toFhirRequest(req: Request, mountPath: string, query: [string, string][]): FhirRequest {
+export function toFhirRequest(req: Request, mountPath: string, query: [string, string][], purposeOfUse: string): FhirRequest {
   const url = new URL(req.originalUrl, 'http://x');
   return {
     method: req.method as HttpMethod,
@@ -60,6 +64,8 @@ export function toFhirRequest(req: Request, mountPath: string, query: [string, s
     body: parseBody(req),
     headers: lowerHeaders(req),
     requestId: requestIdOf(req),
+    purposeOfUse,
+    remoteAddress: req.socket.remoteAddress,
   };
 }
 
@@ -92,25 +98,27 @@ export interface FhirMiddlewareOptions {
   mountPath: string;
   router: () => Router;
   tokens: AccessTokens;
-  clients: ClientRegistry;
+  clients: ClientDirectory;
 }
 
 /** Express handler for everything under the FHIR base. */
 export function fhirHandler(o: FhirMiddlewareOptions) {
-  return (req: Request, res: Response, next: NextFunction): Promise<void> => o.inFlight.track(async () => {
-    try {
-      const format = typeof req.query['_format'] === 'string' ? req.query['_format'] : undefined;
-      const type = negotiate(format, req.headers.accept);
-      res.locals['outputType'] = type;
-      const principal = await principalOf(req, o.tokens, o.clients);
-      const { purpose, rest } = purposeOf([...new URL(req.originalUrl, 'http://x').searchParams], req);
-      const fhirReq = toFhirRequest(req, o.mountPath, rest);
-      fhirReq.principal = principal;
-      const ctx = { requestId: fhirReq.requestId, principal, purposeOfUse: purpose, remoteAddress: req.socket.remoteAddress };
-      const out = await runWithRequestContext(ctx, () => o.router().dispatch(fhirReq));
-      writeFhirResponse(res, out, type, req.query['_pretty'] === 'true');
-    } catch (e) {
-      next(e);
-    }
-  });
+  return (req: Request, res: Response, next: NextFunction): Promise<void> =>
+    o.inFlight.track(async () => {
+      try {
+        const format = typeof req.query['_format'] === 'string' ? req.query['_format'] : undefined;
+        const type = negotiate(format, req.headers.accept);
+        res.locals['outputType'] = type;
+        const principal = await principalOf(req, o.tokens, o.clients);
+        const { purpose, rest } = purposeOf([...new URL(req.originalUrl, 'http://x').searchParams], req);
+        const fhirReq = toFhirRequest(req, o.mountPath, rest, purpose);
+        fhirReq.principal = principal;
+        // The same facts for the write audit deep inside the repository (the one AsyncLocalStorage).
+        const ctx = { requestId: fhirReq.requestId, principal, purposeOfUse: purpose, remoteAddress: fhirReq.remoteAddress };
+        const out = await runWithRequestContext(ctx, () => o.router().dispatch(fhirReq));
+        writeFhirResponse(res, out, type, req.query['_pretty'] === 'true');
+      } catch (e) {
+        next(e);
+      }
+    });
 }

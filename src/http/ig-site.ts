@@ -17,7 +17,14 @@ export function igSite(dir: string | undefined): Router {
     r.use(express.static(dir, { index: 'index.html', extensions: ['html'], fallthrough: true }));
   }
   r.use((_req: Request, res: Response) => {
-    res.status(404).type('text/plain').send(dir && fs.existsSync(dir) ? 'Not found in the implementation guide.\n' : 'The implementation guide is not built: run `npm run ig`.\n');
+    res
+      .status(404)
+      .type('text/plain')
+      .send(
+        dir && fs.existsSync(dir)
+          ? 'Not found in the implementation guide.\n'
+          : 'The implementation guide is not built: run `npm run ig`.\n',
+      );
   });
   return r;
 }

@@ -5,7 +5,7 @@
  */
 import crypto from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../core/logger.ts';
 
 const SANE_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -19,10 +19,16 @@ export function requestLog(logger: Logger) {
     res.on('finish', () => {
       if (!logger.isLevelEnabled('info')) return;
       const q = req.originalUrl.indexOf('?');
-      logger.info({
-        requestId: id, method: req.method, path: q >= 0 ? req.originalUrl.slice(0, q) : req.originalUrl,
-        status: res.statusCode, ms: Number(process.hrtime.bigint() - start) / 1e6,
-      }, 'request');
+      logger.info(
+        {
+          requestId: id,
+          method: req.method,
+          path: q >= 0 ? req.originalUrl.slice(0, q) : req.originalUrl,
+          status: res.statusCode,
+          ms: Number(process.hrtime.bigint() - start) / 1e6,
+        },
+        'request',
+      );
     });
     next();
   };

@@ -7,8 +7,8 @@
 import { parseMedicalInstitutionCode } from './medical-institution-code.ts';
 import { fail, ok } from './kind.ts';
 import type { ParseResult } from './kind.ts';
-import { ID_SYSTEMS } from './systems.ts';
-import { nfkc } from './text.ts';
+import { ID_SYSTEMS } from '../core/systems.ts';
+import { nfkc } from '../jp/characters.ts';
 
 /** The 医療機関コード in a facility system URI, or undefined when it is not one. */
 export function facilityCodeOf(system: string): string | undefined {
@@ -25,7 +25,10 @@ export function facilitySystem(medicalInstitutionCode: string): string {
 export function parseFacilityPatientId(system: string, raw: string): ParseResult {
   const arc = system.slice(ID_SYSTEMS.facilityPatientIdPrefix.length);
   if (!/^1\d{10}$/.test(arc)) {
-    return fail('facility-patient-id.system', `facility patient id system ${system}: must be ${ID_SYSTEMS.facilityPatientIdPrefix}1 followed by the 10-digit medical institution code`);
+    return fail(
+      'facility-patient-id.system',
+      `facility patient id system ${system}: must be ${ID_SYSTEMS.facilityPatientIdPrefix}1 followed by the 10-digit medical institution code`,
+    );
   }
   const code = parseMedicalInstitutionCode(arc.slice(1));
   if (!code.ok) return fail(code.rule, `facility patient id system ${system}: ${code.message}`);

@@ -9,8 +9,8 @@ import { parseInsurerNumber } from './insurer-number.ts';
 import { mod10CheckDigit } from './check-digits.ts';
 import { DEFAULT_RULES, fail, ok } from './kind.ts';
 import type { IdentifierKind, IdentifierRules, ParseResult } from './kind.ts';
-import { ID_SYSTEMS } from './systems.ts';
-import { nfkc } from './text.ts';
+import { ID_SYSTEMS } from '../core/systems.ts';
+import { nfkc } from '../jp/characters.ts';
 
 export interface InsuredMemberParts {
   insurerNumber: string;
@@ -20,25 +20,43 @@ export interface InsuredMemberParts {
 }
 
 /** Splits and normalizes; the value of a successful result is the canonical identifier. */
-export function parseInsuredMemberParts(raw: string, rules: IdentifierRules = DEFAULT_RULES): { ok: true; parts: InsuredMemberParts } | { ok: false; rule: string; message: string } {
+export function parseInsuredMemberParts(
+  raw: string,
+  rules: IdentifierRules = DEFAULT_RULES,
+): { ok: true; parts: InsuredMemberParts } | { ok: false; rule: string; message: string } {
   const pieces = nfkc(raw).trim().split(':');
   if (pieces.length === 3) pieces.push(''); // 枝番 left off: "00012345::187"
   if (pieces.length !== 4) {
-    return { ok: false, rule: 'insured-member-id.format', message: `insured member id "${raw}": must be 保険者番号:記号:番号:枝番 (three colons)` };
+    return {
+      ok: false,
+      rule: 'insured-member-id.format',
+      message: `insured member id "${raw}": must be 保険者番号:記号:番号:枝番 (three colons)`,
+    };
   }
   const [ins, sym, num, sub] = pieces as [string, string, string, string];
   for (const r of [parseInsurerNumber(ins), parseInsuredSymbol(sym), parseInsuredNumber(num), parseInsuredSubnumber(sub)]) {
     if (!r.ok) return { ok: false, rule: r.rule, message: `insured member id "${raw}": ${r.message}` };
   }
   const v = (r: ParseResult): string => (r.ok ? r.value : '');
-  const parts = { insurerNumber: v(parseInsurerNumber(ins)), symbol: v(parseInsuredSymbol(sym)), number: v(parseInsuredNumber(num)), subnumber: v(parseInsuredSubnumber(sub)) };
+  const parts = {
+    insurerNumber: v(parseInsurerNumber(ins)),
+    symbol: v(parseInsuredSymbol(sym)),
+    number: v(parseInsuredNumber(num)),
+    subnumber: v(parseInsuredSubnumber(sub)),
+  };
   // 後期高齢者医療 (法別 39): the 番号 is an 8-digit 被保険者番号 whose last digit third-party
   // validators check with the 2-1 rule — unconfirmed, so only when configured.
   if (rules.lateElderlyNumberCheckDigit && parts.insurerNumber.startsWith('39')) {
     const n = parts.number.normalize('NFKC');
-    if (!/^\d{8}$/.test(n)) return { ok: false, rule: 'late-elderly-number.format', message: `insured member id "${raw}": a 後期高齢者 number must be 8 digits` };
+    if (!/^\d{8}$/.test(n))
+      return { ok: false, rule: 'late-elderly-number.format', message: `insured member id "${raw}": a 後期高齢者 number must be 8 digits` };
     const expected = mod10CheckDigit(n.slice(0, 7));
-    if (Number(n[7]) !== expected) return { ok: false, rule: 'late-elderly-number.check-digit', message: `insured member id "${raw}": 後期高齢者 number ${n}: check digit should be ${expected}` };
+    if (Number(n[7]) !== expected)
+      return {
+        ok: false,
+        rule: 'late-elderly-number.check-digit',
+        message: `insured member id "${raw}": 後期高齢者 number ${n}: check digit should be ${expected}`,
+      };
   }
   return { ok: true, parts };
 }

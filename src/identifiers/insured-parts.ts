@@ -6,8 +6,8 @@
  */
 import { fail, ok } from './kind.ts';
 import type { IdentifierKind, ParseResult } from './kind.ts';
-import { ID_SYSTEMS } from './systems.ts';
-import { nfkc, stripSpaces, toFullWidth } from './text.ts';
+import { ID_SYSTEMS } from '../core/systems.ts';
+import { nfkc, stripSpaces, toFullWidth } from '../jp/characters.ts';
 
 /** The canonical width of a 記号 or 番号: half-width if plain alphanumerics, else full-width. */
 function widthNormalized(s: string): string {
@@ -35,13 +35,21 @@ export function parseInsuredSubnumber(raw: string): ParseResult {
 }
 
 export const insuredSymbol: IdentifierKind = {
-  system: ID_SYSTEMS.insuredSymbol, label: 'insured person symbol', labelJa: '被保険者証記号', parse: parseInsuredSymbol,
+  system: ID_SYSTEMS.insuredSymbol,
+  label: 'insured person symbol',
+  labelJa: '被保険者証記号',
+  parse: parseInsuredSymbol,
 };
 export const insuredNumber: IdentifierKind = {
-  system: ID_SYSTEMS.insuredNumber, label: 'insured person number', labelJa: '被保険者証番号', parse: parseInsuredNumber,
+  system: ID_SYSTEMS.insuredNumber,
+  label: 'insured person number',
+  labelJa: '被保険者証番号',
+  parse: parseInsuredNumber,
 };
 export const insuredSubnumber: IdentifierKind = {
-  system: ID_SYSTEMS.insuredSubnumber, label: 'insured person branch number', labelJa: '被保険者証枝番',
+  system: ID_SYSTEMS.insuredSubnumber,
+  label: 'insured person branch number',
+  labelJa: '被保険者証枝番',
   parse: (raw) => {
     const r = parseInsuredSubnumber(raw);
     return r.ok && r.value === '' ? fail('insured-subnumber.empty', 'insured person branch number (枝番): must not be empty') : r;

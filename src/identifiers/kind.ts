@@ -17,9 +17,7 @@ export const DEFAULT_RULES: IdentifierRules = {
   lateElderlyNumberCheckDigit: false,
 };
 
-export type ParseResult =
-  | { ok: true; value: string }
-  | { ok: false; rule: string; message: string };
+export type ParseResult = { ok: true; value: string } | { ok: false; rule: string; message: string };
 
 export interface IdentifierKind {
   /** The system URI medid emits. */

@@ -8,15 +8,16 @@ import crypto from 'node:crypto';
 import { verhoeffCheckDigit } from './check-digits.ts';
 import { fail, ok } from './kind.ts';
 import type { IdentifierKind, ParseResult } from './kind.ts';
-import { ID_SYSTEMS } from './systems.ts';
-import { compactDigits } from './text.ts';
+import { ID_SYSTEMS } from '../core/systems.ts';
+import { compactDigits } from '../jp/characters.ts';
 
 export const MEDICAL_ID_SCHEME = '1';
 
 export function parseMedicalId(raw: string): ParseResult {
   const d = compactDigits(raw);
   if (!/^\d{14}$/.test(d)) return fail('medical-id.format', `medical ID "${raw}": must be 14 digits`);
-  if (d[0] !== MEDICAL_ID_SCHEME) return fail('medical-id.scheme', `medical ID ${d}: scheme version ${d[0] ?? ''} is not issued (expected ${MEDICAL_ID_SCHEME})`);
+  if (d[0] !== MEDICAL_ID_SCHEME)
+    return fail('medical-id.scheme', `medical ID ${d}: scheme version ${d[0] ?? ''} is not issued (expected ${MEDICAL_ID_SCHEME})`);
   const expected = verhoeffCheckDigit(d.slice(0, 13));
   if (Number(d[13]) !== expected) return fail('medical-id.check-digit', `medical ID ${d}: check digit should be ${expected}`);
   return ok(d);
@@ -24,13 +25,9 @@ export function parseMedicalId(raw: string): ParseResult {
 
 /** A fresh random medical ID (CSPRNG); uniqueness is the registry's table's job. */
 export function newMedicalId(): string {
-  const body = MEDICAL_ID_SCHEME + String(crypto.randomInt(0, 1_000_000)).padStart(6, '0') + String(crypto.randomInt(0, 1_000_000)).padStart(6, '0');
+  const body =
+    MEDICAL_ID_SCHEME + String(crypto.randomInt(0, 1_000_000)).padStart(6, '0') + String(crypto.randomInt(0, 1_000_000)).padStart(6, '0');
   return body + String(verhoeffCheckDigit(body));
-}
-
-/** `1234 5678 9012 34`, for people (machines exchange the plain digits). */
-export function displayMedicalId(id: string): string {
-  return id.replace(/(\d{4})(?=\d)/g, '$1 ');
 }
 
 export function medicalIdKind(system: string = ID_SYSTEMS.medicalId): IdentifierKind {
@@ -42,7 +39,12 @@ export function medicalIdKind(system: string = ID_SYSTEMS.medicalId): Identifier
  * registry's table refuses any ID ever issued, and reports which of a round it took). A handful
  * of rounds suffices in a 10^12 space, so running out is a bug, not a state.
  */
-export async function issueUnusedMedicalIds(n: number, tryIssue: (round: { slot: number; mid: string }[]) => Promise<Set<string>>, draw: () => string = newMedicalId, maxRounds = 8): Promise<string[]> {
+export async function issueUnusedMedicalIds(
+  n: number,
+  tryIssue: (round: { slot: number; mid: string }[]) => Promise<Set<string>>,
+  draw: () => string = newMedicalId,
+  maxRounds = 8,
+): Promise<string[]> {
   const out = new Array<string | undefined>(n).fill(undefined);
   for (let round = 0; round < maxRounds; round++) {
     const drawn = new Set<string>();
@@ -63,7 +65,16 @@ export async function issueUnusedMedicalIds(n: number, tryIssue: (round: { slot:
 }
 
 /** One medical ID: see issueUnusedMedicalIds. */
-export async function issueUnusedMedicalId(tryIssue: (mid: string) => Promise<boolean>, draw: () => string = newMedicalId, maxDraws = 8): Promise<string> {
-  const [mid] = await issueUnusedMedicalIds(1, async ([t]) => new Set(t !== undefined && await tryIssue(t.mid) ? [t.mid] : []), draw, maxDraws);
+export async function issueUnusedMedicalId(
+  tryIssue: (mid: string) => Promise<boolean>,
+  draw: () => string = newMedicalId,
+  maxDraws = 8,
+): Promise<string> {
+  const [mid] = await issueUnusedMedicalIds(
+    1,
+    async ([t]) => new Set(t !== undefined && (await tryIssue(t.mid)) ? [t.mid] : []),
+    draw,
+    maxDraws,
+  );
   return mid;
 }

@@ -5,20 +5,28 @@
  */
 import { fail, ok } from './kind.ts';
 import type { IdentifierKind, ParseResult } from './kind.ts';
-import { ID_SYSTEMS } from './systems.ts';
-import { compactDigits } from './text.ts';
+import { ID_SYSTEMS } from '../core/systems.ts';
+import { compactDigits } from '../jp/characters.ts';
 
 const FORMAT = /^[0-4][0-9][1-3][0-9]{7}$/;
 
 export function parseMedicalInstitutionCode(raw: string): ParseResult {
   const d = compactDigits(raw);
   if (!/^\d{10}$/.test(d)) return fail('medical-institution-code.length', `medical institution code "${raw}": must be 10 digits`);
-  if (!FORMAT.test(d)) return fail('medical-institution-code.format', `medical institution code ${d}: prefecture 01–47 and fee table 1–3 expected (pattern [0-4][0-9][1-3][0-9]{7})`);
+  if (!FORMAT.test(d))
+    return fail(
+      'medical-institution-code.format',
+      `medical institution code ${d}: prefecture 01–47 and fee table 1–3 expected (pattern [0-4][0-9][1-3][0-9]{7})`,
+    );
   const pref = Number(d.slice(0, 2));
-  if (pref < 1 || pref > 47) return fail('medical-institution-code.prefecture', `medical institution code ${d}: prefecture ${d.slice(0, 2)} is not 01–47`);
+  if (pref < 1 || pref > 47)
+    return fail('medical-institution-code.prefecture', `medical institution code ${d}: prefecture ${d.slice(0, 2)} is not 01–47`);
   return ok(d);
 }
 
 export const medicalInstitutionCode: IdentifierKind = {
-  system: ID_SYSTEMS.medicalInstitutionCode, label: 'medical institution code', labelJa: '医療機関コード', parse: parseMedicalInstitutionCode,
+  system: ID_SYSTEMS.medicalInstitutionCode,
+  label: 'medical institution code',
+  labelJa: '医療機関コード',
+  parse: parseMedicalInstitutionCode,
 };

@@ -6,11 +6,11 @@
  * FHIRPath expression and the rule broken (422; nothing is written).
  */
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-import { errors, issue } from '../fhir/outcome.ts';
-import { MEDID_ERROR_SYSTEM } from '../fhir/canonical.ts';
+import { errors, issue } from '../core/outcome.ts';
+import { SYSTEMS } from '../core/systems.ts';
 import { parseInsuredNumber, parseInsuredSubnumber, parseInsuredSymbol } from './insured-parts.ts';
 import type { ParseResult } from './kind.ts';
-import type { IdentifierRegistry } from './registry.ts';
+import type { IdentifierCatalog } from './catalog.ts';
 
 const JP_EXT = 'http://jpfhir.jp/fhir/core/Extension/StructureDefinition/';
 /** JP Core Coverage extensions carrying the parts of an insurance card number. */
@@ -19,7 +19,9 @@ export const COVERAGE_PART_EXTENSIONS: Readonly<Record<string, (raw: string) => 
   [`${JP_EXT}JP_Coverage_InsuredPersonNumber`]: parseInsuredNumber,
   [`${JP_EXT}JP_Coverage_InsuredPersonSubNumber`]: (raw) => {
     const r = parseInsuredSubnumber(raw);
-    return r.ok && r.value === '' ? { ok: false, rule: 'insured-subnumber.empty', message: 'insured person branch number (枝番): the extension must not be empty' } : r;
+    return r.ok && r.value === ''
+      ? { ok: false, rule: 'insured-subnumber.empty', message: 'insured person branch number (枝番): the extension must not be empty' }
+      : r;
   },
 };
 
@@ -27,11 +29,14 @@ type Obj = Record<string, unknown>;
 
 function rejectIssue(expression: string, rule: string, message: string): OperationOutcomeIssue {
   const i = issue({ code: 'value', medid: 'invalid-identifier', text: message, expression });
-  i.details?.coding?.push({ system: `${MEDID_ERROR_SYSTEM}-rule`, code: rule });
+  i.details?.coding?.push({ system: SYSTEMS.medidErrorRule, code: rule });
   return i;
 }
 
-export function normalizeIdentifiers<T extends Resource>(resource: T, registry: IdentifierRegistry): { resource: T; issues: OperationOutcomeIssue[] } {
+export function normalizeIdentifiers<T extends Resource>(
+  resource: T,
+  catalog: IdentifierCatalog,
+): { resource: T; issues: OperationOutcomeIssue[] } {
   const issues: OperationOutcomeIssue[] = [];
   const visit = (node: unknown, path: string, key: string): unknown => {
     if (Array.isArray(node)) return node.map((x, i) => visit(x, `${path}[${i}]`, key));
@@ -39,9 +44,9 @@ export function normalizeIdentifiers<T extends Resource>(resource: T, registry: 
     const o = node as Obj;
     let out: Obj = {};
     for (const [k, v] of Object.entries(o)) out[k] = k === 'resource' || k === 'contained' ? v : visit(v, `${path}.${k}`, k);
-    if (key === 'identifier' && typeof o['system'] === 'string' && typeof o['value'] === 'string' && registry.checks(o['system'])) {
-      const r = registry.parse(o['system'], o['value']);
-      if (r.ok) out = { ...out, system: registry.canonicalSystem(o['system']), value: r.value };
+    if (key === 'identifier' && typeof o['system'] === 'string' && typeof o['value'] === 'string' && catalog.checks(o['system'])) {
+      const r = catalog.parse(o['system'], o['value']);
+      if (r.ok) out = { ...out, system: catalog.canonicalSystem(o['system']), value: r.value };
       else issues.push(rejectIssue(`${path}.value`, r.rule, r.message));
     }
     if (key === 'extension' && typeof o['url'] === 'string' && typeof o['valueString'] === 'string') {
@@ -59,9 +64,9 @@ export function normalizeIdentifiers<T extends Resource>(resource: T, registry: 
 }
 
 /** The write hook: normalized resource, or 422 listing every identifier that is wrong. */
-export function identifierHook(registry: IdentifierRegistry): (r: Resource) => Resource {
+export function identifierHook(catalog: IdentifierCatalog): (r: Resource) => Resource {
   return (r) => {
-    const { resource, issues } = normalizeIdentifiers(r, registry);
+    const { resource, issues } = normalizeIdentifiers(r, catalog);
     if (issues.length > 0) throw errors.invalid(issues, 422);
     return resource;
   };

@@ -8,8 +8,8 @@ import { fail, ok } from './kind.ts';
 import type { IdentifierKind, IdentifierRules, ParseResult } from './kind.ts';
 import { parsePublicPayerNumber } from './public-payer-number.ts';
 import { parsePublicRecipientNumber } from './public-recipient-number.ts';
-import { ID_SYSTEMS } from './systems.ts';
-import { nfkc } from './text.ts';
+import { ID_SYSTEMS } from '../core/systems.ts';
+import { nfkc } from '../jp/characters.ts';
 
 export function parsePublicPayerMemberId(raw: string, rules: IdentifierRules): ParseResult {
   const parts = nfkc(raw).trim().split(':');
@@ -22,10 +22,14 @@ export function parsePublicPayerMemberId(raw: string, rules: IdentifierRules): P
   if (!payer.ok) return fail(payer.rule, `public payer member id "${raw}": ${payer.message}`);
   const recipient = parsePublicRecipientNumber(parts[2], rules);
   if (!recipient.ok) return fail(recipient.rule, `public payer member id "${raw}": ${recipient.message}`);
-  if (!/^\d{7}$/.test(recipient.value)) return fail('public-payer-member-id.recipient', `public payer member id "${raw}": the recipient number must be 7 digits`);
+  if (!/^\d{7}$/.test(recipient.value))
+    return fail('public-payer-member-id.recipient', `public payer member id "${raw}": the recipient number must be 7 digits`);
   return ok(`${payer.value}::${recipient.value}:`);
 }
 
 export const publicPayerMemberId: IdentifierKind = {
-  system: ID_SYSTEMS.publicPayerMemberId, label: 'public payer member id', labelJa: '生活保護受給者識別子', parse: parsePublicPayerMemberId,
+  system: ID_SYSTEMS.publicPayerMemberId,
+  label: 'public payer member id',
+  labelJa: '生活保護受給者識別子',
+  parse: parsePublicPayerMemberId,
 };

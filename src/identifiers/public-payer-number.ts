@@ -5,17 +5,21 @@
 import { mod10CheckDigit } from './check-digits.ts';
 import { fail, ok } from './kind.ts';
 import type { IdentifierKind, ParseResult } from './kind.ts';
-import { ID_SYSTEMS } from './systems.ts';
-import { compactDigits } from './text.ts';
+import { ID_SYSTEMS } from '../core/systems.ts';
+import { compactDigits } from '../jp/characters.ts';
 
 export function parsePublicPayerNumber(raw: string): ParseResult {
   const d = compactDigits(raw);
   if (!/^\d{8}$/.test(d)) return fail('public-payer-number.format', `public payer number "${raw}": must be 8 digits`);
   const expected = mod10CheckDigit(d.slice(0, 7));
-  if (Number(d[7]) !== expected) return fail('public-payer-number.check-digit', `public payer number ${d}: check digit should be ${expected}`);
+  if (Number(d[7]) !== expected)
+    return fail('public-payer-number.check-digit', `public payer number ${d}: check digit should be ${expected}`);
   return ok(d);
 }
 
 export const publicPayerNumber: IdentifierKind = {
-  system: ID_SYSTEMS.publicPayerNumber, label: 'public payer number', labelJa: '公費負担者番号', parse: parsePublicPayerNumber,
+  system: ID_SYSTEMS.publicPayerNumber,
+  label: 'public payer number',
+  labelJa: '公費負担者番号',
+  parse: parsePublicPayerNumber,
 };

@@ -8,8 +8,8 @@
 import { mod10CheckDigit } from './check-digits.ts';
 import { fail, ok } from './kind.ts';
 import type { IdentifierKind, IdentifierRules, ParseResult } from './kind.ts';
-import { ID_SYSTEMS } from './systems.ts';
-import { compactDigits, nfkc, stripSpaces } from './text.ts';
+import { ID_SYSTEMS } from '../core/systems.ts';
+import { compactDigits, nfkc, stripSpaces } from '../jp/characters.ts';
 
 export function parsePublicRecipientNumber(raw: string, rules: IdentifierRules): ParseResult {
   const d = compactDigits(raw);
@@ -17,15 +17,23 @@ export function parsePublicRecipientNumber(raw: string, rules: IdentifierRules):
     const v = d.padStart(7, '0');
     if (rules.recipientNumberCheckDigit) {
       const expected = mod10CheckDigit(v.slice(0, 6));
-      if (Number(v[6]) !== expected) return fail('public-recipient-number.check-digit', `public recipient number ${v}: check digit should be ${expected}`);
+      if (Number(v[6]) !== expected)
+        return fail('public-recipient-number.check-digit', `public recipient number ${v}: check digit should be ${expected}`);
     }
     return ok(v);
   }
   const v = stripSpaces(nfkc(raw));
-  if (!/^[0-9A-Za-z-]{1,30}$/.test(v)) return fail('public-recipient-number.format', `public recipient number "${raw}": 7 digits, or up to 30 letters and digits for a local programme`);
+  if (!/^[0-9A-Za-z-]{1,30}$/.test(v))
+    return fail(
+      'public-recipient-number.format',
+      `public recipient number "${raw}": 7 digits, or up to 30 letters and digits for a local programme`,
+    );
   return ok(v);
 }
 
 export const publicRecipientNumber: IdentifierKind = {
-  system: ID_SYSTEMS.publicRecipientNumber, label: 'public recipient number', labelJa: '公費受給者番号', parse: parsePublicRecipientNumber,
+  system: ID_SYSTEMS.publicRecipientNumber,
+  label: 'public recipient number',
+  labelJa: '公費受給者番号',
+  parse: parsePublicRecipientNumber,
 };

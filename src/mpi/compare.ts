@@ -4,9 +4,19 @@
  * disagreement; `missing` when either side lacks the field (weight 0).
  */
 import type { MatchFeatures } from './features.ts';
-import { codePoints } from './normalize-ja.ts';
+import { codePoints } from '../jp/characters.ts';
 
-export const FIELDS = ['familyKana', 'givenKana', 'familyKanji', 'givenKanji', 'birthDate', 'sex', 'postalCode', 'address', 'phone'] as const;
+export const FIELDS = [
+  'familyKana',
+  'givenKana',
+  'familyKanji',
+  'givenKanji',
+  'birthDate',
+  'sex',
+  'postalCode',
+  'address',
+  'phone',
+] as const;
 export type Field = (typeof FIELDS)[number];
 
 export const LEVELS = {
@@ -35,7 +45,11 @@ export function jaroWinkler(a: string, b: string): number {
   let m = 0;
   for (let i = 0; i < s.length; i++) {
     for (let j = Math.max(0, i - range); j < Math.min(t.length, i + range + 1); j++) {
-      if (!tm[j] && s[i] === t[j]) { sm[i] = tm[j] = true; m++; break; }
+      if (!tm[j] && s[i] === t[j]) {
+        sm[i] = tm[j] = true;
+        m++;
+        break;
+      }
     }
   }
   if (m === 0) return 0;
@@ -60,7 +74,8 @@ function kana(q: string | undefined, c: string | undefined, ql: string | undefin
   return jaroWinkler(q, c) >= 0.85 ? 'similar' : 'disagree';
 }
 
-const eq = <L extends string>(q: string | undefined, c: string | undefined, yes: L): L | 'disagree' | 'missing' => (!q || !c ? 'missing' : q === c ? yes : 'disagree');
+const eq = <L extends string>(q: string | undefined, c: string | undefined, yes: L): L | 'disagree' | 'missing' =>
+  !q || !c ? 'missing' : q === c ? yes : 'disagree';
 
 /** Day and month swapped (1980-04-03 vs 1980-03-04), or exactly one digit different. */
 function birthDate(q: string | undefined, c: string | undefined): Level<'birthDate'> {
@@ -74,18 +89,39 @@ function birthDate(q: string | undefined, c: string | undefined): Level<'birthDa
 
 /** Whether the query's family and given names are the candidate's given and family. */
 export function namesSwapped(q: MatchFeatures, c: MatchFeatures): boolean {
-  return q.fl !== undefined && q.gl !== undefined && q.fl !== q.gl && q.fl === c.gl && q.gl === c.fl;
+  const [qf, qg] = [q.familyKanaLoose, q.givenKanaLoose];
+  return qf !== undefined && qg !== undefined && qf !== qg && qf === c.givenKanaLoose && qg === c.familyKanaLoose;
 }
 
 export function compare(q: MatchFeatures, c: MatchFeatures): Comparison {
   // Family and given swapped on the form: compare each with the other.
-  const qq: MatchFeatures = namesSwapped(q, c) ? { ...q, fk: q.gk, gk: q.fk, fl: q.gl, gl: q.fl, fj: q.gj, gj: q.fj } : q;
-  const address = !qq.a || !c.a ? 'missing' : qq.a === c.a || c.a.startsWith(qq.a) || qq.a.startsWith(c.a) ? 'agree' : 'disagree';
-  const phone = !qq.p || !c.p ? 'missing' : qq.p.some((p) => c.p?.includes(p)) ? 'agree' : 'disagree';
+  const qq: MatchFeatures = namesSwapped(q, c)
+    ? {
+        ...q,
+        familyKana: q.givenKana,
+        givenKana: q.familyKana,
+        familyKanaLoose: q.givenKanaLoose,
+        givenKanaLoose: q.familyKanaLoose,
+        familyKanji: q.givenKanji,
+        givenKanji: q.familyKanji,
+      }
+    : q;
+  const address =
+    !qq.address || !c.address
+      ? 'missing'
+      : qq.address === c.address || c.address.startsWith(qq.address) || qq.address.startsWith(c.address)
+        ? 'agree'
+        : 'disagree';
+  const phone = !qq.phones || !c.phones ? 'missing' : qq.phones.some((p) => c.phones?.includes(p)) ? 'agree' : 'disagree';
   return {
-    familyKana: kana(qq.fk, c.fk, qq.fl, c.fl), givenKana: kana(qq.gk, c.gk, qq.gl, c.gl),
-    familyKanji: eq(qq.fj, c.fj, 'exact'), givenKanji: eq(qq.gj, c.gj, 'exact'),
-    birthDate: birthDate(qq.b, c.b), sex: qq.s === 'unknown' || c.s === 'unknown' ? 'missing' : eq(qq.s, c.s, 'agree'),
-    postalCode: eq(qq.z, c.z, 'agree'), address, phone,
+    familyKana: kana(qq.familyKana, c.familyKana, qq.familyKanaLoose, c.familyKanaLoose),
+    givenKana: kana(qq.givenKana, c.givenKana, qq.givenKanaLoose, c.givenKanaLoose),
+    familyKanji: eq(qq.familyKanji, c.familyKanji, 'exact'),
+    givenKanji: eq(qq.givenKanji, c.givenKanji, 'exact'),
+    birthDate: birthDate(qq.birthDate, c.birthDate),
+    sex: qq.sex === 'unknown' || c.sex === 'unknown' ? 'missing' : eq(qq.sex, c.sex, 'agree'),
+    postalCode: eq(qq.postalCode, c.postalCode, 'agree'),
+    address,
+    phone,
   };
 }

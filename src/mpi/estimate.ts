@@ -30,17 +30,24 @@ const emptyCounts = (): Counts => Object.fromEntries(FIELDS.map((f) => [f, {}]))
 export function estimateU(random: readonly Comparison[]): LevelTable {
   const counts = emptyCounts();
   for (const c of random) for (const f of FIELDS) if (c[f] !== 'missing') counts[f][c[f]] = (counts[f][c[f]] ?? 0) + 1;
-  return Object.fromEntries(FIELDS.map((f) => {
-    const levels = LEVELS[f] as readonly string[];
-    const total = levels.reduce((s, l) => s + (counts[f][l] ?? 0), 0);
-    return [f, Object.fromEntries(levels.map((l) => [l, ((counts[f][l] ?? 0) + 1) / (total + levels.length)]))];
-  })) as unknown as LevelTable;
+  return Object.fromEntries(
+    FIELDS.map((f) => {
+      const levels = LEVELS[f] as readonly string[];
+      const total = levels.reduce((s, l) => s + (counts[f][l] ?? 0), 0);
+      return [f, Object.fromEntries(levels.map((l) => [l, ((counts[f][l] ?? 0) + 1) / (total + levels.length)]))];
+    }),
+  ) as unknown as LevelTable;
 }
 
 const prob = (t: LevelTable, f: Field, l: string): number => (t[f] as Record<string, number | undefined>)[l] ?? 0.5;
 
 /** EM for m and the prior, u fixed. */
-export function estimateM(blocked: readonly Comparison[], u: LevelTable, start: { m: LevelTable; prior: number }, maxIter = 100): { m: LevelTable; prior: number; iterations: number } {
+export function estimateM(
+  blocked: readonly Comparison[],
+  u: LevelTable,
+  start: { m: LevelTable; prior: number },
+  maxIter = 100,
+): { m: LevelTable; prior: number; iterations: number } {
   let m = start.m;
   let prior = start.prior;
   let it = 0;
@@ -64,13 +71,17 @@ export function estimateM(blocked: readonly Comparison[], u: LevelTable, start: 
         seen[f] += g;
       }
     }
-    const next = Object.fromEntries(FIELDS.map((f) => {
-      const levels = LEVELS[f] as readonly string[];
-      // A small pseudo-count towards the previous m keeps unseen levels from collapsing to 0.
-      return [f, Object.fromEntries(levels.map((l) => [l, ((counts[f][l] ?? 0) + prob(m, f, l)) / (seen[f] + 1)]))];
-    })) as unknown as LevelTable;
+    const next = Object.fromEntries(
+      FIELDS.map((f) => {
+        const levels = LEVELS[f] as readonly string[];
+        // A small pseudo-count towards the previous m keeps unseen levels from collapsing to 0.
+        return [f, Object.fromEntries(levels.map((l) => [l, ((counts[f][l] ?? 0) + prob(m, f, l)) / (seen[f] + 1)]))];
+      }),
+    ) as unknown as LevelTable;
     const nextPrior = Math.min(0.5, Math.max(1e-6, gSum / Math.max(1, blocked.length)));
-    const delta = Math.abs(nextPrior - prior) + FIELDS.reduce((s, f) => s + (LEVELS[f] as readonly string[]).reduce((t, l) => t + Math.abs(prob(next, f, l) - prob(m, f, l)), 0), 0);
+    const delta =
+      Math.abs(nextPrior - prior) +
+      FIELDS.reduce((s, f) => s + (LEVELS[f] as readonly string[]).reduce((t, l) => t + Math.abs(prob(next, f, l) - prob(m, f, l)), 0), 0);
     m = next;
     prior = nextPrior;
     if (delta < 1e-6) break;
@@ -86,13 +97,19 @@ export function estimate(random: readonly [object, object][], blocked: readonly 
   // EM finds the strongest cluster; in a registry without duplicates that is families (same
   // surname, address, birth year), not same persons. Same persons agree on birth date and
   // given name nearly always: an estimate where they do not is rejected.
-  const plausible = em.prior < 0.3 && (em.m.birthDate.exact ?? 0) >= 0.6 && (em.m.givenKana.exact ?? 0) >= 0.6 && (em.m.familyKana.exact ?? 0) >= 0.5;
+  const plausible =
+    em.prior < 0.3 && (em.m.birthDate.exact ?? 0) >= 0.6 && (em.m.givenKana.exact ?? 0) >= 0.6 && (em.m.familyKana.exact ?? 0) >= 0.5;
   const mEstimated = expected >= MIN_EXPECTED_MATCHES && plausible;
   return {
     weights: { prior: mEstimated ? em.prior : DEFAULT_WEIGHTS.prior, m: mEstimated ? em.m : DEFAULT_WEIGHTS.m, u, persons },
-    randomPairs: random.length, blockedPairs: blocked.length, iterations: em.iterations, mEstimated,
-    note: mEstimated ? `m and the prior estimated by EM (${em.iterations} iterations, ~${Math.round(expected)} same-person pairs among the blocked pairs)`
-      : plausible ? `m kept at its defaults: EM expects only ~${Math.round(expected)} same-person pairs among ${blocked.length} blocked pairs (fewer than ${MIN_EXPECTED_MATCHES}), too few to learn from`
+    randomPairs: random.length,
+    blockedPairs: blocked.length,
+    iterations: em.iterations,
+    mEstimated,
+    note: mEstimated
+      ? `m and the prior estimated by EM (${em.iterations} iterations, ~${Math.round(expected)} same-person pairs among the blocked pairs)`
+      : plausible
+        ? `m kept at its defaults: EM expects only ~${Math.round(expected)} same-person pairs among ${blocked.length} blocked pairs (fewer than ${MIN_EXPECTED_MATCHES}), too few to learn from`
         : `m kept at its defaults: EM converged on a cluster that is not same persons (prior ${em.prior.toFixed(2)}, m(birth date exact) ${(em.m.birthDate.exact ?? 0).toFixed(2)}): the registry has too few duplicates to learn agreement from`,
   };
 }

@@ -12,10 +12,9 @@
  *   no name in common) is never certain: it is graded by its weight, at best probable.
  */
 import type { Patient } from '@medplum/fhirtypes';
-import { errors } from '../fhir/outcome.ts';
+import { errors } from '../core/outcome.ts';
+import { ID_SYSTEMS } from '../core/systems.ts';
 import { parseMyNumber } from '../identifiers/my-number.ts';
-import { ID_SYSTEMS } from '../identifiers/systems.ts';
-import type { MyNumberMac } from '../privacy/my-number-mac.ts';
 import type { Db } from '../store/db.ts';
 import { blockedCandidates, patientsByIdentifiers } from '../store/mpi.ts';
 import { compare, namesSwapped } from './compare.ts';
@@ -27,10 +26,11 @@ import type { FieldWeight, ValueCounts, Weights } from './weights.ts';
 
 export type MatchGrade = 'certain' | 'probable' | 'possible';
 
-export interface MatchThresholds { certain: number; probable: number; possible: number }
-
-/** Chosen from the evaluation (bench/match-eval.ts, README): zero false certain on 10,000 queries. */
-export const DEFAULT_THRESHOLDS: MatchThresholds = { certain: 70, probable: 25, possible: 8 };
+export interface MatchThresholds {
+  certain: number;
+  probable: number;
+  possible: number;
+}
 
 export interface MatchResult {
   patientId: string;
@@ -53,7 +53,8 @@ export interface MatchOutcome {
 
 export interface MatcherDeps {
   db: Db;
-  mac: MyNumberMac;
+  /** The keyed MAC of 12 validated My Number digits (privacy/my-number, passed in). */
+  myNumberMac: (digits: string) => Buffer;
   weights: () => Promise<Weights>;
   thresholds: MatchThresholds;
   /** Blocks larger than this are not used (and reported). */
@@ -61,11 +62,13 @@ export interface MatcherDeps {
   normalizeIdentifier: (system: string, value: string) => string;
 }
 
-const NAME_COUNT_FIELDS: [keyof ValueCounts, keyof MatchFeatures][] = [['familyKana', 'fk'], ['givenKana', 'gk'], ['familyKanji', 'fj'], ['givenKanji', 'gj']];
+/** The name features whose value frequencies the weights use (mpi.value_count's field names). */
+const NAME_COUNT_FIELDS: (keyof ValueCounts & keyof MatchFeatures)[] = ['familyKana', 'givenKana', 'familyKanji', 'givenKanji'];
 
 /** The demographics contradict an agreeing identifier. */
 function contradiction(c: Comparison): string | undefined {
-  if (c.birthDate !== 'exact' && c.birthDate !== 'missing') return `birth date ${c.birthDate === 'disagree' ? 'disagrees' : `differs (${c.birthDate})`}`;
+  if (c.birthDate !== 'exact' && c.birthDate !== 'missing')
+    return `birth date ${c.birthDate === 'disagree' ? 'disagrees' : `differs (${c.birthDate})`}`;
   if (c.sex === 'disagree') return 'sex disagrees';
   const kanaNone = c.familyKana === 'disagree' && c.givenKana === 'disagree';
   const kanjiNone = c.familyKanji === 'disagree' && c.givenKanji === 'disagree';
@@ -88,8 +91,9 @@ export class Matcher {
       if (!id.system || !id.value) return;
       if (id.system === ID_SYSTEMS.myNumber) {
         const mn = parseMyNumber(id.value);
-        if (!mn.ok) throw errors.badRequest(`Patient.identifier[${i}]: ${mn.message}`, 'invalid-identifier', `Patient.identifier[${i}].value`);
-        macs.push(this.d.mac.mac(mn.value));
+        if (!mn.ok)
+          throw errors.badRequest(`Patient.identifier[${i}]: ${mn.message}`, 'invalid-identifier', `Patient.identifier[${i}].value`);
+        macs.push(this.d.myNumberMac(mn.value));
       } else {
         ids.push({ system: id.system, value: this.d.normalizeIdentifier(id.system, id.value) });
       }
@@ -101,10 +105,17 @@ export class Matcher {
     const q = featuresOf(p);
     const { ids, macs } = this.identifiersOf(p);
     if (ids.length === 0 && macs.length === 0) {
-      const missing = [...(!q.fk && !q.fj ? ['a family name (kana or kanji) in Patient.name'] : []), ...(!q.b ? ['Patient.birthDate'] : [])];
+      const missing = [
+        ...(!q.familyKana && !q.familyKanji ? ['a family name (kana or kanji) in Patient.name'] : []),
+        ...(!q.birthDate ? ['Patient.birthDate'] : []),
+      ];
       if (missing.length > 0) {
-        throw errors.badRequest(`$match needs an identifier, or a name with a birth date: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} missing`,
-          'invalid-parameter', missing.includes('Patient.birthDate') ? 'Patient.birthDate' : 'Patient.name', 'required');
+        throw errors.badRequest(
+          `$match needs an identifier, or a name with a birth date: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} missing`,
+          'invalid-parameter',
+          missing.includes('Patient.birthDate') ? 'Patient.birthDate' : 'Patient.name',
+          'required',
+        );
       }
     }
     const byId = await patientsByIdentifiers(this.d.db, ids, macs);
@@ -112,9 +123,18 @@ export class Matcher {
     for (const r of byId) idSystems.set(r.patientId, [...(idSystems.get(r.patientId) ?? []), r.system]);
     const keys = [...new Set([...blockingKeys(q), ...blockingKeys(q, true)])];
     // Each name field's frequency for the query's value, and for the swapped one (compare() may swap).
-    const names = ([['familyKana', q.fk], ['familyKana', q.gk], ['givenKana', q.gk], ['givenKana', q.fk],
-      ['familyKanji', q.fj], ['familyKanji', q.gj], ['givenKanji', q.gj], ['givenKanji', q.fj]] as const)
-      .flatMap(([field, v]) => (v === undefined ? [] : [[field, v] as [string, string]]));
+    const names = (
+      [
+        ['familyKana', q.familyKana],
+        ['familyKana', q.givenKana],
+        ['givenKana', q.givenKana],
+        ['givenKana', q.familyKana],
+        ['familyKanji', q.familyKanji],
+        ['familyKanji', q.givenKanji],
+        ['givenKanji', q.givenKanji],
+        ['givenKanji', q.familyKanji],
+      ] as const
+    ).flatMap(([field, v]) => (v === undefined ? [] : [[field, v] as [string, string]]));
     const found = await blockedCandidates(this.d.db, keys, [...idSystems.keys()], this.d.blockLimit, names);
     const w = await this.d.weights();
     const t = this.d.thresholds;
@@ -123,8 +143,8 @@ export class Matcher {
       const c = cand.features as MatchFeatures;
       const cmp = compare(q, c);
       const counts: ValueCounts = {};
-      for (const [field, key] of NAME_COUNT_FIELDS) {
-        const v = c[key] as string | undefined;
+      for (const field of NAME_COUNT_FIELDS) {
+        const v = c[field];
         if (v !== undefined) counts[field] = found.counts[`${field}|${v}`];
       }
       const fields = fieldWeights(cmp, w, counts);
@@ -132,7 +152,8 @@ export class Matcher {
       const p0 = posterior(weight, w.prior);
       const agreeing = idSystems.get(cand.patientId) ?? [];
       const notes: string[] = [];
-      let grade: MatchGrade | undefined = weight >= t.certain ? 'certain' : weight >= t.probable ? 'probable' : weight >= t.possible ? 'possible' : undefined;
+      let grade: MatchGrade | undefined =
+        weight >= t.certain ? 'certain' : weight >= t.probable ? 'probable' : weight >= t.possible ? 'possible' : undefined;
       let score = p0;
       if (agreeing.length > 0) {
         const why = contradiction(cmp);
@@ -150,13 +171,31 @@ export class Matcher {
       if (namesSwapped(q, c)) notes.push('family and given names were swapped on the query');
       if (grade === undefined) continue;
       if (grade === 'certain' && agreeing.length === 0) score = Math.max(score, 0.95);
-      results.push({ patientId: cand.patientId, grade, score: Math.round(score * 10_000) / 10_000, weight: Math.round(weight * 100) / 100, fields, identifiers: agreeing, notes });
+      results.push({
+        patientId: cand.patientId,
+        grade,
+        score: Math.round(score * 10_000) / 10_000,
+        weight: Math.round(weight * 100) / 100,
+        fields,
+        identifiers: agreeing,
+        notes,
+      });
     }
     results.sort((a, b) => b.score - a.score || b.weight - a.weight);
     if (o.onlyCertain) {
       const certain = results.filter((r) => r.grade === 'certain');
-      if (found.oversized.length > 0) return { results: [], oversized: found.oversized, withheld: 'a blocking key was too common to search, so certainty cannot be claimed' };
-      if (certain.length !== 1) return { results: [], oversized: [], withheld: certain.length === 0 ? 'no certain match' : `${certain.length} certain matches that may be different persons` };
+      if (found.oversized.length > 0)
+        return {
+          results: [],
+          oversized: found.oversized,
+          withheld: 'a blocking key was too common to search, so certainty cannot be claimed',
+        };
+      if (certain.length !== 1)
+        return {
+          results: [],
+          oversized: [],
+          withheld: certain.length === 0 ? 'no certain match' : `${certain.length} certain matches that may be different persons`,
+        };
       return { results: certain, oversized: [] };
     }
     return { results: results.slice(0, o.count), oversized: found.oversized };

@@ -23,7 +23,9 @@ export class WeightsStore {
     this.loading ??= (async () => {
       try {
         const row = await latestWeights(this.db);
-        const weights = row ? { ...DEFAULT_WEIGHTS, ...(row.weights as Partial<Weights>), source: row.estimatedAt.toISOString() } : DEFAULT_WEIGHTS;
+        const weights = row
+          ? { ...DEFAULT_WEIGHTS, ...(row.weights as Partial<Weights>), source: row.estimatedAt.toISOString() }
+          : DEFAULT_WEIGHTS;
         this.cached = { weights, at: Date.now() };
         return weights;
       } finally {

@@ -6,7 +6,7 @@
  * m by EM over blocked pairs, and the value frequencies; until then these defaults apply.
  */
 import { FIELDS } from './compare.ts';
-import type { Comparison, Field , LEVELS } from './compare.ts';
+import type { Comparison, Field, LEVELS } from './compare.ts';
 
 export type LevelTable = { [F in Field]: Partial<Record<(typeof LEVELS)[F][number], number>> };
 
@@ -23,7 +23,9 @@ export interface Weights {
 
 /** Defaults from Japanese population statistics (birth dates over ~90 years, surname shares) and desk error rates reported for NDB linkage. */
 export const DEFAULT_WEIGHTS: Weights = {
-  source: 'default', prior: 0.01, persons: 0,
+  source: 'default',
+  prior: 0.01,
+  persons: 0,
   m: {
     // Family names change (marriage, adoption): disagreement is weak evidence against a match.
     // Given names almost never do: disagreement (beyond the loose and similar levels that
@@ -54,9 +56,18 @@ export const DEFAULT_WEIGHTS: Weights = {
 };
 
 /** How many persons carry the query's name values (exact, by key), from mpi.value_count. */
-export interface ValueCounts { familyKana?: number; givenKana?: number; familyKanji?: number; givenKanji?: number }
+export interface ValueCounts {
+  familyKana?: number;
+  givenKana?: number;
+  familyKanji?: number;
+  givenKanji?: number;
+}
 
-export interface FieldWeight { field: Field; level: string; weight: number }
+export interface FieldWeight {
+  field: Field;
+  level: string;
+  weight: number;
+}
 
 const NAME_FIELDS = new Set<Field>(['familyKana', 'givenKana', 'familyKanji', 'givenKanji']);
 const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x));

@@ -13,14 +13,12 @@
  */
 import crypto from 'node:crypto';
 import { issueUnusedMedicalIds } from '../identifiers/medical-id.ts';
-import { MY_NUMBER_MAC_VERSION } from '../privacy/my-number-mac.ts';
-import type { Repository } from '../repo/repository.ts';
+import type { UnitOfWork } from '../repo/unit-of-work.ts';
 import { bindMyNumbers } from '../store/my-number.ts';
-import { bindNewIdentifiers, insertPersons, issueMedicalIds, lockRegistrationKeys, positionsWithCandidates } from '../store/registry.ts';
-import type { PersonIdentifierRow } from '../store/registry.ts';
+import { bindNewIdentifiers, insertPersons, issueMedicalIds, lockRegistrationKeys, positionsWithCandidates } from '../store/persons.ts';
+import type { PersonIdentifierRow } from '../store/persons.ts';
 import { newPatient } from './patient.ts';
-import type { RegistrationRecord } from './record.ts';
-import type { RegistrationResult } from './registrar.ts';
+import type { RegistrationRecord, RegistrationResult } from './record.ts';
 
 /** A record with the keys its decision reads. */
 export interface KeyedRecord {
@@ -31,7 +29,11 @@ export interface KeyedRecord {
 }
 
 export function lockKeysOf(k: Pick<KeyedRecord, 'mac' | 'identifiers' | 'demoKey'>): string[] {
-  return [...(k.mac ? [`reg:mn:${k.mac.toString('hex')}`] : []), ...k.identifiers.map((i) => `reg:id:${i.system}|${i.value}`), `reg:demo:${k.demoKey}`];
+  return [
+    ...(k.mac ? [`reg:mn:${k.mac.toString('hex')}`] : []),
+    ...k.identifiers.map((i) => `reg:id:${i.system}|${i.value}`),
+    `reg:demo:${k.demoKey}`,
+  ];
 }
 
 /** Records whose keys an earlier record of the same batch already uses. */
@@ -54,30 +56,62 @@ export interface BulkOutcome {
 }
 
 /**
- * Creates the batch's certainly-new persons inside `repo`'s transaction. Throws (and the caller
+ * Creates the batch's certainly-new persons inside `tx`'s transaction. Throws (and the caller
  * rolls back and falls back to the per-record path) if the database disagrees with the
  * decision, which the locks make impossible short of a bug.
  */
-export async function createNewPersons(repo: Repository, recs: readonly KeyedRecord[], o: { medicalIdSystem: string; now: string; drawMedicalId?: () => string }): Promise<BulkOutcome> {
-  const db = repo.db;
+export async function createNewPersons(
+  tx: UnitOfWork,
+  recs: readonly KeyedRecord[],
+  o: { medicalIdSystem: string; myNumberMacVersion: number; now: string; drawMedicalId?: () => string },
+): Promise<BulkOutcome> {
+  const db = tx.db;
   await lockRegistrationKeys(db, recs.flatMap(lockKeysOf));
   const taken = await positionsWithCandidates(db, recs);
   const shared = sharingEarlierKeys(recs);
   const rest = recs.flatMap((_r, i) => (taken.has(i) || shared.has(i) ? [i] : []));
-  const fresh = recs.flatMap((r, i) => (taken.has(i) || shared.has(i) ? [] : [{ i, r, kid: crypto.randomBytes(16), patientId: crypto.randomUUID() }]));
+  const fresh = recs.flatMap((r, i) =>
+    taken.has(i) || shared.has(i) ? [] : [{ i, r, personKey: crypto.randomBytes(16), patientId: crypto.randomUUID() }],
+  );
   const created = new Map<number, RegistrationResult>();
   if (fresh.length === 0) return { created, rest };
 
-  await insertPersons(db, fresh.map((f) => ({ kid: f.kid, patientId: f.patientId, demoKey: f.r.demoKey })), o.now);
-  const mids = await issueUnusedMedicalIds(fresh.length,
-    (round) => issueMedicalIds(db, round.map((t) => ({ kid: (fresh[t.slot]).kid, mid: t.mid })), o.now), o.drawMedicalId);
+  await insertPersons(
+    db,
+    fresh.map((f) => ({ personKey: f.personKey, patientId: f.patientId, demoKey: f.r.demoKey })),
+    o.now,
+  );
+  const mids = await issueUnusedMedicalIds(
+    fresh.length,
+    (round) =>
+      issueMedicalIds(
+        db,
+        round.map((t) => ({ personKey: fresh[t.slot].personKey, mid: t.mid })),
+        o.now,
+      ),
+    o.drawMedicalId,
+  );
   const start = o.now.slice(0, 10);
-  await repo.createManyTrusted('Patient', fresh.map((f, n) => ({
-    id: f.patientId, resource: newPatient(f.patientId, f.r.record, { system: o.medicalIdSystem, value: mids[n], start }),
-  })));
-  const clashes = await bindNewIdentifiers(db, fresh.flatMap((f) => f.r.identifiers.map((x) => ({ ...x, kid: f.kid }))))
-    + await bindMyNumbers(db, fresh.flatMap((f) => (f.r.mac ? [{ mac: f.r.mac, patientId: f.patientId }] : [])), MY_NUMBER_MAC_VERSION);
+  await tx.resources.createManyTrusted(
+    'Patient',
+    fresh.map((f, n) => ({
+      id: f.patientId,
+      resource: newPatient(f.patientId, f.r.record, { system: o.medicalIdSystem, value: mids[n], start }),
+    })),
+  );
+  const clashes =
+    (await bindNewIdentifiers(
+      db,
+      fresh.flatMap((f) => f.r.identifiers.map((x) => ({ ...x, personKey: f.personKey }))),
+    )) +
+    (await bindMyNumbers(
+      db,
+      fresh.flatMap((f) => (f.r.mac ? [{ mac: f.r.mac, patientId: f.patientId }] : [])),
+      o.myNumberMacVersion,
+    ));
   if (clashes > 0) throw new Error(`bulk registration: ${clashes} identifiers were bound under lock by someone else`);
-  fresh.forEach((f, n) => created.set(f.i, { record: f.r.record.record, status: 'created', patientId: f.patientId, medicalId: mids[n], issues: [] }));
+  fresh.forEach((f, n) =>
+    created.set(f.i, { record: f.r.record.record, status: 'created', patientId: f.patientId, medicalId: mids[n], issues: [] }),
+  );
   return { created, rest };
 }

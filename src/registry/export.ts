@@ -5,7 +5,7 @@
  * One code path for the Bulk Data–style `Patient/$export` and `medid export`.
  */
 import type { Identifier, Patient } from '@medplum/fhirtypes';
-import { ID_SYSTEMS } from '../identifiers/systems.ts';
+import { ID_SYSTEMS } from '../core/systems.ts';
 import type { Db } from '../store/db.ts';
 import { addExportFile, finishExportJob, payerPatientsPage } from '../store/exports.ts';
 
@@ -19,14 +19,21 @@ export function exportedPatient(p: Patient, payer: string, medicalIdSystem: stri
     (i.system === ID_SYSTEMS.publicPayerMemberId && (i.value ?? '').startsWith(`${payer}::`));
   const identifier = (p.identifier ?? []).filter((i) => i.system === medicalIdSystem || own(i));
   return {
-    resourceType: 'Patient', id: p.id, identifier,
+    resourceType: 'Patient',
+    id: p.id,
+    identifier,
     ...(p.active === false ? { active: false } : {}),
     ...(p.deceasedDateTime ? { deceasedDateTime: p.deceasedDateTime } : {}),
   };
 }
 
 /** NDJSON lines of the payer's persons, page by page. */
-export async function* exportLines(db: Db, payer: string, since: string | null, medicalIdSystem: string): AsyncGenerator<{ id: string; line: string }> {
+export async function* exportLines(
+  db: Db,
+  payer: string,
+  since: string | null,
+  medicalIdSystem: string,
+): AsyncGenerator<{ id: string; line: string }> {
   let after = '';
   for (;;) {
     const page = await payerPatientsPage(db, payer, since, after, PAGE);

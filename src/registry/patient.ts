@@ -5,16 +5,12 @@
  * medical ID, and every insured number with its period.
  */
 import type { HumanName, Identifier, Patient } from '@medplum/fhirtypes';
-import { MEDID_CANONICAL } from '../fhir/canonical.ts';
+import { ID_SYSTEMS, NAME_REPRESENTATION, PROFILES } from '../core/systems.ts';
 import type { IdentifierRules } from '../identifiers/kind.ts';
-import { ID_SYSTEMS } from '../identifiers/systems.ts';
+import { representationOf } from '../jp/names.ts';
 import { normalizeRecord } from './record.ts';
 import type { FieldPaths, RecordIssue, RecordResult, RegistrationRecord } from './record.ts';
 
-export const PATIENT_PROFILE = `${MEDID_CANONICAL}/StructureDefinition/medid-patient`;
-export const REPRESENTATION = 'http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation';
-
-const repOf = (n: HumanName): string | undefined => n.extension?.find((e) => e.url === REPRESENTATION)?.valueCode;
 const isCurrent = (n: HumanName): boolean => n.use !== 'old';
 
 /** Reads a submitted Patient ($register) as a raw record, with FHIRPath for every issue. */
@@ -23,7 +19,12 @@ export function recordFromPatient(p: Patient, recordKey: string | undefined, rul
   const ids = (p.identifier ?? []).map((id, i) => ({ id, i }));
   const one = (system: string, label: string): { value: string | undefined; path: string; period?: Identifier['period'] } => {
     const found = ids.filter(({ id }) => id.system === system);
-    if (found.length > 1) issues.push({ expression: `Patient.identifier[${found[1]?.i ?? 0}]`, rule: 'record.one-identifier', text: `a registration carries one ${label}` });
+    if (found.length > 1)
+      issues.push({
+        expression: `Patient.identifier[${found[1]?.i ?? 0}]`,
+        rule: 'record.one-identifier',
+        text: `a registration carries one ${label}`,
+      });
     const f = found[0];
     return { value: f?.id.value, path: `Patient.identifier[${f?.i ?? 0}].value`, period: f?.id.period };
   };
@@ -31,35 +32,58 @@ export function recordFromPatient(p: Patient, recordKey: string | undefined, rul
   const payer = one(ID_SYSTEMS.publicPayerMemberId, 'public payer member id');
   const mn = one(ID_SYSTEMS.myNumber, 'My Number');
   const names = (p.name ?? []).map((n, i) => ({ n, i })).filter(({ n }) => isCurrent(n));
-  const kana = names.find(({ n }) => repOf(n) === 'SYL');
-  const kanji = names.find(({ n }) => repOf(n) === 'IDE') ?? names.find(({ n }) => repOf(n) === undefined);
+  const kana = names.find(({ n }) => representationOf(n) === 'SYL');
+  const kanji = names.find(({ n }) => representationOf(n) === 'IDE') ?? names.find(({ n }) => representationOf(n) === undefined);
   const phone = (p.telecom ?? []).find((t) => t.system === 'phone');
   const addr = p.address?.[0];
   const period = insured.period ?? payer.period;
   const paths: FieldPaths = {
-    insuredMemberId: insured.path, publicPayerMemberId: payer.path, myNumber: mn.path,
-    familyKana: kana ? `Patient.name[${kana.i}].family` : 'Patient.name', givenKana: kana ? `Patient.name[${kana.i}].given[0]` : 'Patient.name',
-    birthDate: 'Patient.birthDate', gender: 'Patient.gender', postalCode: 'Patient.address[0].postalCode',
+    insuredMemberId: insured.path,
+    publicPayerMemberId: payer.path,
+    myNumber: mn.path,
+    familyKana: kana ? `Patient.name[${kana.i}].family` : 'Patient.name',
+    givenKana: kana ? `Patient.name[${kana.i}].given[0]` : 'Patient.name',
+    birthDate: 'Patient.birthDate',
+    gender: 'Patient.gender',
+    postalCode: 'Patient.address[0].postalCode',
     phone: `Patient.telecom[${Math.max(0, (p.telecom ?? []).indexOf(phone as never))}].value`,
-    validFrom: 'Patient.identifier.period.start', validTo: 'Patient.identifier.period.end',
+    validFrom: 'Patient.identifier.period.start',
+    validTo: 'Patient.identifier.period.end',
   };
-  const r = normalizeRecord({
-    record: recordKey, insuredMemberId: insured.value, publicPayerMemberId: payer.value, myNumber: mn.value,
-    familyKanji: kanji?.n.family, givenKanji: kanji?.n.given?.join(''), familyKana: kana?.n.family, givenKana: kana?.n.given?.join(''),
-    birthDate: p.birthDate, gender: p.gender, postalCode: addr?.postalCode,
-    address: addr?.text ?? ([addr?.state, addr?.city, ...(addr?.line ?? [])].filter(Boolean).join('') || undefined),
-    phone: phone?.value, validFrom: period?.start?.slice(0, 10), validTo: period?.end?.slice(0, 10),
-  }, paths, rules);
+  const r = normalizeRecord(
+    {
+      record: recordKey,
+      insuredMemberId: insured.value,
+      publicPayerMemberId: payer.value,
+      myNumber: mn.value,
+      familyKanji: kanji?.n.family,
+      givenKanji: kanji?.n.given?.join(''),
+      familyKana: kana?.n.family,
+      givenKana: kana?.n.given?.join(''),
+      birthDate: p.birthDate,
+      gender: p.gender,
+      postalCode: addr?.postalCode,
+      address: addr?.text ?? ([addr?.state, addr?.city, ...(addr?.line ?? [])].filter(Boolean).join('') || undefined),
+      phone: phone?.value,
+      validFrom: period?.start?.slice(0, 10),
+      validTo: period?.end?.slice(0, 10),
+    },
+    paths,
+    rules,
+  );
   if (issues.length === 0) return r;
   return { ok: false, record: recordKey, issues: [...issues, ...(r.ok ? [] : r.issues)] };
 }
 
 /** The record as a Patient for transport (`medid import` over the API): the inverse of recordFromPatient. */
 export function patientFromRecord(r: RegistrationRecord): Patient {
-  const period = r.validFrom || r.validTo ? { ...(r.validFrom ? { start: r.validFrom } : {}), ...(r.validTo ? { end: r.validTo } : {}) } : undefined;
+  const period =
+    r.validFrom || r.validTo ? { ...(r.validFrom ? { start: r.validFrom } : {}), ...(r.validTo ? { end: r.validTo } : {}) } : undefined;
   const identifier: Identifier[] = [];
-  if (r.insuredMemberId) identifier.push({ system: ID_SYSTEMS.insuredMemberId, value: r.insuredMemberId.value, ...(period ? { period } : {}) });
-  if (r.publicPayerMemberId) identifier.push({ system: ID_SYSTEMS.publicPayerMemberId, value: r.publicPayerMemberId.value, ...(period ? { period } : {}) });
+  if (r.insuredMemberId)
+    identifier.push({ system: ID_SYSTEMS.insuredMemberId, value: r.insuredMemberId.value, ...(period ? { period } : {}) });
+  if (r.publicPayerMemberId)
+    identifier.push({ system: ID_SYSTEMS.publicPayerMemberId, value: r.publicPayerMemberId.value, ...(period ? { period } : {}) });
   if (r.myNumber) identifier.push({ system: ID_SYSTEMS.myNumber, value: r.myNumber });
   return { resourceType: 'Patient', ...(identifier.length ? { identifier } : {}), ...demographics(r) };
 }
@@ -67,22 +91,41 @@ export function patientFromRecord(r: RegistrationRecord): Patient {
 function personName(family: string | undefined, given: string | undefined, rep: 'IDE' | 'SYL'): HumanName | undefined {
   if (!family) return undefined;
   return {
-    extension: [{ url: REPRESENTATION, valueCode: rep }], use: 'official',
-    text: given ? `${family} ${given}` : family, family, ...(given ? { given: [given] } : {}),
+    extension: [{ url: NAME_REPRESENTATION, valueCode: rep }],
+    use: 'official',
+    text: given ? `${family} ${given}` : family,
+    family,
+    ...(given ? { given: [given] } : {}),
   };
 }
 
 /** Names, birth date, sex, address and phone of a record, as Patient elements. */
 function demographics(r: RegistrationRecord): Pick<Patient, 'name' | 'gender' | 'birthDate' | 'telecom' | 'address'> {
-  const name = [personName(r.familyKanji, r.givenKanji, 'IDE'), personName(r.familyKana, r.givenKana, 'SYL')].filter((n): n is HumanName => n !== undefined);
+  const name = [personName(r.familyKanji, r.givenKanji, 'IDE'), personName(r.familyKana, r.givenKana, 'SYL')].filter(
+    (n): n is HumanName => n !== undefined,
+  );
   return {
-    name, gender: r.gender, birthDate: r.birthDate,
+    name,
+    gender: r.gender,
+    birthDate: r.birthDate,
     ...(r.phone ? { telecom: [{ system: 'phone', value: r.phone, use: 'home' }] } : {}),
-    ...(r.address || r.postalCode ? { address: [{ use: 'home', ...(r.address ? { text: r.address } : {}), ...(r.postalCode ? { postalCode: r.postalCode } : {}), country: 'JP' }] } : {}),
+    ...(r.address || r.postalCode
+      ? {
+          address: [
+            {
+              use: 'home',
+              ...(r.address ? { text: r.address } : {}),
+              ...(r.postalCode ? { postalCode: r.postalCode } : {}),
+              country: 'JP',
+            },
+          ],
+        }
+      : {}),
   };
 }
 
-const sameName = (a: HumanName, b: HumanName): boolean => a.family === b.family && (a.given ?? []).join(' ') === (b.given ?? []).join(' ') && repOf(a) === repOf(b);
+const sameName = (a: HumanName, b: HumanName): boolean =>
+  a.family === b.family && (a.given ?? []).join(' ') === (b.given ?? []).join(' ') && representationOf(a) === representationOf(b);
 
 /**
  * The Patient after registering `r` for it: the record's demographics become current, a name
@@ -97,11 +140,19 @@ export function applyRecord(current: Patient, r: RegistrationRecord, today: stri
     if (!(next.name ?? []).some((m) => sameName(m, n))) oldNames.push({ ...n, use: 'old', period: { ...n.period, end: today } });
   }
   const identifier = [...(current.identifier ?? [])];
-  const period = r.validFrom || r.validTo ? { ...(r.validFrom ? { start: r.validFrom } : {}), ...(r.validTo ? { end: r.validTo } : {}) } : undefined;
-  for (const [system, value] of [[ID_SYSTEMS.insuredMemberId, r.insuredMemberId?.value], [ID_SYSTEMS.publicPayerMemberId, r.publicPayerMemberId?.value]] as const) {
+  const period =
+    r.validFrom || r.validTo ? { ...(r.validFrom ? { start: r.validFrom } : {}), ...(r.validTo ? { end: r.validTo } : {}) } : undefined;
+  for (const [system, value] of [
+    [ID_SYSTEMS.insuredMemberId, r.insuredMemberId?.value],
+    [ID_SYSTEMS.publicPayerMemberId, r.publicPayerMemberId?.value],
+  ] as const) {
     if (!value) continue;
     const i = identifier.findIndex((x) => x.system === system && x.value === value);
-    const merged: Identifier = { system, value, ...((period ?? identifier[i]?.period) ? { period: { ...identifier[i]?.period, ...period } } : {}) };
+    const merged: Identifier = {
+      system,
+      value,
+      ...((period ?? identifier[i]?.period) ? { period: { ...identifier[i]?.period, ...period } } : {}),
+    };
     if (i >= 0) identifier[i] = merged;
     else identifier.push(merged);
   }
@@ -114,7 +165,10 @@ export function applyRecord(current: Patient, r: RegistrationRecord, today: stri
 /** A new person's Patient: the record's data and its first medical ID. */
 export function newPatient(id: string, r: RegistrationRecord, medicalId: { system: string; value: string; start: string }): Patient {
   const base: Patient = {
-    resourceType: 'Patient', id, meta: { profile: [PATIENT_PROFILE] }, active: true,
+    resourceType: 'Patient',
+    id,
+    meta: { profile: [PROFILES.medidPatient] },
+    active: true,
     identifier: [{ use: 'official', system: medicalId.system, value: medicalId.value, period: { start: medicalId.start } }],
   };
   return applyRecord(base, r, medicalId.start);

@@ -8,9 +8,13 @@ import { formatInsuredMemberId, parseInsuredMemberParts } from '../identifiers/i
 import { parseMyNumber } from '../identifiers/my-number.ts';
 import type { IdentifierRules } from '../identifiers/kind.ts';
 import { parsePublicPayerMemberId } from '../identifiers/public-payer-member-id.ts';
-import { nfkc } from '../identifiers/text.ts';
-
-export type Gender = 'male' | 'female' | 'other' | 'unknown';
+import { nfkc } from '../jp/characters.ts';
+import { parseJapaneseDate } from '../jp/date.ts';
+import { isKatakanaName, registeredKana } from '../jp/kana.ts';
+import { readPhone } from '../jp/phone.ts';
+import { readPostalCode } from '../jp/postal-code.ts';
+import { readSex } from '../jp/sex.ts';
+import type { Sex } from '../jp/sex.ts';
 
 export interface RegistrationRecord {
   /** The submitter's own key for the record (echoed in results and error reports). */
@@ -27,7 +31,7 @@ export interface RegistrationRecord {
   familyKana: string;
   givenKana: string | undefined;
   birthDate: string;
-  gender: Gender;
+  gender: Sex;
   postalCode: string | undefined;
   address: string | undefined;
   phone: string | undefined;
@@ -46,11 +50,39 @@ export interface RecordIssue {
 
 export type RecordResult = { ok: true; record: RegistrationRecord } | { ok: false; record: string | undefined; issues: RecordIssue[] };
 
+export type RegistrationStatus = 'created' | 'updated' | 'unchanged' | 'review' | 'error';
+
+/** What became of one record: the person it names (new or existing), its medical ID, or why it was held or refused. */
+export interface RegistrationResult {
+  record: string | undefined;
+  status: RegistrationStatus;
+  patientId?: string;
+  medicalId?: string;
+  taskId?: string;
+  issues: RecordIssue[];
+}
+
 /** The flat fields of a CSV header / NDJSON object, in documentation order. */
 export const FLAT_FIELDS = [
-  'record', 'insurer_number', 'symbol', 'number', 'branch', 'public_payer_number', 'recipient_number', 'my_number',
-  'family_kanji', 'given_kanji', 'family_kana', 'given_kana', 'birth_date', 'sex', 'postal_code', 'address', 'phone',
-  'valid_from', 'valid_to',
+  'record',
+  'insurer_number',
+  'symbol',
+  'number',
+  'branch',
+  'public_payer_number',
+  'recipient_number',
+  'my_number',
+  'family_kanji',
+  'given_kanji',
+  'family_kana',
+  'given_kana',
+  'birth_date',
+  'sex',
+  'postal_code',
+  'address',
+  'phone',
+  'valid_from',
+  'valid_to',
 ] as const;
 export type FlatField = (typeof FLAT_FIELDS)[number];
 export type FlatRecord = Partial<Record<FlatField, string>>;
@@ -69,35 +101,6 @@ const text = (s: string | undefined): string | undefined => {
   const t = s?.trim();
   return t === '' ? undefined : t;
 };
-
-const HIRAGANA = /[\u3041-\u3096]/g;
-const KANA_RE = /^[ァ-ヺー・]+$/;
-
-/** Kana as stored: NFKC (half-width → full-width), hiragana → katakana, no spaces. */
-export function normalizeKana(s: string): string {
-  return s.normalize('NFKC').replace(HIRAGANA, (c) => String.fromCharCode(c.charCodeAt(0) + 0x60)).replace(/[\s\u3000]+/g, '');
-}
-
-/** Dates as desks type them: 1980-04-01, 1980/4/1, 19800401 (full-width too). */
-export function normalizeDate(raw: string): string | undefined {
-  const s = nfkc(raw).trim();
-  const m = /^(\d{4})[-/.]?(\d{1,2})[-/.]?(\d{1,2})$/.exec(s.length === 8 && /^\d+$/.test(s) ? `${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6)}` : s);
-  if (!m) return undefined;
-  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const dt = new Date(Date.UTC(y, mo - 1, d));
-  if (dt.getUTCFullYear() !== y || dt.getUTCMonth() !== mo - 1 || dt.getUTCDate() !== d) return undefined;
-  return `${String(y).padStart(4, '0')}-${String(mo).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
-}
-
-const GENDERS: Record<string, Gender> = {
-  male: 'male', m: 'male', '1': 'male', 男: 'male', 男性: 'male',
-  female: 'female', f: 'female', '2': 'female', 女: 'female', 女性: 'female',
-  other: 'other', '3': 'other', unknown: 'unknown', '9': 'unknown', '0': 'unknown',
-};
-
-export function normalizeGender(raw: string): Gender | undefined {
-  return GENDERS[nfkc(raw).trim().toLowerCase()];
-}
 
 /** Where each part of a record sits in its source, for issue expressions. */
 export interface FieldPaths {
@@ -143,7 +146,9 @@ export function normalizeRecord(raw: RawRecord, paths: FieldPaths, rules: Identi
   let insured: RegistrationRecord['insuredMemberId'];
   if (raw.insuredMemberId !== undefined) {
     const p = parseInsuredMemberParts(raw.insuredMemberId, rules);
-    insured = p.ok ? { value: formatInsuredMemberId(p.parts), insurerNumber: p.parts.insurerNumber } : bad(paths.insuredMemberId, p.rule, p.message);
+    insured = p.ok
+      ? { value: formatInsuredMemberId(p.parts), insurerNumber: p.parts.insurerNumber }
+      : bad(paths.insuredMemberId, p.rule, p.message);
   }
   let payer: RegistrationRecord['publicPayerMemberId'];
   if (raw.publicPayerMemberId !== undefined) {
@@ -156,42 +161,79 @@ export function normalizeRecord(raw: RawRecord, paths: FieldPaths, rules: Identi
     // The message of a failed My Number parse never repeats the digits.
     myNumber = p.ok ? p.value : bad(paths.myNumber, p.rule, p.message);
   }
-  const familyKana = raw.familyKana === undefined ? undefined : normalizeKana(raw.familyKana);
+  const familyKana = raw.familyKana === undefined ? undefined : registeredKana(raw.familyKana);
   if (familyKana === undefined || familyKana === '') bad(paths.familyKana, 'record.kana-required', 'the family name in kana is required');
-  else if (!KANA_RE.test(familyKana)) bad(paths.familyKana, 'record.kana', `family name kana "${raw.familyKana ?? ''}" must be katakana or hiragana`);
-  const givenKana = raw.givenKana === undefined ? undefined : normalizeKana(raw.givenKana) || undefined;
-  if (givenKana !== undefined && !KANA_RE.test(givenKana)) bad(paths.givenKana, 'record.kana', `given name kana "${raw.givenKana ?? ''}" must be katakana or hiragana`);
-  const birthDate = raw.birthDate === undefined ? bad(paths.birthDate, 'record.birth-date-required', 'the birth date is required') : normalizeDate(raw.birthDate);
-  if (raw.birthDate !== undefined && birthDate === undefined) bad(paths.birthDate, 'record.birth-date', `birth date "${raw.birthDate}" is not a date (YYYY-MM-DD)`);
-  const gender = raw.gender === undefined ? bad(paths.gender, 'record.sex-required', 'the sex is required') : normalizeGender(raw.gender);
-  if (raw.gender !== undefined && gender === undefined) bad(paths.gender, 'record.sex', `sex "${raw.gender}" must be male, female, other, unknown (or 1, 2)`);
-  let postalCode: string | undefined;
-  if (raw.postalCode !== undefined) {
-    const d = nfkc(raw.postalCode).replace(/[〒\s-]/g, '');
-    postalCode = /^\d{7}$/.test(d) ? `${d.slice(0, 3)}-${d.slice(3)}` : bad(paths.postalCode, 'record.postal-code', `postal code "${raw.postalCode}" must be 7 digits`);
-  }
-  let phone: string | undefined;
-  if (raw.phone !== undefined) {
-    const p = nfkc(raw.phone).replace(/\s/g, '');
-    phone = /^\+?[0-9()-]{6,20}$/.test(p) ? p : bad(paths.phone, 'record.phone', `phone "${raw.phone}" is not a telephone number`);
-  }
-  const validFrom = raw.validFrom === undefined ? undefined : normalizeDate(raw.validFrom) ?? bad(paths.validFrom, 'record.valid-from', `valid_from "${raw.validFrom}" is not a date`);
-  const validTo = raw.validTo === undefined ? undefined : normalizeDate(raw.validTo) ?? bad(paths.validTo, 'record.valid-to', `valid_to "${raw.validTo}" is not a date`);
-  if (validFrom && validTo && validTo < validFrom) bad(paths.validTo, 'record.period', `valid_to ${validTo} is before valid_from ${validFrom}`);
+  else if (!isKatakanaName(familyKana))
+    bad(paths.familyKana, 'record.kana', `family name kana "${raw.familyKana ?? ''}" must be katakana or hiragana`);
+  const givenKana = raw.givenKana === undefined ? undefined : registeredKana(raw.givenKana) || undefined;
+  if (givenKana !== undefined && !isKatakanaName(givenKana))
+    bad(paths.givenKana, 'record.kana', `given name kana "${raw.givenKana ?? ''}" must be katakana or hiragana`);
+  const birthDate =
+    raw.birthDate === undefined
+      ? bad(paths.birthDate, 'record.birth-date-required', 'the birth date is required')
+      : parseJapaneseDate(raw.birthDate);
+  if (raw.birthDate !== undefined && birthDate === undefined)
+    bad(
+      paths.birthDate,
+      'record.birth-date',
+      `birth date "${raw.birthDate}" is not a date (YYYY-MM-DD, or a Japanese era date such as 昭和55年4月1日 or S55.4.1)`,
+    );
+  const gender = raw.gender === undefined ? bad(paths.gender, 'record.sex-required', 'the sex is required') : readSex(raw.gender);
+  if (raw.gender !== undefined && gender === undefined)
+    bad(paths.gender, 'record.sex', `sex "${raw.gender}" must be male, female, other, unknown (or 1, 2)`);
+  const postalCode =
+    raw.postalCode === undefined
+      ? undefined
+      : (readPostalCode(raw.postalCode) ?? bad(paths.postalCode, 'record.postal-code', `postal code "${raw.postalCode}" must be 7 digits`));
+  const phone =
+    raw.phone === undefined
+      ? undefined
+      : (readPhone(raw.phone) ?? bad(paths.phone, 'record.phone', `phone "${raw.phone}" is not a telephone number`));
+  const validFrom =
+    raw.validFrom === undefined
+      ? undefined
+      : (parseJapaneseDate(raw.validFrom) ?? bad(paths.validFrom, 'record.valid-from', `valid_from "${raw.validFrom}" is not a date`));
+  const validTo =
+    raw.validTo === undefined
+      ? undefined
+      : (parseJapaneseDate(raw.validTo) ?? bad(paths.validTo, 'record.valid-to', `valid_to "${raw.validTo}" is not a date`));
+  if (validFrom && validTo && validTo < validFrom)
+    bad(paths.validTo, 'record.period', `valid_to ${validTo} is before valid_from ${validFrom}`);
   if (issues.length > 0) return { ok: false, record: raw.record, issues };
   return {
     ok: true,
     record: {
-      record: raw.record, insuredMemberId: insured, publicPayerMemberId: payer, myNumber,
-      familyKanji: raw.familyKanji, givenKanji: raw.givenKanji, familyKana: familyKana as string, givenKana,
-      birthDate: birthDate as string, gender: gender as Gender, postalCode, address: raw.address, phone, validFrom, validTo,
+      record: raw.record,
+      insuredMemberId: insured,
+      publicPayerMemberId: payer,
+      myNumber,
+      familyKanji: raw.familyKanji,
+      givenKanji: raw.givenKanji,
+      familyKana: familyKana as string,
+      givenKana,
+      birthDate: birthDate as string,
+      gender: gender as Sex,
+      postalCode,
+      address: raw.address,
+      phone,
+      validFrom,
+      validTo,
     },
   };
 }
 
 const FLAT_PATHS: FieldPaths = {
-  insuredMemberId: 'insurer_number', publicPayerMemberId: 'public_payer_number', myNumber: 'my_number', familyKana: 'family_kana',
-  givenKana: 'given_kana', birthDate: 'birth_date', gender: 'sex', postalCode: 'postal_code', phone: 'phone', validFrom: 'valid_from', validTo: 'valid_to',
+  insuredMemberId: 'insurer_number',
+  publicPayerMemberId: 'public_payer_number',
+  myNumber: 'my_number',
+  familyKana: 'family_kana',
+  givenKana: 'given_kana',
+  birthDate: 'birth_date',
+  gender: 'sex',
+  postalCode: 'postal_code',
+  phone: 'phone',
+  validFrom: 'valid_from',
+  validTo: 'valid_to',
 };
 
 /** A CSV row or NDJSON object (`FLAT_FIELDS`) as a record. */
@@ -199,16 +241,38 @@ export function recordFromFlat(f: FlatRecord, rules: IdentifierRules): RecordRes
   const insurer = clean(f.insurer_number);
   const payer = clean(f.public_payer_number);
   const issues: RecordIssue[] = [];
-  if (insurer !== undefined && (clean(f.number) === undefined)) issues.push({ expression: 'number', rule: 'record.number-required', text: 'an insurer number needs the 番号 (number)' });
-  if (payer !== undefined && clean(f.recipient_number) === undefined) issues.push({ expression: 'recipient_number', rule: 'record.recipient-required', text: 'a public payer number needs the 受給者番号 (recipient_number)' });
-  const r = normalizeRecord({
-    record: clean(f.record),
-    insuredMemberId: insurer === undefined || issues.length > 0 ? undefined : `${insurer}:${clean(f.symbol) ?? ''}:${clean(f.number) ?? ''}:${clean(f.branch) ?? ''}`,
-    publicPayerMemberId: payer === undefined || issues.length > 0 ? undefined : `${payer}::${clean(f.recipient_number) ?? ''}:`,
-    myNumber: clean(f.my_number), familyKanji: text(f.family_kanji), givenKanji: text(f.given_kanji),
-    familyKana: clean(f.family_kana), givenKana: clean(f.given_kana), birthDate: clean(f.birth_date), gender: clean(f.sex),
-    postalCode: clean(f.postal_code), address: text(f.address), phone: clean(f.phone), validFrom: clean(f.valid_from), validTo: clean(f.valid_to),
-  }, FLAT_PATHS, rules);
+  if (insurer !== undefined && clean(f.number) === undefined)
+    issues.push({ expression: 'number', rule: 'record.number-required', text: 'an insurer number needs the 番号 (number)' });
+  if (payer !== undefined && clean(f.recipient_number) === undefined)
+    issues.push({
+      expression: 'recipient_number',
+      rule: 'record.recipient-required',
+      text: 'a public payer number needs the 受給者番号 (recipient_number)',
+    });
+  const r = normalizeRecord(
+    {
+      record: clean(f.record),
+      insuredMemberId:
+        insurer === undefined || issues.length > 0
+          ? undefined
+          : `${insurer}:${clean(f.symbol) ?? ''}:${clean(f.number) ?? ''}:${clean(f.branch) ?? ''}`,
+      publicPayerMemberId: payer === undefined || issues.length > 0 ? undefined : `${payer}::${clean(f.recipient_number) ?? ''}:`,
+      myNumber: clean(f.my_number),
+      familyKanji: text(f.family_kanji),
+      givenKanji: text(f.given_kanji),
+      familyKana: clean(f.family_kana),
+      givenKana: clean(f.given_kana),
+      birthDate: clean(f.birth_date),
+      gender: clean(f.sex),
+      postalCode: clean(f.postal_code),
+      address: text(f.address),
+      phone: clean(f.phone),
+      validFrom: clean(f.valid_from),
+      validTo: clean(f.valid_to),
+    },
+    FLAT_PATHS,
+    rules,
+  );
   if (issues.length === 0) return r;
   return { ok: false, record: clean(f.record), issues: [...issues, ...(r.ok ? [] : r.issues)] };
 }

@@ -12,43 +12,44 @@
  */
 import crypto from 'node:crypto';
 import type { Patient, Task } from '@medplum/fhirtypes';
-import type { Organization } from '../auth/principal.ts';
-import type { Clock } from '../clock.ts';
-import { MEDID_CANONICAL } from '../fhir/canonical.ts';
-import { errors, isOutcomeError } from '../fhir/outcome.ts';
+import type { Clock } from '../core/clock.ts';
+import { Topic } from '../core/events.ts';
+import { errors, isOutcomeError } from '../core/outcome.ts';
+import type { Organization } from '../core/principal.ts';
+import { ID_SYSTEMS, SYSTEMS } from '../core/systems.ts';
 import { issueUnusedMedicalId } from '../identifiers/medical-id.ts';
-import { ID_SYSTEMS } from '../identifiers/systems.ts';
-import type { MyNumberMac } from '../privacy/my-number-mac.ts';
-import { MY_NUMBER_MAC_VERSION } from '../privacy/my-number-mac.ts';
-import type { Repository } from '../repo/repository.ts';
+import type { UnitOfWork } from '../repo/unit-of-work.ts';
 import type { Db } from '../store/db.ts';
 import { bindMyNumber } from '../store/my-number.ts';
-import { insertReview, reviewByKey } from '../store/registry-merge.ts';
-import { bindIdentifiers, findCandidates, insertPerson, lockRegistrationKeys, updatePerson } from '../store/registry.ts';
-import type { Candidate, PersonIdentifierRow, PersonRow } from '../store/registry.ts';
-import { applyRecord, demographicKey, newPatient, patientFromRecord } from './patient.ts';
-import { closeMismatchTasks } from '../eligibility/mismatch.ts';
+import { bindIdentifiers, findCandidates, insertPerson, lockRegistrationKeys, updatePerson } from '../store/persons.ts';
+import type { PersonIdentifierRow, PersonRow } from '../store/persons.ts';
+import { insertReview, reviewByKey } from '../store/reviews.ts';
 import { createNewPersons, lockKeysOf } from './bulk.ts';
 import type { KeyedRecord } from './bulk.ts';
-import type { RecordIssue, RecordResult, RegistrationRecord } from './record.ts';
+import { activeMedicalId, identifyPerson, personIdentifiers } from './identify.ts';
+import { applyRecord, demographicKey, newPatient, patientFromRecord } from './patient.ts';
+import type { RecordResult, RegistrationRecord, RegistrationResult } from './record.ts';
 
-export const REVIEW_KEY_SYSTEM = `${MEDID_CANONICAL}/sid/registration-review`;
-export const REGISTRY_TASK_SYSTEM = `${MEDID_CANONICAL}/CodeSystem/registry-task`;
+/**
+ * The keyed MAC of My Number (privacy/my-number), as the registry uses it: digits in, MAC out,
+ * and the version stored beside each MAC. Passed in: the registry holds no key of its own.
+ */
+export interface MyNumberMacs {
+  mac(digits: string): Buffer;
+  readonly version: number;
+}
 
-export type RegistrationStatus = 'created' | 'updated' | 'unchanged' | 'review' | 'error';
-
-export interface RegistrationResult {
-  record: string | undefined;
-  status: RegistrationStatus;
-  patientId?: string;
-  medicalId?: string;
-  taskId?: string;
-  issues: RecordIssue[];
+/** Announced when a registration changed a person's record (inside its transaction). */
+export interface PersonCorrected {
+  tx: UnitOfWork;
+  patientId: string;
+  /** ISO instant of the registration. */
+  at: string;
 }
 
 export interface RegistrarDeps {
-  repo: Repository;
-  mac: MyNumberMac;
+  uow: UnitOfWork;
+  myNumberMacs: MyNumberMacs;
   clock: Clock;
   medicalIdSystem: string;
   /** Draws a medical ID (tests inject collisions). */
@@ -70,37 +71,13 @@ export function assertMaySubmit(org: Organization | undefined, r: RegistrationRe
   }
 }
 
-type Decision = { kind: 'new' } | { kind: 'existing'; person: PersonRow } | { kind: 'review'; reason: string; candidates: PersonRow[] };
-
-/** The decision rule, on the candidates found under lock. */
-export function decide(r: RegistrationRecord, cands: readonly Candidate[], birthDateOf: (p: PersonRow) => string | undefined): Decision {
-  const byId = new Map<string, Candidate>();
-  for (const c of cands) if (c.via !== 'demographics') byId.set(c.person.patientId, c);
-  if (byId.size > 1) return { kind: 'review', reason: 'The My Number and the insured numbers of this record point to different persons', candidates: [...byId.values()].map((c) => c.person) };
-  const linked = [...byId.values()][0];
-  if (linked) {
-    const p = linked.person;
-    const byMyNumber = cands.some((c) => c.via === 'my-number');
-    if (r.myNumber !== undefined && !byMyNumber && linked.hasMyNumber) {
-      return { kind: 'review', reason: 'The insured number names a person registered with a different My Number', candidates: [p] };
-    }
-    if (!byMyNumber && birthDateOf(p) !== r.birthDate) {
-      return { kind: 'review', reason: 'The insured number names a person with a different birth date', candidates: [p] };
-    }
-    return { kind: 'existing', person: p };
-  }
-  const namesakes = cands.filter((c) => c.via === 'demographics');
-  if (namesakes.length === 0) return { kind: 'new' };
-  // Both have a My Number and they differ (the record's matched nobody): different persons.
-  if (r.myNumber !== undefined && namesakes.every((c) => c.hasMyNumber)) return { kind: 'new' };
-  return {
-    kind: 'review', reason: `Same kana name, birth date and sex as ${namesakes.length === 1 ? 'a registered person' : `${namesakes.length} registered persons`}, and no identifier in common`,
-    candidates: namesakes.map((c) => c.person),
-  };
-}
-
 export class Registrar {
   private readonly d: RegistrarDeps;
+  /**
+   * A registration corrected a person's record; listeners run in its transaction (eligibility
+   * closes the point-of-care mismatch Tasks the correction answers — wired in app.ts).
+   */
+  readonly personCorrected = new Topic<PersonCorrected>();
 
   constructor(d: RegistrarDeps) {
     this.d = d;
@@ -123,7 +100,12 @@ export class Registrar {
     return out;
   }
 
-  private async registerChunk(records: readonly RecordResult[], positions: readonly number[], org: Organization | undefined, out: RegistrationResult[]): Promise<void> {
+  private async registerChunk(
+    records: readonly RecordResult[],
+    positions: readonly number[],
+    org: Organization | undefined,
+    out: RegistrationResult[],
+  ): Promise<void> {
     const keyed: { pos: number; k: KeyedRecord }[] = [];
     for (const pos of positions) {
       const rr = records[pos];
@@ -141,8 +123,19 @@ export class Registrar {
     if (keyed.length > 1) {
       try {
         const now = this.d.clock.now().toISOString();
-        const done = await this.d.repo.transaction((repo) => createNewPersons(repo, keyed.map((x) => x.k), { medicalIdSystem: this.d.medicalIdSystem, now, drawMedicalId: this.d.drawMedicalId }));
-        for (const [i, r] of done.created) out[(keyed[i]).pos] = r;
+        const done = await this.d.uow.transaction((tx) =>
+          createNewPersons(
+            tx,
+            keyed.map((x) => x.k),
+            {
+              medicalIdSystem: this.d.medicalIdSystem,
+              myNumberMacVersion: this.d.myNumberMacs.version,
+              now,
+              drawMedicalId: this.d.drawMedicalId,
+            },
+          ),
+        );
+        for (const [i, r] of done.created) out[keyed[i].pos] = r;
         rest = done.rest;
       } catch (e) {
         this.d.onBulkFallback?.(e);
@@ -159,18 +152,23 @@ export class Registrar {
     const r = rr.record;
     try {
       assertMaySubmit(org, r);
-      return await this.d.repo.transaction((repo) => this.registerIn(repo, r, org));
+      return await this.d.uow.transaction((tx) => this.registerIn(tx, r, org));
     } catch (e) {
       return errorResult(r, e);
     }
   }
 
   private keyed(r: RegistrationRecord): KeyedRecord {
-    return { record: r, mac: r.myNumber === undefined ? undefined : this.d.mac.mac(r.myNumber), identifiers: personIdentifiers(r), demoKey: demographicKey(r) };
+    return {
+      record: r,
+      mac: r.myNumber === undefined ? undefined : this.d.myNumberMacs.mac(r.myNumber),
+      identifiers: personIdentifiers(r),
+      demoKey: demographicKey(r),
+    };
   }
 
-  private async registerIn(repo: Repository, r: RegistrationRecord, org: Organization | undefined): Promise<RegistrationResult> {
-    const db = repo.db;
+  private async registerIn(tx: UnitOfWork, r: RegistrationRecord, org: Organization | undefined): Promise<RegistrationResult> {
+    const { db, resources: repo } = tx;
     const now = this.d.clock.now().toISOString();
     const k = this.keyed(r);
     const { mac, identifiers: ids, demoKey } = k;
@@ -178,59 +176,108 @@ export class Registrar {
     const cands = await findCandidates(db, { mac, identifiers: ids, demoKey });
     const patients = new Map<string, Patient>();
     for (const c of cands) {
-      if (c.via !== 'demographics' && !patients.has(c.person.patientId)) patients.set(c.person.patientId, JSON.parse((await repo.read('Patient', c.person.patientId)).content as string) as Patient);
+      if (c.via !== 'demographics' && !patients.has(c.person.patientId))
+        patients.set(c.person.patientId, JSON.parse((await repo.read('Patient', c.person.patientId)).content as string) as Patient);
     }
-    const decision = decide(r, cands, (p) => patients.get(p.patientId)?.birthDate);
-    if (decision.kind === 'review') return this.holdForReview(repo, r, mac, decision.reason, decision.candidates, org, now);
-    if (decision.kind === 'new') return this.createPerson(repo, r, mac, ids, demoKey, now);
+    const decision = identifyPerson(r, cands, (p) => patients.get(p.patientId)?.birthDate);
+    if (decision.kind === 'review') return this.holdForReview(tx, r, mac, decision.reason, decision.candidates, org, now);
+    if (decision.kind === 'new') return this.createPerson(tx, r, mac, ids, demoKey, now);
     const person = decision.person;
     if (person.status !== 'active') {
       // A deceased or retired person's record is not applied (nor held: a re-import is normal).
-      return { record: r.record, status: 'unchanged', patientId: person.patientId, issues: [{ expression: 'record', rule: 'registry.person-not-active', text: `The person is ${person.status}; the record was not applied` }] };
+      return {
+        record: r.record,
+        status: 'unchanged',
+        patientId: person.patientId,
+        issues: [
+          { expression: 'record', rule: 'registry.person-not-active', text: `The person is ${person.status}; the record was not applied` },
+        ],
+      };
     }
     const current = patients.get(person.patientId) as Patient;
     const updated = applyRecord(current, r, now.slice(0, 10));
     const res = await repo.update('Patient', person.patientId, updated, { trusted: true });
-    const conflicts = await bindIdentifiers(db, person.kid, ids);
+    const conflicts = await bindIdentifiers(db, person.personKey, ids);
     if (conflicts.length > 0) throw errors.conflict(`Identifier ${conflicts.join(', ')} belongs to another person`, 'business-rule');
     if (mac) await this.bindMac(db, mac, person.patientId);
-    if (person.demoKey !== demoKey) await updatePerson(db, person.kid, { demoKey }, now);
+    if (person.demoKey !== demoKey) await updatePerson(db, person.personKey, { demoKey }, now);
     const changed = res.stored.versionId !== Number(current.meta?.versionId);
-    // A corrected record answers the point-of-care mismatches raised against it.
-    if (changed) await closeMismatchTasks(repo, person.patientId, now);
-    return { record: r.record, status: changed ? 'updated' : 'unchanged', patientId: person.patientId, medicalId: activeMedicalId(updated, this.d.medicalIdSystem), issues: [] };
+    if (changed) await this.personCorrected.emit({ tx, patientId: person.patientId, at: now });
+    return {
+      record: r.record,
+      status: changed ? 'updated' : 'unchanged',
+      patientId: person.patientId,
+      medicalId: activeMedicalId(updated, this.d.medicalIdSystem),
+      issues: [],
+    };
   }
 
-  private async createPerson(repo: Repository, r: RegistrationRecord, mac: Buffer | undefined, ids: PersonIdentifierRow[], demoKey: string, now: string): Promise<RegistrationResult> {
-    const kid = crypto.randomBytes(16);
+  private async createPerson(
+    tx: UnitOfWork,
+    r: RegistrationRecord,
+    mac: Buffer | undefined,
+    ids: PersonIdentifierRow[],
+    demoKey: string,
+    now: string,
+  ): Promise<RegistrationResult> {
+    const personKey = crypto.randomBytes(16);
     const patientId = crypto.randomUUID();
-    const mid = await issueUnusedMedicalId((m) => insertPerson(repo.db, { kid, patientId, demoKey, mid: m, at: now }), this.d.drawMedicalId);
-    await repo.create('Patient', newPatient(patientId, r, { system: this.d.medicalIdSystem, value: mid, start: now.slice(0, 10) }), { id: patientId, trusted: true });
-    const conflicts = await bindIdentifiers(repo.db, kid, ids);
+    const mid = await issueUnusedMedicalId(
+      (m) => insertPerson(tx.db, { personKey, patientId, demoKey, mid: m, at: now }),
+      this.d.drawMedicalId,
+    );
+    await tx.resources.create(
+      'Patient',
+      newPatient(patientId, r, { system: this.d.medicalIdSystem, value: mid, start: now.slice(0, 10) }),
+      { id: patientId, trusted: true },
+    );
+    const conflicts = await bindIdentifiers(tx.db, personKey, ids);
     if (conflicts.length > 0) throw errors.conflict(`Identifier ${conflicts.join(', ')} belongs to another person`, 'business-rule');
-    if (mac) await this.bindMac(repo.db, mac, patientId);
+    if (mac) await this.bindMac(tx.db, mac, patientId);
     return { record: r.record, status: 'created', patientId, medicalId: mid, issues: [] };
   }
 
   private async bindMac(db: Db, mac: Buffer, patientId: string): Promise<void> {
-    const owner = await bindMyNumber(db, mac, MY_NUMBER_MAC_VERSION, patientId);
+    const owner = await bindMyNumber(db, mac, this.d.myNumberMacs.version, patientId);
     if (owner !== patientId) throw errors.conflict('This My Number is already registered to another person', 'my-number-conflict');
   }
 
   /** A Task for the authority's staff; re-submitting the same record finds the same Task. */
-  private async holdForReview(repo: Repository, r: RegistrationRecord, mac: Buffer | undefined, reason: string, candidates: PersonRow[], org: Organization | undefined, now: string): Promise<RegistrationResult> {
+  private async holdForReview(
+    tx: UnitOfWork,
+    r: RegistrationRecord,
+    mac: Buffer | undefined,
+    reason: string,
+    candidates: PersonRow[],
+    org: Organization | undefined,
+    now: string,
+  ): Promise<RegistrationResult> {
     const { myNumber: _dropped, ...rest } = r;
-    const recordKey = crypto.createHash('sha256').update(JSON.stringify(rest)).update(mac ?? Buffer.alloc(0)).digest('hex');
-    const existing = await reviewByKey(repo.db, recordKey);
+    const recordKey = crypto
+      .createHash('sha256')
+      .update(JSON.stringify(rest))
+      .update(mac ?? Buffer.alloc(0))
+      .digest('hex');
+    const existing = await reviewByKey(tx.db, recordKey);
     const base = { record: r.record, status: 'review' as const, issues: [{ expression: 'record', rule: 'registry.review', text: reason }] };
     if (existing) return { ...base, taskId: existing };
     const proposed = { ...patientFromRecord({ ...r, myNumber: undefined }), id: 'proposed' };
     const task: Task = {
-      resourceType: 'Task', status: 'requested', intent: 'proposal', priority: 'routine',
-      identifier: [{ system: REVIEW_KEY_SYSTEM, value: recordKey }],
-      code: { coding: [{ system: REGISTRY_TASK_SYSTEM, code: 'registration-review', display: 'Registration held for review' }] },
-      description: reason, authoredOn: now,
-      ...(org ? { requester: { identifier: { system: org.kind === 'insurer' ? ID_SYSTEMS.insurerNumber : `${MEDID_CANONICAL}/sid/organization`, value: org.code } } } : {}),
+      resourceType: 'Task',
+      status: 'requested',
+      intent: 'proposal',
+      priority: 'routine',
+      identifier: [{ system: ID_SYSTEMS.registrationReview, value: recordKey }],
+      code: { coding: [{ system: SYSTEMS.registryTask, code: 'registration-review', display: 'Registration held for review' }] },
+      description: reason,
+      authoredOn: now,
+      ...(org
+        ? {
+            requester: {
+              identifier: { system: org.kind === 'insurer' ? ID_SYSTEMS.insurerNumber : ID_SYSTEMS.organization, value: org.code },
+            },
+          }
+        : {}),
       ...(candidates.length === 1 && candidates[0] ? { for: { reference: `Patient/${candidates[0].patientId}` } } : {}),
       contained: [proposed],
       input: [
@@ -239,8 +286,8 @@ export class Registrar {
         ...candidates.map((c) => ({ type: { text: 'candidate' }, valueReference: { reference: `Patient/${c.patientId}` } })),
       ],
     };
-    const { stored } = await repo.create('Task', task);
-    await insertReview(repo.db, stored.id, recordKey, mac);
+    const { stored } = await tx.resources.create('Task', task);
+    await insertReview(tx.db, stored.id, recordKey, mac);
     return { ...base, taskId: stored.id };
   }
 }
@@ -249,18 +296,15 @@ export class Registrar {
 function errorResult(r: RegistrationRecord, e: unknown): RegistrationResult {
   if (!isOutcomeError(e)) throw e;
   const i = e.outcome.issue?.[0];
-  return { record: r.record, status: 'error', issues: [{ expression: i?.expression?.[0] ?? 'record', rule: i?.details?.coding?.[0]?.code ?? i?.code ?? 'error', text: i?.details?.text ?? 'refused' }] };
-}
-
-/** The registry rows a record's numbers become. */
-export function personIdentifiers(r: RegistrationRecord): PersonIdentifierRow[] {
-  const period = { periodStart: r.validFrom ?? null, periodEnd: r.validTo ?? null };
-  return [
-    ...(r.insuredMemberId ? [{ system: ID_SYSTEMS.insuredMemberId, value: r.insuredMemberId.value, payer: r.insuredMemberId.insurerNumber, ...period }] : []),
-    ...(r.publicPayerMemberId ? [{ system: ID_SYSTEMS.publicPayerMemberId, value: r.publicPayerMemberId.value, payer: r.publicPayerMemberId.payerNumber, ...period }] : []),
-  ];
-}
-
-export function activeMedicalId(p: Patient, system: string): string | undefined {
-  return p.identifier?.find((i) => i.system === system && i.use !== 'old')?.value;
+  return {
+    record: r.record,
+    status: 'error',
+    issues: [
+      {
+        expression: i?.expression?.[0] ?? 'record',
+        rule: i?.details?.coding?.[0]?.code ?? i?.code ?? 'error',
+        text: i?.details?.text ?? 'refused',
+      },
+    ],
+  };
 }

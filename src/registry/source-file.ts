@@ -10,7 +10,11 @@ import type { Patient, Resource } from '@medplum/fhirtypes';
 import { FLAT_FIELDS } from './record.ts';
 import type { FlatRecord } from './record.ts';
 
-export type SourceRecord = { line: number; flat: FlatRecord } | { line: number; patient: Patient } | { line: number; resource: Resource } | { line: number; error: string };
+export type SourceRecord =
+  | { line: number; flat: FlatRecord }
+  | { line: number; patient: Patient }
+  | { line: number; resource: Resource }
+  | { line: number; error: string };
 
 /** Directory and coverage resources a file may carry besides registrations (written as they are, upserted by identifier). */
 export const DIRECTORY_TYPES = new Set(['Organization', 'Endpoint', 'Coverage']);
@@ -29,9 +33,16 @@ export function splitCsvLine(line: string): string[] {
   for (let i = 0; i < line.length; i++) {
     const c = line[i];
     if (quoted) {
-      if (c === '"' && line[i + 1] === '"') { cur += '"'; i++; } else if (c === '"') quoted = false; else cur += c;
+      if (c === '"' && line[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else cur += c;
     } else if (c === '"') quoted = true;
-    else if (c === ',') { out.push(cur); cur = ''; } else cur += c;
+    else if (c === ',') {
+      out.push(cur);
+      cur = '';
+    } else cur += c;
   }
   out.push(cur);
   return out;
@@ -49,13 +60,16 @@ export async function* readSource(file: string, format: 'csv' | 'ndjson'): Async
       if (!header) {
         header = splitCsvLine(line).map((h) => h.trim());
         const unknown = header.filter((h) => !(FLAT_FIELDS as readonly string[]).includes(h));
-        if (!header.includes('family_kana')) throw new Error(`${file}: the CSV header must name the columns (${FLAT_FIELDS.join(',')}); got ${header.join(',')}`);
+        if (!header.includes('family_kana'))
+          throw new Error(`${file}: the CSV header must name the columns (${FLAT_FIELDS.join(',')}); got ${header.join(',')}`);
         if (unknown.length === header.length) throw new Error(`${file}: no known column in the header`);
         continue;
       }
       const cells = splitCsvLine(line);
       const flat: Record<string, string> = {};
-      header.forEach((h, i) => { if ((FLAT_FIELDS as readonly string[]).includes(h)) flat[h] = cells[i] ?? ''; });
+      header.forEach((h, i) => {
+        if ((FLAT_FIELDS as readonly string[]).includes(h)) flat[h] = cells[i] ?? '';
+      });
       yield { line: n, flat: flat };
       continue;
     }
@@ -71,7 +85,8 @@ export async function* readSource(file: string, format: 'csv' | 'ndjson'): Async
     else if (DIRECTORY_TYPES.has(String((obj as { resourceType?: unknown }).resourceType))) yield { line: n, resource: obj as Resource };
     else {
       const flat: Record<string, string> = {};
-      for (const [k, v] of Object.entries(obj)) if ((FLAT_FIELDS as readonly string[]).includes(k) && v !== null && v !== undefined) flat[k] = String(v);
+      for (const [k, v] of Object.entries(obj))
+        if ((FLAT_FIELDS as readonly string[]).includes(k) && v !== null && v !== undefined) flat[k] = String(v);
       yield { line: n, flat: flat };
     }
   }

@@ -3,23 +3,35 @@
  * forms, with versioning, validation and indexing. Bound to one Db handle; `transaction` gives
  * a repository bound to a transaction so bundles reuse every rule here unchanged.
  *
- * Access policy and HTTP live elsewhere; `afterWrite` hooks (the audit log, scope constraints)
- * run inside the same database transaction as each write, so a write and its audit record
- * commit together or not at all.
+ * Access policy and HTTP live elsewhere; `afterWrite` hooks (the audit log, My Number MACs, the
+ * match index) run inside the same database transaction as each write, so a write and its audit
+ * record commit together or not at all. The database handle stays inside: a service that needs
+ * its own statements next to resources gets both from a UnitOfWork (unit-of-work.ts).
  */
 import crypto from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../core/clock.ts';
 import type { PatientCompartment } from '../fhir/compartment.ts';
 import type { FhirDefinitions } from '../fhir/definitions/index.ts';
-import { errors } from '../fhir/outcome.ts';
+import { errors } from '../core/outcome.ts';
 import { indexResource } from '../fhir/search/index-rows.ts';
 import type { IdentifierNormalizer } from '../fhir/search/index-rows.ts';
+import type { Criterion } from '../fhir/search/model.ts';
+import type { StoredResource } from '../fhir/stored-resource.ts';
 import { parseSearch } from '../fhir/search/parse.ts';
 import type { Db } from '../store/db.ts';
 import { lockKey } from '../store/locks.ts';
-import { deleteResource, insertResource, insertResources, lockCurrent, readCurrent, readCurrentMany, readVersion, updateResource } from '../store/resources.ts';
-import type { StoredResource } from '../store/resources.ts';
+import {
+  deleteResource,
+  insertResource,
+  insertResources,
+  lockCurrent,
+  readCurrent,
+  readCurrentMany,
+  readVersion,
+  updateResource,
+} from '../store/resources.ts';
+import { referringResources, resourcesByIdentifier } from '../store/resource-lookups.ts';
 import { searchPage } from '../store/search.ts';
 import type { Validator } from './validator.ts';
 
@@ -87,10 +99,6 @@ export class Repository {
     this.deps = deps;
   }
 
-  get db(): Db {
-    return this.deps.db;
-  }
-
   /** Runs `fn` with a repository whose every statement is in one database transaction. */
   transaction<T>(fn: (repo: Repository) => Promise<T>): Promise<T> {
     return this.deps.db.tx((t) => fn(t === this.deps.db ? this : new Repository({ ...this.deps, db: t })));
@@ -140,7 +148,7 @@ export class Repository {
     }
     return this.transaction(async (repo) => {
       if (opts.ifNoneExist !== undefined) {
-        await lockKey(repo.db, `create:${type}?${opts.ifNoneExist}`);
+        await lockKey(repo.deps.db, `create:${type}?${opts.ifNoneExist}`);
         const found = await repo.findMatches(type, opts.ifNoneExist);
         if (found.length > 1) throw errors.multipleMatches(`If-None-Exist matched ${found.length} ${type} resources`);
         if (found[0]) return { stored: found[0], created: false };
@@ -154,13 +162,26 @@ export class Repository {
     const lastUpdated = this.deps.clock.now().toISOString();
     const stored: Resource = { ...resource, id, meta: { ...resource.meta, versionId: String(versionId), lastUpdated } };
     const content = JSON.stringify(stored);
-    const ix = indexResource(stored, this.deps.defs.searchParams, { baseUrl: this.deps.baseUrl, normalizeIdentifier: this.deps.normalizeIdentifier });
+    const ix = indexResource(stored, this.deps.defs.searchParams, {
+      baseUrl: this.deps.baseUrl,
+      normalizeIdentifier: this.deps.normalizeIdentifier,
+    });
     const compartment = this.deps.compartment.patientsOf(resource.resourceType, id, ix);
     const v = { resourceType: resource.resourceType, id, versionId, lastUpdated, content, compartment };
     const seq = existing ? existing.seq : await insertResource(this.deps.db, v, ix);
     if (existing) await updateResource(this.deps.db, existing.seq, v, ix);
-    const out: StoredResource = { seq, resourceType: resource.resourceType, id, versionId, lastUpdated: new Date(lastUpdated), deleted: false, content, compartment };
-    for (const hook of this.deps.afterWrite) await hook(this.deps.db, [{ action: existing && !existing.deleted ? 'update' : 'create', stored: out, resource }]);
+    const out: StoredResource = {
+      seq,
+      resourceType: resource.resourceType,
+      id,
+      versionId,
+      lastUpdated: new Date(lastUpdated),
+      deleted: false,
+      content,
+      compartment,
+    };
+    for (const hook of this.deps.afterWrite)
+      await hook(this.deps.db, [{ action: existing && !existing.deleted ? 'update' : 'create', stored: out, resource }]);
     return out;
   }
 
@@ -174,12 +195,25 @@ export class Repository {
     const lastUpdated = this.deps.clock.now().toISOString();
     const prepared = items.map(({ id, resource }) => {
       const stored: Resource = { ...resource, id, meta: { ...resource.meta, versionId: '1', lastUpdated } };
-      const ix = indexResource(stored, this.deps.defs.searchParams, { baseUrl: this.deps.baseUrl, normalizeIdentifier: this.deps.normalizeIdentifier });
-      return { resource, ix, v: { id, versionId: 1, lastUpdated, content: JSON.stringify(stored), compartment: this.deps.compartment.patientsOf(type, id, ix) } };
+      const ix = indexResource(stored, this.deps.defs.searchParams, {
+        baseUrl: this.deps.baseUrl,
+        normalizeIdentifier: this.deps.normalizeIdentifier,
+      });
+      return {
+        resource,
+        ix,
+        v: { id, versionId: 1, lastUpdated, content: JSON.stringify(stored), compartment: this.deps.compartment.patientsOf(type, id, ix) },
+      };
     });
-    const seqs = await insertResources(this.deps.db, type, prepared.map((p) => p.v), prepared.map((p) => p.ix));
+    const seqs = await insertResources(
+      this.deps.db,
+      type,
+      prepared.map((p) => p.v),
+      prepared.map((p) => p.ix),
+    );
     const changes: WriteChange[] = prepared.map((p, n) => ({
-      action: 'create', resource: p.resource,
+      action: 'create',
+      resource: p.resource,
       stored: { seq: seqs[n], resourceType: type, ...p.v, lastUpdated: new Date(lastUpdated), deleted: false },
     }));
     for (const hook of this.deps.afterWrite) await hook(this.deps.db, changes);
@@ -198,15 +232,19 @@ export class Repository {
     assertId(id);
     const resource = this.prepare(body, type, opts.trusted);
     if (resource.id === undefined) throw errors.badRequest('The resource must carry its id in an update', 'id-mismatch', 'id');
-    if (resource.id !== id) throw errors.badRequest(`The resource id "${resource.id}" does not match the URL id "${id}"`, 'id-mismatch', 'id');
+    if (resource.id !== id)
+      throw errors.badRequest(`The resource id "${resource.id}" does not match the URL id "${id}"`, 'id-mismatch', 'id');
     return this.transaction(async (repo) => {
-      const current = await lockCurrent(repo.db, type, id);
+      const current = await lockCurrent(repo.deps.db, type, id);
       checkIfMatch(current, opts.ifMatch);
       if (!current || current.deleted) {
         if (opts.canCreate === false) throw errors.forbidden(`Creating ${type} is not within the granted scopes`);
         if (!current) return repo.insert(resource, id, 1);
-      } else if (Object.getOwnPropertySymbols(resource).length === 0 && current.content !== null &&
-        withoutVersionMeta(JSON.parse(current.content) as Resource) === withoutVersionMeta({ ...resource, id })) {
+      } else if (
+        Object.getOwnPropertySymbols(resource).length === 0 &&
+        current.content !== null &&
+        withoutVersionMeta(JSON.parse(current.content) as Resource) === withoutVersionMeta({ ...resource, id })
+      ) {
         // Nothing changed (and no hook has side data to record): keep the current version.
         return { stored: current, created: false };
       }
@@ -219,20 +257,24 @@ export class Repository {
   async conditionalUpdate(type: string, criteria: string, body: unknown, opts: UpdateOptions = {}): Promise<WriteResult> {
     const resource = this.prepare(body, type);
     return this.transaction(async (repo) => {
-      await lockKey(repo.db, `create:${type}?${criteria}`);
+      await lockKey(repo.deps.db, `create:${type}?${criteria}`);
       const found = await repo.findMatches(type, criteria);
       if (found.length > 1) throw errors.multipleMatches(`The update criteria matched ${found.length} ${type} resources`);
       const match = found[0];
       if (match) {
         if (resource.id !== undefined && resource.id !== match.id) {
-          throw errors.badRequest(`The resource id "${resource.id}" does not match the resource found by the criteria`, 'id-mismatch', 'id');
+          throw errors.badRequest(
+            `The resource id "${resource.id}" does not match the resource found by the criteria`,
+            'id-mismatch',
+            'id',
+          );
         }
         return repo.update(type, match.id, { ...resource, id: match.id }, opts);
       }
       if (opts.canCreate === false) throw errors.forbidden(`Creating ${type} is not within the granted scopes`);
       if (resource.id !== undefined) {
         assertId(resource.id);
-        const existing = await readCurrent(repo.db, type, resource.id);
+        const existing = await readCurrent(repo.deps.db, type, resource.id);
         if (existing && !existing.deleted) {
           throw errors.conflict(`${type}/${resource.id} exists but does not meet the update criteria`, 'multiple-matches');
         }
@@ -245,15 +287,15 @@ export class Repository {
   /** Deletes; returns false when the resource was already deleted. Unknown ids are 404. */
   async delete(type: string, id: string, opts: { ifMatch?: string } = {}): Promise<boolean> {
     return this.transaction(async (repo) => {
-      const current = await lockCurrent(repo.db, type, id);
+      const current = await lockCurrent(repo.deps.db, type, id);
       if (!current) throw errors.notFound(`${type}/${id} is not known`);
       checkIfMatch(current, opts.ifMatch);
       if (current.deleted) return false;
       const versionId = current.versionId + 1;
       const lastUpdated = repo.deps.clock.now().toISOString();
-      await deleteResource(repo.db, current.seq, type, id, versionId, lastUpdated);
+      await deleteResource(repo.deps.db, current.seq, type, id, versionId, lastUpdated);
       const stored: StoredResource = { ...current, versionId, lastUpdated: new Date(lastUpdated), deleted: true, content: null };
-      for (const hook of repo.deps.afterWrite) await hook(repo.db, [{ action: 'delete', stored }]);
+      for (const hook of repo.deps.afterWrite) await hook(repo.deps.db, [{ action: 'delete', stored }]);
       return true;
     });
   }
@@ -267,13 +309,50 @@ export class Repository {
     });
   }
 
+  /** Live resources of `type` that point at any of `targetType/targetIds` through search parameter `param` (Consent.patient). */
+  async referring(
+    type: string,
+    param: string,
+    targetType: string,
+    targetIds: readonly string[],
+  ): Promise<{ id: string; content: string }[]> {
+    return referringResources(this.deps.db, type, param, targetType, targetIds);
+  }
+
+  /** Live resources of `type` carrying any of these identifier values (as indexed) in `system`. */
+  async byIdentifier(type: string, system: string, values: readonly string[]): Promise<{ id: string; content: string }[]> {
+    return resourcesByIdentifier(this.deps.db, type, system, values);
+  }
+
+  /** Whether a live resource meets every criterion (a scope constraint, say). */
+  async meets(stored: StoredResource, criteria: readonly Criterion[]): Promise<boolean> {
+    const idParam = this.deps.defs.searchParams.get(stored.resourceType, '_id');
+    if (!idParam) return true;
+    const page = await searchPage(this.deps.db, {
+      resourceType: stored.resourceType,
+      sort: [],
+      cursor: undefined,
+      limit: 1,
+      criteria: [
+        { kind: 'token', param: idParam, not: false, values: [{ system: undefined, code: stored.id, anySystem: true }] },
+        ...criteria,
+      ],
+    });
+    return page.rows.length > 0;
+  }
+
   /** Up to two live matches of a search query string (enough to tell 0, 1 and many apart). */
   async findMatches(type: string, criteria: string): Promise<StoredResource[]> {
     const query = [...new URLSearchParams(criteria)];
     if (query.length === 0) throw errors.badRequest('Conditional criteria must not be empty', 'invalid-search-value');
     const req = parseSearch(type, query, {
-      registry: this.deps.defs.searchParams, isResourceType: this.deps.defs.isResourceType, baseUrl: this.deps.baseUrl,
-      defaultCount: 2, maxCount: 2, lenient: false, normalizeIdentifier: this.deps.normalizeIdentifier,
+      searchParams: this.deps.defs.searchParams,
+      isResourceType: this.deps.defs.isResourceType,
+      baseUrl: this.deps.baseUrl,
+      defaultCount: 2,
+      maxCount: 2,
+      lenient: false,
+      normalizeIdentifier: this.deps.normalizeIdentifier,
     });
     const page = await searchPage(this.deps.db, { resourceType: type, criteria: req.criteria, sort: [], cursor: undefined, limit: 2 });
     return Promise.all(page.rows.map((r) => this.read(r.resourceType, r.id)));
@@ -286,6 +365,8 @@ function checkIfMatch(current: StoredResource | undefined, ifMatch: string | und
   const m = /^(?:W\/)?"([^"]+)"$/.exec(ifMatch.trim());
   if (!m) throw errors.badRequest(`If-Match "${ifMatch}" must be an ETag such as W/"3"`, 'invalid-parameter', 'If-Match');
   if (!current || current.deleted || String(current.versionId) !== m[1]) {
-    throw errors.preconditionFailed(`If-Match ${ifMatch} does not match the current version${current && !current.deleted ? ` W/"${current.versionId}"` : ''}`);
+    throw errors.preconditionFailed(
+      `If-Match ${ifMatch} does not match the current version${current && !current.deleted ? ` W/"${current.versionId}"` : ''}`,
+    );
   }
 }

@@ -7,8 +7,8 @@
 import { OperationOutcomeError, validateResource } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import type { FhirDefinitions } from '../fhir/definitions/index.ts';
-import { errors, issue } from '../fhir/outcome.ts';
-import { MEDID_ERROR_SYSTEM } from '../fhir/canonical.ts';
+import { errors, issue } from '../core/outcome.ts';
+import { SYSTEMS } from '../core/systems.ts';
 
 export interface ValidationReport {
   /** Issues against the base specification (400 on write). */
@@ -20,7 +20,7 @@ export interface ValidationReport {
 }
 
 function tag(i: OperationOutcomeIssue, code: 'invalid-resource' | 'profile-violation'): OperationOutcomeIssue {
-  return { ...i, details: { ...i.details, coding: [{ system: MEDID_ERROR_SYSTEM, code }] } };
+  return { ...i, details: { ...i.details, coding: [{ system: SYSTEMS.medidError, code }] } };
 }
 
 function run(resource: Resource, profile: StructureDefinition | undefined): OperationOutcomeIssue[] {
@@ -48,10 +48,19 @@ export class Validator {
     }
     const rt = (body as { resourceType?: unknown }).resourceType;
     if (typeof rt !== 'string' || !this.defs.isResourceType(rt)) {
-      throw errors.badRequest(`resourceType ${typeof rt === 'string' ? `"${rt}" is not an R4 resource type` : 'is missing'}`, 'invalid-resource', 'resourceType', 'structure');
+      throw errors.badRequest(
+        `resourceType ${typeof rt === 'string' ? `"${rt}" is not an R4 resource type` : 'is missing'}`,
+        'invalid-resource',
+        'resourceType',
+        'structure',
+      );
     }
     if (expectedType !== undefined && rt !== expectedType) {
-      throw errors.badRequest(`resourceType "${rt}" does not match the URL's type ${expectedType}`, 'resource-type-mismatch', 'resourceType');
+      throw errors.badRequest(
+        `resourceType "${rt}" does not match the URL's type ${expectedType}`,
+        'resource-type-mismatch',
+        'resourceType',
+      );
     }
   }
 
@@ -70,14 +79,36 @@ export class Validator {
       const sd = this.defs.profiles.get(url);
       if (!sd) {
         if (url === nominated) {
-          report.profile.push(issue({ code: 'not-supported', medid: 'unknown-profile', text: `Profile ${url} is not known to this server`, expression: 'meta.profile' }));
+          report.profile.push(
+            issue({
+              code: 'not-supported',
+              medid: 'unknown-profile',
+              text: `Profile ${url} is not known to this server`,
+              expression: 'meta.profile',
+            }),
+          );
         } else {
-          report.info.push(issue({ severity: 'information', code: 'informational', medid: 'unknown-profile', text: `Profile ${url} is not known to this server and was not checked`, expression: 'meta.profile' }));
+          report.info.push(
+            issue({
+              severity: 'information',
+              code: 'informational',
+              medid: 'unknown-profile',
+              text: `Profile ${url} is not known to this server and was not checked`,
+              expression: 'meta.profile',
+            }),
+          );
         }
         continue;
       }
       if (sd.type !== resource.resourceType) {
-        report.profile.push(issue({ code: 'invalid', medid: 'profile-violation', text: `Profile ${url} constrains ${sd.type}, not ${resource.resourceType}`, expression: 'meta.profile' }));
+        report.profile.push(
+          issue({
+            code: 'invalid',
+            medid: 'profile-violation',
+            text: `Profile ${url} constrains ${sd.type}, not ${resource.resourceType}`,
+            expression: 'meta.profile',
+          }),
+        );
         continue;
       }
       for (const i of run(resource, sd)) {

@@ -3,8 +3,6 @@
  * triggers refuse UPDATE, DELETE and TRUNCATE. Many events go in with one statement.
  */
 import type { Db } from './db.ts';
-import { serviceUseUpsert } from './eligibility.ts';
-import type { ServiceUse } from './eligibility.ts';
 import { Sql } from './sql.ts';
 
 export interface AuditRow {
@@ -31,12 +29,24 @@ export interface AuditRow {
 
 /** Column order shared by the INSERT and the SELECTs (a closed list: no user input). */
 const COLUMNS: [keyof AuditRow, string, string][] = [
-  ['recorded', 'recorded', 'timestamptz'], ['eventType', 'event_type', 'text'], ['action', 'action', 'text'],
-  ['subtype', 'subtype', 'text'], ['subtypeIhe', 'subtype_ihe', 'text'], ['outcome', 'outcome', 'int2'],
-  ['outcomeDesc', 'outcome_desc', 'text'], ['patientId', 'patient_id', 'text'], ['clientId', 'client_id', 'text'],
-  ['clientName', 'client_name', 'text'], ['orgKind', 'org_kind', 'text'], ['orgCode', 'org_code', 'text'],
-  ['purpose', 'purpose', 'text'], ['requestId', 'request_id', 'text'], ['remoteAddr', 'remote_addr', 'text'],
-  ['tokenId', 'token_id', 'text'], ['entityRef', 'entity_ref', 'text'], ['query', 'query', 'text'],
+  ['recorded', 'recorded', 'timestamptz'],
+  ['eventType', 'event_type', 'text'],
+  ['action', 'action', 'text'],
+  ['subtype', 'subtype', 'text'],
+  ['subtypeIhe', 'subtype_ihe', 'text'],
+  ['outcome', 'outcome', 'int2'],
+  ['outcomeDesc', 'outcome_desc', 'text'],
+  ['patientId', 'patient_id', 'text'],
+  ['clientId', 'client_id', 'text'],
+  ['clientName', 'client_name', 'text'],
+  ['orgKind', 'org_kind', 'text'],
+  ['orgCode', 'org_code', 'text'],
+  ['purpose', 'purpose', 'text'],
+  ['requestId', 'request_id', 'text'],
+  ['remoteAddr', 'remote_addr', 'text'],
+  ['tokenId', 'token_id', 'text'],
+  ['entityRef', 'entity_ref', 'text'],
+  ['query', 'query', 'text'],
 ];
 
 // The batch travels as one JSON parameter: JSON.stringify is native and fast, where 19 array
@@ -45,15 +55,53 @@ const INSERT = `INSERT INTO audit.event (${COLUMNS.map(([, c]) => c).join(', ')}
   SELECT ${COLUMNS.map(([k]) => `x."${k}"`).join(', ')}
   FROM json_to_recordset($1::json) AS x(${COLUMNS.map(([k, , t]) => `"${k}" ${t}`).join(', ')})`;
 
-// The same insert with the service uses the audited confirmations recorded: both in one
-// statement, so they commit together and cost one round trip.
-const INSERT_WITH_USES = `WITH events AS (${INSERT}), uses AS (${serviceUseUpsert(2)}) SELECT 1`;
+/**
+ * A write that must commit exactly when a disclosure's audit record does (a confirmed visit is on
+ * record only if its confirmation is audited, and the other way round): an INSERT or upsert over
+ * JSON parameter `$param`, run as a CTE of the audit batch's own statement — together, at no extra
+ * round trip. `kind` names it (a closed list: each owner registers one constant).
+ */
+export interface AuditedWriteSql {
+  kind: string;
+  cte(param: number): string;
+}
 
-/** Appends events and, atomically with them, the service uses of the disclosures they audit. */
-export async function insertAuditEvents(db: Db, rows: readonly AuditRow[], uses: readonly ServiceUse[] = []): Promise<void> {
-  if (rows.length === 0 && uses.length === 0) return;
-  if (uses.length === 0) await db.query(INSERT, [JSON.stringify(rows)], 'insert_audit');
-  else await db.query(INSERT_WITH_USES, [JSON.stringify(rows), JSON.stringify(uses)], 'insert_audit_uses');
+/** Rows of one audited write, as the audit batch carries them. */
+export interface AuditedWriteRows {
+  sql: AuditedWriteSql;
+  rows: readonly object[];
+}
+
+/** Audited writes of the same kind folded into one CTE each, in kind order (a stable statement shape). */
+function foldWrites(writes: readonly AuditedWriteRows[]): { sql: AuditedWriteSql; rows: object[] }[] {
+  const byKind = new Map<string, { sql: AuditedWriteSql; rows: object[] }>();
+  for (const w of writes) {
+    if (w.rows.length === 0) continue;
+    const f = byKind.get(w.sql.kind) ?? { sql: w.sql, rows: [] };
+    f.rows.push(...w.rows);
+    byKind.set(w.sql.kind, f);
+  }
+  return [...byKind.values()].sort((a, b) => a.sql.kind.localeCompare(b.sql.kind));
+}
+
+/**
+ * Appends events and, atomically with them, the audited writes of the disclosures they record:
+ * one statement (`WITH events AS (INSERT …), w_<kind> AS (…) SELECT 1`). With no events (the
+ * audit switched off for a benchmark) the writes run alone, still in one statement.
+ */
+export async function insertAuditEvents(db: Db, rows: readonly AuditRow[], writes: readonly AuditedWriteRows[] = []): Promise<void> {
+  const folded = foldWrites(writes);
+  if (rows.length === 0 && folded.length === 0) return;
+  if (folded.length === 0) {
+    await db.query(INSERT, [JSON.stringify(rows)], 'insert_audit');
+    return;
+  }
+  const events = rows.length > 0 ? [`events AS (${INSERT})`] : [];
+  const first = rows.length > 0 ? 2 : 1;
+  const ctes = [...events, ...folded.map((w, i) => `w_${w.sql.kind} AS (${w.sql.cte(first + i)})`)];
+  const params = [...(rows.length > 0 ? [JSON.stringify(rows)] : []), ...folded.map((w) => JSON.stringify(w.rows))];
+  const name = `insert_audit${rows.length > 0 ? '' : '_none'}_${folded.map((w) => w.sql.kind).join('_')}`;
+  await db.query(`WITH ${ctes.join(', ')} SELECT 1`, params, name);
 }
 
 export interface StoredAudit extends AuditRow {

@@ -13,9 +13,25 @@ export interface ClientRow {
   status: 'active' | 'disabled';
 }
 
-interface Raw { client_id: string; name: string; jwks: string | null; jwks_uri: string | null; scope: string; org_kind: string; org_code: string; status: 'active' | 'disabled' }
+interface Raw {
+  client_id: string;
+  name: string;
+  jwks: string | null;
+  jwks_uri: string | null;
+  scope: string;
+  org_kind: string;
+  org_code: string;
+  status: 'active' | 'disabled';
+}
 const toRow = (r: Raw): ClientRow => ({
-  clientId: r.client_id, name: r.name, jwks: r.jwks, jwksUri: r.jwks_uri, scope: r.scope, orgKind: r.org_kind, orgCode: r.org_code, status: r.status,
+  clientId: r.client_id,
+  name: r.name,
+  jwks: r.jwks,
+  jwksUri: r.jwks_uri,
+  scope: r.scope,
+  orgKind: r.org_kind,
+  orgCode: r.org_code,
+  status: r.status,
 });
 
 export async function upsertClient(db: Db, c: ClientRow): Promise<void> {
@@ -29,12 +45,18 @@ export async function upsertClient(db: Db, c: ClientRow): Promise<void> {
 }
 
 export async function getClient(db: Db, clientId: string): Promise<ClientRow | undefined> {
-  const { rows } = await db.query<Raw>('SELECT client_id, name, jwks, jwks_uri, scope, org_kind, org_code, status FROM auth.client WHERE client_id = $1', [clientId], 'get_client');
+  const { rows } = await db.query<Raw>(
+    'SELECT client_id, name, jwks, jwks_uri, scope, org_kind, org_code, status FROM auth.client WHERE client_id = $1',
+    [clientId],
+    'get_client',
+  );
   return rows[0] ? toRow(rows[0]) : undefined;
 }
 
 export async function listClients(db: Db): Promise<ClientRow[]> {
-  const { rows } = await db.query<Raw>('SELECT client_id, name, jwks, jwks_uri, scope, org_kind, org_code, status FROM auth.client ORDER BY client_id');
+  const { rows } = await db.query<Raw>(
+    'SELECT client_id, name, jwks, jwks_uri, scope, org_kind, org_code, status FROM auth.client ORDER BY client_id',
+  );
   return rows.map(toRow);
 }
 
@@ -52,7 +74,8 @@ export async function recordAssertionJti(db: Db, clientId: string, jti: string, 
   const { rows } = await db.query<{ ok: number }>(
     `INSERT INTO auth.assertion_jti (client_id, jti_hash, expires_at) VALUES ($1, $2, $3)
      ON CONFLICT (client_id, jti_hash) DO NOTHING RETURNING 1 AS ok`,
-    [clientId, hash, expiresAt.toISOString()], 'record_jti',
+    [clientId, hash, expiresAt.toISOString()],
+    'record_jti',
   );
   if (Math.random() < 0.01) {
     await db.query('DELETE FROM auth.assertion_jti WHERE expires_at < now()');

@@ -13,7 +13,10 @@ export interface ExportJob {
   files: { n: number; lines: number }[];
 }
 
-export async function insertExportJob(db: Db, j: { id: string; clientId: string; payer: string; request: string; since: string | undefined; at: string; expiresAt: string }): Promise<void> {
+export async function insertExportJob(
+  db: Db,
+  j: { id: string; clientId: string; payer: string; request: string; since: string | undefined; at: string; expiresAt: string },
+): Promise<void> {
   await db.query(
     `INSERT INTO registry.export_job (id, client_id, payer, request, since, status, transaction_time, expires_at)
      VALUES ($1, $2, $3, $4, $5::timestamptz, 'in-progress', $6::timestamptz, $7::timestamptz)`,
@@ -22,16 +25,36 @@ export async function insertExportJob(db: Db, j: { id: string; clientId: string;
 }
 
 export async function readExportJob(db: Db, id: string, now: Date): Promise<ExportJob | undefined> {
-  const { rows } = await db.query<{ id: string; client_id: string; payer: string; request: string; status: ExportJob['status']; transaction_time: Date; expires_at: Date; error: string | null; files: { n: number; lines: number }[] | null }>(
+  const { rows } = await db.query<{
+    id: string;
+    client_id: string;
+    payer: string;
+    request: string;
+    status: ExportJob['status'];
+    transaction_time: Date;
+    expires_at: Date;
+    error: string | null;
+    files: { n: number; lines: number }[] | null;
+  }>(
     `SELECT j.id, j.client_id, j.payer, j.request, j.status, j.transaction_time, j.expires_at, j.error,
        (SELECT json_agg(json_build_object('n', f.n, 'lines', f.lines) ORDER BY f.n) FROM registry.export_file f WHERE f.job = j.id) AS files
-     FROM registry.export_job j WHERE j.id = $1 AND j.expires_at > $2::timestamptz`, [id, now.toISOString()],
+     FROM registry.export_job j WHERE j.id = $1 AND j.expires_at > $2::timestamptz`,
+    [id, now.toISOString()],
   );
   const r = rows[0];
-  return r && {
-    id: r.id, clientId: r.client_id, payer: r.payer, request: r.request, status: r.status, transactionTime: r.transaction_time,
-    expiresAt: r.expires_at, error: r.error, files: r.files ?? [],
-  };
+  return (
+    r && {
+      id: r.id,
+      clientId: r.client_id,
+      payer: r.payer,
+      request: r.request,
+      status: r.status,
+      transactionTime: r.transaction_time,
+      expiresAt: r.expires_at,
+      error: r.error,
+      files: r.files ?? [],
+    }
+  );
 }
 
 export async function addExportFile(db: Db, job: string, n: number, lines: number, content: string): Promise<void> {
@@ -39,7 +62,11 @@ export async function addExportFile(db: Db, job: string, n: number, lines: numbe
 }
 
 export async function finishExportJob(db: Db, job: string, error: string | undefined): Promise<void> {
-  await db.query(`UPDATE registry.export_job SET status = $2, error = $3, completed_at = now() WHERE id = $1`, [job, error ? 'error' : 'complete', error ?? null]);
+  await db.query(`UPDATE registry.export_job SET status = $2, error = $3, completed_at = now() WHERE id = $1`, [
+    job,
+    error ? 'error' : 'complete',
+    error ?? null,
+  ]);
 }
 
 export async function readExportFile(db: Db, job: string, n: number): Promise<string | undefined> {
@@ -62,7 +89,13 @@ export async function deleteExpiredExports(db: Db, now: Date): Promise<number> {
  * One page of the Patients of persons holding a number from `payer` (keyset by Patient id),
  * changed since `since` when given. Merged-away persons are left out: their numbers moved.
  */
-export async function payerPatientsPage(db: Db, payer: string, since: string | null, after: string, limit: number): Promise<{ id: string; content: string }[]> {
+export async function payerPatientsPage(
+  db: Db,
+  payer: string,
+  since: string | null,
+  after: string,
+  limit: number,
+): Promise<{ id: string; content: string }[]> {
   const { rows } = await db.query<{ id: string; content: string }>(
     `SELECT p.patient_id AS id, r.content
      FROM (SELECT DISTINCT kid FROM registry.person_identifier WHERE payer = $1) i

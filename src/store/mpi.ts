@@ -5,7 +5,51 @@
  */
 import type { Db } from './db.ts';
 
-export interface IndexedPatient { patientId: string; features: object; keys: string[] }
+/**
+ * How match features are stored (mpi.features.features, jsonb): one short key per feature, so a
+ * national registry's rows stay small (≈80 bytes a row less than the names; ~10 GB at 120
+ * million persons). This map is the storage format's only definition: SQL here and in
+ * coverages.ts reads these keys, and the matcher works with the names (mpi/features.ts).
+ */
+export const STORED_FEATURE_KEYS = {
+  familyKana: 'fk',
+  givenKana: 'gk',
+  familyKanaLoose: 'fl',
+  givenKanaLoose: 'gl',
+  familyKanji: 'fj',
+  givenKanji: 'gj',
+  birthDate: 'b',
+  sex: 's',
+  postalCode: 'z',
+  address: 'a',
+  phones: 'p',
+} as const;
+
+export type FeatureName = keyof typeof STORED_FEATURE_KEYS;
+export type StoredFeatures = Partial<Record<FeatureName, unknown>>;
+
+const NAME_OF_KEY = new Map(Object.entries(STORED_FEATURE_KEYS).map(([name, key]) => [key as string, name as FeatureName]));
+
+function encodeFeatures(f: StoredFeatures): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, v] of Object.entries(f)) if (v !== undefined) out[STORED_FEATURE_KEYS[name as FeatureName]] = v;
+  return out;
+}
+
+function decodeFeatures(o: object | null): StoredFeatures {
+  const out: StoredFeatures = {};
+  for (const [key, v] of Object.entries(o ?? {})) {
+    const name = NAME_OF_KEY.get(key);
+    if (name !== undefined) out[name] = v;
+  }
+  return out;
+}
+
+export interface IndexedPatient {
+  patientId: string;
+  features: StoredFeatures;
+  keys: string[];
+}
 
 /** Replaces the match rows of these patients; `removed` patients (deleted, merged away) lose theirs. */
 export async function replaceMatchRows(db: Db, rows: readonly IndexedPatient[], removed: readonly string[] = []): Promise<void> {
@@ -24,13 +68,20 @@ export async function replaceMatchRows(db: Db, rows: readonly IndexedPatient[], 
                 SELECT u.p, u.f FROM json_to_recordset($2::json) AS u(p text, f jsonb)
                 ON CONFLICT (patient_id) DO UPDATE SET features = EXCLUDED.features)
      INSERT INTO mpi.block (key, patient_id) SELECT nk.k, nk.p FROM nk ON CONFLICT DO NOTHING`,
-    [JSON.stringify([...rows.map((r) => r.patientId), ...removed]), JSON.stringify(rows.map((r) => ({ p: r.patientId, f: r.features }))),
-      JSON.stringify(rows.flatMap((r) => [...new Set(r.keys)].map((k) => ({ k, p: r.patientId })))), JSON.stringify(removed)],
+    [
+      JSON.stringify([...rows.map((r) => r.patientId), ...removed]),
+      JSON.stringify(rows.map((r) => ({ p: r.patientId, f: encodeFeatures(r.features) }))),
+      JSON.stringify(rows.flatMap((r) => [...new Set(r.keys)].map((k) => ({ k, p: r.patientId })))),
+      JSON.stringify(removed),
+    ],
     'mpi_replace_rows',
   );
 }
 
-export interface CandidateRow { patientId: string; features: object }
+export interface CandidateRow {
+  patientId: string;
+  features: StoredFeatures;
+}
 
 export interface BlockedCandidates {
   candidates: CandidateRow[];
@@ -45,7 +96,13 @@ export interface BlockedCandidates {
  * patients given by id (identifier evidence), in one round trip. `names` are [field, value]
  * pairs whose frequency the weights need.
  */
-export async function blockedCandidates(db: Db, keys: readonly string[], ids: readonly string[], limit: number, names: readonly [string, string][]): Promise<BlockedCandidates> {
+export async function blockedCandidates(
+  db: Db,
+  keys: readonly string[],
+  ids: readonly string[],
+  limit: number,
+  names: readonly [string, string][],
+): Promise<BlockedCandidates> {
   const { rows } = await db.query<{ kind: 'k' | 'c' | 'n'; key: string; n: number | null; features: object | null }>(
     `WITH k AS (SELECT key, count(*)::int AS n FROM mpi.block WHERE key = ANY($1::text[]) GROUP BY key),
           c AS (SELECT DISTINCT b.patient_id FROM mpi.block b JOIN k ON k.key = b.key AND k.n <= $3
@@ -54,33 +111,41 @@ export async function blockedCandidates(db: Db, keys: readonly string[], ids: re
      UNION ALL SELECT 'c', c.patient_id, NULL, f.features FROM c JOIN mpi.features f ON f.patient_id = c.patient_id
      UNION ALL SELECT 'n', v.field || '|' || v.value, v.n, NULL FROM mpi.value_count v
        WHERE (v.field, v.value) IN (SELECT * FROM unnest($4::text[], $5::text[]))`,
-    [[...keys], [...ids], limit, names.map((n) => n[0]), names.map((n) => n[1])], 'mpi_candidates',
+    [[...keys], [...ids], limit, names.map((n) => n[0]), names.map((n) => n[1])],
+    'mpi_candidates',
   );
   const out: BlockedCandidates = { candidates: [], oversized: [], counts: {} };
   for (const r of rows) {
     if (r.kind === 'k') out.oversized.push({ key: r.key, size: r.n ?? 0 });
-    else if (r.kind === 'c') out.candidates.push({ patientId: r.key, features: r.features ?? {} });
+    else if (r.kind === 'c') out.candidates.push({ patientId: r.key, features: decodeFeatures(r.features) });
     else out.counts[r.key] = r.n ?? 0;
   }
   return out;
 }
 
 /** Patients carrying any of these identifiers (system, value as indexed), or these My Number MACs. */
-export async function patientsByIdentifiers(db: Db, ids: readonly { system: string; value: string }[], macs: readonly Buffer[]): Promise<{ patientId: string; system: string }[]> {
+export async function patientsByIdentifiers(
+  db: Db,
+  ids: readonly { system: string; value: string }[],
+  macs: readonly Buffer[],
+): Promise<{ patientId: string; system: string }[]> {
   if (ids.length === 0 && macs.length === 0) return [];
   const { rows } = await db.query<{ id: string; system: string }>(
     `SELECT DISTINCT r.id, t.system FROM fhir.sp_token t JOIN fhir.resource r ON r.seq = t.res
        WHERE t.resource_type = 'Patient' AND t.param = 'identifier' AND NOT r.deleted
          AND (t.code, t.system) IN (SELECT * FROM unnest($2::text[], $1::text[]))
      UNION SELECT m.patient_id, 'my-number' FROM registry.my_number m WHERE m.mac = ANY($3::bytea[])`,
-    [ids.map((i) => i.system), ids.map((i) => i.value), [...macs]], 'mpi_by_identifiers',
+    [ids.map((i) => i.system), ids.map((i) => i.value), [...macs]],
+    'mpi_by_identifiers',
   );
   return rows.map((r) => ({ patientId: r.id, system: r.system }));
 }
 
 /** The newest estimated weights, if any. */
 export async function latestWeights(db: Db): Promise<{ weights: object; estimatedAt: Date } | undefined> {
-  const { rows } = await db.query<{ weights: object; estimated_at: Date }>(`SELECT weights, estimated_at FROM mpi.weights ORDER BY id DESC LIMIT 1`);
+  const { rows } = await db.query<{ weights: object; estimated_at: Date }>(
+    `SELECT weights, estimated_at FROM mpi.weights ORDER BY id DESC LIMIT 1`,
+  );
   return rows[0] ? { weights: rows[0].weights, estimatedAt: rows[0].estimated_at } : undefined;
 }
 
@@ -95,6 +160,7 @@ export async function rebuildValueCounts(db: Db): Promise<number> {
     await t.query(
       `INSERT INTO mpi.value_count (field, value, n)
        SELECT x.field, x.value, count(*)::int FROM mpi.features f
+       -- Stored keys: STORED_FEATURE_KEYS.
        CROSS JOIN LATERAL (VALUES ('familyKana', f.features->>'fk'), ('givenKana', f.features->>'gk'),
                                   ('familyKanji', f.features->>'fj'), ('givenKanji', f.features->>'gj')) AS x(field, value)
        WHERE x.value IS NOT NULL GROUP BY x.field, x.value`,
@@ -105,13 +171,16 @@ export async function rebuildValueCounts(db: Db): Promise<number> {
 }
 
 /** Features of random pairs of persons, and of pairs sharing a blocking key (from sampled keys). */
-export async function samplePairs(db: Db, pairs: number): Promise<{ random: [object, object][]; blocked: [object, object][] }> {
+export async function samplePairs(
+  db: Db,
+  pairs: number,
+): Promise<{ random: [StoredFeatures, StoredFeatures][]; blocked: [StoredFeatures, StoredFeatures][] }> {
   const { rows: sample } = await db.query<{ features: object }>(
     `SELECT features FROM mpi.features TABLESAMPLE BERNOULLI (least(100, 100.0 * $1 / greatest(1, (SELECT count(*) FROM mpi.features)))) ORDER BY random() LIMIT $1`,
     [pairs * 2],
   );
-  const random: [object, object][] = [];
-  for (let i = 0; i + 1 < sample.length; i += 2) random.push([(sample[i]).features, (sample[i + 1]).features]);
+  const random: [StoredFeatures, StoredFeatures][] = [];
+  for (let i = 0; i + 1 < sample.length; i += 2) random.push([decodeFeatures(sample[i].features), decodeFeatures(sample[i + 1].features)]);
   const { rows } = await db.query<{ a: object; b: object }>(
     `WITH k AS (SELECT DISTINCT key FROM mpi.block TABLESAMPLE BERNOULLI (least(100, 100.0 * $1 / greatest(1, (SELECT count(*) FROM mpi.block))))),
           p AS (SELECT b1.patient_id AS a, b2.patient_id AS b FROM k JOIN mpi.block b1 ON b1.key = k.key
@@ -119,13 +188,14 @@ export async function samplePairs(db: Db, pairs: number): Promise<{ random: [obj
      SELECT fa.features AS a, fb.features AS b FROM p JOIN mpi.features fa ON fa.patient_id = p.a JOIN mpi.features fb ON fb.patient_id = p.b`,
     [pairs],
   );
-  return { random, blocked: rows.map((r) => [r.a, r.b]) };
+  return { random, blocked: rows.map((r) => [decodeFeatures(r.a), decodeFeatures(r.b)]) };
 }
 
 /** Current Patients after a seq, for re-indexing (keyset paging). */
 export async function patientsAfter(db: Db, afterSeq: number, limit: number): Promise<{ seq: number; content: string }[]> {
   const { rows } = await db.query<{ seq: number; content: string }>(
-    `SELECT seq, content FROM fhir.resource WHERE resource_type = 'Patient' AND NOT deleted AND seq > $1 ORDER BY seq LIMIT $2`, [afterSeq, limit],
+    `SELECT seq, content FROM fhir.resource WHERE resource_type = 'Patient' AND NOT deleted AND seq > $1 ORDER BY seq LIMIT $2`,
+    [afterSeq, limit],
   );
   return rows;
 }

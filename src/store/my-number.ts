@@ -10,7 +10,8 @@ export async function bindMyNumber(db: Db, mac: Buffer, version: number, patient
     `WITH ins AS (INSERT INTO registry.my_number (mac, mac_version, patient_id) VALUES ($1, $2, $3)
        ON CONFLICT (mac) DO NOTHING RETURNING patient_id)
      SELECT patient_id FROM ins UNION ALL SELECT patient_id FROM registry.my_number WHERE mac = $1 LIMIT 1`,
-    [mac, version, patientId], 'bind_my_number',
+    [mac, version, patientId],
+    'bind_my_number',
   );
   return rows[0]?.patient_id ?? patientId;
 }
@@ -21,7 +22,19 @@ export async function bindMyNumbers(db: Db, rows: readonly { mac: Buffer; patien
   const { rowCount } = await db.query(
     `INSERT INTO registry.my_number (mac, mac_version, patient_id) SELECT decode(u.m, 'hex'), $2, u.p FROM json_to_recordset($1::json) AS u(m text, p text)
      ON CONFLICT (mac) DO NOTHING`,
-    [JSON.stringify(rows.map((r) => ({ m: r.mac.toString('hex'), p: r.patientId }))), version], 'bind_my_numbers',
+    [JSON.stringify(rows.map((r) => ({ m: r.mac.toString('hex'), p: r.patientId }))), version],
+    'bind_my_numbers',
   );
   return rows.length - rowCount;
+}
+
+/** Moves a My Number binding between patients (merge and its undo). */
+export async function moveMyNumber(db: Db, fromPatient: string, toPatient: string): Promise<number> {
+  const { rowCount } = await db.query(`UPDATE registry.my_number SET patient_id = $2 WHERE patient_id = $1`, [fromPatient, toPatient]);
+  return rowCount;
+}
+
+export async function hasMyNumber(db: Db, patientId: string): Promise<boolean> {
+  const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM registry.my_number WHERE patient_id = $1`, [patientId]);
+  return (rows[0]?.n ?? 0) > 0;
 }

@@ -30,8 +30,3 @@ export async function openDb(o: OpenDbOptions): Promise<Db> {
 export function openAuditDb(main: Db, o: OpenDbOptions): Db {
   return o.databaseUrl ? new PgDb(o.databaseUrl, 2) : main;
 }
-
-/** An in-memory embedded database, for tests. */
-export function openMemoryDb(): Promise<Db> {
-  return PgliteDb.open(undefined);
-}

@@ -1,8 +1,12 @@
 /**
- * PostgreSQL driver over a `pg` pool, sized by configuration.
+ * PostgreSQL driver over a `pg` pool, sized by configuration. Errors leave through the one
+ * mapper (db-errors.ts): statements and transactions that hit a serialization failure or a
+ * deadlock run again; a unique violation answers 409, an unreachable database 503. Inside a
+ * transaction errors stay raw, so the transaction as a whole is what is retried.
  */
 import pg from 'pg';
 import type { Db, QueryResult } from './db.ts';
+import { mapDbError, withRetry } from './db-errors.ts';
 
 // int8 (bigint, count(*)) as a JS number: medid's sequences stay far below 2^53.
 const INT8 = 20;
@@ -65,26 +69,39 @@ export class PgDb implements Db {
   }
 
   query<R>(sql: string, params?: readonly unknown[], name?: string): Promise<QueryResult<R>> {
-    return run<R>(this.pool, sql, params, name);
+    return withRetry(() => run<R>(this.pool, sql, params, name));
   }
 
-  async tx<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+  /** Runs `fn` in a transaction; again, from the start, after a serialization failure or deadlock. */
+  tx<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+    return withRetry(() => this.txOnce(fn));
+  }
+
+  private async txOnce<T>(fn: (db: Db) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    let broken = false;
     try {
       await client.query('BEGIN');
       const result = await fn(new PgTx(client));
       await client.query('COMMIT');
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
       throw err;
     } finally {
-      client.release();
+      // A connection that cannot even roll back is dropped, not handed to the next request.
+      client.release(broken);
     }
   }
 
   async exec(sql: string): Promise<void> {
-    await this.pool.query(sql);
+    try {
+      await this.pool.query(sql);
+    } catch (e) {
+      throw mapDbError(e);
+    }
   }
 
   noteWrites(): void {

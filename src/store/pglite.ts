@@ -8,6 +8,7 @@ import path from 'node:path';
 import { PGlite, types } from '@electric-sql/pglite';
 import type { Transaction } from '@electric-sql/pglite';
 import type { Db, QueryResult } from './db.ts';
+import { mapDbError, withRetry } from './db-errors.ts';
 
 const parsers = { [types.INT8]: (v: string) => Number(v) };
 
@@ -32,7 +33,8 @@ class AutoAnalyze {
     this.since = 0;
     // After the current statement or transaction: PGlite queues it behind whatever runs now.
     setImmediate(() => {
-      this.pg.exec('ANALYZE')
+      this.pg
+        .exec('ANALYZE')
         .then(() => this.pg.query<{ n: number }>('SELECT count(*)::int AS n FROM fhir.resource'))
         .then((r) => {
           this.rowsAtLast = r.rows[0]?.n ?? this.rowsAtLast + written;
@@ -95,7 +97,9 @@ function lockDataDir(dataDir: string): () => void {
         alive = false;
       }
       if (alive) {
-        throw new DatabaseInUseError(`the embedded database in ${dataDir} is in use by process ${pid}; stop it first (or use DATABASE_URL)`);
+        throw new DatabaseInUseError(
+          `the embedded database in ${dataDir} is in use by process ${pid}; stop it first (or use DATABASE_URL)`,
+        );
       }
       fs.rmSync(file, { force: true });
     }
@@ -141,17 +145,25 @@ export class PgliteDb implements Db {
     return this.pg.dumpDataDir('gzip');
   }
 
-  async query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-    const res = await this.pg.query<R>(sql, params as unknown[] | undefined);
-    return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
+  // Errors leave through the one mapper (db-errors.ts), as with PostgreSQL; inside a
+  // transaction they stay raw. One connection cannot deadlock, but the code path is the same.
+  query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+    return withRetry(async () => {
+      const res = await this.pg.query<R>(sql, params as unknown[] | undefined);
+      return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
+    });
   }
 
   tx<T>(fn: (db: Db) => Promise<T>): Promise<T> {
-    return this.pg.transaction((t) => fn(new PgliteTx(t, this.analyze)));
+    return withRetry(() => this.pg.transaction((t) => fn(new PgliteTx(t, this.analyze))));
   }
 
   async exec(sql: string): Promise<void> {
-    await this.pg.exec(sql);
+    try {
+      await this.pg.exec(sql);
+    } catch (e) {
+      throw mapDbError(e);
+    }
   }
 
   async close(): Promise<void> {

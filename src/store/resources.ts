@@ -5,22 +5,10 @@
  */
 import type { IndexRows } from '../fhir/search/index-rows.ts';
 import { toSqlTime } from '../fhir/search/date-range.ts';
+import type { StoredResource } from '../fhir/stored-resource.ts';
 import type { Db } from './db.ts';
 import { statementNames } from './prepared.ts';
 import { Sql } from './sql.ts';
-
-export interface StoredResource {
-  seq: number;
-  resourceType: string;
-  id: string;
-  versionId: number;
-  lastUpdated: Date;
-  deleted: boolean;
-  /** The resource JSON as stored (with meta); null for a deletion. */
-  content: string | null;
-  /** Ids of the patients whose compartment this version is in. */
-  compartment: string[];
-}
 
 interface Row {
   seq: number;
@@ -34,41 +22,55 @@ interface Row {
 }
 
 const toStored = (r: Row): StoredResource => ({
-  seq: r.seq, resourceType: r.resource_type, id: r.id, versionId: r.version_id,
-  lastUpdated: r.last_updated, deleted: r.deleted, content: r.content, compartment: r.compartment ?? [],
+  seq: r.seq,
+  resourceType: r.resource_type,
+  id: r.id,
+  versionId: r.version_id,
+  lastUpdated: r.last_updated,
+  deleted: r.deleted,
+  content: r.content,
+  compartment: r.compartment ?? [],
 });
 
 const COLS = 'seq, resource_type, id, version_id, last_updated, deleted, content, compartment';
 
 export async function readCurrent(db: Db, type: string, id: string): Promise<StoredResource | undefined> {
-  const { rows } = await db.query<Row>(`SELECT ${COLS} FROM fhir.resource WHERE resource_type = $1 AND id = $2`, [type, id], 'read_current');
+  const { rows } = await db.query<Row>(
+    `SELECT ${COLS} FROM fhir.resource WHERE resource_type = $1 AND id = $2`,
+    [type, id],
+    'read_current',
+  );
   return rows[0] ? toStored(rows[0]) : undefined;
 }
 
 /** Reads and row-locks the current version, for a read-modify-write in a transaction. */
 export async function lockCurrent(db: Db, type: string, id: string): Promise<StoredResource | undefined> {
-  const { rows } = await db.query<Row>(`SELECT ${COLS} FROM fhir.resource WHERE resource_type = $1 AND id = $2 FOR UPDATE`, [type, id], 'lock_current');
+  const { rows } = await db.query<Row>(
+    `SELECT ${COLS} FROM fhir.resource WHERE resource_type = $1 AND id = $2 FOR UPDATE`,
+    [type, id],
+    'lock_current',
+  );
   return rows[0] ? toStored(rows[0]) : undefined;
 }
 
 export async function readVersion(db: Db, type: string, id: string, versionId: number): Promise<StoredResource | undefined> {
   const { rows } = await db.query<Row>(
     `SELECT vseq AS seq, resource_type, id, version_id, last_updated, deleted, content, compartment FROM fhir.resource_version
-     WHERE resource_type = $1 AND id = $2 AND version_id = $3`, [type, id, versionId], 'read_version');
+     WHERE resource_type = $1 AND id = $2 AND version_id = $3`,
+    [type, id, versionId],
+    'read_version',
+  );
   return rows[0] ? toStored(rows[0]) : undefined;
 }
 
 /** Current versions of resources of one type by id (one round trip), in no particular order. */
 export async function readCurrentMany(db: Db, type: string, ids: readonly string[]): Promise<StoredResource[]> {
   if (ids.length === 0) return [];
-  const { rows } = await db.query<Row>(`SELECT ${COLS} FROM fhir.resource WHERE resource_type = $1 AND id = ANY($2::text[])`, [type, [...ids]], 'read_current_many');
-  return rows.map(toStored);
-}
-
-/** Current, live versions of many resources, for _include and _revinclude. */
-export async function readMany(db: Db, seqs: readonly number[]): Promise<StoredResource[]> {
-  if (seqs.length === 0) return [];
-  const { rows } = await db.query<Row>(`SELECT ${COLS} FROM fhir.resource WHERE seq = ANY($1::int8[]) AND NOT deleted`, [seqs]);
+  const { rows } = await db.query<Row>(
+    `SELECT ${COLS} FROM fhir.resource WHERE resource_type = $1 AND id = ANY($2::text[])`,
+    [type, [...ids]],
+    'read_current_many',
+  );
   return rows.map(toStored);
 }
 
@@ -83,12 +85,50 @@ export interface NewVersion {
 
 /** Each index table: its rows' JSON keys, columns and SQL types (a closed list: no user input). */
 const INDEX_SPECS: { key: keyof IndexRows; table: string; cols: [json: string, column: string, type: string][] }[] = [
-  { key: 'token', table: 'fhir.sp_token', cols: [['system', 'system', 'text'], ['code', 'code', 'text'], ['display', 'display', 'text']] },
-  { key: 'string', table: 'fhir.sp_string', cols: [['value', 'value', 'text'], ['exact', 'exact', 'text']] },
-  { key: 'date', table: 'fhir.sp_date', cols: [['lo', 'lo', 'timestamptz'], ['hi', 'hi', 'timestamptz']] },
-  { key: 'reference', table: 'fhir.sp_reference', cols: [['targetType', 'target_type', 'text'], ['targetId', 'target_id', 'text'], ['url', 'url', 'text']] },
+  {
+    key: 'token',
+    table: 'fhir.sp_token',
+    cols: [
+      ['system', 'system', 'text'],
+      ['code', 'code', 'text'],
+      ['display', 'display', 'text'],
+    ],
+  },
+  {
+    key: 'string',
+    table: 'fhir.sp_string',
+    cols: [
+      ['value', 'value', 'text'],
+      ['exact', 'exact', 'text'],
+    ],
+  },
+  {
+    key: 'date',
+    table: 'fhir.sp_date',
+    cols: [
+      ['lo', 'lo', 'timestamptz'],
+      ['hi', 'hi', 'timestamptz'],
+    ],
+  },
+  {
+    key: 'reference',
+    table: 'fhir.sp_reference',
+    cols: [
+      ['targetType', 'target_type', 'text'],
+      ['targetId', 'target_id', 'text'],
+      ['url', 'url', 'text'],
+    ],
+  },
   { key: 'number', table: 'fhir.sp_number', cols: [['value', 'value', 'numeric']] },
-  { key: 'quantity', table: 'fhir.sp_quantity', cols: [['value', 'value', 'numeric'], ['system', 'system', 'text'], ['code', 'code', 'text']] },
+  {
+    key: 'quantity',
+    table: 'fhir.sp_quantity',
+    cols: [
+      ['value', 'value', 'numeric'],
+      ['system', 'system', 'text'],
+      ['code', 'code', 'text'],
+    ],
+  },
   { key: 'uri', table: 'fhir.sp_uri', cols: [['value', 'value', 'text']] },
 ];
 
@@ -138,7 +178,14 @@ const INDEX_TABLES = ['sp_token', 'sp_string', 'sp_date', 'sp_reference', 'sp_nu
 /** Creates a resource (version 1, or a re-creation with a given version). Returns its seq. */
 export async function insertResource(db: Db, v: NewVersion, ix: IndexRows): Promise<number> {
   const b = new Sql();
-  const [type, id, vid, lu, content, comp] = [b.p(v.resourceType), b.p(v.id), b.p(v.versionId, 'int4'), b.p(v.lastUpdated, 'timestamptz'), b.p(v.content), b.p(v.compartment, 'text[]')];
+  const [type, id, vid, lu, content, comp] = [
+    b.p(v.resourceType),
+    b.p(v.id),
+    b.p(v.versionId, 'int4'),
+    b.p(v.lastUpdated, 'timestamptz'),
+    b.p(v.content),
+    b.p(v.compartment, 'text[]'),
+  ];
   const ctes = [
     `r AS (INSERT INTO fhir.resource (resource_type, id, version_id, last_updated, content, compartment) VALUES (${type}, ${id}, ${vid}, ${lu}, ${content}, ${comp}) RETURNING seq)`,
     `v AS (INSERT INTO fhir.resource_version (resource_type, id, version_id, last_updated, deleted, content, compartment) VALUES (${type}, ${id}, ${vid}, ${lu}, false, ${content}, ${comp}))`,
@@ -147,19 +194,27 @@ export async function insertResource(db: Db, v: NewVersion, ix: IndexRows): Prom
   const text = `WITH ${ctes.join(',\n')} SELECT seq FROM r`;
   const { rows } = await db.query<{ seq: number }>(text, b.params, statementNames.nameFor(text));
   db.noteWrites(1);
-  return (rows[0]).seq;
+  return rows[0].seq;
 }
 
 /**
  * Creates many resources of one type (version 1) in one statement: rows, history rows and every
  * index row, for bulk loads. Returns each resource's seq, in input order.
  */
-export async function insertResources(db: Db, type: string, vs: readonly Omit<NewVersion, 'resourceType'>[], ixs: readonly IndexRows[]): Promise<number[]> {
+export async function insertResources(
+  db: Db,
+  type: string,
+  vs: readonly Omit<NewVersion, 'resourceType'>[],
+  ixs: readonly IndexRows[],
+): Promise<number[]> {
   if (vs.length === 0) return [];
   const b = new Sql();
   const t = b.p(type);
   // One JSON parameter: resource JSON inside JSON is escaped natively by JSON.stringify.
-  const nvJson = b.p(JSON.stringify(vs.map((v) => ({ id: v.id, vid: v.versionId, lu: v.lastUpdated, content: v.content, comp: v.compartment }))), 'json');
+  const nvJson = b.p(
+    JSON.stringify(vs.map((v) => ({ id: v.id, vid: v.versionId, lu: v.lastUpdated, content: v.content, comp: v.compartment }))),
+    'json',
+  );
   const compartment = `ARRAY(SELECT jsonb_array_elements_text(nv.comp))`;
   const ctes = [
     `nv AS (SELECT * FROM json_to_recordset(${nvJson}) AS nv(id text, vid int4, lu timestamptz, content text, comp jsonb))`,
@@ -167,7 +222,15 @@ export async function insertResources(db: Db, type: string, vs: readonly Omit<Ne
       SELECT ${t}, nv.id, nv.vid, nv.lu, nv.content, ${compartment} FROM nv RETURNING seq, id)`,
     `v AS (INSERT INTO fhir.resource_version (resource_type, id, version_id, last_updated, deleted, content, compartment)
       SELECT ${t}, nv.id, nv.vid, nv.lu, false, nv.content, ${compartment} FROM nv)`,
-    ...indexCtes(b, 'many', type, jsonRowsOfMany(vs.map((v) => v.id), ixs)),
+    ...indexCtes(
+      b,
+      'many',
+      type,
+      jsonRowsOfMany(
+        vs.map((v) => v.id),
+        ixs,
+      ),
+    ),
   ];
   const { rows } = await db.query<{ seq: number; id: string }>(`WITH ${ctes.join(',\n')} SELECT seq, id FROM r`, b.params);
   db.noteWrites(vs.length);
@@ -179,7 +242,14 @@ export async function insertResources(db: Db, type: string, vs: readonly Omit<Ne
 export async function updateResource(db: Db, seq: number, v: NewVersion, ix: IndexRows): Promise<void> {
   const b = new Sql();
   const res = b.p(seq, 'int8');
-  const [type, id, vid, lu, content, comp] = [b.p(v.resourceType), b.p(v.id), b.p(v.versionId, 'int4'), b.p(v.lastUpdated, 'timestamptz'), b.p(v.content), b.p(v.compartment, 'text[]')];
+  const [type, id, vid, lu, content, comp] = [
+    b.p(v.resourceType),
+    b.p(v.id),
+    b.p(v.versionId, 'int4'),
+    b.p(v.lastUpdated, 'timestamptz'),
+    b.p(v.content),
+    b.p(v.compartment, 'text[]'),
+  ];
   const ctes = [
     `r AS (UPDATE fhir.resource SET version_id = ${vid}, last_updated = ${lu}, content = ${content}, compartment = ${comp}, deleted = false WHERE seq = ${res})`,
     `v AS (INSERT INTO fhir.resource_version (resource_type, id, version_id, last_updated, deleted, content, compartment) VALUES (${type}, ${id}, ${vid}, ${lu}, false, ${content}, ${comp}))`,
@@ -222,8 +292,11 @@ function historyWhere(b: Sql, q: Omit<HistoryQuery, 'limit'>): string {
   if (q.since !== undefined) conds.push(`v.last_updated >= ${b.p(q.since, 'timestamptz')}`);
   if (q.at !== undefined) {
     const at = b.p(q.at, 'timestamptz');
-    conds.push(`v.last_updated <= ${at}`, `NOT EXISTS (SELECT 1 FROM fhir.resource_version n WHERE n.resource_type = v.resource_type
-      AND n.id = v.id AND n.version_id = v.version_id + 1 AND n.last_updated <= ${at})`);
+    conds.push(
+      `v.last_updated <= ${at}`,
+      `NOT EXISTS (SELECT 1 FROM fhir.resource_version n WHERE n.resource_type = v.resource_type
+      AND n.id = v.id AND n.version_id = v.version_id + 1 AND n.last_updated <= ${at})`,
+    );
   }
   if (q.beforeVseq !== undefined) conds.push(`v.vseq < ${b.p(q.beforeVseq, 'int8')}`);
   return conds.length ? `WHERE ${conds.join(' AND ')}` : '';
@@ -235,7 +308,9 @@ export async function history(db: Db, q: HistoryQuery): Promise<StoredResource[]
   const where = historyWhere(b, q);
   const { rows } = await db.query<Row>(
     `SELECT v.vseq AS seq, v.resource_type, v.id, v.version_id, v.last_updated, v.deleted, v.content, v.compartment
-     FROM fhir.resource_version v ${where} ORDER BY v.vseq DESC LIMIT ${b.p(q.limit, 'int4')}`, b.params);
+     FROM fhir.resource_version v ${where} ORDER BY v.vseq DESC LIMIT ${b.p(q.limit, 'int4')}`,
+    b.params,
+  );
   return rows.map(toStored);
 }
 

@@ -6,13 +6,18 @@
 import type { SearchParam } from '../fhir/definitions/search-params.ts';
 import type { Criterion, DatePrefix, NumberValue, SortKey, TokenValue } from '../fhir/search/model.ts';
 import { toSqlTime } from '../fhir/search/date-range.ts';
-import { ID_SYSTEMS } from '../identifiers/systems.ts';
+import { ID_SYSTEMS } from '../core/systems.ts';
 import type { Sql } from './sql.ts';
 import { escapeLike } from './sql.ts';
 
 const TABLE: Record<string, string> = {
-  token: 'fhir.sp_token', string: 'fhir.sp_string', date: 'fhir.sp_date', reference: 'fhir.sp_reference',
-  number: 'fhir.sp_number', quantity: 'fhir.sp_quantity', uri: 'fhir.sp_uri',
+  token: 'fhir.sp_token',
+  string: 'fhir.sp_string',
+  date: 'fhir.sp_date',
+  reference: 'fhir.sp_reference',
+  number: 'fhir.sp_number',
+  quantity: 'fhir.sp_quantity',
+  uri: 'fhir.sp_uri',
 };
 
 function tableOf(p: SearchParam): string {
@@ -39,14 +44,22 @@ function dateCond(b: Sql, lo: string, hi: string, prefix: DatePrefix, slo: numbe
     return `(${lo} >= ${L()} AND ${lo} < ${h} AND ${hi} <= ${h})`;
   };
   switch (prefix) {
-    case 'eq': return eq();
-    case 'ne': return `NOT ${eq()}`;
-    case 'gt': return `${hi} > ${H()}`;
-    case 'lt': return `${lo} < ${L()}`;
-    case 'ge': return `(${hi} > ${H()} OR ${eq()})`;
-    case 'le': return `(${lo} < ${L()} OR ${eq()})`;
-    case 'sa': return `${lo} >= ${H()}`;
-    case 'eb': return `${hi} <= ${L()}`;
+    case 'eq':
+      return eq();
+    case 'ne':
+      return `NOT ${eq()}`;
+    case 'gt':
+      return `${hi} > ${H()}`;
+    case 'lt':
+      return `${lo} < ${L()}`;
+    case 'ge':
+      return `(${hi} > ${H()} OR ${eq()})`;
+    case 'le':
+      return `(${lo} < ${L()} OR ${eq()})`;
+    case 'sa':
+      return `${lo} >= ${H()}`;
+    case 'eb':
+      return `${hi} <= ${L()}`;
     case 'ap': {
       // Approximately: the range widened by 10% of its distance from now (at least a day).
       const delta = Math.max(86_400_000, 0.1 * Math.abs(Date.now() - slo));
@@ -60,12 +73,20 @@ function instantCond(b: Sql, col: string, prefix: DatePrefix, slo: number, shi: 
   const L = (): string => b.p(toSqlTime(slo), 'timestamptz');
   const H = (): string => b.p(toSqlTime(shi), 'timestamptz');
   switch (prefix) {
-    case 'eq': return `(${col} >= ${L()} AND ${col} < ${H()})`;
-    case 'ne': return `NOT (${col} >= ${L()} AND ${col} < ${H()})`;
-    case 'gt': case 'sa': return `${col} >= ${H()}`;
-    case 'lt': case 'eb': return `${col} < ${L()}`;
-    case 'ge': return `${col} >= ${L()}`;
-    case 'le': return `${col} < ${H()}`;
+    case 'eq':
+      return `(${col} >= ${L()} AND ${col} < ${H()})`;
+    case 'ne':
+      return `NOT (${col} >= ${L()} AND ${col} < ${H()})`;
+    case 'gt':
+    case 'sa':
+      return `${col} >= ${H()}`;
+    case 'lt':
+    case 'eb':
+      return `${col} < ${L()}`;
+    case 'ge':
+      return `${col} >= ${L()}`;
+    case 'le':
+      return `${col} < ${H()}`;
     case 'ap': {
       const delta = Math.max(86_400_000, 0.1 * Math.abs(Date.now() - slo));
       return `(${col} >= ${b.p(toSqlTime(slo - delta), 'timestamptz')} AND ${col} < ${b.p(toSqlTime(shi + delta), 'timestamptz')})`;
@@ -75,12 +96,20 @@ function instantCond(b: Sql, col: string, prefix: DatePrefix, slo: number, shi: 
 
 function numberCond(b: Sql, col: string, v: NumberValue): string {
   switch (v.prefix) {
-    case 'eq': return `(${col} >= ${b.p(v.lo, 'numeric')} AND ${col} < ${b.p(v.hi, 'numeric')})`;
-    case 'ne': return `NOT (${col} >= ${b.p(v.lo, 'numeric')} AND ${col} < ${b.p(v.hi, 'numeric')})`;
-    case 'gt': case 'sa': return `${col} > ${b.p(v.value, 'numeric')}`;
-    case 'lt': case 'eb': return `${col} < ${b.p(v.value, 'numeric')}`;
-    case 'ge': return `${col} >= ${b.p(v.value, 'numeric')}`;
-    case 'le': return `${col} <= ${b.p(v.value, 'numeric')}`;
+    case 'eq':
+      return `(${col} >= ${b.p(v.lo, 'numeric')} AND ${col} < ${b.p(v.hi, 'numeric')})`;
+    case 'ne':
+      return `NOT (${col} >= ${b.p(v.lo, 'numeric')} AND ${col} < ${b.p(v.hi, 'numeric')})`;
+    case 'gt':
+    case 'sa':
+      return `${col} > ${b.p(v.value, 'numeric')}`;
+    case 'lt':
+    case 'eb':
+      return `${col} < ${b.p(v.value, 'numeric')}`;
+    case 'ge':
+      return `${col} >= ${b.p(v.value, 'numeric')}`;
+    case 'le':
+      return `${col} <= ${b.p(v.value, 'numeric')}`;
     case 'ap': {
       const d = Math.abs(v.value) * 0.1;
       return `(${col} >= ${b.p(v.value - d, 'numeric')} AND ${col} <= ${b.p(v.value + d, 'numeric')})`;
@@ -135,23 +164,33 @@ export function criterionSql(b: Sql, a: Aliases, r: string, type: string, c: Cri
         if (rest.length > 0) parts.push(exists(b, a, r, type, c.param, (x) => rest.map((v) => tokenCond(b, x, v))));
         if (mn.length > 0) {
           const ok = type === 'Patient' && c.param.code === 'identifier';
-          parts.push(ok
-            ? `EXISTS (SELECT 1 FROM registry.my_number m WHERE m.patient_id = ${r}.id AND m.mac IN (SELECT decode(h, 'hex') FROM unnest(${b.p(mn.map((v) => v.code ?? ''), 'text[]')}) AS h))`
-            : 'FALSE');
+          parts.push(
+            ok
+              ? `EXISTS (SELECT 1 FROM registry.my_number m WHERE m.patient_id = ${r}.id AND m.mac IN (SELECT decode(h, 'hex') FROM unnest(${b.p(
+                  mn.map((v) => v.code ?? ''),
+                  'text[]',
+                )}) AS h))`
+              : 'FALSE',
+          );
         }
-        const any = parts.length === 1 ? (parts[0]) : `(${parts.join(' OR ')})`;
+        const any = parts.length === 1 ? parts[0] : `(${parts.join(' OR ')})`;
         return c.not ? `NOT ${any}` : any;
       }
     case 'token-text':
       return exists(b, a, r, type, c.param, (x) => c.values.map((v) => prefixCond(b, `${x}.display`, v)));
     case 'string':
-      return exists(b, a, r, type, c.param, (x) => c.values.map((v) => {
-        switch (c.mode) {
-          case 'exact': return `(${x}.value = ${b.p(v.norm)} AND ${x}.exact = ${b.p(v.raw)})`;
-          case 'contains': return `${x}.value LIKE ${b.p('%' + escapeLike(v.norm) + '%')}`;
-          case 'prefix': return prefixCond(b, `${x}.value`, v.norm);
-        }
-      }));
+      return exists(b, a, r, type, c.param, (x) =>
+        c.values.map((v) => {
+          switch (c.mode) {
+            case 'exact':
+              return `(${x}.value = ${b.p(v.norm)} AND ${x}.exact = ${b.p(v.raw)})`;
+            case 'contains':
+              return `${x}.value LIKE ${b.p('%' + escapeLike(v.norm) + '%')}`;
+            case 'prefix':
+              return prefixCond(b, `${x}.value`, v.norm);
+          }
+        }),
+      );
     case 'date':
       if (col === 'last_updated') {
         return `(${c.values.map((v) => instantCond(b, `${r}.last_updated`, v.prefix, v.lo, v.hi)).join(' OR ')})`;
@@ -160,32 +199,43 @@ export function criterionSql(b: Sql, a: Aliases, r: string, type: string, c: Cri
     case 'number':
       return exists(b, a, r, type, c.param, (x) => c.values.map((v) => numberCond(b, `${x}.value`, v)));
     case 'quantity':
-      return exists(b, a, r, type, c.param, (x) => c.values.map((v) => {
-        const parts = [numberCond(b, `${x}.value`, v)];
-        if (v.system !== undefined) parts.push(`${x}.system = ${b.p(v.system)}`);
-        if (v.code !== undefined) parts.push(`${x}.code = ${b.p(v.code)}`);
-        return `(${parts.join(' AND ')})`;
-      }));
+      return exists(b, a, r, type, c.param, (x) =>
+        c.values.map((v) => {
+          const parts = [numberCond(b, `${x}.value`, v)];
+          if (v.system !== undefined) parts.push(`${x}.system = ${b.p(v.system)}`);
+          if (v.code !== undefined) parts.push(`${x}.code = ${b.p(v.code)}`);
+          return `(${parts.join(' AND ')})`;
+        }),
+      );
     case 'uri':
-      return exists(b, a, r, type, c.param, (x) => c.values.map((v) => {
-        switch (c.mode) {
-          case 'exact': return `${x}.value = ${b.p(v)}`;
-          case 'below': return prefixCond(b, `${x}.value`, v);
-          case 'above': return `${b.p(v)} LIKE (replace(replace(replace(${x}.value, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%')`;
-        }
-      }));
+      return exists(b, a, r, type, c.param, (x) =>
+        c.values.map((v) => {
+          switch (c.mode) {
+            case 'exact':
+              return `${x}.value = ${b.p(v)}`;
+            case 'below':
+              return prefixCond(b, `${x}.value`, v);
+            case 'above':
+              return `${b.p(v)} LIKE (replace(replace(replace(${x}.value, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%')`;
+          }
+        }),
+      );
     case 'reference':
-      return exists(b, a, r, type, c.param, (x) => c.values.map((v) => {
-        if (v.url !== undefined) return `${x}.url = ${b.p(v.url)}`;
-        const idc = `${x}.target_id = ${b.p(v.id)}`;
-        return v.type ? `(${idc} AND ${x}.target_type = ${b.p(v.type)})` : idc;
-      }));
+      return exists(b, a, r, type, c.param, (x) =>
+        c.values.map((v) => {
+          if (v.url !== undefined) return `${x}.url = ${b.p(v.url)}`;
+          const idc = `${x}.target_id = ${b.p(v.id)}`;
+          return v.type ? `(${idc} AND ${x}.target_type = ${b.p(v.type)})` : idc;
+        }),
+      );
     case 'chain':
-      return exists(b, a, r, type, c.param, (x) => c.targetTypes.map((t, i) => {
-        const r2 = a.next('r');
-        const inner = criterionSql(b, a, r2, t, c.inner[i]);
-        return `(${x}.target_type = ${b.p(t)} AND ${x}.target_id IN (SELECT ${r2}.id FROM fhir.resource ${r2} WHERE ${r2}.resource_type = ${b.p(t)} AND NOT ${r2}.deleted AND ${inner}))`;
-      }));
+      return exists(b, a, r, type, c.param, (x) =>
+        c.targetTypes.map((t, i) => {
+          const r2 = a.next('r');
+          const inner = criterionSql(b, a, r2, t, c.inner[i]);
+          return `(${x}.target_type = ${b.p(t)} AND ${x}.target_id IN (SELECT ${r2}.id FROM fhir.resource ${r2} WHERE ${r2}.resource_type = ${b.p(t)} AND NOT ${r2}.deleted AND ${inner}))`;
+        }),
+      );
   }
 }
 
@@ -214,10 +264,15 @@ export function sortExprs(b: Sql, r: string, sort: readonly SortKey[]): SortExpr
     const sub = (col: string): string =>
       `(SELECT ${agg}(s.${col}) FROM ${tableOf(param)} s WHERE s.res = ${r}.seq AND s.param = ${b.p(param.code)})`;
     switch (param.type) {
-      case 'date': return { expr: sub(descending ? 'hi' : 'lo'), cast: 'timestamptz', descending };
-      case 'number': case 'quantity': return { expr: sub('value'), cast: 'numeric', descending };
-      case 'token': return { expr: sub('code'), cast: 'text', descending };
-      default: return { expr: sub('value'), cast: 'text', descending };
+      case 'date':
+        return { expr: sub(descending ? 'hi' : 'lo'), cast: 'timestamptz', descending };
+      case 'number':
+      case 'quantity':
+        return { expr: sub('value'), cast: 'numeric', descending };
+      case 'token':
+        return { expr: sub('code'), cast: 'text', descending };
+      default:
+        return { expr: sub('value'), cast: 'text', descending };
     }
   });
 }
@@ -226,7 +281,14 @@ export function sortExprs(b: Sql, r: string, sort: readonly SortKey[]): SortExpr
  * Keyset condition "row comes after (or before) the cursor row" in the sort order
  * (each key ascending or descending, NULLs last, then seq ascending as the tiebreaker).
  */
-export function keysetSql(b: Sql, keys: readonly { col: string; cast: string; descending: boolean }[], values: readonly (string | null)[], seqCol: string, seq: number, forward: boolean): string {
+export function keysetSql(
+  b: Sql,
+  keys: readonly { col: string; cast: string; descending: boolean }[],
+  values: readonly (string | null)[],
+  seqCol: string,
+  seq: number,
+  forward: boolean,
+): string {
   let cond = forward ? `${seqCol} > ${b.p(seq, 'int8')}` : `${seqCol} < ${b.p(seq, 'int8')}`;
   for (let i = keys.length - 1; i >= 0; i--) {
     const k = keys[i];

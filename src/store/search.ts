@@ -66,7 +66,11 @@ export async function searchPage(db: Db, q: PageQuery): Promise<Page> {
   const { rows } = await db.query<RawRow>(text, b.params, statementNames.nameFor(text));
   const more = rows.length > q.limit;
   const page = rows.slice(0, q.limit).map((r) => ({
-    seq: r.seq, resourceType: q.resourceType, id: r.id, content: r.content, compartment: r.compartment ?? [],
+    seq: r.seq,
+    resourceType: q.resourceType,
+    id: r.id,
+    content: r.content,
+    compartment: r.compartment ?? [],
     keys: q.sort.map((_s, i) => r[`k${i}`] ?? null),
   }));
   if (!forward) page.reverse();
@@ -88,11 +92,30 @@ export interface IncludedRow {
   compartment: string[];
 }
 
-interface IncRaw { seq: number; resource_type: string; id: string; content: string; compartment: string[] | null }
-const toInc = (r: IncRaw): IncludedRow => ({ seq: r.seq, resourceType: r.resource_type, id: r.id, content: r.content, compartment: r.compartment ?? [] });
+interface IncRaw {
+  seq: number;
+  resource_type: string;
+  id: string;
+  content: string;
+  compartment: string[] | null;
+}
+const toInc = (r: IncRaw): IncludedRow => ({
+  seq: r.seq,
+  resourceType: r.resource_type,
+  id: r.id,
+  content: r.content,
+  compartment: r.compartment ?? [],
+});
 
 /** Resources that `param` of the given source rows points to (_include). */
-export async function includeTargets(db: Db, sourceType: string, sourceSeqs: readonly number[], param: SearchParam, targetType: string | undefined, limit: number): Promise<IncludedRow[]> {
+export async function includeTargets(
+  db: Db,
+  sourceType: string,
+  sourceSeqs: readonly number[],
+  param: SearchParam,
+  targetType: string | undefined,
+  limit: number,
+): Promise<IncludedRow[]> {
   if (sourceSeqs.length === 0) return [];
   const b = new Sql();
   const tt = targetType !== undefined ? ` AND x.target_type = ${b.p(targetType)}` : '';
@@ -100,20 +123,36 @@ export async function includeTargets(db: Db, sourceType: string, sourceSeqs: rea
     `SELECT DISTINCT t.seq, t.resource_type, t.id, t.content, t.compartment FROM fhir.sp_reference x
      JOIN fhir.resource t ON t.resource_type = x.target_type AND t.id = x.target_id AND NOT t.deleted
      WHERE x.res = ANY(${b.p(sourceSeqs, 'int8[]')}) AND x.resource_type = ${b.p(sourceType)} AND x.param = ${b.p(param.code)}${tt}
-     ORDER BY t.seq LIMIT ${b.p(limit, 'int4')}`, b.params);
+     ORDER BY t.seq LIMIT ${b.p(limit, 'int4')}`,
+    b.params,
+  );
   return rows.map(toInc);
 }
 
 /** Resources of `sourceType` whose `param` points to one of the given targets (_revinclude). */
-export async function revincludeSources(db: Db, sourceType: string, param: SearchParam, targets: readonly { resourceType: string; id: string }[], limit: number): Promise<IncludedRow[]> {
+export async function revincludeSources(
+  db: Db,
+  sourceType: string,
+  param: SearchParam,
+  targets: readonly { resourceType: string; id: string }[],
+  limit: number,
+): Promise<IncludedRow[]> {
   if (targets.length === 0) return [];
   const b = new Sql();
   const { rows } = await db.query<IncRaw>(
     `SELECT DISTINCT t.seq, t.resource_type, t.id, t.content, t.compartment FROM fhir.sp_reference x
      JOIN fhir.resource t ON t.seq = x.res AND NOT t.deleted
-     JOIN unnest(${b.p(targets.map((t) => t.resourceType), 'text[]')}, ${b.p(targets.map((t) => t.id), 'text[]')}) AS g(tt, ti)
+     JOIN unnest(${b.p(
+       targets.map((t) => t.resourceType),
+       'text[]',
+     )}, ${b.p(
+       targets.map((t) => t.id),
+       'text[]',
+     )}) AS g(tt, ti)
        ON x.target_type = g.tt AND x.target_id = g.ti
      WHERE x.resource_type = ${b.p(sourceType)} AND x.param = ${b.p(param.code)}
-     ORDER BY t.seq LIMIT ${b.p(limit, 'int4')}`, b.params);
+     ORDER BY t.seq LIMIT ${b.p(limit, 'int4')}`,
+    b.params,
+  );
   return rows.map(toInc);
 }

@@ -42,7 +42,8 @@ describe.each(testDrivers())('history and bundles on %s', (driver) => {
     });
 
     it('type history pages with _count and next links', async () => {
-      for (let i = 0; i < 3; i++) await fhirFetch(`${s.base}/Basic`, { method: 'POST', json: { resourceType: 'Basic', code: { text: `h${i}` } } });
+      for (let i = 0; i < 3; i++)
+        await fhirFetch(`${s.base}/Basic`, { method: 'POST', json: { resourceType: 'Basic', code: { text: `h${i}` } } });
       const p1 = await fhirFetch<Bundle>(`${s.base}/Basic/_history?_count=2`);
       expect(p1.body.entry).toHaveLength(2);
       const next = p1.body.link?.find((l) => l.relation === 'next')?.url as string;
@@ -78,11 +79,17 @@ describe.each(testDrivers())('history and bundles on %s', (driver) => {
   describe('transaction', () => {
     it('creates resources atomically and rewrites urn:uuid references', async () => {
       const res = await post({
-        resourceType: 'Bundle', type: 'transaction',
+        resourceType: 'Bundle',
+        type: 'transaction',
         entry: [
           {
             fullUrl: 'urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a',
-            resource: { resourceType: 'Observation', status: 'final', code: { text: 'tx' }, subject: { reference: 'urn:uuid:88f151c0-a954-468a-88bd-5ae15c08e059' } } satisfies Observation,
+            resource: {
+              resourceType: 'Observation',
+              status: 'final',
+              code: { text: 'tx' },
+              subject: { reference: 'urn:uuid:88f151c0-a954-468a-88bd-5ae15c08e059' },
+            } satisfies Observation,
             request: { method: 'POST', url: 'Observation' },
           },
           {
@@ -107,9 +114,13 @@ describe.each(testDrivers())('history and bundles on %s', (driver) => {
       const res = await fhirFetch<OperationOutcome>(s.base, {
         method: 'POST',
         json: {
-          resourceType: 'Bundle', type: 'transaction',
+          resourceType: 'Bundle',
+          type: 'transaction',
           entry: [
-            { resource: { resourceType: 'Patient', identifier: [{ system: 'urn:test:tx', value: 'rollback' }] }, request: { method: 'POST', url: 'Patient' } },
+            {
+              resource: { resourceType: 'Patient', identifier: [{ system: 'urn:test:tx', value: 'rollback' }] },
+              request: { method: 'POST', url: 'Patient' },
+            },
             { resource: { resourceType: 'Patient', birthDate: 'not-a-date' }, request: { method: 'POST', url: 'Patient' } },
           ],
         },
@@ -124,7 +135,8 @@ describe.each(testDrivers())('history and bundles on %s', (driver) => {
     it('a failing If-Match in one entry is 412 and undoes the others', async () => {
       const c = await fhirFetch<Patient>(`${s.base}/Patient`, { method: 'POST', json: { resourceType: 'Patient', gender: 'male' } });
       const res = await post({
-        resourceType: 'Bundle', type: 'transaction',
+        resourceType: 'Bundle',
+        type: 'transaction',
         entry: [
           { resource: { resourceType: 'Basic', code: { text: 'should-vanish' } }, request: { method: 'POST', url: 'Basic' } },
           { resource: { ...c.body, gender: 'female' }, request: { method: 'PUT', url: `Patient/${c.body.id}`, ifMatch: 'W/"5"' } },
@@ -135,9 +147,13 @@ describe.each(testDrivers())('history and bundles on %s', (driver) => {
     });
 
     it('resolves conditional references and conditional creates', async () => {
-      const p = await fhirFetch<Patient>(`${s.base}/Patient`, { method: 'POST', json: { resourceType: 'Patient', identifier: [{ system: 'urn:test:tx', value: 'cond-ref' }] } });
+      const p = await fhirFetch<Patient>(`${s.base}/Patient`, {
+        method: 'POST',
+        json: { resourceType: 'Patient', identifier: [{ system: 'urn:test:tx', value: 'cond-ref' }] },
+      });
       const res = await post({
-        resourceType: 'Bundle', type: 'transaction',
+        resourceType: 'Bundle',
+        type: 'transaction',
         entry: [
           {
             fullUrl: 'urn:uuid:9a1b0c65-1111-4c49-9d4e-2fe2b1a0cc01',
@@ -145,11 +161,21 @@ describe.each(testDrivers())('history and bundles on %s', (driver) => {
             request: { method: 'POST', url: 'Patient', ifNoneExist: 'identifier=urn:test:tx|cond-ref' },
           },
           {
-            resource: { resourceType: 'Observation', status: 'final', code: { text: 'a' }, subject: { reference: 'urn:uuid:9a1b0c65-1111-4c49-9d4e-2fe2b1a0cc01' } },
+            resource: {
+              resourceType: 'Observation',
+              status: 'final',
+              code: { text: 'a' },
+              subject: { reference: 'urn:uuid:9a1b0c65-1111-4c49-9d4e-2fe2b1a0cc01' },
+            },
             request: { method: 'POST', url: 'Observation' },
           },
           {
-            resource: { resourceType: 'Observation', status: 'final', code: { text: 'b' }, subject: { reference: 'Patient?identifier=urn:test:tx|cond-ref' } },
+            resource: {
+              resourceType: 'Observation',
+              status: 'final',
+              code: { text: 'b' },
+              subject: { reference: 'Patient?identifier=urn:test:tx|cond-ref' },
+            },
             request: { method: 'POST', url: 'Observation' },
           },
         ],
@@ -162,8 +188,19 @@ describe.each(testDrivers())('history and bundles on %s', (driver) => {
 
     it('a conditional reference that matches nothing fails the transaction with 412', async () => {
       const res = await post({
-        resourceType: 'Bundle', type: 'transaction',
-        entry: [{ resource: { resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient?identifier=urn:test:tx|nobody' } }, request: { method: 'POST', url: 'Observation' } }],
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [
+          {
+            resource: {
+              resourceType: 'Observation',
+              status: 'final',
+              code: { text: 'x' },
+              subject: { reference: 'Patient?identifier=urn:test:tx|nobody' },
+            },
+            request: { method: 'POST', url: 'Observation' },
+          },
+        ],
       });
       expect(res.status).toBe(412);
     });
@@ -172,7 +209,8 @@ describe.each(testDrivers())('history and bundles on %s', (driver) => {
       const victim = await fhirFetch<Patient>(`${s.base}/Patient`, { method: 'POST', json: { resourceType: 'Patient', gender: 'other' } });
       const id = `tx-order-${Date.now()}`;
       const res = await post({
-        resourceType: 'Bundle', type: 'transaction',
+        resourceType: 'Bundle',
+        type: 'transaction',
         entry: [
           { request: { method: 'GET', url: `Patient/${id}` } },
           { resource: { resourceType: 'Patient', id, gender: 'female' }, request: { method: 'PUT', url: `Patient/${id}` } },
@@ -186,7 +224,11 @@ describe.each(testDrivers())('history and bundles on %s', (driver) => {
     });
 
     it('an entry without request.url is 400', async () => {
-      const res = await post({ resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { resourceType: 'Basic', code: {} }, request: { method: 'POST' } as never }] });
+      const res = await post({
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [{ resource: { resourceType: 'Basic', code: {} }, request: { method: 'POST' } as never }],
+      });
       expect(res.status).toBe(400);
     });
 
@@ -198,9 +240,13 @@ describe.each(testDrivers())('history and bundles on %s', (driver) => {
   describe('batch', () => {
     it('answers each entry on its own, failures included, in request order', async () => {
       const res = await post({
-        resourceType: 'Bundle', type: 'batch',
+        resourceType: 'Bundle',
+        type: 'batch',
         entry: [
-          { resource: { resourceType: 'Patient', identifier: [{ system: 'urn:test:batch', value: 'ok' }] }, request: { method: 'POST', url: 'Patient' } },
+          {
+            resource: { resourceType: 'Patient', identifier: [{ system: 'urn:test:batch', value: 'ok' }] },
+            request: { method: 'POST', url: 'Patient' },
+          },
           { resource: { resourceType: 'Patient', birthDate: 'bad' }, request: { method: 'POST', url: 'Patient' } },
           { request: { method: 'GET', url: 'Patient/nope' } },
           { request: { method: 'GET', url: 'Patient?identifier=urn:test:batch|ok' } },

@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import type { Bundle, Coverage, OperationOutcome, Patient } from '@medplum/fhirtypes';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ID_SYSTEMS } from '../../src/identifiers/systems.ts';
+import { ID_SYSTEMS } from '../../src/core/systems.ts';
 import { testDrivers } from '../helpers/db.ts';
 import { fhirFetch, useToken } from '../helpers/fhir.ts';
 import { startTestServer } from '../helpers/server.ts';
@@ -22,7 +22,7 @@ describe.each(testDrivers())('Japanese identifiers on %s', (driver) => {
   let s: TestServer;
   const logLines: string[] = [];
   const responses: string[] = [];
-  const call = async <T,>(url: string, init: Parameters<typeof fhirFetch>[1] = {}) => {
+  const call = async <T>(url: string, init: Parameters<typeof fhirFetch>[1] = {}) => {
     const r = await fhirFetch<T>(url, init);
     const headers: string[] = [];
     r.headers.forEach((v, k) => headers.push(`${k}: ${v}`));
@@ -30,7 +30,12 @@ describe.each(testDrivers())('Japanese identifiers on %s', (driver) => {
     return r;
   };
   beforeAll(async () => {
-    const sink = new Writable({ write(chunk: Buffer, _enc, done) { logLines.push(chunk.toString()); done(); } });
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        logLines.push(chunk.toString());
+        done();
+      },
+    });
     s = await startTestServer(driver, { logger: pino({ level: 'trace' }, sink) });
     useToken(s.token);
   });
@@ -42,19 +47,27 @@ describe.each(testDrivers())('Japanese identifiers on %s', (driver) => {
   describe('normalization', () => {
     it('stores the canonical 被保険者個人識別子 for what a desk types, and finds it by any form', async () => {
       const res = await call<Patient>(`${s.base}/Patient`, {
-        method: 'POST', json: { resourceType: 'Patient', identifier: [{ system: ID_SYSTEMS.insuredMemberId, value: '０６１３８０９３：１２－３４：５６７８' }] },
+        method: 'POST',
+        json: {
+          resourceType: 'Patient',
+          identifier: [{ system: ID_SYSTEMS.insuredMemberId, value: '０６１３８０９３：１２－３４：５６７８' }],
+        },
       });
       expect(res.status).toBe(201);
       expect(res.body.identifier?.[0]?.value).toBe('06138093:１２－３４:5678:');
       for (const q of ['06138093:１２－３４:5678:', '０６１３８０９３：１２－３４：５６７８：', ' 6138093:12-34:５６７８']) {
         const found = await call<Bundle>(`${s.base}/Patient?identifier=${encodeURIComponent(`${ID_SYSTEMS.insuredMemberId}|${q}`)}`);
-        expect(found.body.entry?.map((e) => e.resource?.id), q).toEqual([res.body.id]);
+        expect(
+          found.body.entry?.map((e) => e.resource?.id),
+          q,
+        ).toEqual([res.body.id]);
       }
     });
 
     it('rewrites a legacy OID system to the JP Core URL', async () => {
       const res = await call<Patient>(`${s.base}/Patient`, {
-        method: 'POST', json: { resourceType: 'Patient', identifier: [{ system: 'urn:oid:1.2.392.100495.20.3.61', value: '138156' }] },
+        method: 'POST',
+        json: { resourceType: 'Patient', identifier: [{ system: 'urn:oid:1.2.392.100495.20.3.61', value: '138156' }] },
       });
       expect(res.body.identifier?.[0]).toEqual({ system: ID_SYSTEMS.insurerNumber, value: '00138156' });
     });
@@ -63,7 +76,10 @@ describe.each(testDrivers())('Japanese identifiers on %s', (driver) => {
       const res = await call<Coverage>(`${s.base}/Coverage`, {
         method: 'POST',
         json: {
-          resourceType: 'Coverage', status: 'active', beneficiary: { reference: 'Patient/x' }, payor: [{ identifier: { system: ID_SYSTEMS.insurerNumber, value: '６１３８０９３' } }],
+          resourceType: 'Coverage',
+          status: 'active',
+          beneficiary: { reference: 'Patient/x' },
+          payor: [{ identifier: { system: ID_SYSTEMS.insurerNumber, value: '６１３８０９３' } }],
           extension: [
             { url: `${JP_EXT}JP_Coverage_InsuredPersonSymbol`, valueString: 'ｱｲ 12' },
             { url: `${JP_EXT}JP_Coverage_InsuredPersonNumber`, valueString: '５６７８' },
@@ -80,7 +96,15 @@ describe.each(testDrivers())('Japanese identifiers on %s', (driver) => {
   describe('refusals', () => {
     it('refuses a wrong insurer check digit with 422 naming the element and the rule; nothing is written', async () => {
       const res = await call<OperationOutcome>(`${s.base}/Patient`, {
-        method: 'POST', json: { resourceType: 'Patient', name: [{ family: 'Refused' }], identifier: [{ system: 'urn:example:mrn', value: 'r-1' }, { system: ID_SYSTEMS.insurerNumber, value: '88134458' }] },
+        method: 'POST',
+        json: {
+          resourceType: 'Patient',
+          name: [{ family: 'Refused' }],
+          identifier: [
+            { system: 'urn:example:mrn', value: 'r-1' },
+            { system: ID_SYSTEMS.insurerNumber, value: '88134458' },
+          ],
+        },
       });
       expect(res.status).toBe(422);
       const i = res.body.issue[0];
@@ -94,7 +118,8 @@ describe.each(testDrivers())('Japanese identifiers on %s', (driver) => {
       const res = await call<OperationOutcome>(`${s.base}/Patient`, {
         method: 'POST',
         json: {
-          resourceType: 'Patient', identifier: [
+          resourceType: 'Patient',
+          identifier: [
             { system: ID_SYSTEMS.insuredMemberId, value: '06138092::187:' },
             { system: ID_SYSTEMS.publicPayerMemberId, value: '12131017::12345678:' },
             { system: 'urn:oid:1.2.392.100495.20.3.51.19912345678', value: 'p1' },
@@ -102,21 +127,37 @@ describe.each(testDrivers())('Japanese identifiers on %s', (driver) => {
         },
       });
       expect(res.status).toBe(422);
-      expect(res.body.issue.map((i) => i.expression?.[0])).toEqual(['Patient.identifier[0].value', 'Patient.identifier[1].value', 'Patient.identifier[2].value']);
+      expect(res.body.issue.map((i) => i.expression?.[0])).toEqual([
+        'Patient.identifier[0].value',
+        'Patient.identifier[1].value',
+        'Patient.identifier[2].value',
+      ]);
     });
 
     it('refuses a bad 枝番 in a Coverage extension, naming the extension', async () => {
       const res = await call<OperationOutcome>(`${s.base}/Coverage`, {
         method: 'POST',
-        json: { resourceType: 'Coverage', status: 'active', beneficiary: { reference: 'Patient/x' }, payor: [{ display: 'x' }], extension: [{ url: `${JP_EXT}JP_Coverage_InsuredPersonSubNumber`, valueString: '123' }] },
+        json: {
+          resourceType: 'Coverage',
+          status: 'active',
+          beneficiary: { reference: 'Patient/x' },
+          payor: [{ display: 'x' }],
+          extension: [{ url: `${JP_EXT}JP_Coverage_InsuredPersonSubNumber`, valueString: '123' }],
+        },
       });
       expect(res.status).toBe(422);
       expect(res.body.issue[0]?.expression).toEqual(['Coverage.extension[0].value']);
     });
 
     it('refuses an invalid identifier on update too, keeping the stored version', async () => {
-      const c = await call<Patient>(`${s.base}/Patient`, { method: 'POST', json: { resourceType: 'Patient', identifier: [{ system: ID_SYSTEMS.insurerNumber, value: '06138093' }] } });
-      const res = await call(`${s.base}/Patient/${c.body.id}`, { method: 'PUT', json: { ...c.body, identifier: [{ system: ID_SYSTEMS.insurerNumber, value: '06138094' }] } });
+      const c = await call<Patient>(`${s.base}/Patient`, {
+        method: 'POST',
+        json: { resourceType: 'Patient', identifier: [{ system: ID_SYSTEMS.insurerNumber, value: '06138093' }] },
+      });
+      const res = await call(`${s.base}/Patient/${c.body.id}`, {
+        method: 'PUT',
+        json: { ...c.body, identifier: [{ system: ID_SYSTEMS.insurerNumber, value: '06138094' }] },
+      });
       expect(res.status).toBe(422);
       expect((await call<Patient>(`${s.base}/Patient/${c.body.id}`)).body.meta?.versionId).toBe('1');
     });
@@ -127,7 +168,14 @@ describe.each(testDrivers())('Japanese identifiers on %s', (driver) => {
     it('is accepted on a Patient, removed before storing, and findable by any written form', async () => {
       const res = await call<Patient & { id: string }>(`${s.base}/Patient`, {
         method: 'POST',
-        json: { resourceType: 'Patient', name: [{ family: 'Mynumber' }], identifier: [{ system: ID_SYSTEMS.myNumber, value: MY_NUMBER_FULLWIDTH }, { system: 'urn:example:mrn', value: 'mn-1' }] },
+        json: {
+          resourceType: 'Patient',
+          name: [{ family: 'Mynumber' }],
+          identifier: [
+            { system: ID_SYSTEMS.myNumber, value: MY_NUMBER_FULLWIDTH },
+            { system: 'urn:example:mrn', value: 'mn-1' },
+          ],
+        },
       });
       expect(res.status).toBe(201);
       withMn = res.body;
@@ -140,7 +188,9 @@ describe.each(testDrivers())('Japanese identifiers on %s', (driver) => {
 
     it('stays bound to the person after an update without it, and in paging links travels as its key', async () => {
       await call(`${s.base}/Patient/${withMn.id}`, { method: 'PUT', json: { ...withMn, active: true } });
-      const found = await call<Bundle>(`${s.base}/Patient?identifier=${encodeURIComponent(`${ID_SYSTEMS.myNumber}|${MY_NUMBER}`)}&_count=1`);
+      const found = await call<Bundle>(
+        `${s.base}/Patient?identifier=${encodeURIComponent(`${ID_SYSTEMS.myNumber}|${MY_NUMBER}`)}&_count=1`,
+      );
       expect(found.body.entry).toHaveLength(1);
       const self = found.body.link?.find((l) => l.relation === 'self')?.url as string;
       expect(self).not.toContain(MY_NUMBER);
@@ -148,10 +198,16 @@ describe.each(testDrivers())('Japanese identifiers on %s', (driver) => {
     });
 
     it('cannot be registered to two people (409), and a wrong check digit is 422 without the digits', async () => {
-      const dup = await call<OperationOutcome>(`${s.base}/Patient`, { method: 'POST', json: { resourceType: 'Patient', identifier: [{ system: ID_SYSTEMS.myNumber, value: MY_NUMBER }] } });
+      const dup = await call<OperationOutcome>(`${s.base}/Patient`, {
+        method: 'POST',
+        json: { resourceType: 'Patient', identifier: [{ system: ID_SYSTEMS.myNumber, value: MY_NUMBER }] },
+      });
       expect(dup.status).toBe(409);
       expect(dup.body.issue[0]?.details?.coding?.[0]?.code).toBe('my-number-conflict');
-      const bad = await call<OperationOutcome>(`${s.base}/Patient`, { method: 'POST', json: { resourceType: 'Patient', identifier: [{ system: ID_SYSTEMS.myNumber, value: '983205673210' }] } });
+      const bad = await call<OperationOutcome>(`${s.base}/Patient`, {
+        method: 'POST',
+        json: { resourceType: 'Patient', identifier: [{ system: ID_SYSTEMS.myNumber, value: '983205673210' }] },
+      });
       expect(bad.status).toBe(422);
       expect(bad.text).not.toContain('983205673210');
       const badSearch = await call(`${s.base}/Patient?identifier=${ID_SYSTEMS.myNumber}|983205673210`);
@@ -160,7 +216,16 @@ describe.each(testDrivers())('Japanese identifiers on %s', (driver) => {
     });
 
     it('is refused on any resource but a Patient', async () => {
-      const res = await call(`${s.base}/Coverage`, { method: 'POST', json: { resourceType: 'Coverage', status: 'active', beneficiary: { reference: 'Patient/x' }, payor: [{ display: 'x' }], identifier: [{ system: ID_SYSTEMS.myNumber, value: OTHER_MY_NUMBER }] } });
+      const res = await call(`${s.base}/Coverage`, {
+        method: 'POST',
+        json: {
+          resourceType: 'Coverage',
+          status: 'active',
+          beneficiary: { reference: 'Patient/x' },
+          payor: [{ display: 'x' }],
+          identifier: [{ system: ID_SYSTEMS.myNumber, value: OTHER_MY_NUMBER }],
+        },
+      });
       expect(res.status).toBe(422);
     });
 

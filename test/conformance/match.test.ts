@@ -8,8 +8,8 @@ import type { Bundle, BundleEntry, Extension, OperationOutcome, Parameters, Pati
 import { Client } from 'fhir-kit-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { facilitySystem } from '../../src/identifiers/facility-patient-id.ts';
-import { ID_SYSTEMS } from '../../src/identifiers/systems.ts';
-import { REPRESENTATION } from '../../src/registry/patient.ts';
+import { ID_SYSTEMS } from '../../src/core/systems.ts';
+import { NAME_REPRESENTATION } from '../../src/core/systems.ts';
 import { testDrivers } from '../helpers/db.ts';
 import { fhirFetch, useToken } from '../helpers/fhir.ts';
 import { insurerNumber, myNumber, registerBody, registrationPatient, results } from '../helpers/registry.ts';
@@ -23,12 +23,32 @@ const OTHER_HOSPITAL = '1398765432';
 const GRADE = 'http://hl7.org/fhir/StructureDefinition/match-grade';
 const EXPLAIN = 'http://medid.example.org/fhir/StructureDefinition/match-explanation';
 
-const query = (o: { kana?: [string, string]; kanji?: [string, string]; birthDate?: string; gender?: Patient['gender']; phone?: string; identifier?: Patient['identifier']; text?: boolean }): Patient => ({
+const query = (o: {
+  kana?: [string, string];
+  kanji?: [string, string];
+  birthDate?: string;
+  gender?: Patient['gender'];
+  phone?: string;
+  identifier?: Patient['identifier'];
+  text?: boolean;
+}): Patient => ({
   resourceType: 'Patient',
   ...(o.identifier ? { identifier: o.identifier } : {}),
   name: [
-    ...(o.kanji ? [o.text ? { text: `${o.kanji[0]} ${o.kanji[1]}` } : { extension: [{ url: REPRESENTATION, valueCode: 'IDE' }], family: o.kanji[0], given: [o.kanji[1]] }] : []),
-    ...(o.kana ? [o.text ? { text: `${o.kana[0]}\u3000${o.kana[1]}` } : { extension: [{ url: REPRESENTATION, valueCode: 'SYL' }], family: o.kana[0], given: [o.kana[1]] }] : []),
+    ...(o.kanji
+      ? [
+          o.text
+            ? { text: `${o.kanji[0]} ${o.kanji[1]}` }
+            : { extension: [{ url: NAME_REPRESENTATION, valueCode: 'IDE' }], family: o.kanji[0], given: [o.kanji[1]] },
+        ]
+      : []),
+    ...(o.kana
+      ? [
+          o.text
+            ? { text: `${o.kana[0]}\u3000${o.kana[1]}` }
+            : { extension: [{ url: NAME_REPRESENTATION, valueCode: 'SYL' }], family: o.kana[0], given: [o.kana[1]] },
+        ]
+      : []),
   ],
   ...(o.birthDate ? { birthDate: o.birthDate } : {}),
   ...(o.gender ? { gender: o.gender } : {}),
@@ -38,23 +58,74 @@ const query = (o: { kana?: [string, string]; kanji?: [string, string]; birthDate
 const grade = (e: BundleEntry | undefined) => e?.search?.extension?.find((x) => x.url === GRADE)?.valueCode;
 const explanation = (e: BundleEntry | undefined) => e?.extension?.find((x) => x.url === EXPLAIN)?.extension ?? [];
 const fieldResult = (e: BundleEntry | undefined, name: string) =>
-  explanation(e).find((x: Extension) => x.url === 'field' && x.extension?.some((y) => y.url === 'name' && y.valueCode === name))?.extension?.find((y) => y.url === 'result')?.valueCode;
+  explanation(e)
+    .find((x: Extension) => x.url === 'field' && x.extension?.some((y) => y.url === 'name' && y.valueCode === name))
+    ?.extension?.find((y) => y.url === 'result')?.valueCode;
 
 describe.each(testDrivers())('$match and $ihe-pix on %s', (driver) => {
   let s: TestServer;
   let client: Client;
   const ids: Record<string, { patient: string; medicalId: string }> = {};
   const people: Record<string, PersonSpec & { kanji: [string, string]; kana: [string, string] }> = {
-    hanako: { insurer: INSURER, number: '101', kanji: ['髙橋', '花子'], kana: ['タカハシ', 'ハナコ'], gender: 'female', birthDate: '1980-04-03', phone: '090-1111-2222', myNumber: myNumber('55500011122') },
-    twinA: { insurer: INSURER, number: '201', kanji: ['勅使河原', '蓮'], kana: ['テシガワラ', 'レン'], gender: 'male', birthDate: '2001-07-07', phone: '03-3333-4444' },
-    twinB: { insurer: INSURER, number: '202', kanji: ['勅使河原', '葵'], kana: ['テシガワラ', 'アオイ'], gender: 'female', birthDate: '2001-07-07', phone: '03-3333-4444' },
-    satoA: { insurer: INSURER, number: '301', kanji: ['佐藤', '健一'], kana: ['サトウ', 'ケンイチ'], gender: 'male', birthDate: '1970-01-15', myNumber: myNumber('55500011144') },
-    satoB: { insurer: INSURER, number: '302', kanji: ['佐藤', '健一'], kana: ['サトウ', 'ケンイチ'], gender: 'male', birthDate: '1970-01-15', myNumber: myNumber('55500011133') },
-    married: { insurer: INSURER, number: '401', kanji: ['斎藤', '由美'], kana: ['サイトウ', 'ユミ'], gender: 'female', birthDate: '1990-12-01' },
+    hanako: {
+      insurer: INSURER,
+      number: '101',
+      kanji: ['髙橋', '花子'],
+      kana: ['タカハシ', 'ハナコ'],
+      gender: 'female',
+      birthDate: '1980-04-03',
+      phone: '090-1111-2222',
+      myNumber: myNumber('55500011122'),
+    },
+    twinA: {
+      insurer: INSURER,
+      number: '201',
+      kanji: ['勅使河原', '蓮'],
+      kana: ['テシガワラ', 'レン'],
+      gender: 'male',
+      birthDate: '2001-07-07',
+      phone: '03-3333-4444',
+    },
+    twinB: {
+      insurer: INSURER,
+      number: '202',
+      kanji: ['勅使河原', '葵'],
+      kana: ['テシガワラ', 'アオイ'],
+      gender: 'female',
+      birthDate: '2001-07-07',
+      phone: '03-3333-4444',
+    },
+    satoA: {
+      insurer: INSURER,
+      number: '301',
+      kanji: ['佐藤', '健一'],
+      kana: ['サトウ', 'ケンイチ'],
+      gender: 'male',
+      birthDate: '1970-01-15',
+      myNumber: myNumber('55500011144'),
+    },
+    satoB: {
+      insurer: INSURER,
+      number: '302',
+      kanji: ['佐藤', '健一'],
+      kana: ['サトウ', 'ケンイチ'],
+      gender: 'male',
+      birthDate: '1970-01-15',
+      myNumber: myNumber('55500011133'),
+    },
+    married: {
+      insurer: INSURER,
+      number: '401',
+      kanji: ['斎藤', '由美'],
+      kana: ['サイトウ', 'ユミ'],
+      gender: 'female',
+      birthDate: '1990-12-01',
+    },
   };
   const match = async (resource: Patient, extra: Parameters['parameter'] = [], token?: string) => {
     const res = await fhirFetch<Bundle>(`${s.base}/Patient/$match`, {
-      method: 'POST', json: { resourceType: 'Parameters', parameter: [{ name: 'resource', resource }, ...(extra ?? [])] },
+      method: 'POST',
+      json: { resourceType: 'Parameters', parameter: [{ name: 'resource', resource }, ...(extra ?? [])] },
       ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}),
     });
     return res;
@@ -66,22 +137,28 @@ describe.each(testDrivers())('$match and $ihe-pix on %s', (driver) => {
     useToken(s.token);
     client = new Client({ baseUrl: s.base, bearerToken: s.token });
     const res = await fhirFetch<Parameters>(`${s.base}/Patient/$register`, {
-      method: 'POST', json: registerBody(Object.entries(people).map(([record, p]) => ({ record, patient: registrationPatient(p) }))),
+      method: 'POST',
+      json: registerBody(Object.entries(people).map(([record, p]) => ({ record, patient: registrationPatient(p) }))),
     });
     for (const r of results(res.body)) ids[r.record as string] = { patient: r.patient as string, medicalId: r.medicalId as string };
     expect(Object.keys(ids)).toHaveLength(6);
     expect(results(res.body).find((r) => r.record === 'satoB')?.status).toBe('created');
     // The hospital's own patient id for hanako (PIXm).
     const p = (await fhirFetch<Patient>(`${s.base}/Patient/${ids['hanako']?.patient ?? ''}`)).body;
-    const put = await fhirFetch(`${s.base}/Patient/${p.id ?? ''}`, { method: 'PUT', json: { ...p, identifier: [...(p.identifier ?? []), { system: facilitySystem(HOSPITAL), value: 'H-0001' }] } });
+    const put = await fhirFetch(`${s.base}/Patient/${p.id ?? ''}`, {
+      method: 'PUT',
+      json: { ...p, identifier: [...(p.identifier ?? []), { system: facilitySystem(HOSPITAL), value: 'H-0001' }] },
+    });
     expect(put.status, put.text).toBe(200);
   });
   afterAll(async () => {
     await s.close();
   });
 
-  it('finds a person from a desk\'s spelling: hiragana, no space, variant kanji, long vowel, wareki birth date', async () => {
-    const res = await match(query({ kana: ['たかはし', 'はなこ'], kanji: ['高橋', '花子'], birthDate: '昭和55年4月3日', gender: 'female', text: true }));
+  it("finds a person from a desk's spelling: hiragana, no space, variant kanji, long vowel, wareki birth date", async () => {
+    const res = await match(
+      query({ kana: ['たかはし', 'はなこ'], kanji: ['高橋', '花子'], birthDate: '昭和55年4月3日', gender: 'female', text: true }),
+    );
     expect(res.status, res.text).toBe(200);
     expect(res.body).toMatchObject({ resourceType: 'Bundle', type: 'searchset' });
     const [top] = matches(res.body);
@@ -96,15 +173,31 @@ describe.each(testDrivers())('$match and $ihe-pix on %s', (driver) => {
   });
 
   it('is certain on an agreeing identifier with consistent demographics, and says which', async () => {
-    const res = await match(query({ identifier: [{ system: ID_SYSTEMS.insuredMemberId, value: `${INSURER}:1:101:00` }], kana: ['タカハシ', 'ハナコ'], birthDate: '1980-04-03' }));
+    const res = await match(
+      query({
+        identifier: [{ system: ID_SYSTEMS.insuredMemberId, value: `${INSURER}:1:101:00` }],
+        kana: ['タカハシ', 'ハナコ'],
+        birthDate: '1980-04-03',
+      }),
+    );
     const [top] = matches(res.body);
     expect(grade(top)).toBe('certain');
     expect(top?.search?.score).toBeGreaterThanOrEqual(0.99);
-    expect(explanation(top).filter((x) => x.url === 'identifier').map((x) => x.valueUri)).toEqual([ID_SYSTEMS.insuredMemberId]);
+    expect(
+      explanation(top)
+        .filter((x) => x.url === 'identifier')
+        .map((x) => x.valueUri),
+    ).toEqual([ID_SYSTEMS.insuredMemberId]);
   });
 
   it('does not call an identifier certain when the birth date contradicts it, and explains', async () => {
-    const res = await match(query({ identifier: [{ system: ID_SYSTEMS.medicalId, value: ids['hanako']?.medicalId ?? '' }], kana: ['タカハシ', 'ハナコ'], birthDate: '1962-11-30' }));
+    const res = await match(
+      query({
+        identifier: [{ system: ID_SYSTEMS.medicalId, value: ids['hanako']?.medicalId ?? '' }],
+        kana: ['タカハシ', 'ハナコ'],
+        birthDate: '1962-11-30',
+      }),
+    );
     const [top] = matches(res.body);
     expect(top?.resource?.id).toBe(ids['hanako']?.patient);
     expect(grade(top)).not.toBe('certain');
@@ -119,7 +212,9 @@ describe.each(testDrivers())('$match and $ihe-pix on %s', (driver) => {
   });
 
   it('tells twins apart: same family, birth date and phone, another given name ranks and grades lower, never certain', async () => {
-    const res = await match(query({ kana: ['テシガワラ', 'レン'], kanji: ['勅使河原', '蓮'], birthDate: '2001-07-07', gender: 'male', phone: '03-3333-4444' }));
+    const res = await match(
+      query({ kana: ['テシガワラ', 'レン'], kanji: ['勅使河原', '蓮'], birthDate: '2001-07-07', gender: 'male', phone: '03-3333-4444' }),
+    );
     const m = matches(res.body);
     expect(m[0]?.resource?.id).toBe(ids['twinA']?.patient);
     const b = m.find((e) => e.resource?.id === ids['twinB']?.patient);
@@ -146,13 +241,22 @@ describe.each(testDrivers())('$match and $ihe-pix on %s', (driver) => {
   });
 
   it('with onlyCertainMatches returns one certain match, and nothing when two namesakes could be different persons', async () => {
-    const one = await match(query({ identifier: [{ system: ID_SYSTEMS.insuredMemberId, value: `${INSURER}:1:101:00` }], birthDate: '1980-04-03' }), [{ name: 'onlyCertainMatches', valueBoolean: true }]);
+    const one = await match(
+      query({ identifier: [{ system: ID_SYSTEMS.insuredMemberId, value: `${INSURER}:1:101:00` }], birthDate: '1980-04-03' }),
+      [{ name: 'onlyCertainMatches', valueBoolean: true }],
+    );
     expect(matches(one.body).map((e) => e.resource?.id)).toEqual([ids['hanako']?.patient]);
-    const two = await match(query({ kana: ['サトウ', 'ケンイチ'], kanji: ['佐藤', '健一'], birthDate: '1970-01-15', gender: 'male' }), [{ name: 'onlyCertainMatches', valueBoolean: true }]);
+    const two = await match(query({ kana: ['サトウ', 'ケンイチ'], kanji: ['佐藤', '健一'], birthDate: '1970-01-15', gender: 'male' }), [
+      { name: 'onlyCertainMatches', valueBoolean: true },
+    ]);
     expect(two.status).toBe(200);
     expect(matches(two.body)).toEqual([]);
     const all = await match(query({ kana: ['サトウ', 'ケンイチ'], kanji: ['佐藤', '健一'], birthDate: '1970-01-15', gender: 'male' }));
-    expect(matches(all.body).map((e) => e.resource?.id).sort()).toEqual([ids['satoA']?.patient, ids['satoB']?.patient].sort());
+    expect(
+      matches(all.body)
+        .map((e) => e.resource?.id)
+        .sort(),
+    ).toEqual([ids['satoA']?.patient, ids['satoB']?.patient].sort());
     expect(matches(all.body).every((e) => grade(e) !== 'certain')).toBe(true);
   });
 
@@ -171,7 +275,11 @@ describe.each(testDrivers())('$match and $ihe-pix on %s', (driver) => {
   });
 
   it('accepts a bare Patient body (PDQm) through fhir-kit-client', async () => {
-    const b = (await client.operation({ name: '$match', resourceType: 'Patient', input: query({ kana: ['タカハシ', 'ハナコ'], birthDate: '1980-04-03' }) as never })) as unknown as Bundle;
+    const b = (await client.operation({
+      name: '$match',
+      resourceType: 'Patient',
+      input: query({ kana: ['タカハシ', 'ハナコ'], birthDate: '1980-04-03' }) as never,
+    })) as unknown as Bundle;
     expect(matches(b)[0]?.resource?.id).toBe(ids['hanako']?.patient);
   });
 
@@ -181,7 +289,10 @@ describe.each(testDrivers())('$match and $ihe-pix on %s', (driver) => {
     const oo = kanaOnly.body as unknown as OperationOutcome;
     expect(oo.issue[0]?.details?.text).toMatch(/Patient\.birthDate is missing/);
     expect(oo.issue[0]?.expression).toEqual(['Patient.birthDate']);
-    const none = await fhirFetch(`${s.base}/Patient/$match`, { method: 'POST', json: { resourceType: 'Parameters', parameter: [{ name: 'count', valueInteger: 3 }] } });
+    const none = await fhirFetch(`${s.base}/Patient/$match`, {
+      method: 'POST',
+      json: { resourceType: 'Parameters', parameter: [{ name: 'count', valueInteger: 3 }] },
+    });
     expect(none.status).toBe(400);
     const bad = await match(query({ kana: ['タカハシ', 'ハナコ'], birthDate: '昭和99年' }));
     expect(bad.status).toBe(400);
@@ -189,17 +300,33 @@ describe.each(testDrivers())('$match and $ihe-pix on %s', (driver) => {
   });
 
   it('needs Patient.rs, and writes one ITI-119 AuditEvent per patient returned', async () => {
-    const denied = await match(query({ kana: ['タカハシ', 'ハナコ'], birthDate: '1980-04-03' }), [], await s.tokenFor('system/Observation.rs'));
+    const denied = await match(
+      query({ kana: ['タカハシ', 'ハナコ'], birthDate: '1980-04-03' }),
+      [],
+      await s.tokenFor('system/Observation.rs'),
+    );
     expect(denied.status).toBe(403);
-    const before = (await s.testDb.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit.event WHERE subtype = '$match' AND subtype_ihe = 'ITI-119'`)).rows[0]?.n ?? 0;
+    const before =
+      (
+        await s.testDb.db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM audit.event WHERE subtype = '$match' AND subtype_ihe = 'ITI-119'`,
+        )
+      ).rows[0]?.n ?? 0;
     const res = await match(query({ kana: ['サトウ', 'ケンイチ'], birthDate: '1970-01-15' }));
     const returned = matches(res.body).map((e) => e.resource?.id);
     const { rows } = await s.testDb.db.query<{ patient_id: string; query: string }>(
-      `SELECT patient_id, query FROM audit.event WHERE subtype = '$match' AND subtype_ihe = 'ITI-119' ORDER BY seq DESC LIMIT $1`, [returned.length]);
+      `SELECT patient_id, query FROM audit.event WHERE subtype = '$match' AND subtype_ihe = 'ITI-119' ORDER BY seq DESC LIMIT $1`,
+      [returned.length],
+    );
     expect(rows.map((r) => r.patient_id).sort()).toEqual([...returned].sort());
     expect(rows[0]?.query).toMatch(/disposition=ambiguous/);
     expect(rows[0]?.query).not.toMatch(/サトウ|1970/);
-    const after = (await s.testDb.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit.event WHERE subtype = '$match' AND subtype_ihe = 'ITI-119'`)).rows[0]?.n ?? 0;
+    const after =
+      (
+        await s.testDb.db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM audit.event WHERE subtype = '$match' AND subtype_ihe = 'ITI-119'`,
+        )
+      ).rows[0]?.n ?? 0;
     expect(after - before).toBe(returned.length);
   });
 
@@ -207,12 +334,35 @@ describe.each(testDrivers())('$match and $ihe-pix on %s', (driver) => {
     const narrow = await startTestServer(driver, { config: { matchBlockLimit: 10 } });
     try {
       useToken(narrow.token);
-      const many = Array.from({ length: 12 }, (_v, i) => ({ record: `n${i}`, patient: registrationPatient({ insurer: INSURER, number: String(900 + i), kana: ['ヤマダ', `タロウ${'ア'.repeat(i)}`], birthDate: '1950-06-0' + String(1 + (i % 9)) }) }));
+      const many = Array.from({ length: 12 }, (_v, i) => ({
+        record: `n${i}`,
+        patient: registrationPatient({
+          insurer: INSURER,
+          number: String(900 + i),
+          kana: ['ヤマダ', `タロウ${'ア'.repeat(i)}`],
+          birthDate: '1950-06-0' + String(1 + (i % 9)),
+        }),
+      }));
       await fhirFetch(`${narrow.base}/Patient/$register`, { method: 'POST', json: registerBody(many) });
-      const res = await fhirFetch<Bundle>(`${narrow.base}/Patient/$match`, { method: 'POST', json: { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: query({ kana: ['ヤマダ', 'ジロウ'], birthDate: '1950-06-01' }) }] } });
+      const res = await fhirFetch<Bundle>(`${narrow.base}/Patient/$match`, {
+        method: 'POST',
+        json: {
+          resourceType: 'Parameters',
+          parameter: [{ name: 'resource', resource: query({ kana: ['ヤマダ', 'ジロウ'], birthDate: '1950-06-01' }) }],
+        },
+      });
       const oo = res.body.entry?.find((e) => e.search?.mode === 'outcome')?.resource as OperationOutcome | undefined;
       expect(oo?.issue[0]?.details?.text).toMatch(/matches 12 persons, more than the limit/);
-      const certain = await fhirFetch<Bundle>(`${narrow.base}/Patient/$match`, { method: 'POST', json: { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: query({ kana: ['ヤマダ', 'タロウ'], birthDate: '1950-06-01' }) }, { name: 'onlyCertainMatches', valueBoolean: true }] } });
+      const certain = await fhirFetch<Bundle>(`${narrow.base}/Patient/$match`, {
+        method: 'POST',
+        json: {
+          resourceType: 'Parameters',
+          parameter: [
+            { name: 'resource', resource: query({ kana: ['ヤマダ', 'タロウ'], birthDate: '1950-06-01' }) },
+            { name: 'onlyCertainMatches', valueBoolean: true },
+          ],
+        },
+      });
       expect(matches(certain.body)).toEqual([]);
     } finally {
       useToken(s.token);
@@ -221,10 +371,11 @@ describe.each(testDrivers())('$match and $ihe-pix on %s', (driver) => {
   });
 
   describe('$ihe-pix', () => {
-    const pix = async (q: string, token?: string) => fhirFetch<Parameters>(`${s.base}/Patient/$ihe-pix?${q}`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+    const pix = async (q: string, token?: string) =>
+      fhirFetch<Parameters>(`${s.base}/Patient/$ihe-pix?${q}`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
     const src = (system: string, value: string) => `sourceIdentifier=${encodeURIComponent(`${system}|${value}`)}`;
 
-    it('cross-references a hospital\'s own id to the medical ID and the insured number, never echoing the source', async () => {
+    it("cross-references a hospital's own id to the medical ID and the insured number, never echoing the source", async () => {
       const token = await s.tokenFor('system/Patient.r', 'hospital', { kind: 'medical-institution', code: HOSPITAL });
       const res = await pix(src(facilitySystem(HOSPITAL), 'H-0001'), token);
       expect(res.status, res.text).toBe(200);
@@ -235,15 +386,20 @@ describe.each(testDrivers())('$match and $ihe-pix on %s', (driver) => {
       expect(systems).not.toContain(facilitySystem(HOSPITAL));
       expect(res.text).not.toContain(people.hanako.myNumber as string);
       const only = await pix(`${src(facilitySystem(HOSPITAL), 'H-0001')}&targetSystem=${encodeURIComponent(ID_SYSTEMS.medicalId)}`, token);
-      expect(only.body.parameter?.filter((p) => p.name === 'targetIdentifier').map((p) => p.valueIdentifier?.value)).toEqual([ids['hanako']?.medicalId]);
+      expect(only.body.parameter?.filter((p) => p.name === 'targetIdentifier').map((p) => p.valueIdentifier?.value)).toEqual([
+        ids['hanako']?.medicalId,
+      ]);
     });
 
-    it('gives another hospital the medical ID but not the first hospital\'s local id', async () => {
+    it("gives another hospital the medical ID but not the first hospital's local id", async () => {
       const token = await s.tokenFor('system/Patient.r', 'other', { kind: 'medical-institution', code: OTHER_HOSPITAL });
       const res = await pix(src(ID_SYSTEMS.medicalId, ids['hanako']?.medicalId ?? ''), token);
       expect(res.status).toBe(200);
       expect(res.body.parameter?.some((p) => p.valueIdentifier?.system === facilitySystem(HOSPITAL))).toBe(false);
-      const asked = await pix(`${src(ID_SYSTEMS.medicalId, ids['hanako']?.medicalId ?? '')}&targetSystem=${encodeURIComponent(facilitySystem(HOSPITAL))}`, token);
+      const asked = await pix(
+        `${src(ID_SYSTEMS.medicalId, ids['hanako']?.medicalId ?? '')}&targetSystem=${encodeURIComponent(facilitySystem(HOSPITAL))}`,
+        token,
+      );
       expect(asked.status).toBe(403);
     });
 

@@ -5,7 +5,7 @@
  */
 import type { Bundle, CapabilityStatement, Coverage, NamingSystem, OperationOutcome, Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ID_SYSTEMS } from '../../src/identifiers/systems.ts';
+import { ID_SYSTEMS } from '../../src/core/systems.ts';
 import { testDrivers } from '../helpers/db.ts';
 import { fhirFetch, useToken } from '../helpers/fhir.ts';
 import { startTestServer } from '../helpers/server.ts';
@@ -27,7 +27,14 @@ describe.each(testDrivers())('published conformance resources on %s', (driver) =
   it('serves a NamingSystem for every identifier system, searchable', async () => {
     const res = await fhirFetch<Bundle>(`${s.base}/NamingSystem?kind=identifier&_count=100`);
     const uris = (res.body.entry ?? []).map((e) => (e.resource as NamingSystem).uniqueId[0]?.value);
-    for (const sys of [ID_SYSTEMS.insuredMemberId, ID_SYSTEMS.insurerNumber, ID_SYSTEMS.publicPayerMemberId, ID_SYSTEMS.medicalInstitutionCode, ID_SYSTEMS.medicalId, ID_SYSTEMS.myNumber]) {
+    for (const sys of [
+      ID_SYSTEMS.insuredMemberId,
+      ID_SYSTEMS.insurerNumber,
+      ID_SYSTEMS.publicPayerMemberId,
+      ID_SYSTEMS.medicalInstitutionCode,
+      ID_SYSTEMS.medicalId,
+      ID_SYSTEMS.myNumber,
+    ]) {
       expect(uris).toContain(sys);
     }
     const one = await fhirFetch<Bundle>(`${s.base}/NamingSystem?value=${encodeURIComponent(ID_SYSTEMS.insuredMemberId)}`);
@@ -49,14 +56,21 @@ describe.each(testDrivers())('published conformance resources on %s', (driver) =
     expect(rest.find((r) => r.type === 'Patient')?.supportedProfile).toContain(PATIENT);
     const cov = rest.find((r) => r.type === 'Coverage');
     expect(cov?.supportedProfile).toContain(COVERAGE);
-    expect(cov?.searchParam?.map((p) => p.name)).toEqual(expect.arrayContaining(['insured-personsymbol', 'insured-personnumber', 'insured-personsubnumber']));
+    expect(cov?.searchParam?.map((p) => p.name)).toEqual(
+      expect.arrayContaining(['insured-personsymbol', 'insured-personnumber', 'insured-personsubnumber']),
+    );
   });
 
   it('searches Coverage by the JP Core 記号・番号 parameters, width-insensitively', async () => {
     const c = await fhirFetch<Coverage>(`${s.base}/Coverage`, {
       method: 'POST',
       json: {
-        resourceType: 'Coverage', meta: { profile: [COVERAGE] }, status: 'active', beneficiary: { reference: 'Patient/p' }, payor: [{ display: 'x' }], period: { start: '2024-04-01' },
+        resourceType: 'Coverage',
+        meta: { profile: [COVERAGE] },
+        status: 'active',
+        beneficiary: { reference: 'Patient/p' },
+        payor: [{ display: 'x' }],
+        period: { start: '2024-04-01' },
         extension: [
           { url: 'http://jpfhir.jp/fhir/core/Extension/StructureDefinition/JP_Coverage_InsuredPersonSymbol', valueString: 'ｱｲ-12' },
           { url: 'http://jpfhir.jp/fhir/core/Extension/StructureDefinition/JP_Coverage_InsuredPersonNumber', valueString: '７７７７' },
@@ -73,7 +87,14 @@ describe.each(testDrivers())('published conformance resources on %s', (driver) =
   it('enforces a claimed medid profile on write: a coverage not valid by the day is 422', async () => {
     const res = await fhirFetch<OperationOutcome>(`${s.base}/Coverage`, {
       method: 'POST',
-      json: { resourceType: 'Coverage', meta: { profile: [COVERAGE] }, status: 'active', beneficiary: { reference: 'Patient/p' }, payor: [{ display: 'x' }], period: { start: '2024-04-01T09:00:00+09:00' } },
+      json: {
+        resourceType: 'Coverage',
+        meta: { profile: [COVERAGE] },
+        status: 'active',
+        beneficiary: { reference: 'Patient/p' },
+        payor: [{ display: 'x' }],
+        period: { start: '2024-04-01T09:00:00+09:00' },
+      },
     });
     expect(res.status).toBe(422);
     expect(res.body.issue[0]?.details?.text).toContain('medid-cov-1');
@@ -83,8 +104,15 @@ describe.each(testDrivers())('published conformance resources on %s', (driver) =
     const res = await fhirFetch<OperationOutcome>(`${s.base}/Patient`, {
       method: 'POST',
       json: {
-        resourceType: 'Patient', meta: { profile: [PATIENT] }, identifier: [{ system: 'urn:example:mrn', value: '1' }],
-        name: [{ extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation', valueCode: 'SYL' }], family: 'やまだ' }],
+        resourceType: 'Patient',
+        meta: { profile: [PATIENT] },
+        identifier: [{ system: 'urn:example:mrn', value: '1' }],
+        name: [
+          {
+            extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation', valueCode: 'SYL' }],
+            family: 'やまだ',
+          },
+        ],
       } satisfies Patient,
     });
     expect(res.status).toBe(422);

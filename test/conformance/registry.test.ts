@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import type { Bundle, OperationOutcome, Parameters as FhirParameters, Patient, Task } from '@medplum/fhirtypes';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ID_SYSTEMS } from '../../src/identifiers/systems.ts';
+import { ID_SYSTEMS } from '../../src/core/systems.ts';
 import { parseMedicalId } from '../../src/identifiers/medical-id.ts';
 import { testDrivers } from '../helpers/db.ts';
 import { fhirFetch, useToken } from '../helpers/fhir.ts';
@@ -28,8 +28,17 @@ describe.each(testDrivers())('registry on %s', (driver) => {
   const logLines: string[] = [];
   const responses: string[] = [];
   beforeAll(async () => {
-    const sink = new Writable({ write(chunk: Buffer, _enc, done) { logLines.push(chunk.toString()); done(); } });
-    s = await startTestServer(driver, { logger: pino({ level: 'trace' }, sink), config: { deathRetentionDays: 30, mergeUndoDays: 7 }, deps: { clock: { now: () => clock } } });
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        logLines.push(chunk.toString());
+        done();
+      },
+    });
+    s = await startTestServer(driver, {
+      logger: pino({ level: 'trace' }, sink),
+      config: { deathRetentionDays: 30, mergeUndoDays: 7 },
+      deps: { clock: { now: () => clock } },
+    });
     useToken(s.token);
   });
   afterAll(async () => {
@@ -38,7 +47,7 @@ describe.each(testDrivers())('registry on %s', (driver) => {
   afterEach(() => {
     clock = START;
   });
-  const call = async <T,>(url: string, init: Parameters<typeof fhirFetch>[1] = {}) => {
+  const call = async <T>(url: string, init: Parameters<typeof fhirFetch>[1] = {}) => {
     const r = await fhirFetch<T>(url, init);
     const headers: string[] = [];
     r.headers.forEach((v, k) => headers.push(`${k}: ${v}`));
@@ -47,7 +56,8 @@ describe.each(testDrivers())('registry on %s', (driver) => {
   };
   const register = async (people: (PersonSpec & { record?: string })[], token?: string) => {
     const res = await call<FhirParameters>(`${s.base}/Patient/$register`, {
-      method: 'POST', json: registerBody(people.map((p) => ({ record: p.record, patient: registrationPatient(p) }))),
+      method: 'POST',
+      json: registerBody(people.map((p) => ({ record: p.record, patient: registrationPatient(p) }))),
       ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}),
     });
     expect(res.status, res.text).toBe(200);
@@ -55,18 +65,35 @@ describe.each(testDrivers())('registry on %s', (driver) => {
   };
   const patient = async (id: string) => (await call<Patient>(`${s.base}/Patient/${id}`)).body;
   const byIdentifier = async (system: string, value: string) =>
-    (await call<Bundle<Patient>>(`${s.base}/Patient?identifier=${encodeURIComponent(`${system}|${value}`)}`)).body.entry?.map((e) => e.resource?.id) ?? [];
+    (await call<Bundle<Patient>>(`${s.base}/Patient?identifier=${encodeURIComponent(`${system}|${value}`)}`)).body.entry?.map(
+      (e) => e.resource?.id,
+    ) ?? [];
   const count = async (sql: string, params: unknown[] = []) => (await s.testDb.db.query<{ n: number }>(sql, params)).rows[0]?.n;
 
   it('registers a new person with a valid, random medical ID and returns it', async () => {
-    const [r] = await register([{ record: 'r1', insurer: INSURER, symbol: '12', number: '3456', branch: '01', myNumber: MY_NUMBER, kana: ['サトウ', 'ハナコ'], kanji: ['佐藤', '花子'], gender: 'female', birthDate: '1975-02-03' }]);
+    const [r] = await register([
+      {
+        record: 'r1',
+        insurer: INSURER,
+        symbol: '12',
+        number: '3456',
+        branch: '01',
+        myNumber: MY_NUMBER,
+        kana: ['サトウ', 'ハナコ'],
+        kanji: ['佐藤', '花子'],
+        gender: 'female',
+        birthDate: '1975-02-03',
+      },
+    ]);
     expect(r).toMatchObject({ record: 'r1', status: 'created' });
     expect(parseMedicalId(r?.medicalId ?? '').ok).toBe(true);
     const p = await patient(r?.patient as string);
-    expect(p.identifier).toEqual(expect.arrayContaining([
-      expect.objectContaining({ system: ID_SYSTEMS.medicalId, value: r?.medicalId, use: 'official' }),
-      expect.objectContaining({ system: ID_SYSTEMS.insuredMemberId, value: `${INSURER}:12:3456:01` }),
-    ]));
+    expect(p.identifier).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ system: ID_SYSTEMS.medicalId, value: r?.medicalId, use: 'official' }),
+        expect.objectContaining({ system: ID_SYSTEMS.insuredMemberId, value: `${INSURER}:12:3456:01` }),
+      ]),
+    );
     expect(p.identifier?.some((i) => i.system === ID_SYSTEMS.myNumber)).toBe(false);
     expect(await byIdentifier(ID_SYSTEMS.medicalId, r?.medicalId as string)).toEqual([r?.patient]);
     expect(await byIdentifier(ID_SYSTEMS.myNumber, MY_NUMBER)).toEqual([r?.patient]);
@@ -104,20 +131,40 @@ describe.each(testDrivers())('registry on %s', (driver) => {
   });
 
   it('ends 50 concurrent registrations of one person in one person with one medical ID', async () => {
-    const person = { insurer: INSURER, number: '5050', myNumber: OTHER_MY_NUMBER, kana: ['イトウ', 'ケン'] as [string, string], birthDate: '1990-09-09' };
+    const person = {
+      insurer: INSURER,
+      number: '5050',
+      myNumber: OTHER_MY_NUMBER,
+      kana: ['イトウ', 'ケン'] as [string, string],
+      birthDate: '1990-09-09',
+    };
     const all = await Promise.all(Array.from({ length: 50 }, () => register([person])));
     const flat = all.flat();
     expect(flat.filter((r) => r.status === 'created')).toHaveLength(1);
     expect(new Set(flat.map((r) => r.patient)).size).toBe(1);
     expect(new Set(flat.map((r) => r.medicalId)).size).toBe(1);
-    expect(await count(`SELECT count(*)::int AS n FROM registry.medical_id m JOIN registry.person p ON p.kid = m.kid WHERE p.patient_id = $1`, [flat[0]?.patient])).toBe(1);
+    expect(
+      await count(`SELECT count(*)::int AS n FROM registry.medical_id m JOIN registry.person p ON p.kid = m.kid WHERE p.patient_id = $1`, [
+        flat[0]?.patient,
+      ]),
+    ).toBe(1);
   });
 
   it('registers a batch set-based, with the same decisions as record by record', async () => {
-    const existing = { insurer: INSURER, number: '6600', kana: ['ナカムラ', 'ケイコ'] as [string, string], gender: 'female' as const, birthDate: '1955-05-15' };
+    const existing = {
+      insurer: INSURER,
+      number: '6600',
+      kana: ['ナカムラ', 'ケイコ'] as [string, string],
+      gender: 'female' as const,
+      birthDate: '1955-05-15',
+    };
     const [old] = await register([existing]);
     const fresh = Array.from({ length: 30 }, (_v, n) => ({
-      record: `new${n}`, insurer: INSURER, number: String(6700 + n), kana: ['バッチ', `イチ${'ア'.repeat(n + 1)}`] as [string, string], birthDate: '1999-01-01',
+      record: `new${n}`,
+      insurer: INSURER,
+      number: String(6700 + n),
+      kana: ['バッチ', `イチ${'ア'.repeat(n + 1)}`] as [string, string],
+      birthDate: '1999-01-01',
       ...(n % 2 === 0 ? { myNumber: myNumber(`8${String(1_000_000_000 + n)}`) } : {}),
     }));
     const batch = [
@@ -149,8 +196,28 @@ describe.each(testDrivers())('registry on %s', (driver) => {
   });
 
   it('keeps every insured number with its period; a past one still finds the person', async () => {
-    const [first] = await register([{ insurer: INSURER, number: '700', kana: ['コバヤシ', 'ユイ'], gender: 'female', birthDate: '1985-05-05', period: { start: '2020-04-01', end: '2026-03-31' }, myNumber: '111111111118' }]);
-    const [second] = await register([{ insurer: OTHER_INSURER, number: '800', kana: ['コバヤシ', 'ユイ'], gender: 'female', birthDate: '1985-05-05', period: { start: '2026-04-01' }, myNumber: '111111111118' }]);
+    const [first] = await register([
+      {
+        insurer: INSURER,
+        number: '700',
+        kana: ['コバヤシ', 'ユイ'],
+        gender: 'female',
+        birthDate: '1985-05-05',
+        period: { start: '2020-04-01', end: '2026-03-31' },
+        myNumber: '111111111118',
+      },
+    ]);
+    const [second] = await register([
+      {
+        insurer: OTHER_INSURER,
+        number: '800',
+        kana: ['コバヤシ', 'ユイ'],
+        gender: 'female',
+        birthDate: '1985-05-05',
+        period: { start: '2026-04-01' },
+        myNumber: '111111111118',
+      },
+    ]);
     expect(second).toMatchObject({ status: 'updated', patient: first?.patient, medicalId: first?.medicalId });
     const p = await patient(first?.patient as string);
     expect(p.identifier?.filter((i) => i.system === ID_SYSTEMS.insuredMemberId)).toEqual([
@@ -176,14 +243,23 @@ describe.each(testDrivers())('registry on %s', (driver) => {
 
   it('lets an insurer register only its own members', async () => {
     const token = await s.tokenFor('system/Patient.cru', 'insurer-a', { kind: 'insurer', code: INSURER });
-    const out = await register([{ insurer: OTHER_INSURER, number: '1', kana: ['アベ', 'ミキ'] }, { insurer: INSURER, number: '2', kana: ['アベ', 'ユキ'] }], token);
+    const out = await register(
+      [
+        { insurer: OTHER_INSURER, number: '1', kana: ['アベ', 'ミキ'] },
+        { insurer: INSURER, number: '2', kana: ['アベ', 'ユキ'] },
+      ],
+      token,
+    );
     expect(out.map((r) => r.status)).toEqual(['error', 'created']);
     expect(out[0]?.issues?.issue[0]?.details?.text).toMatch(/only its own members/);
   });
 
   it('changes the medical ID on request; the old one still finds the person and is never reissued', async () => {
     const [r] = await register([{ insurer: INSURER, number: '6000', kana: ['キムラ', 'タク'] }]);
-    const res = await call<FhirParameters>(`${s.base}/Patient/${r?.patient ?? ''}/$change-medical-id`, { method: 'POST', json: { resourceType: 'Parameters' } });
+    const res = await call<FhirParameters>(`${s.base}/Patient/${r?.patient ?? ''}/$change-medical-id`, {
+      method: 'POST',
+      json: { resourceType: 'Parameters' },
+    });
     expect(res.status, res.text).toBe(200);
     const next = res.body.parameter?.find((p) => p.name === 'medicalId')?.valueIdentifier?.value as string;
     expect(next).not.toBe(r?.medicalId);
@@ -192,31 +268,50 @@ describe.each(testDrivers())('registry on %s', (driver) => {
     expect(p.identifier?.find((i) => i.value === r?.medicalId)).toMatchObject({ use: 'old', period: { end: '2026-04-01' } });
     expect(await byIdentifier(ID_SYSTEMS.medicalId, r?.medicalId as string)).toEqual([r?.patient]);
     expect(await byIdentifier(ID_SYSTEMS.medicalId, next)).toEqual([r?.patient]);
-    expect((await s.testDb.db.query(`SELECT status FROM registry.medical_id WHERE mid = $1`, [r?.medicalId])).rows).toEqual([{ status: 'replaced' }]);
+    expect((await s.testDb.db.query(`SELECT status FROM registry.medical_id WHERE mid = $1`, [r?.medicalId])).rows).toEqual([
+      { status: 'replaced' },
+    ]);
   });
 
   it('refuses, in the database, to issue a medical ID again, whatever its status', async () => {
     const [r] = await register([{ insurer: INSURER, number: '6100', kana: ['ハヤシ', 'ケイ'] }]);
-    const kid = (await s.testDb.db.query<{ kid: Buffer }>(`SELECT kid FROM registry.person WHERE patient_id = $1`, [r?.patient])).rows[0]?.kid;
+    const kid = (await s.testDb.db.query<{ kid: Buffer }>(`SELECT kid FROM registry.person WHERE patient_id = $1`, [r?.patient])).rows[0]
+      ?.kid;
     await s.testDb.db.query(`UPDATE registry.medical_id SET status = 'retired' WHERE mid = $1`, [r?.medicalId]);
-    await expect(s.testDb.db.query(`INSERT INTO registry.medical_id (mid, kid) VALUES ($1, $2)`, [r?.medicalId, kid])).rejects.toThrow(/duplicate key|unique/);
+    await expect(s.testDb.db.query(`INSERT INTO registry.medical_id (mid, kid) VALUES ($1, $2)`, [r?.medicalId, kid])).rejects.toThrow(
+      /duplicate key|unique/,
+    );
     await expect(s.testDb.db.query(`DELETE FROM registry.medical_id WHERE mid = $1`, [r?.medicalId])).rejects.toThrow(/append-only/);
-    await expect(s.testDb.db.query(`UPDATE registry.medical_id SET status = 'active' WHERE mid = $1`, [r?.medicalId])).rejects.toThrow(/cannot become/);
+    await expect(s.testDb.db.query(`UPDATE registry.medical_id SET status = 'active' WHERE mid = $1`, [r?.medicalId])).rejects.toThrow(
+      /cannot become/,
+    );
     // A draw that hits the retired ID is refused by the table and drawn again.
     const drawn = [r?.medicalId as string, '10000000000013'];
     expect(parseMedicalId(drawn[1]).ok).toBe(true);
     const { Registrar } = await import('../../src/registry/registrar.ts');
-    const { MyNumberMac } = await import('../../src/privacy/my-number-mac.ts');
-    const reg = new Registrar({ repo: s.app.context.repo, mac: new MyNumberMac(Buffer.alloc(32, 1)), clock: { now: () => clock }, medicalIdSystem: ID_SYSTEMS.medicalId, drawMedicalId: () => drawn.shift() as string });
+    const { MyNumberMac } = await import('../../src/privacy/my-number/mac.ts');
+    const reg = new Registrar({
+      uow: s.app.context.uow,
+      myNumberMacs: new MyNumberMac(Buffer.alloc(32, 1)),
+      clock: { now: () => clock },
+      medicalIdSystem: ID_SYSTEMS.medicalId,
+      drawMedicalId: () => drawn.shift() as string,
+    });
     const { recordFromPatient } = await import('../../src/registry/patient.ts');
-    const out = await reg.registerOne(recordFromPatient(registrationPatient({ insurer: INSURER, number: '6101', kana: ['ハヤシ', 'リン'] }), 'x', s.app.identifiers.rules), undefined);
+    const out = await reg.registerOne(
+      recordFromPatient(registrationPatient({ insurer: INSURER, number: '6101', kana: ['ハヤシ', 'リン'] }), 'x', s.app.identifiers.rules),
+      undefined,
+    );
     expect(out.status, JSON.stringify(out.issues)).toBe('created');
     expect(out.medicalId).not.toBe(r?.medicalId);
   });
 
   it('records a death, keeps the ID for research for the retention period, then retires it', async () => {
     const [r] = await register([{ insurer: INSURER, number: '6200', kana: ['モリ', 'ショウ'] }]);
-    const res = await call<Patient>(`${s.base}/Patient/${r?.patient ?? ''}/$record-death`, { method: 'POST', json: { resourceType: 'Parameters', parameter: [{ name: 'date', valueDate: '2026-04-01' }] } });
+    const res = await call<Patient>(`${s.base}/Patient/${r?.patient ?? ''}/$record-death`, {
+      method: 'POST',
+      json: { resourceType: 'Parameters', parameter: [{ name: 'date', valueDate: '2026-04-01' }] },
+    });
     expect(res.status, res.text).toBe(200);
     expect(res.body.deceasedDateTime).toBe('2026-04-01');
     expect((await s.app.lifecycle.sweep()).retired).toBe(0);
@@ -226,34 +321,50 @@ describe.each(testDrivers())('registry on %s', (driver) => {
     const p = await patient(r?.patient as string);
     expect(p.active).toBe(false);
     expect(p.identifier?.find((i) => i.system === ID_SYSTEMS.medicalId)).toMatchObject({ use: 'old', value: r?.medicalId });
-    expect((await s.testDb.db.query(`SELECT status FROM registry.medical_id WHERE mid = $1`, [r?.medicalId])).rows).toEqual([{ status: 'retired' }]);
+    expect((await s.testDb.db.query(`SELECT status FROM registry.medical_id WHERE mid = $1`, [r?.medicalId])).rows).toEqual([
+      { status: 'retired' },
+    ]);
     const again = await register([{ insurer: INSURER, number: '6200', kana: ['モリ', 'ショウ'] }]);
     expect(again[0]).toMatchObject({ status: 'unchanged', patient: r?.patient });
   });
 
   it('merges a duplicate into the survivor and undoes it within the window', async () => {
     const [src] = await register([{ insurer: INSURER, number: '6300', kana: ['アオキ', 'ジュン'], birthDate: '1999-01-01' }]);
-    const [tgt] = await register([{ insurer: OTHER_INSURER, number: '6301', kana: ['アオキ', 'ジュン'], birthDate: '1999-01-02', myNumber: '222222222225' }]);
+    const [tgt] = await register([
+      { insurer: OTHER_INSURER, number: '6301', kana: ['アオキ', 'ジュン'], birthDate: '1999-01-02', myNumber: '222222222225' },
+    ]);
     const merge = await call<FhirParameters>(`${s.base}/Patient/$merge`, {
-      method: 'POST', json: { resourceType: 'Parameters', parameter: [
-        { name: 'source-patient', valueReference: { reference: `Patient/${src?.patient ?? ''}` } },
-        { name: 'target-patient', valueReference: { reference: `Patient/${tgt?.patient ?? ''}` } },
-      ] },
+      method: 'POST',
+      json: {
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'source-patient', valueReference: { reference: `Patient/${src?.patient ?? ''}` } },
+          { name: 'target-patient', valueReference: { reference: `Patient/${tgt?.patient ?? ''}` } },
+        ],
+      },
     });
     expect(merge.status, merge.text).toBe(200);
     const result = merge.body.parameter?.find((p) => p.name === 'result')?.resource as Patient;
     expect(result.link).toEqual([{ other: { reference: `Patient/${src?.patient ?? ''}` }, type: 'replaces' }]);
-    expect(result.identifier).toEqual(expect.arrayContaining([
-      expect.objectContaining({ system: ID_SYSTEMS.medicalId, value: src?.medicalId, use: 'old' }),
-      expect.objectContaining({ system: ID_SYSTEMS.insuredMemberId, value: `${INSURER}:1:6300:00` }),
-    ]));
+    expect(result.identifier).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ system: ID_SYSTEMS.medicalId, value: src?.medicalId, use: 'old' }),
+        expect.objectContaining({ system: ID_SYSTEMS.insuredMemberId, value: `${INSURER}:1:6300:00` }),
+      ]),
+    );
     const source = await patient(src?.patient as string);
     expect(source).toMatchObject({ active: false, link: [{ other: { reference: `Patient/${tgt?.patient ?? ''}` }, type: 'replaced-by' }] });
     // The source's number now registers to the survivor.
-    const [again] = await register([{ insurer: INSURER, number: '6300', kana: ['アオキ', 'ジュン'], birthDate: '1999-01-02', phone: '03-1234-5678' }]);
+    const [again] = await register([
+      { insurer: INSURER, number: '6300', kana: ['アオキ', 'ジュン'], birthDate: '1999-01-02', phone: '03-1234-5678' },
+    ]);
     expect(again).toMatchObject({ status: 'updated', patient: tgt?.patient });
     const undo = await call<FhirParameters>(`${s.base}/Patient/$unmerge`, {
-      method: 'POST', json: { resourceType: 'Parameters', parameter: [{ name: 'source-patient', valueReference: { reference: `Patient/${src?.patient ?? ''}` } }] },
+      method: 'POST',
+      json: {
+        resourceType: 'Parameters',
+        parameter: [{ name: 'source-patient', valueReference: { reference: `Patient/${src?.patient ?? ''}` } }],
+      },
     });
     expect(undo.status).toBe(409); // the survivor changed after the merge (the re-registration above)
   });
@@ -261,10 +372,13 @@ describe.each(testDrivers())('registry on %s', (driver) => {
   it('undoes a merge back to both persons, and refuses after the window', async () => {
     const [src] = await register([{ insurer: INSURER, number: '6400', kana: ['サカモト', 'リョウ'], birthDate: '1988-01-01' }]);
     const [tgt] = await register([{ insurer: OTHER_INSURER, number: '6401', kana: ['サカモト', 'リョウ'], birthDate: '1988-01-02' }]);
-    const params = (name: string) => ({ resourceType: 'Parameters', parameter: [
-      { name: 'source-patient', valueReference: { reference: `Patient/${src?.patient ?? ''}` } },
-      ...(name === 'merge' ? [{ name: 'target-patient', valueReference: { reference: `Patient/${tgt?.patient ?? ''}` } }] : []),
-    ] });
+    const params = (name: string) => ({
+      resourceType: 'Parameters',
+      parameter: [
+        { name: 'source-patient', valueReference: { reference: `Patient/${src?.patient ?? ''}` } },
+        ...(name === 'merge' ? [{ name: 'target-patient', valueReference: { reference: `Patient/${tgt?.patient ?? ''}` } }] : []),
+      ],
+    });
     const before = await patient(tgt?.patient as string);
     expect((await call(`${s.base}/Patient/$merge`, { method: 'POST', json: params('merge') })).status).toBe(200);
     const undo = await call<FhirParameters>(`${s.base}/Patient/$unmerge`, { method: 'POST', json: params('unmerge') });
@@ -278,11 +392,17 @@ describe.each(testDrivers())('registry on %s', (driver) => {
     // Merge again, let the window pass: undo is refused and the source's medical ID retires.
     expect((await call(`${s.base}/Patient/$merge`, { method: 'POST', json: params('merge') })).status).toBe(200);
     clock = new Date('2026-04-09T09:00:00Z');
-    const late = await call<OperationOutcome>(`${s.base}/Patient/$unmerge`, { method: 'POST', json: params('unmerge'), headers: { authorization: `Bearer ${await s.tokenFor('system/*.cruds')}` } });
+    const late = await call<OperationOutcome>(`${s.base}/Patient/$unmerge`, {
+      method: 'POST',
+      json: params('unmerge'),
+      headers: { authorization: `Bearer ${await s.tokenFor('system/*.cruds')}` },
+    });
     expect(late.status).toBe(409);
     expect(late.body.issue[0]?.details?.text).toMatch(/can no longer be undone/);
     expect((await s.app.lifecycle.sweep()).finalized).toBeGreaterThanOrEqual(1);
-    expect((await s.testDb.db.query(`SELECT status FROM registry.medical_id WHERE mid = $1`, [src?.medicalId])).rows).toEqual([{ status: 'retired' }]);
+    expect((await s.testDb.db.query(`SELECT status FROM registry.medical_id WHERE mid = $1`, [src?.medicalId])).rows).toEqual([
+      { status: 'retired' },
+    ]);
   });
 
   it('exports an insurer its own persons with their medical IDs (Bulk Data), audited per person', async () => {
@@ -291,13 +411,16 @@ describe.each(testDrivers())('registry on %s', (driver) => {
     const kick = await call(`${s.base}/Patient/$export`, { headers: { ...auth, prefer: 'respond-async' } });
     expect(kick.status, kick.text).toBe(202);
     const status = kick.headers.get('content-location') as string;
-    await Promise.all([...s.app.exportsRunning]);
+    await Promise.all([...s.app.exportJobs.running]);
     const manifest = await call<{ output: { url: string; type: string }[]; requiresAccessToken: boolean }>(status, { headers: auth });
     expect(manifest.status).toBe(200);
     expect(manifest.body.requiresAccessToken).toBe(true);
     const file = await fetch(manifest.body.output[0]?.url, { headers: auth });
     expect(file.headers.get('content-type')).toContain('application/fhir+ndjson');
-    const lines = (await file.text()).trim().split('\n').map((l) => JSON.parse(l) as Patient);
+    const lines = (await file.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Patient);
     responses.push(JSON.stringify(lines));
     expect(lines.length).toBeGreaterThan(0);
     for (const p of lines) {
@@ -307,7 +430,9 @@ describe.each(testDrivers())('registry on %s', (driver) => {
       }
       expect(p.name).toBeUndefined();
     }
-    const audited = await count(`SELECT count(*)::int AS n FROM audit.event WHERE subtype = '$export-file' AND client_id = 'insurer-export'`);
+    const audited = await count(
+      `SELECT count(*)::int AS n FROM audit.event WHERE subtype = '$export-file' AND client_id = 'insurer-export'`,
+    );
     expect(audited).toBe(lines.length);
     // Another client cannot see the job.
     expect((await call(status)).status).toBe(404);

@@ -11,7 +11,11 @@ import { startTestServer } from '../helpers/server.ts';
 import type { TestServer } from '../helpers/server.ts';
 
 const patient = (family: string, extra: Partial<Patient> = {}): Patient => ({
-  resourceType: 'Patient', name: [{ family, given: ['Taro'] }], gender: 'male', birthDate: '1980-04-01', ...extra,
+  resourceType: 'Patient',
+  name: [{ family, given: ['Taro'] }],
+  gender: 'male',
+  birthDate: '1980-04-01',
+  ...extra,
 });
 
 describe.each(testDrivers())('REST CRUD on %s', (driver) => {
@@ -52,7 +56,9 @@ describe.each(testDrivers())('REST CRUD on %s', (driver) => {
     expect(res.status).toBe(200);
     expect(res.headers.get('etag')).toBe('W/"1"');
     expect(res.body).toEqual(created.body);
-    expect(new Date(res.headers.get('last-modified') as string).toUTCString()).toBe(new Date(res.body.meta?.lastUpdated as string).toUTCString());
+    expect(new Date(res.headers.get('last-modified') as string).toUTCString()).toBe(
+      new Date(res.body.meta?.lastUpdated as string).toUTCString(),
+    );
   });
 
   it('read of an unknown id is 404 with an OperationOutcome', async () => {
@@ -70,7 +76,10 @@ describe.each(testDrivers())('REST CRUD on %s', (driver) => {
 
   it('update increments the version and answers 200 with ETag W/"2"', async () => {
     const created = await create(patient('Update'));
-    const res = await fhirFetch<Patient>(`${s.base}/Patient/${created.body.id}`, { method: 'PUT', json: { ...created.body, gender: 'female' } });
+    const res = await fhirFetch<Patient>(`${s.base}/Patient/${created.body.id}`, {
+      method: 'PUT',
+      json: { ...created.body, gender: 'female' },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('etag')).toBe('W/"2"');
     expect(res.body.meta?.versionId).toBe('2');
@@ -94,7 +103,10 @@ describe.each(testDrivers())('REST CRUD on %s', (driver) => {
 
   it('update whose body id differs from the URL id is 400', async () => {
     const created = await create(patient('IdMismatch'));
-    const res = await fhirFetch<OperationOutcome>(`${s.base}/Patient/${created.body.id}`, { method: 'PUT', json: { ...created.body, id: 'other' } });
+    const res = await fhirFetch<OperationOutcome>(`${s.base}/Patient/${created.body.id}`, {
+      method: 'PUT',
+      json: { ...created.body, id: 'other' },
+    });
     expect(res.status).toBe(400);
     expect(res.body.issue[0]?.expression).toEqual(['id']);
   });
@@ -108,14 +120,22 @@ describe.each(testDrivers())('REST CRUD on %s', (driver) => {
 
   it('update with a matching If-Match succeeds', async () => {
     const created = await create(patient('IfMatchOk'));
-    const res = await fhirFetch<Patient>(`${s.base}/Patient/${created.body.id}`, { method: 'PUT', json: { ...created.body, active: true }, headers: { 'If-Match': 'W/"1"' } });
+    const res = await fhirFetch<Patient>(`${s.base}/Patient/${created.body.id}`, {
+      method: 'PUT',
+      json: { ...created.body, active: true },
+      headers: { 'If-Match': 'W/"1"' },
+    });
     expect(res.status).toBe(200);
     expect(res.body.meta?.versionId).toBe('2');
   });
 
   it('update with a stale If-Match is 412 and writes nothing', async () => {
     const created = await create(patient('IfMatchStale'));
-    const res = await fhirFetch<OperationOutcome>(`${s.base}/Patient/${created.body.id}`, { method: 'PUT', json: { ...created.body, active: true }, headers: { 'If-Match': 'W/"7"' } });
+    const res = await fhirFetch<OperationOutcome>(`${s.base}/Patient/${created.body.id}`, {
+      method: 'PUT',
+      json: { ...created.body, active: true },
+      headers: { 'If-Match': 'W/"7"' },
+    });
     expect(res.status).toBe(412);
     const after = await fhirFetch<Patient>(`${s.base}/Patient/${created.body.id}`);
     expect(after.body.meta?.versionId).toBe('1');
@@ -171,13 +191,17 @@ describe.each(testDrivers())('REST CRUD on %s', (driver) => {
   });
 
   it('conditional create with no match creates (201)', async () => {
-    const res = await create(patient('CondNone', { identifier: [{ system: 'urn:test:mrn', value: 'cc-1' }] }), { 'If-None-Exist': 'identifier=urn:test:mrn|cc-1' });
+    const res = await create(patient('CondNone', { identifier: [{ system: 'urn:test:mrn', value: 'cc-1' }] }), {
+      'If-None-Exist': 'identifier=urn:test:mrn|cc-1',
+    });
     expect(res.status).toBe(201);
   });
 
   it('conditional create with one match answers 200 with the existing resource and ignores the body', async () => {
     const first = await create(patient('CondOne', { identifier: [{ system: 'urn:test:mrn', value: 'cc-2' }] }));
-    const res = await create(patient('Different', { identifier: [{ system: 'urn:test:mrn', value: 'cc-2' }] }), { 'If-None-Exist': 'identifier=urn:test:mrn|cc-2' });
+    const res = await create(patient('Different', { identifier: [{ system: 'urn:test:mrn', value: 'cc-2' }] }), {
+      'If-None-Exist': 'identifier=urn:test:mrn|cc-2',
+    });
     expect(res.status).toBe(200);
     expect(res.body.id).toBe(first.body.id);
     expect(res.body.name?.[0]?.family).toBe('CondOne');
@@ -201,7 +225,10 @@ describe.each(testDrivers())('REST CRUD on %s', (driver) => {
     const body = patient('CondUpd', { identifier: [{ system: 'urn:test:mrn', value: 'cu-1' }] });
     const first = await fhirFetch<Patient>(`${s.base}/Patient?identifier=urn:test:mrn|cu-1`, { method: 'PUT', json: body });
     expect(first.status).toBe(201);
-    const second = await fhirFetch<Patient>(`${s.base}/Patient?identifier=urn:test:mrn|cu-1`, { method: 'PUT', json: { ...body, active: true } });
+    const second = await fhirFetch<Patient>(`${s.base}/Patient?identifier=urn:test:mrn|cu-1`, {
+      method: 'PUT',
+      json: { ...body, active: true },
+    });
     expect(second.status).toBe(200);
     expect(second.body.id).toBe(first.body.id);
     expect(second.body.meta?.versionId).toBe('2');
@@ -218,7 +245,10 @@ describe.each(testDrivers())('REST CRUD on %s', (driver) => {
   it('conditional update whose body id differs from the match is 400', async () => {
     const body = patient('CondUpdId', { identifier: [{ system: 'urn:test:mrn', value: 'cu-3' }] });
     await create(body);
-    const res = await fhirFetch(`${s.base}/Patient?identifier=urn:test:mrn|cu-3`, { method: 'PUT', json: { ...body, id: 'some-other-id' } });
+    const res = await fhirFetch(`${s.base}/Patient?identifier=urn:test:mrn|cu-3`, {
+      method: 'PUT',
+      json: { ...body, id: 'some-other-id' },
+    });
     expect(res.status).toBe(400);
   });
 

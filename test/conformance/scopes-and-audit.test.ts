@@ -20,11 +20,14 @@ describe.each(testDrivers())('scopes and audit on %s', (driver) => {
   beforeAll(async () => {
     s = await startTestServer(driver);
     useToken(s.token);
-    const post = async <T,>(r: unknown): Promise<T> => (await fhirFetch<T>(`${s.base}/${(r as { resourceType: string }).resourceType}`, { method: 'POST', json: r })).body;
+    const post = async <T>(r: unknown): Promise<T> =>
+      (await fhirFetch<T>(`${s.base}/${(r as { resourceType: string }).resourceType}`, { method: 'POST', json: r })).body;
     patient = await post({ resourceType: 'Patient', identifier: [{ system: 'urn:test:sa', value: 'p1' }], name: [{ family: 'Audit' }] });
     other = await post({ resourceType: 'Patient', identifier: [{ system: 'urn:test:sa', value: 'p2' }], name: [{ family: 'Audit' }] });
     const obs = (category: string): Observation => ({
-      resourceType: 'Observation', status: 'final', code: { text: category },
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: category },
       category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: category }] }],
       subject: { reference: `Patient/${patient.id}` },
     });
@@ -74,12 +77,20 @@ describe.each(testDrivers())('scopes and audit on %s', (driver) => {
     it('every entry of a transaction is authorized; one refused entry undoes all', async () => {
       const t = await s.tokenFor('system/Patient.cruds', 'pat-writer');
       const res = await fhirFetch<OperationOutcome>(s.base, {
-        method: 'POST', ...as(t),
+        method: 'POST',
+        ...as(t),
         json: {
-          resourceType: 'Bundle', type: 'transaction',
+          resourceType: 'Bundle',
+          type: 'transaction',
           entry: [
-            { resource: { resourceType: 'Patient', identifier: [{ system: 'urn:test:sa', value: 'tx-refused' }] }, request: { method: 'POST', url: 'Patient' } },
-            { resource: { resourceType: 'Observation', status: 'final', code: { text: 'x' } }, request: { method: 'POST', url: 'Observation' } },
+            {
+              resource: { resourceType: 'Patient', identifier: [{ system: 'urn:test:sa', value: 'tx-refused' }] },
+              request: { method: 'POST', url: 'Patient' },
+            },
+            {
+              resource: { resourceType: 'Observation', status: 'final', code: { text: 'x' } },
+              request: { method: 'POST', url: 'Observation' },
+            },
           ],
         },
       });
@@ -90,26 +101,52 @@ describe.each(testDrivers())('scopes and audit on %s', (driver) => {
     it('each entry of a batch is authorized on its own', async () => {
       const t = await s.tokenFor('system/Patient.rs', 'reader');
       const res = await fhirFetch<Bundle>(s.base, {
-        method: 'POST', ...as(t),
-        json: { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: `Patient/${patient.id}` } }, { request: { method: 'GET', url: `Observation/${lab.id}` } }] },
+        method: 'POST',
+        ...as(t),
+        json: {
+          resourceType: 'Bundle',
+          type: 'batch',
+          entry: [
+            { request: { method: 'GET', url: `Patient/${patient.id}` } },
+            { request: { method: 'GET', url: `Observation/${lab.id}` } },
+          ],
+        },
       });
       expect(res.body.entry?.map((e) => e.response?.status.slice(0, 3))).toEqual(['200', '403']);
     });
 
     it('update-as-create needs create permission as well as update', async () => {
       const t = await s.tokenFor('system/Patient.ru', 'updater');
-      const fresh = await fhirFetch(`${s.base}/Patient/brand-new-${Date.now()}`, { method: 'PUT', json: { resourceType: 'Patient', id: `brand-new-${Date.now()}` }, ...as(t) });
+      const fresh = await fhirFetch(`${s.base}/Patient/brand-new-${Date.now()}`, {
+        method: 'PUT',
+        json: { resourceType: 'Patient', id: `brand-new-${Date.now()}` },
+        ...as(t),
+      });
       expect([403, 400]).toContain(fresh.status);
       const id = `uac-scope-${Date.now()}`;
-      expect((await fhirFetch(`${s.base}/Patient/${id}`, { method: 'PUT', json: { resourceType: 'Patient', id }, ...as(t) })).status).toBe(403);
-      expect((await fhirFetch(`${s.base}/Patient/${patient.id}`, { method: 'PUT', json: { ...patient, active: true }, ...as(t) })).status).toBe(200);
+      expect((await fhirFetch(`${s.base}/Patient/${id}`, { method: 'PUT', json: { resourceType: 'Patient', id }, ...as(t) })).status).toBe(
+        403,
+      );
+      expect(
+        (await fhirFetch(`${s.base}/Patient/${patient.id}`, { method: 'PUT', json: { ...patient, active: true }, ...as(t) })).status,
+      ).toBe(200);
     });
 
     it('system history needs a wildcard search scope; $validate needs read on the type', async () => {
       const t = await s.tokenFor('system/Patient.rs', 'reader');
       expect((await fhirFetch(`${s.base}/_history`, as(t))).status).toBe(403);
-      expect((await fhirFetch(`${s.base}/Patient/$validate`, { method: 'POST', json: { resourceType: 'Patient' }, ...as(t) })).status).toBe(200);
-      expect((await fhirFetch(`${s.base}/Observation/$validate`, { method: 'POST', json: { resourceType: 'Observation', status: 'final', code: {} }, ...as(t) })).status).toBe(403);
+      expect((await fhirFetch(`${s.base}/Patient/$validate`, { method: 'POST', json: { resourceType: 'Patient' }, ...as(t) })).status).toBe(
+        200,
+      );
+      expect(
+        (
+          await fhirFetch(`${s.base}/Observation/$validate`, {
+            method: 'POST',
+            json: { resourceType: 'Observation', status: 'final', code: {} },
+            ...as(t),
+          })
+        ).status,
+      ).toBe(403);
     });
 
     it('a constrained scope (?category=laboratory) limits search results and refuses other reads', async () => {
@@ -138,10 +175,12 @@ describe.each(testDrivers())('scopes and audit on %s', (driver) => {
   describe('audit', () => {
     it('a read leaves one BALP PatientRead AuditEvent naming the client, organization, purpose and resource', async () => {
       const t = await s.tokenFor('system/Patient.rs', 'audited-reader');
-      const res = await fhirFetch<Patient>(`${s.base}/Patient/${patient.id}`, { headers: { authorization: `Bearer ${t}`, 'x-request-id': 'read-audit-1' } });
+      const res = await fhirFetch<Patient>(`${s.base}/Patient/${patient.id}`, {
+        headers: { authorization: `Bearer ${t}`, 'x-request-id': 'read-audit-1' },
+      });
       expect(res.status).toBe(200);
       const version = res.body.meta?.versionId as string;
-      const events = (await audits(`patient=${patient.id}&altid=audited-reader&subtype=read`));
+      const events = await audits(`patient=${patient.id}&altid=audited-reader&subtype=read`);
       expect(events).toHaveLength(1);
       const e = events[0];
       expect(e.meta?.profile?.[0]).toBe('https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientRead');
@@ -154,7 +193,9 @@ describe.each(testDrivers())('scopes and audit on %s', (driver) => {
       const org = e.agent.find((a) => a.requestor);
       expect(org?.who?.identifier?.value).toBe('test');
       expect(org?.purposeOfUse?.[0]?.coding?.[0]?.code).toBe('TREAT');
-      expect(e.entity?.map((x) => x.what?.reference)).toEqual(expect.arrayContaining([`Patient/${patient.id}`, `Patient/${patient.id}/_history/${version}`]));
+      expect(e.entity?.map((x) => x.what?.reference)).toEqual(
+        expect.arrayContaining([`Patient/${patient.id}`, `Patient/${patient.id}/_history/${version}`]),
+      );
       expect(e.entity?.some((x) => x.what?.identifier?.value === 'read-audit-1')).toBe(true);
       expect(e.agent.some((a) => a.policy?.[0]?.startsWith('urn:uuid:'))).toBe(true);
     });
@@ -175,7 +216,9 @@ describe.each(testDrivers())('scopes and audit on %s', (driver) => {
       const res = await fhirFetch<Bundle>(`${s.base}/Patient?family=Audit`, as(t));
       expect(res.body.entry).toHaveLength(2);
       const events = await audits('altid=searcher&subtype=search-type');
-      expect(events.map((e) => e.entity?.find((x) => x.role?.code === '1')?.what?.reference).sort()).toEqual([`Patient/${other.id}`, `Patient/${patient.id}`].sort());
+      expect(events.map((e) => e.entity?.find((x) => x.role?.code === '1')?.what?.reference).sort()).toEqual(
+        [`Patient/${other.id}`, `Patient/${patient.id}`].sort(),
+      );
       const q = events[0]?.entity?.find((x) => x.role?.code === '24')?.query as string;
       expect(Buffer.from(q, 'base64').toString()).toBe('family=Audit');
       expect(events[0]?.action).toBe('E');
@@ -206,7 +249,11 @@ describe.each(testDrivers())('scopes and audit on %s', (driver) => {
 
     it('writes leave Create, Update and Delete AuditEvents, in the same transaction as the write', async () => {
       const t = await s.tokenFor('system/Patient.cruds', 'writer');
-      const c = await fhirFetch<Patient>(`${s.base}/Patient`, { method: 'POST', json: { resourceType: 'Patient', name: [{ family: 'Written' }] }, ...as(t) });
+      const c = await fhirFetch<Patient>(`${s.base}/Patient`, {
+        method: 'POST',
+        json: { resourceType: 'Patient', name: [{ family: 'Written' }] },
+        ...as(t),
+      });
       await fhirFetch(`${s.base}/Patient/${c.body.id}`, { method: 'PUT', json: { ...c.body, active: true }, ...as(t) });
       await fhirFetch(`${s.base}/Patient/${c.body.id}`, { method: 'DELETE', ...as(t) });
       const events = await audits(`altid=writer&patient=${c.body.id}`);
@@ -217,37 +264,53 @@ describe.each(testDrivers())('scopes and audit on %s', (driver) => {
     it('a rolled-back transaction leaves no AuditEvent for its writes', async () => {
       const t = await s.tokenFor('system/Patient.cruds', 'tx-writer');
       await fhirFetch(s.base, {
-        method: 'POST', ...as(t),
+        method: 'POST',
+        ...as(t),
         json: {
-          resourceType: 'Bundle', type: 'transaction',
+          resourceType: 'Bundle',
+          type: 'transaction',
           entry: [
             { resource: { resourceType: 'Patient', name: [{ family: 'Rolled' }] }, request: { method: 'POST', url: 'Patient' } },
             { resource: { resourceType: 'Patient', birthDate: 'bad' }, request: { method: 'POST', url: 'Patient' } },
           ],
         },
       });
-      expect((await audits('altid=tx-writer&action=C'))).toHaveLength(0);
+      expect(await audits('altid=tx-writer&action=C')).toHaveLength(0);
     });
 
     it('reads outside any patient compartment are not audited', async () => {
       const t = await s.tokenFor('system/Organization.cruds', 'org-reader');
-      const o = await fhirFetch<{ id: string }>(`${s.base}/Organization`, { method: 'POST', json: { resourceType: 'Organization', name: 'x' }, ...as(t) });
+      const o = await fhirFetch<{ id: string }>(`${s.base}/Organization`, {
+        method: 'POST',
+        json: { resourceType: 'Organization', name: 'x' },
+        ...as(t),
+      });
       await fhirFetch(`${s.base}/Organization/${o.body.id}`, as(t));
       expect(await audits('altid=org-reader')).toHaveLength(0);
     });
 
     it('when the audit cannot be written, the data is not disclosed', async () => {
       const t = await startTestServer(driver);
-      const p = await fhirFetch<Patient>(`${t.base}/Patient`, { method: 'POST', json: { resourceType: 'Patient', name: [{ family: 'Secret' }] }, headers: { authorization: `Bearer ${t.token}` } });
+      const p = await fhirFetch<Patient>(`${t.base}/Patient`, {
+        method: 'POST',
+        json: { resourceType: 'Patient', name: [{ family: 'Secret' }] },
+        headers: { authorization: `Bearer ${t.token}` },
+      });
       await t.testDb.db.exec('ALTER TABLE audit.event RENAME TO event_gone');
       const res = await fhirFetch<OperationOutcome>(`${t.base}/Patient/${p.body.id}`, { headers: { authorization: `Bearer ${t.token}` } });
       expect(res.status).toBe(500);
       expect(res.text).not.toContain('Secret');
       expect(res.body.issue[0]?.details?.coding?.[0]?.code).toBe('audit-failed');
-      const write = await fhirFetch(`${t.base}/Patient`, { method: 'POST', json: { resourceType: 'Patient', name: [{ family: 'Unaudited' }] }, headers: { authorization: `Bearer ${t.token}` } });
+      const write = await fhirFetch(`${t.base}/Patient`, {
+        method: 'POST',
+        json: { resourceType: 'Patient', name: [{ family: 'Unaudited' }] },
+        headers: { authorization: `Bearer ${t.token}` },
+      });
       expect(write.status).toBe(500);
       await t.testDb.db.exec('ALTER TABLE audit.event_gone RENAME TO event');
-      const count = await fhirFetch<Bundle>(`${t.base}/Patient?family=Unaudited&_summary=count`, { headers: { authorization: `Bearer ${t.token}` } });
+      const count = await fhirFetch<Bundle>(`${t.base}/Patient?family=Unaudited&_summary=count`, {
+        headers: { authorization: `Bearer ${t.token}` },
+      });
       expect(count.body.total).toBe(0);
       await t.close();
     });

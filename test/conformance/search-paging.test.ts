@@ -21,7 +21,8 @@ describe.each(testDrivers())('search paging and sorting on %s', (driver) => {
     return res.body;
   };
   const link = (b: Bundle, rel: string): string | undefined => b.link?.find((l) => l.relation === rel)?.url;
-  const names = (b: Bundle): string[] => (b.entry ?? []).filter((e) => e.search?.mode === 'match').map((e) => (e.resource as Patient).name?.[0]?.family as string);
+  const names = (b: Bundle): string[] =>
+    (b.entry ?? []).filter((e) => e.search?.mode === 'match').map((e) => (e.resource as Patient).name?.[0]?.family as string);
   const walk = async (url: string): Promise<string[]> => {
     const out: string[] = [];
     let next: string | undefined = url;
@@ -81,7 +82,8 @@ describe.each(testDrivers())('search paging and sorting on %s', (driver) => {
     // A resource on the first page is deleted, and a new one created, before page 2 is read.
     await fhirFetch(`${s.base}/Patient/${created[0]?.id}`, { method: 'DELETE' });
     const fresh = await fhirFetch<Patient & { id: string }>(`${s.base}/Patient`, {
-      method: 'POST', json: { resourceType: 'Patient', name: [{ family: 'Zz-new' }], meta: { tag: [{ system: 'urn:test:tag', code: 'paging' }] } },
+      method: 'POST',
+      json: { resourceType: 'Patient', name: [{ family: 'Zz-new' }], meta: { tag: [{ system: 'urn:test:tag', code: 'paging' }] } },
     });
     const p2 = await page(link(p1, 'next') as string);
     expect(names(p2)).toEqual(families.slice(5));
@@ -89,7 +91,10 @@ describe.each(testDrivers())('search paging and sorting on %s', (driver) => {
     expect(names(p3)).toEqual(['Zz-new']);
     // Restore for the other tests.
     await fhirFetch(`${s.base}/Patient/${fresh.body.id}`, { method: 'DELETE' });
-    await fhirFetch(`${s.base}/Patient/${created[0]?.id}`, { method: 'PUT', json: { ...created[0], meta: { tag: [{ system: 'urn:test:tag', code: 'paging' }] } } });
+    await fhirFetch(`${s.base}/Patient/${created[0]?.id}`, {
+      method: 'PUT',
+      json: { ...created[0], meta: { tag: [{ system: 'urn:test:tag', code: 'paging' }] } },
+    });
   });
 
   it('_sort=family orders ascending, -family descending, across pages', async () => {
@@ -98,7 +103,9 @@ describe.each(testDrivers())('search paging and sorting on %s', (driver) => {
   });
 
   it('_sort=birthdate orders by date in both directions across pages', async () => {
-    const byDate = [...created].sort((a, b) => (a.birthDate as string).localeCompare(b.birthDate as string)).map((p) => p.name?.[0]?.family);
+    const byDate = [...created]
+      .sort((a, b) => (a.birthDate as string).localeCompare(b.birthDate as string))
+      .map((p) => p.name?.[0]?.family);
     expect(await walk(`${s.base}/Patient?_tag=${TAG}&_sort=birthdate&_count=3`)).toEqual(byDate);
     expect(await walk(`${s.base}/Patient?_tag=${TAG}&_sort=-birthdate&_count=3`)).toEqual([...byDate].reverse());
   });
@@ -112,7 +119,8 @@ describe.each(testDrivers())('search paging and sorting on %s', (driver) => {
 
   it('resources without the sort value come last and are not lost', async () => {
     const res = await fhirFetch<Patient & { id: string }>(`${s.base}/Patient`, {
-      method: 'POST', json: { resourceType: 'Patient', name: [{ family: 'NoBirth' }], meta: { tag: [{ system: 'urn:test:tag', code: 'paging' }] } },
+      method: 'POST',
+      json: { resourceType: 'Patient', name: [{ family: 'NoBirth' }], meta: { tag: [{ system: 'urn:test:tag', code: 'paging' }] } },
     });
     const asc = await walk(`${s.base}/Patient?_tag=${TAG}&_sort=birthdate&_count=3`);
     expect(asc).toHaveLength(11);

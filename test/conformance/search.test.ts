@@ -21,7 +21,8 @@ describe.each(testDrivers())('search on %s', (driver) => {
     if (b.resourceType !== 'Bundle') throw new Error(`not a Bundle: ${JSON.stringify(b)}`);
     return idsOf(b, mode);
   };
-  const idsOf = (b: Bundle, mode: string): string[] => (b.entry ?? []).filter((e) => e.search?.mode === mode).map((e) => e.resource?.id as string);
+  const idsOf = (b: Bundle, mode: string): string[] =>
+    (b.entry ?? []).filter((e) => e.search?.mode === mode).map((e) => e.resource?.id as string);
   const link = (b: Bundle, rel: string): string | undefined => b.link?.find((l) => l.relation === rel)?.url;
 
   let yamada: Patient & { id: string };
@@ -32,32 +33,60 @@ describe.each(testDrivers())('search on %s', (driver) => {
   beforeAll(async () => {
     s = await startTestServer(driver);
     useToken(s.token);
-    org = await post<Organization>({ resourceType: 'Organization', name: '東京病院', identifier: [{ system: 'urn:test:org', value: 'org-1' }] });
+    org = await post<Organization>({
+      resourceType: 'Organization',
+      name: '東京病院',
+      identifier: [{ system: 'urn:test:org', value: 'org-1' }],
+    });
     yamada = await post<Patient>({
-      resourceType: 'Patient', gender: 'male', birthDate: '1980-04-01', active: true,
-      identifier: [{ system: 'urn:test:mrn', value: 'Y-1' }, { system: 'urn:test:other', value: 'shared' }],
-      name: [{ family: '山田', given: ['太郎'], text: '山田 太郎' }, { family: 'ヤマダ', given: ['タロウ'] }],
+      resourceType: 'Patient',
+      gender: 'male',
+      birthDate: '1980-04-01',
+      active: true,
+      identifier: [
+        { system: 'urn:test:mrn', value: 'Y-1' },
+        { system: 'urn:test:other', value: 'shared' },
+      ],
+      name: [
+        { family: '山田', given: ['太郎'], text: '山田 太郎' },
+        { family: 'ヤマダ', given: ['タロウ'] },
+      ],
       telecom: [{ system: 'phone', value: '090-1111-2222' }],
       address: [{ postalCode: '100-0001', state: '東京都', city: '千代田区' }],
       managingOrganization: { reference: `Organization/${org.id}` },
       meta: { tag: [{ system: 'urn:test:tag', code: 'search-suite' }] },
     });
     suzuki = await post<Patient>({
-      resourceType: 'Patient', gender: 'female', birthDate: '1975-12-31',
+      resourceType: 'Patient',
+      gender: 'female',
+      birthDate: '1975-12-31',
       identifier: [{ system: 'urn:test:mrn', value: 'S-1' }, { value: 'no-system' }],
-      name: [{ family: '鈴木', given: ['花子'] }, { family: 'スズキ', given: ['ハナコ'] }],
+      name: [
+        { family: '鈴木', given: ['花子'] },
+        { family: 'スズキ', given: ['ハナコ'] },
+      ],
       managingOrganization: { reference: `${s.base}/Organization/${org.id}` },
       meta: { tag: [{ system: 'urn:test:tag', code: 'search-suite' }] },
     });
     smith = await post<Patient>({
-      resourceType: 'Patient', gender: 'male', birthDate: '1980', identifier: [{ system: 'urn:test:mrn', value: 'M-1' }],
+      resourceType: 'Patient',
+      gender: 'male',
+      birthDate: '1980',
+      identifier: [{ system: 'urn:test:mrn', value: 'M-1' }],
       name: [{ family: 'Smith-Müller', given: ['John'] }],
       meta: { tag: [{ system: 'urn:test:tag', code: 'search-suite' }] },
     });
-    for (const [p, v] of [[yamada, 72.5], [yamada, 80], [suzuki, 55]] as const) {
+    for (const [p, v] of [
+      [yamada, 72.5],
+      [yamada, 80],
+      [suzuki, 55],
+    ] as const) {
       await post<Observation>({
-        resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '29463-7', display: 'Body weight' }], text: '体重' },
-        subject: { reference: `Patient/${p.id}` }, effectiveDateTime: '2024-05-01T10:00:00+09:00',
+        resourceType: 'Observation',
+        status: 'final',
+        code: { coding: [{ system: 'http://loinc.org', code: '29463-7', display: 'Body weight' }], text: '体重' },
+        subject: { reference: `Patient/${p.id}` },
+        effectiveDateTime: '2024-05-01T10:00:00+09:00',
         valueQuantity: { value: v, unit: 'kg', system: 'http://unitsofmeasure.org', code: 'kg' },
       });
     }
@@ -90,7 +119,9 @@ describe.each(testDrivers())('search on %s', (driver) => {
       expect(ids((await search('Observation?code:text=体重')).body)).toHaveLength(3);
     });
     it('comma-separated values are OR', async () => {
-      expect(ids((await search('Patient?identifier=urn:test:mrn|Y-1,urn:test:mrn|S-1')).body).sort()).toEqual([yamada.id, suzuki.id].sort());
+      expect(ids((await search('Patient?identifier=urn:test:mrn|Y-1,urn:test:mrn|S-1')).body).sort()).toEqual(
+        [yamada.id, suzuki.id].sort(),
+      );
     });
     it('repeated parameters are AND', async () => {
       expect(ids((await search('Patient?identifier=urn:test:mrn|Y-1&identifier=shared')).body)).toEqual([yamada.id]);
@@ -186,7 +217,9 @@ describe.each(testDrivers())('search on %s', (driver) => {
       const all = [yamada.id, suzuki.id].sort();
       expect(ids((await search(`Patient?organization=Organization/${org.id}`)).body).sort()).toEqual(all);
       expect(ids((await search(`Patient?organization=${org.id}`)).body).sort()).toEqual(all);
-      expect(ids((await search(`Patient?organization=${encodeURIComponent(`${s.base}/Organization/${org.id}`)}`)).body).sort()).toEqual(all);
+      expect(ids((await search(`Patient?organization=${encodeURIComponent(`${s.base}/Organization/${org.id}`)}`)).body).sort()).toEqual(
+        all,
+      );
     });
     it('a :Type modifier restricts the target type', async () => {
       expect(ids((await search(`Observation?subject:Patient=${yamada.id}`)).body)).toHaveLength(2);
@@ -255,12 +288,18 @@ describe.each(testDrivers())('search on %s', (driver) => {
       expect(ids(b, 'include')).toHaveLength(2 + 3);
     });
     it('POST _search with a form body equals GET search', async () => {
-      const res = await search('Patient/_search', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'identifier=urn:test:mrn|Y-1' });
+      const res = await search('Patient/_search', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'identifier=urn:test:mrn|Y-1',
+      });
       expect(res.status).toBe(200);
       expect(ids(res.body)).toEqual([yamada.id]);
     });
     it('POST _search with a JSON body is 415', async () => {
-      expect((await search('Patient/_search', { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: '{}' })).status).toBe(415);
+      expect(
+        (await search('Patient/_search', { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: '{}' })).status,
+      ).toBe(415);
     });
     it('an empty result is 200 with an empty searchset', async () => {
       const res = await search('Patient?identifier=urn:test:mrn|nobody');
@@ -290,7 +329,18 @@ describe.each(testDrivers())('search on %s', (driver) => {
       expect(link(res.body, 'self')).not.toContain('shoe-size');
     });
     it('malformed values are 400 naming the parameter', async () => {
-      for (const q of ['birthdate=1980-13-01', 'birthdate=xx1980', '_count=-1', '_count=ten', 'value-quantity=abc', '_sort=nosuch', '_total=maybe', '_summary=perhaps', 'identifier=a|b|c', 'active:missing=yes']) {
+      for (const q of [
+        'birthdate=1980-13-01',
+        'birthdate=xx1980',
+        '_count=-1',
+        '_count=ten',
+        'value-quantity=abc',
+        '_sort=nosuch',
+        '_total=maybe',
+        '_summary=perhaps',
+        'identifier=a|b|c',
+        'active:missing=yes',
+      ]) {
         const type = q.startsWith('value') ? 'Observation' : 'Patient';
         const res = await fhirFetch<OperationOutcome>(`${s.base}/${type}?${q}`);
         expect(res.status, q).toBe(400);

@@ -47,14 +47,19 @@ describe.each(testDrivers())('SMART Backend Services on %s', (driver) => {
       const doc = (await res.json()) as Record<string, unknown>;
       const e = authEndpoints(s.base);
       expect(doc).toMatchObject({
-        issuer: e.issuer, jwks_uri: e.jwksUri, token_endpoint: e.tokenEndpoint, introspection_endpoint: e.introspectionEndpoint,
-        token_endpoint_auth_methods_supported: ['private_key_jwt'], grant_types_supported: ['client_credentials'],
+        issuer: e.issuer,
+        jwks_uri: e.jwksUri,
+        token_endpoint: e.tokenEndpoint,
+        introspection_endpoint: e.introspectionEndpoint,
+        token_endpoint_auth_methods_supported: ['private_key_jwt'],
+        grant_types_supported: ['client_credentials'],
         code_challenge_methods_supported: ['S256'],
       });
       expect(doc['token_endpoint_auth_signing_alg_values_supported']).toEqual(expect.arrayContaining(['RS384', 'ES384']));
       expect(doc['capabilities']).toEqual(expect.arrayContaining(['client-confidential-asymmetric', 'permission-v2', 'permission-v1']));
       expect(doc['scopes_supported']).toEqual(expect.arrayContaining(['system/Patient.rs']));
-      for (const k of ['issuer', 'jwks_uri', 'token_endpoint', 'introspection_endpoint']) expect(new URL(doc[k] as string).protocol).toBe('http:');
+      for (const k of ['issuer', 'jwks_uri', 'token_endpoint', 'introspection_endpoint'])
+        expect(new URL(doc[k] as string).protocol).toBe('http:');
     });
 
     it('the CapabilityStatement security points to the same endpoints, and metadata needs no token', async () => {
@@ -82,7 +87,9 @@ describe.each(testDrivers())('SMART Backend Services on %s', (driver) => {
       expect(res.body['token_type']).toBe('bearer');
       expect(res.body['scope']).toBe('system/Patient.rs');
       expect(res.body['expires_in']).toBeLessThanOrEqual(300);
-      const read = await fhirFetch(`${s.base}/Patient?_count=1`, { headers: { authorization: `Bearer ${res.body['access_token'] as string}` } });
+      const read = await fhirFetch(`${s.base}/Patient?_count=1`, {
+        headers: { authorization: `Bearer ${res.body['access_token'] as string}` },
+      });
       expect(read.status).toBe(200);
     });
 
@@ -136,7 +143,12 @@ describe.each(testDrivers())('SMART Backend Services on %s', (driver) => {
       const enc = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
       const now = Math.floor(Date.now() / 1000);
       const unsigned = `${enc({ alg: 'none', kid: es.kid, typ: 'JWT' })}.${enc({ iss: es.clientId, sub: es.clientId, aud: tokenEndpoint(s), exp: now + 60, jti: crypto.randomUUID() })}.`;
-      const res = await requestToken(s, { grant_type: 'client_credentials', scope: 'system/Patient.rs', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: unsigned });
+      const res = await requestToken(s, {
+        grant_type: 'client_credentials',
+        scope: 'system/Patient.rs',
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: unsigned,
+      });
       expect(res.status).toBe(401);
       expect(res.body['error']).toBe('invalid_client');
     });
@@ -158,7 +170,9 @@ describe.each(testDrivers())('SMART Backend Services on %s', (driver) => {
       expect(ok.status).toBe(200);
       await s.app.clients.setActive(c.clientId, false);
       await refused(c);
-      const res = await fhirFetch(`${s.base}/Patient?_count=1`, { headers: { authorization: `Bearer ${ok.body['access_token'] as string}` } });
+      const res = await fhirFetch(`${s.base}/Patient?_count=1`, {
+        headers: { authorization: `Bearer ${ok.body['access_token'] as string}` },
+      });
       expect(res.status).toBe(401);
     });
 
@@ -179,7 +193,12 @@ describe.each(testDrivers())('SMART Backend Services on %s', (driver) => {
     });
 
     it('refuses a wrong client_assertion_type with invalid_client', async () => {
-      const res = await requestToken(s, { grant_type: 'client_credentials', scope: 'system/Patient.rs', client_assertion_type: 'urn:x', client_assertion: await clientAssertion(s, es) });
+      const res = await requestToken(s, {
+        grant_type: 'client_credentials',
+        scope: 'system/Patient.rs',
+        client_assertion_type: 'urn:x',
+        client_assertion: await clientAssertion(s, es),
+      });
       expect(res.status).toBe(401);
       expect(res.body['error']).toBe('invalid_client');
     });
@@ -191,14 +210,23 @@ describe.each(testDrivers())('SMART Backend Services on %s', (driver) => {
         deps: {
           fetch: () => {
             fetches++;
-            return Promise.resolve(new Response(JSON.stringify({ keys: [c.publicJwk] }), { headers: { 'cache-control': 'max-age=60', 'content-type': 'application/json' } }));
+            return Promise.resolve(
+              new Response(JSON.stringify({ keys: [c.publicJwk] }), {
+                headers: { 'cache-control': 'max-age=60', 'content-type': 'application/json' },
+              }),
+            );
           },
         },
       });
-      await t.app.clients.register((await import('../../src/auth/clients.ts')).checkRegistration({
-        client_id: c.clientId, name: 'Remote keys', jwks_uri: 'https://client.example/jwks.json', scope: 'system/Patient.rs',
-        organization: { kind: 'insurer', code: '06138093' },
-      }));
+      await t.app.clients.register(
+        (await import('../../src/auth/clients.ts')).checkRegistration({
+          client_id: c.clientId,
+          name: 'Remote keys',
+          jwks_uri: 'https://client.example/jwks.json',
+          scope: 'system/Patient.rs',
+          organization: { kind: 'insurer', code: '06138093' },
+        }),
+      );
       expect((await tokenRequest(t, c, 'system/Patient.rs')).status).toBe(200);
       expect((await tokenRequest(t, c, 'system/Patient.rs', { jku: 'https://client.example/jwks.json' })).status).toBe(200);
       expect(fetches).toBe(1);
@@ -207,7 +235,9 @@ describe.each(testDrivers())('SMART Backend Services on %s', (driver) => {
 
     it('records failed and successful logins as AuditEvents with the precise reason', async () => {
       await refused(es, { aud: 'https://wrong.example/token' });
-      const res = await fhirFetch<{ entry?: { resource: { outcome: string; outcomeDesc?: string; agent: { altId?: string }[] } }[] }>(`${s.base}/AuditEvent?subtype=login&altid=${es.clientId}&outcome=4`);
+      const res = await fhirFetch<{ entry?: { resource: { outcome: string; outcomeDesc?: string; agent: { altId?: string }[] } }[] }>(
+        `${s.base}/AuditEvent?subtype=login&altid=${es.clientId}&outcome=4`,
+      );
       expect(res.status).toBe(200);
       const descs = (res.body.entry ?? []).map((e) => e.resource.outcomeDesc ?? '');
       expect(descs.some((d) => d.includes('aud'))).toBe(true);
@@ -216,7 +246,11 @@ describe.each(testDrivers())('SMART Backend Services on %s', (driver) => {
 
   describe('introspection', () => {
     const introspect = async (token: string): Promise<Record<string, unknown>> => {
-      const res = await fetch(authEndpoints(s.base).introspectionEndpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token }) });
+      const res = await fetch(authEndpoints(s.base).introspectionEndpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token }),
+      });
       return (await res.json()) as Record<string, unknown>;
     };
     it('describes an active token', async () => {
@@ -230,8 +264,15 @@ describe.each(testDrivers())('SMART Backend Services on %s', (driver) => {
       const expired = await s.app.tokens.issue('x', undefined, undefined, 'system/Patient.rs', -10);
       expect(await introspect(expired.accessToken)).toEqual({ active: false });
       const foreignKeys = await serverKeysFromJwks(await generateSigningJwks());
-      const foreign = new AccessTokens({ keys: foreignKeys, issuer: authEndpoints(s.base).issuer, audience: s.base, isResourceType: () => true });
-      expect(await introspect((await foreign.issue('x', undefined, undefined, 'system/Patient.rs')).accessToken)).toEqual({ active: false });
+      const foreign = new AccessTokens({
+        keys: foreignKeys,
+        issuer: authEndpoints(s.base).issuer,
+        audience: s.base,
+        isResourceType: () => true,
+      });
+      expect(await introspect((await foreign.issue('x', undefined, undefined, 'system/Patient.rs')).accessToken)).toEqual({
+        active: false,
+      });
     });
   });
 
@@ -249,14 +290,25 @@ describe.each(testDrivers())('SMART Backend Services on %s', (driver) => {
       expect(res.headers.get('www-authenticate')).toContain('error="invalid_token"');
     });
     it('refuses a token for another audience', async () => {
-      const other = new AccessTokens({ keys: s.keys, issuer: authEndpoints(s.base).issuer, audience: 'https://other.example/fhir', isResourceType: () => true });
+      const other = new AccessTokens({
+        keys: s.keys,
+        issuer: authEndpoints(s.base).issuer,
+        audience: 'https://other.example/fhir',
+        isResourceType: () => true,
+      });
       const t = await other.issue('x', undefined, undefined, 'system/*.cruds');
       const res = await fhirFetch(`${s.base}/Patient`, { headers: { authorization: `Bearer ${t.accessToken}` } });
       expect(res.status).toBe(401);
     });
     it('refuses a token signed by another key', async () => {
-      const t = await new SignJWT({ scope: 'system/*.cruds', client_id: 'x' }).setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' }).setIssuer(authEndpoints(s.base).issuer)
-        .setAudience(s.base).setSubject('x').setJti('j').setExpirationTime('5m').sign(new TextEncoder().encode('secret-secret-secret-secret-secret'));
+      const t = await new SignJWT({ scope: 'system/*.cruds', client_id: 'x' })
+        .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' })
+        .setIssuer(authEndpoints(s.base).issuer)
+        .setAudience(s.base)
+        .setSubject('x')
+        .setJti('j')
+        .setExpirationTime('5m')
+        .sign(new TextEncoder().encode('secret-secret-secret-secret-secret'));
       expect((await fhirFetch(`${s.base}/Patient`, { headers: { authorization: `Bearer ${t}` } })).status).toBe(401);
     });
     it('a malformed Authorization header is 401', async () => {

@@ -50,61 +50,96 @@ describe.each(testDrivers())('validation and content on %s', (driver) => {
     await profiled.close();
   });
 
-  const countPatients = async (q: string): Promise<number> => (await fhirFetch<Bundle>(`${s.base}/Patient?${q}&_summary=count`)).body.total as number;
+  const countPatients = async (q: string): Promise<number> =>
+    (await fhirFetch<Bundle>(`${s.base}/Patient?${q}&_summary=count`)).body.total as number;
 
   describe('validation on write', () => {
     it('malformed JSON is 400 and writes nothing', async () => {
-      const res = await fhirFetch<OperationOutcome>(`${s.base}/Patient`, { method: 'POST', body: '{"resourceType": "Patient",', headers: { 'content-type': 'application/fhir+json' } });
+      const res = await fhirFetch<OperationOutcome>(`${s.base}/Patient`, {
+        method: 'POST',
+        body: '{"resourceType": "Patient",',
+        headers: { 'content-type': 'application/fhir+json' },
+      });
       expect(res.status).toBe(400);
       expect(res.body.issue[0]?.code).toBe('structure');
     });
 
     it('a body that is not a resource is 400', async () => {
       for (const body of ['[]', '"x"', '{}', '{"resourceType":"Nonsense"}']) {
-        const res = await fhirFetch<OperationOutcome>(`${s.base}/Patient`, { method: 'POST', body, headers: { 'content-type': 'application/fhir+json' } });
+        const res = await fhirFetch<OperationOutcome>(`${s.base}/Patient`, {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/fhir+json' },
+        });
         expect(res.status, body).toBe(400);
       }
     });
 
     it('a resourceType that differs from the URL is 400 naming resourceType', async () => {
-      const res = await fhirFetch<OperationOutcome>(`${s.base}/Patient`, { method: 'POST', json: { resourceType: 'Observation', status: 'final', code: {} } });
+      const res = await fhirFetch<OperationOutcome>(`${s.base}/Patient`, {
+        method: 'POST',
+        json: { resourceType: 'Observation', status: 'final', code: {} },
+      });
       expect(res.status).toBe(400);
       expect(res.body.issue[0]?.expression).toEqual(['resourceType']);
     });
 
     it('a base-specification violation is 400 naming the element, and nothing is written', async () => {
-      const res = await fhirFetch<OperationOutcome>(`${s.base}/Patient`, { method: 'POST', json: { resourceType: 'Patient', birthDate: '1980-02-30', identifier: [{ system: 'urn:test:v', value: 'bad-date' }] } });
+      const res = await fhirFetch<OperationOutcome>(`${s.base}/Patient`, {
+        method: 'POST',
+        json: { resourceType: 'Patient', birthDate: '1980-02-30', identifier: [{ system: 'urn:test:v', value: 'bad-date' }] },
+      });
       expect(res.status).toBe(400);
       expect(res.body.issue[0]?.expression).toEqual(['Patient.birthDate']);
       expect(await countPatients('identifier=urn:test:v|bad-date')).toBe(0);
     });
 
     it('an unknown element is 400 naming it', async () => {
-      const res = await fhirFetch<OperationOutcome>(`${s.base}/Patient`, { method: 'POST', json: { resourceType: 'Patient', shoeSize: 42 } });
+      const res = await fhirFetch<OperationOutcome>(`${s.base}/Patient`, {
+        method: 'POST',
+        json: { resourceType: 'Patient', shoeSize: 42 },
+      });
       expect(res.status).toBe(400);
       expect(res.body.issue[0]?.expression).toEqual(['Patient.shoeSize']);
     });
 
     it('an invariant violation is 400 naming the element and the constraint', async () => {
-      const res = await fhirFetch<OperationOutcome>(`${s.base}/Patient`, { method: 'POST', json: { resourceType: 'Patient', contact: [{ gender: 'male' }] } });
+      const res = await fhirFetch<OperationOutcome>(`${s.base}/Patient`, {
+        method: 'POST',
+        json: { resourceType: 'Patient', contact: [{ gender: 'male' }] },
+      });
       expect(res.status).toBe(400);
       expect(res.body.issue.some((i) => i.details?.text?.includes('pat-1'))).toBe(true);
     });
 
     it('a resource breaking a claimed medid profile is 422 naming the element; nothing is written', async () => {
-      const res = await fhirFetch<OperationOutcome>(`${profiled.base}/Patient`, { method: 'POST', json: { resourceType: 'Patient', meta: { profile: [PROFILE_URL] }, identifier: [{ system: 'urn:test:v', value: 'no-bd' }] }, headers: auth(profiled) });
+      const res = await fhirFetch<OperationOutcome>(`${profiled.base}/Patient`, {
+        method: 'POST',
+        json: { resourceType: 'Patient', meta: { profile: [PROFILE_URL] }, identifier: [{ system: 'urn:test:v', value: 'no-bd' }] },
+        headers: auth(profiled),
+      });
       expect(res.status).toBe(422);
       expect(res.body.issue.map((i) => i.expression?.[0])).toContain('Patient.birthDate');
-      expect((await fhirFetch<Bundle>(`${profiled.base}/Patient?identifier=urn:test:v|no-bd&_summary=count`, { headers: auth(profiled) })).body.total).toBe(0);
+      expect(
+        (await fhirFetch<Bundle>(`${profiled.base}/Patient?identifier=urn:test:v|no-bd&_summary=count`, { headers: auth(profiled) })).body
+          .total,
+      ).toBe(0);
     });
 
     it('a resource meeting a claimed profile is accepted', async () => {
-      const res = await fhirFetch<Patient>(`${profiled.base}/Patient`, { method: 'POST', json: { resourceType: 'Patient', meta: { profile: [PROFILE_URL] }, birthDate: '1990-01-01', identifier: [{ value: 'x' }] }, headers: auth(profiled) });
+      const res = await fhirFetch<Patient>(`${profiled.base}/Patient`, {
+        method: 'POST',
+        json: { resourceType: 'Patient', meta: { profile: [PROFILE_URL] }, birthDate: '1990-01-01', identifier: [{ value: 'x' }] },
+        headers: auth(profiled),
+      });
       expect(res.status).toBe(201);
     });
 
     it('a profile the server does not know is not enforced', async () => {
-      const res = await fhirFetch<Patient>(`${s.base}/Patient`, { method: 'POST', json: { resourceType: 'Patient', meta: { profile: ['http://example.org/unknown'] } } });
+      const res = await fhirFetch<Patient>(`${s.base}/Patient`, {
+        method: 'POST',
+        json: { resourceType: 'Patient', meta: { profile: ['http://example.org/unknown'] } },
+      });
       expect(res.status).toBe(201);
     });
   });
@@ -112,7 +147,21 @@ describe.each(testDrivers())('validation and content on %s', (driver) => {
   describe('$validate', () => {
     it('type-level $validate reports every issue with its expression and writes nothing', async () => {
       const res = await fhirFetch<OperationOutcome>(`${s.base}/Patient/$validate`, {
-        method: 'POST', json: { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: { resourceType: 'Patient', birthDate: '1980-13-01', active: 'yes', identifier: [{ system: 'urn:test:v', value: 'validate-only' }] } }] },
+        method: 'POST',
+        json: {
+          resourceType: 'Parameters',
+          parameter: [
+            {
+              name: 'resource',
+              resource: {
+                resourceType: 'Patient',
+                birthDate: '1980-13-01',
+                active: 'yes',
+                identifier: [{ system: 'urn:test:v', value: 'validate-only' }],
+              },
+            },
+          ],
+        },
       });
       expect(res.status).toBe(200);
       const errs = res.body.issue.filter((i) => i.severity === 'error');
@@ -121,18 +170,36 @@ describe.each(testDrivers())('validation and content on %s', (driver) => {
     });
 
     it('accepts the resource posted directly as the body', async () => {
-      const res = await fhirFetch<OperationOutcome>(`${s.base}/Patient/$validate`, { method: 'POST', json: { resourceType: 'Patient', gender: 'male' } });
+      const res = await fhirFetch<OperationOutcome>(`${s.base}/Patient/$validate`, {
+        method: 'POST',
+        json: { resourceType: 'Patient', gender: 'male' },
+      });
       expect(res.status).toBe(200);
       expect(res.body.issue.every((i) => i.severity !== 'error')).toBe(true);
     });
 
     it('validates against a nominated profile, and an unknown one is an error', async () => {
       const res = await fhirFetch<OperationOutcome>(`${profiled.base}/Patient/$validate`, {
-        method: 'POST', headers: auth(profiled), json: { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: { resourceType: 'Patient' } }, { name: 'profile', valueUri: PROFILE_URL }] },
+        method: 'POST',
+        headers: auth(profiled),
+        json: {
+          resourceType: 'Parameters',
+          parameter: [
+            { name: 'resource', resource: { resourceType: 'Patient' } },
+            { name: 'profile', valueUri: PROFILE_URL },
+          ],
+        },
       });
       expect(res.body.issue.filter((i) => i.severity === 'error').length).toBeGreaterThan(0);
       const unknown = await fhirFetch<OperationOutcome>(`${s.base}/Patient/$validate`, {
-        method: 'POST', json: { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: { resourceType: 'Patient' } }, { name: 'profile', valueUri: 'http://example.org/nope' }] },
+        method: 'POST',
+        json: {
+          resourceType: 'Parameters',
+          parameter: [
+            { name: 'resource', resource: { resourceType: 'Patient' } },
+            { name: 'profile', valueUri: 'http://example.org/nope' },
+          ],
+        },
       });
       expect(unknown.body.issue.some((i) => i.severity === 'error' && i.expression?.[0] === 'meta.profile')).toBe(true);
     });
@@ -140,14 +207,28 @@ describe.each(testDrivers())('validation and content on %s', (driver) => {
     it('instance-level $validate with mode=update checks the id', async () => {
       const c = await fhirFetch<Patient>(`${s.base}/Patient`, { method: 'POST', json: { resourceType: 'Patient' } });
       const res = await fhirFetch<OperationOutcome>(`${s.base}/Patient/${c.body.id}/$validate`, {
-        method: 'POST', json: { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: { resourceType: 'Patient', id: 'other' } }, { name: 'mode', valueCode: 'update' }] },
+        method: 'POST',
+        json: {
+          resourceType: 'Parameters',
+          parameter: [
+            { name: 'resource', resource: { resourceType: 'Patient', id: 'other' } },
+            { name: 'mode', valueCode: 'update' },
+          ],
+        },
       });
       expect(res.body.issue.some((i) => i.severity === 'error' && i.expression?.[0] === 'id')).toBe(true);
     });
 
     it('a Parameters body with a wrongly typed parameter is 400', async () => {
       const res = await fhirFetch<OperationOutcome>(`${s.base}/Patient/$validate`, {
-        method: 'POST', json: { resourceType: 'Parameters', parameter: [{ name: 'mode', valueString: 'create' }, { name: 'resource', resource: { resourceType: 'Patient' } }] },
+        method: 'POST',
+        json: {
+          resourceType: 'Parameters',
+          parameter: [
+            { name: 'mode', valueString: 'create' },
+            { name: 'resource', resource: { resourceType: 'Patient' } },
+          ],
+        },
       });
       expect(res.status).toBe(400);
     });
@@ -176,14 +257,28 @@ describe.each(testDrivers())('validation and content on %s', (driver) => {
       expect(res.headers.get('content-type')).toBe('application/fhir+json; charset=utf-8');
     });
     it('a browser Accept with */* is served JSON', async () => {
-      expect((await fhirFetch(`${s.base}/metadata`, { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } })).status).toBe(200);
+      expect((await fhirFetch(`${s.base}/metadata`, { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } })).status).toBe(
+        200,
+      );
     });
     it('a request body that is not JSON is 415', async () => {
-      const res = await fhirFetch(`${s.base}/Patient`, { method: 'POST', body: '<Patient/>', headers: { 'content-type': 'application/fhir+xml' } });
+      const res = await fhirFetch(`${s.base}/Patient`, {
+        method: 'POST',
+        body: '<Patient/>',
+        headers: { 'content-type': 'application/fhir+xml' },
+      });
       expect(res.status).toBe(415);
     });
     it('application/json request bodies are accepted', async () => {
-      expect((await fhirFetch(`${s.base}/Patient`, { method: 'POST', body: '{"resourceType":"Patient"}', headers: { 'content-type': 'application/json' } })).status).toBe(201);
+      expect(
+        (
+          await fhirFetch(`${s.base}/Patient`, {
+            method: 'POST',
+            body: '{"resourceType":"Patient"}',
+            headers: { 'content-type': 'application/json' },
+          })
+        ).status,
+      ).toBe(201);
     });
     it('_pretty=true indents the JSON', async () => {
       const res = await fhirFetch(`${s.base}/metadata?_pretty=true`);
@@ -191,12 +286,23 @@ describe.each(testDrivers())('validation and content on %s', (driver) => {
     });
     it('an oversized body is 413', async () => {
       const small = await startTestServer(driver, { config: { maxBodyBytes: 2048 }, keys: s.keys });
-      const res = await fhirFetch(`${small.base}/Patient`, { method: 'POST', headers: auth(small), json: { resourceType: 'Patient', text: { status: 'generated', div: `<div xmlns="http://www.w3.org/1999/xhtml">${'x'.repeat(4000)}</div>` } } });
+      const res = await fhirFetch(`${small.base}/Patient`, {
+        method: 'POST',
+        headers: auth(small),
+        json: {
+          resourceType: 'Patient',
+          text: { status: 'generated', div: `<div xmlns="http://www.w3.org/1999/xhtml">${'x'.repeat(4000)}</div>` },
+        },
+      });
       expect(res.status).toBe(413);
       await small.close();
     });
     it('errors carry X-Request-Id and never a stack trace', async () => {
-      const res = await fhirFetch(`${s.base}/Patient`, { method: 'POST', body: '{', headers: { 'content-type': 'application/fhir+json', 'x-request-id': 'req-abc-123' } });
+      const res = await fhirFetch(`${s.base}/Patient`, {
+        method: 'POST',
+        body: '{',
+        headers: { 'content-type': 'application/fhir+json', 'x-request-id': 'req-abc-123' },
+      });
       expect(res.headers.get('x-request-id')).toBe('req-abc-123');
       expect(res.text).not.toMatch(/at .*\.ts:\d+/);
     });
@@ -215,12 +321,16 @@ describe.each(testDrivers())('validation and content on %s', (driver) => {
       expect(rest?.interaction?.map((i) => i.code)).toEqual(expect.arrayContaining(['transaction', 'batch', 'history-system']));
       expect(rest?.resource?.length).toBeGreaterThan(140);
       const patient = rest?.resource?.find((r) => r.type === 'Patient');
-      expect(patient?.interaction?.map((i) => i.code)).toEqual(expect.arrayContaining(['read', 'vread', 'update', 'delete', 'create', 'search-type', 'history-instance', 'history-type']));
+      expect(patient?.interaction?.map((i) => i.code)).toEqual(
+        expect.arrayContaining(['read', 'vread', 'update', 'delete', 'create', 'search-type', 'history-instance', 'history-type']),
+      );
       expect(patient?.versioning).toBe('versioned-update');
       expect(patient?.conditionalCreate).toBe(true);
       expect(patient?.conditionalUpdate).toBe(true);
       expect(patient?.conditionalDelete).toBe('single');
-      expect(patient?.searchParam?.map((p) => p.name)).toEqual(expect.arrayContaining(['identifier', 'family', 'birthdate', '_id', '_lastUpdated']));
+      expect(patient?.searchParam?.map((p) => p.name)).toEqual(
+        expect.arrayContaining(['identifier', 'family', 'birthdate', '_id', '_lastUpdated']),
+      );
       expect(patient?.searchRevInclude).toContain('Observation:subject');
       expect(patient?.operation?.map((o) => o.name)).toContain('validate');
     });

@@ -14,7 +14,11 @@ import { fhirFetch } from '../helpers/fhir.ts';
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
 function medid(args: string[], env: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['bin/medid.js', ...args], { cwd: ROOT, env: { ...process.env, DATABASE_URL: '', ...env }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['bin/medid.js', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: '', ...env },
+    encoding: 'utf8',
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -41,11 +45,46 @@ describe('the medid command line', () => {
     const port = await freePort();
     const env = { MEDID_DATA_DIR: dataDir, PORT: String(port), MEDID_BASE_URL: `http://127.0.0.1:${port}/fhir` };
 
-    const add = medid(['client', 'add', '--id', 'hospital-a', '--name', 'Hospital A', '--scope', 'system/Patient.rs',
-      '--org-kind', 'medical-institution', '--org-code', '1312345678', '--jwks-file', jwksFile], env);
+    const add = medid(
+      [
+        'client',
+        'add',
+        '--id',
+        'hospital-a',
+        '--name',
+        'Hospital A',
+        '--scope',
+        'system/Patient.rs',
+        '--org-kind',
+        'medical-institution',
+        '--org-code',
+        '1312345678',
+        '--jwks-file',
+        jwksFile,
+      ],
+      env,
+    );
     expect(add.stderr).toBe('');
     expect(add.status).toBe(0);
-    const bad = medid(['client', 'add', '--id', 'x', '--name', 'X', '--scope', 'system/Patient.rs', '--org-kind', 'insurer', '--org-code', '12', '--jwks-file', jwksFile], env);
+    const bad = medid(
+      [
+        'client',
+        'add',
+        '--id',
+        'x',
+        '--name',
+        'X',
+        '--scope',
+        'system/Patient.rs',
+        '--org-kind',
+        'insurer',
+        '--org-code',
+        '12',
+        '--jwks-file',
+        jwksFile,
+      ],
+      env,
+    );
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('organization.code');
     expect(medid(['client', 'list'], env).stdout).toContain('hospital-a\tactive\tmedical-institution:1312345678');
@@ -57,8 +96,23 @@ describe('the medid command line', () => {
     expect(medid(['token'], env).status).toBe(2);
 
     const clientsFile = path.join(dataDir, 'clients.json');
-    fs.writeFileSync(clientsFile, JSON.stringify([{ client_id: 'insurer-b', name: 'Insurer B', jwks: JSON.parse(fs.readFileSync(jwksFile, 'utf8')) as unknown, scope: 'system/Coverage.rs', organization: { kind: 'insurer', code: '06138093' } }]));
-    const child = spawn(process.execPath, ['src/main.ts'], { cwd: ROOT, env: { ...process.env, ...env, DATABASE_URL: '', HOST: '127.0.0.1', MEDID_CLIENTS_FILE: clientsFile }, stdio: ['ignore', 'pipe', 'pipe'] });
+    fs.writeFileSync(
+      clientsFile,
+      JSON.stringify([
+        {
+          client_id: 'insurer-b',
+          name: 'Insurer B',
+          jwks: JSON.parse(fs.readFileSync(jwksFile, 'utf8')) as unknown,
+          scope: 'system/Coverage.rs',
+          organization: { kind: 'insurer', code: '06138093' },
+        },
+      ]),
+    );
+    const child = spawn(process.execPath, ['src/main.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, ...env, DATABASE_URL: '', HOST: '127.0.0.1', MEDID_CLIENTS_FILE: clientsFile },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     try {
       for (let i = 0; i < 300; i++) {
         try {
@@ -68,7 +122,9 @@ describe('the medid command line', () => {
         }
         await new Promise((r) => setTimeout(r, 100));
       }
-      const res = await fhirFetch(`http://127.0.0.1:${port}/fhir/Patient?_count=1`, { headers: { authorization: `Bearer ${token.stdout.trim()}` } });
+      const res = await fhirFetch(`http://127.0.0.1:${port}/fhir/Patient?_count=1`, {
+        headers: { authorization: `Bearer ${token.stdout.trim()}` },
+      });
       expect(res.status).toBe(200);
       const busy = medid(['client', 'list'], env);
       expect(busy.status).toBe(2);
@@ -83,8 +139,30 @@ describe('the medid command line', () => {
 
   it('refuses to start on a malformed MEDID_CLIENTS_FILE, naming the entry and field', () => {
     const file = path.join(dataDir, 'bad-clients.json');
-    fs.writeFileSync(file, JSON.stringify([{ client_id: 'ok', name: 'x', jwks_uri: 'https://x.example/jwks', scope: 'system/Patient.rs', organization: { kind: 'medical-institution', code: '1' } }]));
-    const r = spawnSync(process.execPath, ['src/main.ts'], { cwd: ROOT, env: { ...process.env, DATABASE_URL: '', MEDID_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'medid-cli-bad-')), PORT: '0', MEDID_CLIENTS_FILE: file }, encoding: 'utf8', timeout: 60_000 });
+    fs.writeFileSync(
+      file,
+      JSON.stringify([
+        {
+          client_id: 'ok',
+          name: 'x',
+          jwks_uri: 'https://x.example/jwks',
+          scope: 'system/Patient.rs',
+          organization: { kind: 'medical-institution', code: '1' },
+        },
+      ]),
+    );
+    const r = spawnSync(process.execPath, ['src/main.ts'], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        DATABASE_URL: '',
+        MEDID_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'medid-cli-bad-')),
+        PORT: '0',
+        MEDID_CLIENTS_FILE: file,
+      },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('MEDID_CLIENTS_FILE[0]: organization.code');
   }, 60_000);

@@ -16,12 +16,20 @@ import type { TestServer } from '../helpers/server.ts';
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
 function buildIg(env: Record<string, string> = {}): { status: number | null; out: string } {
-  const r = spawnSync(process.execPath, ['scripts/build-ig.ts'], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, ['scripts/build-ig.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
 function jsonFiles(dir: string): Resource[] {
-  return fs.readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as Resource);
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as Resource);
 }
 
 describe('the implementation guide', () => {
@@ -77,7 +85,9 @@ describe('the implementation guide', () => {
   it('every example in ig/examples and every resource in profiles/ validates with $validate', async () => {
     const all = [
       ...jsonFiles(path.join(ROOT, 'ig', 'examples')),
-      ...['StructureDefinition', 'NamingSystem', 'OperationDefinition', 'SearchParameter', 'CodeSystem', 'ValueSet'].flatMap((t) => jsonFiles(path.join(PROFILES_DIR, t))),
+      ...['StructureDefinition', 'NamingSystem', 'OperationDefinition', 'SearchParameter', 'CodeSystem', 'ValueSet'].flatMap((t) =>
+        jsonFiles(path.join(PROFILES_DIR, t)),
+      ),
     ];
     expect(all.length).toBeGreaterThan(30);
     for (const r of all) {

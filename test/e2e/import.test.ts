@@ -16,8 +16,17 @@ const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const N = 400;
 
 function medid(args: string[], env: Record<string, string>) {
-  const r = spawnSync(process.execPath, ['bin/medid.js', ...args], { cwd: ROOT, env: { ...process.env, DATABASE_URL: '', ...env }, encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, summary: JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, number | string | null> };
+  const r = spawnSync(process.execPath, ['bin/medid.js', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: '', ...env },
+    encoding: 'utf8',
+  });
+  return {
+    status: r.status,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    summary: JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, number | string | null>,
+  };
 }
 
 const STATE_SQL = `SELECT
@@ -44,18 +53,32 @@ describe.each(testDrivers())('medid import on %s', (driver) => {
   fs.writeFileSync(secret, Buffer.alloc(32, 7).toString('base64'));
 
   /** A target database for one import: PGlite in its own data dir, or a fresh PostgreSQL database. */
-  const target = async (name: string): Promise<{ env: Record<string, string>; state: () => Promise<Record<string, unknown> | undefined> }> => {
+  const target = async (
+    name: string,
+  ): Promise<{ env: Record<string, string>; state: () => Promise<Record<string, unknown> | undefined> }> => {
     const dataDir = path.join(dir, name);
     if (driver === 'pglite') {
-      return { env: { MEDID_DATA_DIR: dataDir, MEDID_SECRET_FILE: secret }, state: async () => {
-        const db = await openDb({ databaseUrl: undefined, dataDir, poolSize: 1 });
-        // Killed before its migrations ran, a database has no registry yet: nothing was loaded.
-        try { return (await db.query(STATE_SQL)).rows[0]; } catch { return { persons: 0 }; } finally { await db.close(); }
-      } };
+      return {
+        env: { MEDID_DATA_DIR: dataDir, MEDID_SECRET_FILE: secret },
+        state: async () => {
+          const db = await openDb({ databaseUrl: undefined, dataDir, poolSize: 1 });
+          // Killed before its migrations ran, a database has no registry yet: nothing was loaded.
+          try {
+            return (await db.query(STATE_SQL)).rows[0];
+          } catch {
+            return { persons: 0 };
+          } finally {
+            await db.close();
+          }
+        },
+      };
     }
     const t = await openTestDb('pg');
     dbs.push(t);
-    return { env: { MEDID_DATA_DIR: dataDir, MEDID_SECRET_FILE: secret, DATABASE_URL: t.url as string }, state: async () => (await t.db.query(STATE_SQL)).rows[0] };
+    return {
+      env: { MEDID_DATA_DIR: dataDir, MEDID_SECRET_FILE: secret, DATABASE_URL: t.url as string },
+      state: async () => (await t.db.query(STATE_SQL)).rows[0],
+    };
   };
 
   it('loads the good records, reports the bad ones beside the input, and changes nothing when run again', async () => {
@@ -64,7 +87,11 @@ describe.each(testDrivers())('medid import on %s', (driver) => {
     expect(first.status, first.stderr).toBe(1); // some records failed
     expect(first.summary).toMatchObject({ records: N + 2, error: 2 });
     expect(Number(first.summary['created']) + Number(first.summary['review'])).toBe(N);
-    const report = fs.readFileSync(`${file}.errors.ndjson`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { line: number; status: string; issues: { expression: string; rule: string; text: string }[] });
+    const report = fs
+      .readFileSync(`${file}.errors.ndjson`, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { line: number; status: string; issues: { expression: string; rule: string; text: string }[] });
     const errs = report.filter((r) => r.status === 'error');
     expect(errs.map((r) => r.line)).toEqual([11, 12]);
     expect(errs[0]?.issues[0]).toMatchObject({ expression: 'insurer_number', rule: 'insurer-number.check-digit' });
@@ -80,8 +107,24 @@ describe.each(testDrivers())('medid import on %s', (driver) => {
   it('loads directory lines (Organization, then its Endpoint) upserted by identifier, idempotently', async () => {
     const t = await target('directory');
     const dirFile = path.join(dir, 'directory.ndjson');
-    const org = { resourceType: 'Organization', id: 'org-1312345678', identifier: [{ system: 'http://jpfhir.jp/fhir/core/IdSystem/insurance-medical-institution-no', value: '1312345678' }], active: true, name: '東都病院', type: [{ text: 'hospital' }] };
-    const ep = { resourceType: 'Endpoint', id: 'ep-1312345678', identifier: [{ system: 'urn:example:endpoint', value: 'toto-fhir' }], status: 'active', connectionType: { system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type', code: 'hl7-fhir-rest' }, managingOrganization: { reference: 'Organization/org-1312345678' }, payloadType: [{ text: 'any' }], address: 'https://fhir.toto.example/r4' };
+    const org = {
+      resourceType: 'Organization',
+      id: 'org-1312345678',
+      identifier: [{ system: 'http://jpfhir.jp/fhir/core/IdSystem/insurance-medical-institution-no', value: '1312345678' }],
+      active: true,
+      name: '東都病院',
+      type: [{ text: 'hospital' }],
+    };
+    const ep = {
+      resourceType: 'Endpoint',
+      id: 'ep-1312345678',
+      identifier: [{ system: 'urn:example:endpoint', value: 'toto-fhir' }],
+      status: 'active',
+      connectionType: { system: 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type', code: 'hl7-fhir-rest' },
+      managingOrganization: { reference: 'Organization/org-1312345678' },
+      payloadType: [{ text: 'any' }],
+      address: 'https://fhir.toto.example/r4',
+    };
     fs.writeFileSync(dirFile, `${JSON.stringify(org)}\n${JSON.stringify(ep)}\n`);
     const first = medid(['import', dirFile], t.env);
     expect(first.status, first.stderr).toBe(0);
@@ -94,8 +137,11 @@ describe.each(testDrivers())('medid import on %s', (driver) => {
     const whole = await target('whole');
     medid(['import', file, '--batch', '20'], whole.env);
     const killed = await target('killed');
-    const child = spawn(process.execPath, ['bin/medid.js', 'import', file, '--batch', '20', '--concurrency', '1', '--progress', '0'],
-      { cwd: ROOT, env: { ...process.env, DATABASE_URL: '', ...killed.env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['bin/medid.js', 'import', file, '--batch', '20', '--concurrency', '1', '--progress', '0'], {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: '', ...killed.env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     const exited = new Promise((r) => child.once('exit', r));
     // Killed once a progress line shows a quarter of the file loaded: midway, on any machine.
     await new Promise<void>((resolve) => {

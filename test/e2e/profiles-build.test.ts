@@ -32,7 +32,9 @@ describe('npm run profiles', () => {
     const profiles = path.join(out, 'profiles');
     const examples = path.join(out, 'examples');
     const r = spawnSync(process.execPath, ['scripts/build-profiles.ts'], {
-      cwd: ROOT, encoding: 'utf8', timeout: 300_000,
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 300_000,
       env: { ...process.env, MEDID_PROFILES_OUT: profiles, MEDID_EXAMPLES_OUT: examples },
     });
     expect(r.status, r.stderr + r.stdout.slice(-2000)).toBe(0);

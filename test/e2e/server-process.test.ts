@@ -28,17 +28,36 @@ async function freePort(): Promise<number> {
   });
 }
 
-interface Proc { child: ChildProcess; base: string; root: string; logs: () => string; exited: Promise<number | null> }
+interface Proc {
+  child: ChildProcess;
+  base: string;
+  root: string;
+  logs: () => string;
+  exited: Promise<number | null>;
+}
 
 async function startProcess(dataDir: string, env: Record<string, string> = {}): Promise<Proc> {
   const port = await freePort();
   const child = spawn(process.execPath, ['src/main.ts'], {
-    cwd: ROOT, env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', MEDID_BASE_URL: `http://127.0.0.1:${port}/fhir`, MEDID_DATA_DIR: dataDir, DATABASE_URL: '', ...env },
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      MEDID_BASE_URL: `http://127.0.0.1:${port}/fhir`,
+      MEDID_DATA_DIR: dataDir,
+      DATABASE_URL: '',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const root = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i++) {
@@ -75,14 +94,26 @@ describe('the server process', () => {
     const first = await startProcess(dataDir, { MEDID_SIGNING_KEY_FILE: keyFile });
     useToken(await tokenFor(keyFile, first.base));
     const created = await fhirFetch<Patient>(`${first.base}/Patient`, {
-      method: 'POST', json: { resourceType: 'Patient', name: [{ family: 'Kurosawa-Secret' }], birthDate: '1931-07-07', identifier: [{ system: 'urn:test:e2e', value: 'MRN-SECRET-42' }] },
+      method: 'POST',
+      json: {
+        resourceType: 'Patient',
+        name: [{ family: 'Kurosawa-Secret' }],
+        birthDate: '1931-07-07',
+        identifier: [{ system: 'urn:test:e2e', value: 'MRN-SECRET-42' }],
+      },
     });
     expect(created.status).toBe(201);
     await fhirFetch(`${first.base}/Patient?family=Kurosawa-Secret&identifier=urn:test:e2e|MRN-SECRET-42`);
 
     // A transaction in flight when SIGTERM arrives still completes.
-    const entries = Array.from({ length: 200 }, (_v, i) => ({ resource: { resourceType: 'Basic', code: { text: `e2e-${i}` } }, request: { method: 'POST', url: 'Basic' } }));
-    const inFlight = fhirFetch<Bundle>(first.base, { method: 'POST', json: { resourceType: 'Bundle', type: 'transaction', entry: entries } });
+    const entries = Array.from({ length: 200 }, (_v, i) => ({
+      resource: { resourceType: 'Basic', code: { text: `e2e-${i}` } },
+      request: { method: 'POST', url: 'Basic' },
+    }));
+    const inFlight = fhirFetch<Bundle>(first.base, {
+      method: 'POST',
+      json: { resourceType: 'Bundle', type: 'transaction', entry: entries },
+    });
     await new Promise((r) => setTimeout(r, 30));
     first.child.kill('SIGTERM');
     const res = await inFlight;
@@ -105,9 +136,15 @@ describe('the server process', () => {
   }, 120_000);
 
   it('refuses to start with a clear message when the configuration is wrong', async () => {
-    const child = spawn(process.execPath, ['src/main.ts'], { cwd: ROOT, env: { ...process.env, PORT: 'eighty' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['src/main.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: 'eighty' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let err = '';
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code).toBe(2);
     expect(err).toContain('PORT must be an integer');

@@ -25,10 +25,16 @@ export async function newClientKeys(clientId: string, alg: 'RS384' | 'ES384' = '
 }
 
 export async function registerClient(s: TestServer, c: TestClient, scope: string, extra: Partial<ClientRegistration> = {}): Promise<void> {
-  await s.app.clients.register(checkRegistration({
-    client_id: c.clientId, name: `Test ${c.clientId}`, jwks: { keys: [c.publicJwk] }, scope,
-    organization: { kind: 'medical-institution', code: '1312345678' }, ...extra,
-  }));
+  await s.app.clients.register(
+    checkRegistration({
+      client_id: c.clientId,
+      name: `Test ${c.clientId}`,
+      jwks: { keys: [c.publicJwk] },
+      scope,
+      organization: { kind: 'medical-institution', code: '1312345678' },
+      ...extra,
+    }),
+  );
 }
 
 export interface AssertionOptions {
@@ -60,17 +66,26 @@ export async function clientAssertion(s: TestServer, c: TestClient, o: Assertion
     .sign(o.key ?? c.privateKey);
 }
 
-export interface TokenResponse { status: number; headers: Headers; body: Record<string, unknown> }
+export interface TokenResponse {
+  status: number;
+  headers: Headers;
+  body: Record<string, unknown>;
+}
 
 export async function requestToken(s: TestServer, form: Record<string, string>): Promise<TokenResponse> {
-  const res = await fetch(tokenEndpoint(s), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form) });
+  const res = await fetch(tokenEndpoint(s), {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(form),
+  });
   return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
 }
 
 /** A complete, correct backend-services token request. */
 export async function tokenRequest(s: TestServer, c: TestClient, scope: string, o: AssertionOptions = {}): Promise<TokenResponse> {
   return requestToken(s, {
-    grant_type: 'client_credentials', scope,
+    grant_type: 'client_credentials',
+    scope,
     client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
     client_assertion: await clientAssertion(s, c, o),
   });

@@ -53,7 +53,9 @@ export async function openTestDb(driver: Driver): Promise<TestDb> {
   const db = new PgDb(u.toString(), 8);
   await migrate(db);
   return {
-    db, driver, url: u.toString(),
+    db,
+    driver,
+    url: u.toString(),
     close: async () => {
       await closeOnce(db);
       const a = new pg.Client({ connectionString: adminUrl });

@@ -15,7 +15,10 @@ export function useToken(token: string | undefined): void {
   defaultToken = token;
 }
 
-export async function fhirFetch<T = Resource>(url: string, init: RequestInit & { json?: unknown; anonymous?: boolean } = {}): Promise<FhirHttpResponse<T>> {
+export async function fhirFetch<T = Resource>(
+  url: string,
+  init: RequestInit & { json?: unknown; anonymous?: boolean } = {},
+): Promise<FhirHttpResponse<T>> {
   const headers = new Headers(init.headers);
   if (!init.anonymous && defaultToken && !headers.has('authorization')) headers.set('authorization', `Bearer ${defaultToken}`);
   let body = init.body;

@@ -4,7 +4,7 @@
  */
 import crypto from 'node:crypto';
 import http from 'node:http';
-import type { Organization } from '../../src/auth/principal.ts';
+import type { Organization } from '../../src/core/principal.ts';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createApp } from '../../src/app.ts';
@@ -13,8 +13,9 @@ import { generateSigningJwks, serverKeysFromJwks } from '../../src/auth/keys.ts'
 import type { ServerKeys } from '../../src/auth/keys.ts';
 import { loadDefinitions } from '../../src/fhir/definitions/index.ts';
 import type { FhirDefinitions } from '../../src/fhir/definitions/index.ts';
-import { createLogger } from '../../src/logger.ts';
-import type { Logger } from '../../src/logger.ts';
+import { createLogger } from '../../src/core/logger.ts';
+import type { Logger } from '../../src/core/logger.ts';
+import type { Db } from '../../src/store/db.ts';
 import { openTestDb } from './db.ts';
 import type { Driver, TestDb } from './db.ts';
 
@@ -48,10 +49,16 @@ export interface TestServerOptions {
   defs?: FhirDefinitions;
   config?: Partial<AppDeps['config']>;
   deps?: Partial<Omit<AppDeps, 'config' | 'db' | 'defs'>>;
+  /**
+   * The database handle the app uses, made from the suite's test database (a proxy connection,
+   * a wrapper that injects faults). Default: the test database's own handle.
+   */
+  db?: (testDb: TestDb) => Db | Promise<Db>;
 }
 
 export async function startTestServer(driver: Driver, o: TestServerOptions = {}): Promise<TestServer> {
   const testDb = await openTestDb(driver);
+  const db = o.db ? await o.db(testDb) : testDb.db;
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const root = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -60,7 +67,7 @@ export async function startTestServer(driver: Driver, o: TestServerOptions = {})
   const keys = o.keys ?? (await serverKeysFromJwks(await generateSigningJwks()));
   const app = createApp({
     config: { baseUrl: base, defaultCount: 20, maxCount: 1000, maxBodyBytes: 16 * 1024 * 1024, audit: true, ...o.config },
-    db: testDb.db,
+    db,
     defs: o.defs ?? (await testDefinitions()),
     logger: o.logger ?? createLogger('silent'),
     keys,
@@ -69,14 +76,24 @@ export async function startTestServer(driver: Driver, o: TestServerOptions = {})
   });
   server.on('request', app.express);
   await app.publishConformance();
-  const tokenFor = async (scope: string, clientId = 'test-admin', org: Organization = { kind: 'authority', code: 'test' }): Promise<string> =>
-    (await app.tokens.issue(clientId, 'Test client', org, scope, 3600)).accessToken;
+  const tokenFor = async (
+    scope: string,
+    clientId = 'test-admin',
+    org: Organization = { kind: 'authority', code: 'test' },
+  ): Promise<string> => (await app.tokens.issue(clientId, 'Test client', org, scope, 3600)).accessToken;
   const token = await tokenFor('system/*.cruds');
   return {
-    base, root, app, testDb, token, tokenFor, keys,
+    base,
+    root,
+    app,
+    testDb,
+    token,
+    tokenFor,
+    keys,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (db !== testDb.db) await db.close().catch(() => undefined);
       await testDb.close();
     },
   };

@@ -26,11 +26,18 @@ describe.each(testDrivers())('fhir-kit-client against medid on %s', (driver) => 
   });
 
   it('creates, reads, updates, vreads and deletes a Patient', async () => {
-    const created = (await client.create({ resourceType: 'Patient', body: { resourceType: 'Patient', name: [{ family: '佐藤', given: ['花子'] }], gender: 'female' } })) as unknown as Patient;
+    const created = (await client.create({
+      resourceType: 'Patient',
+      body: { resourceType: 'Patient', name: [{ family: '佐藤', given: ['花子'] }], gender: 'female' },
+    })) as unknown as Patient;
     expect(created.id).toBeDefined();
     const read = (await client.read({ resourceType: 'Patient', id: created.id as string })) as unknown as Patient;
     expect(read.name?.[0]?.family).toBe('佐藤');
-    const updated = (await client.update({ resourceType: 'Patient', id: created.id, body: { ...read, birthDate: '1990-05-05' } })) as unknown as Patient;
+    const updated = (await client.update({
+      resourceType: 'Patient',
+      id: created.id,
+      body: { ...read, birthDate: '1990-05-05' },
+    })) as unknown as Patient;
     expect(updated.meta?.versionId).toBe('2');
     const v1 = (await client.vread({ resourceType: 'Patient', id: created.id as string, version: '1' })) as unknown as Patient;
     expect(v1.birthDate).toBeUndefined();
@@ -40,9 +47,15 @@ describe.each(testDrivers())('fhir-kit-client against medid on %s', (driver) => 
 
   it('pages through search results with nextPage and prevPage', async () => {
     for (let i = 0; i < 7; i++) {
-      await client.create({ resourceType: 'Patient', body: { resourceType: 'Patient', identifier: [{ system: 'urn:test:fkc', value: `p${i}` }] } });
+      await client.create({
+        resourceType: 'Patient',
+        body: { resourceType: 'Patient', identifier: [{ system: 'urn:test:fkc', value: `p${i}` }] },
+      });
     }
-    let bundle = (await client.search({ resourceType: 'Patient', searchParams: { identifier: 'urn:test:fkc|', _count: 3 } })) as unknown as Bundle;
+    let bundle = (await client.search({
+      resourceType: 'Patient',
+      searchParams: { identifier: 'urn:test:fkc|', _count: 3 },
+    })) as unknown as Bundle;
     const seen: string[] = [];
     const pages: Bundle[] = [bundle];
     for (;;) {
@@ -61,10 +74,23 @@ describe.each(testDrivers())('fhir-kit-client against medid on %s', (driver) => 
   it('posts a transaction with urn:uuid references', async () => {
     const res = (await client.transaction({
       body: {
-        resourceType: 'Bundle', type: 'transaction',
+        resourceType: 'Bundle',
+        type: 'transaction',
         entry: [
-          { fullUrl: 'urn:uuid:1b0d4b8e-5c8c-4d7c-9b8f-0e6a9d2c1a11', resource: { resourceType: 'Patient', gender: 'male' }, request: { method: 'POST', url: 'Patient' } },
-          { resource: { resourceType: 'Observation', status: 'final', code: { text: 'fkc' }, subject: { reference: 'urn:uuid:1b0d4b8e-5c8c-4d7c-9b8f-0e6a9d2c1a11' } }, request: { method: 'POST', url: 'Observation' } },
+          {
+            fullUrl: 'urn:uuid:1b0d4b8e-5c8c-4d7c-9b8f-0e6a9d2c1a11',
+            resource: { resourceType: 'Patient', gender: 'male' },
+            request: { method: 'POST', url: 'Patient' },
+          },
+          {
+            resource: {
+              resourceType: 'Observation',
+              status: 'final',
+              code: { text: 'fkc' },
+              subject: { reference: 'urn:uuid:1b0d4b8e-5c8c-4d7c-9b8f-0e6a9d2c1a11' },
+            },
+            request: { method: 'POST', url: 'Observation' },
+          },
         ],
       },
     })) as unknown as Bundle;
@@ -79,7 +105,11 @@ describe.each(testDrivers())('fhir-kit-client against medid on %s', (driver) => 
     await client.update({ resourceType: 'Patient', id: p.id, body: { ...p, active: true } });
     const h = (await client.history({ resourceType: 'Patient', id: p.id as string })) as unknown as Bundle;
     expect(h.entry).toHaveLength(2);
-    const oo = (await client.operation({ name: '$validate', resourceType: 'Patient', input: { resourceType: 'Patient', birthDate: 'nope' } })) as unknown as OperationOutcome;
+    const oo = (await client.operation({
+      name: '$validate',
+      resourceType: 'Patient',
+      input: { resourceType: 'Patient', birthDate: 'nope' },
+    })) as unknown as OperationOutcome;
     expect(oo.issue.some((i) => i.severity === 'error')).toBe(true);
   });
 });

@@ -22,7 +22,11 @@ describe.each(testDrivers())('third-party SMART clients on %s', (driver) => {
     s = await startTestServer(driver);
     client = await newClientKeys('oauth4webapi-client', 'ES384');
     await registerClient(s, client, 'system/Patient.rs');
-    const p = await fhirFetch<Patient>(`${s.base}/Patient`, { method: 'POST', json: { resourceType: 'Patient', name: [{ family: '高橋' }] }, headers: { authorization: `Bearer ${s.token}` } });
+    const p = await fhirFetch<Patient>(`${s.base}/Patient`, {
+      method: 'POST',
+      json: { resourceType: 'Patient', name: [{ family: '高橋' }] },
+      headers: { authorization: `Bearer ${s.token}` },
+    });
     patientId = p.body.id as string;
   });
   afterAll(async () => {
@@ -30,25 +34,37 @@ describe.each(testDrivers())('third-party SMART clients on %s', (driver) => {
   });
 
   it('oauth4webapi gets a token by backend services, and fhirclient reads with it', async () => {
-    const discovery = (await (await fetch(`${s.base}/.well-known/smart-configuration`)).json()) as { issuer: string; token_endpoint: string };
+    const discovery = (await (await fetch(`${s.base}/.well-known/smart-configuration`)).json()) as {
+      issuer: string;
+      token_endpoint: string;
+    };
     const as: oauth.AuthorizationServer = { issuer: discovery.issuer, token_endpoint: discovery.token_endpoint };
-    const auth = oauth.PrivateKeyJwt({ key: client.privateKey, kid: client.kid }, {
-      // SMART Backend Services: the assertion's audience is the token endpoint URL.
-      [oauth.modifyAssertion]: (_header, payload) => {
-        payload.aud = discovery.token_endpoint;
+    const auth = oauth.PrivateKeyJwt(
+      { key: client.privateKey, kid: client.kid },
+      {
+        // SMART Backend Services: the assertion's audience is the token endpoint URL.
+        [oauth.modifyAssertion]: (_header, payload) => {
+          payload.aud = discovery.token_endpoint;
+        },
       },
-    });
-    const response = await oauth.clientCredentialsGrantRequest(as, { client_id: client.clientId }, auth,
+    );
+    const response = await oauth.clientCredentialsGrantRequest(
+      as,
+      { client_id: client.clientId },
+      auth,
+      new URLSearchParams({ scope: 'system/Patient.rs' }),
       // The test server speaks plain HTTP on loopback; oauth4webapi insists on TLS otherwise.
       // eslint-disable-next-line @typescript-eslint/no-deprecated
-      new URLSearchParams({ scope: 'system/Patient.rs' }), { [oauth.allowInsecureRequests]: true });
+      { [oauth.allowInsecureRequests]: true },
+    );
     const token = await oauth.processClientCredentialsResponse(as, { client_id: client.clientId }, response);
     expect(token.token_type).toBe('bearer');
     expect(token.scope).toBe('system/Patient.rs');
 
     // fhirclient's Node entry point wraps a request/response pair; this test has neither.
     const fhir = smart({ url: '/', headers: {} } as never, {} as never).client({
-      serverUrl: s.base, tokenResponse: { access_token: token.access_token, token_type: 'bearer' },
+      serverUrl: s.base,
+      tokenResponse: { access_token: token.access_token, token_type: 'bearer' },
     });
     const patient = await fhir.request<Patient>(`Patient/${patientId}`);
     expect(patient.name?.[0]?.family).toBe('高橋');

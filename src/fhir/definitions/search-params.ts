@@ -103,7 +103,7 @@ function compile(expression: string): (resource: Resource) => TypedValue[] {
   };
 }
 
-export class SearchParamRegistry {
+export class SearchParameters {
   private readonly byType = new Map<string, Map<string, SearchParam>>();
   /** Parameters whose expression would not compile: kept out of search and the CapabilityStatement. */
   readonly rejected: { url: string; reason: string }[] = [];
@@ -119,8 +119,24 @@ export class SearchParamRegistry {
     for (const t of resourceTypes) {
       const m = this.byType.get(t) as Map<string, SearchParam>;
       // _id and _lastUpdated are resource-table columns: always present, never indexed twice.
-      m.set('_id', { code: '_id', type: 'token', url: 'http://hl7.org/fhir/SearchParameter/Resource-id', description: 'Logical id', expression: undefined, targets: [], column: 'id' });
-      m.set('_lastUpdated', { code: '_lastUpdated', type: 'date', url: 'http://hl7.org/fhir/SearchParameter/Resource-lastUpdated', description: 'When the resource version last changed', expression: undefined, targets: [], column: 'last_updated' });
+      m.set('_id', {
+        code: '_id',
+        type: 'token',
+        url: 'http://hl7.org/fhir/SearchParameter/Resource-id',
+        description: 'Logical id',
+        expression: undefined,
+        targets: [],
+        column: 'id',
+      });
+      m.set('_lastUpdated', {
+        code: '_lastUpdated',
+        type: 'date',
+        url: 'http://hl7.org/fhir/SearchParameter/Resource-lastUpdated',
+        description: 'When the resource version last changed',
+        expression: undefined,
+        targets: [],
+        column: 'last_updated',
+      });
     }
   }
 
@@ -189,7 +205,6 @@ export class SearchParamRegistry {
   get(resourceType: string, code: string): SearchParam | undefined {
     return this.byType.get(resourceType)?.get(code);
   }
-
 }
 
 /** Whether medid can search by this parameter. */

@@ -17,12 +17,31 @@ import type { Bundle, StructureDefinition } from '@medplum/fhirtypes';
 const require = createRequire(import.meta.url);
 
 const DROP_SD = new Set([
-  'text', 'description', 'purpose', 'mapping', 'contact', 'publisher', 'date', 'copyright',
-  'keyword', 'useContext', 'jurisdiction', 'identifier', 'differential',
+  'text',
+  'description',
+  'purpose',
+  'mapping',
+  'contact',
+  'publisher',
+  'date',
+  'copyright',
+  'keyword',
+  'useContext',
+  'jurisdiction',
+  'identifier',
+  'differential',
 ]);
 const DROP_ELEMENT = new Set([
-  'definition', 'comment', 'requirements', 'alias', 'mapping', 'example',
-  'meaningWhenMissing', 'orderMeaning', 'isModifierReason', 'extension',
+  'definition',
+  'comment',
+  'requirements',
+  'alias',
+  'mapping',
+  'example',
+  'meaningWhenMissing',
+  'orderMeaning',
+  'isModifierReason',
+  'extension',
 ]);
 
 /** Keeps what the validator and the summary filter read; drops prose. Exported for tests. */
@@ -50,7 +69,10 @@ function slimElement(el: Record<string, unknown>): Record<string, unknown> {
     }
     if (k === 'constraint') {
       out[k] = (v as Record<string, unknown>[]).map((c) => ({
-        key: c['key'], severity: c['severity'], expression: c['expression'], human: c['human'],
+        key: c['key'],
+        severity: c['severity'],
+        expression: c['expression'],
+        human: c['human'],
       }));
     } else if (k === 'binding') {
       const b = v as Record<string, unknown>;

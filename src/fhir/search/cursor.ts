@@ -3,7 +3,7 @@
  * the direction to go; the next page is "rows after this one in sort order", so pages stay
  * stable while other resources are created or deleted (no OFFSET drift).
  */
-import { errors } from '../outcome.ts';
+import { errors } from '../../core/outcome.ts';
 import type { Cursor } from './model.ts';
 
 export function encodeCursor(c: Cursor): string {
@@ -13,8 +13,12 @@ export function encodeCursor(c: Cursor): string {
 export function decodeCursor(text: string): Cursor {
   try {
     const arr = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(arr) && (arr[0] === 'n' || arr[0] === 'p') && Number.isSafeInteger(arr[1]) &&
-      arr.slice(2).every((v) => v === null || typeof v === 'string')) {
+    if (
+      Array.isArray(arr) &&
+      (arr[0] === 'n' || arr[0] === 'p') &&
+      Number.isSafeInteger(arr[1]) &&
+      arr.slice(2).every((v) => v === null || typeof v === 'string')
+    ) {
       return { direction: arr[0] === 'n' ? 'next' : 'previous', seq: arr[1] as number, values: arr.slice(2) as (string | null)[] };
     }
   } catch {

@@ -5,18 +5,47 @@
  * nothing here is written per resource type.
  */
 import type { Resource } from '@medplum/fhirtypes';
-import type { SearchParam, SearchParamRegistry, TypedValue } from '../definitions/search-params.ts';
+import type { SearchParam, SearchParameters, TypedValue } from '../definitions/search-params.ts';
 import { MAX_TIME, MIN_TIME, parseDateRange } from './date-range.ts';
-import { normalizeSearchString } from './normalize-string.ts';
+import { searchKey } from '../../jp/search-key.ts';
 import { parseReference } from './reference.ts';
 
-export interface TokenRow { param: string; system: string | null; code: string | null; display: string | null }
-export interface StringRow { param: string; value: string; exact: string }
-export interface DateRow { param: string; lo: number; hi: number }
-export interface ReferenceRow { param: string; targetType: string | null; targetId: string | null; url: string | null }
-export interface NumberRow { param: string; value: number }
-export interface QuantityRow { param: string; value: number; system: string | null; code: string | null }
-export interface UriRow { param: string; value: string }
+export interface TokenRow {
+  param: string;
+  system: string | null;
+  code: string | null;
+  display: string | null;
+}
+export interface StringRow {
+  param: string;
+  value: string;
+  exact: string;
+}
+export interface DateRow {
+  param: string;
+  lo: number;
+  hi: number;
+}
+export interface ReferenceRow {
+  param: string;
+  targetType: string | null;
+  targetId: string | null;
+  url: string | null;
+}
+export interface NumberRow {
+  param: string;
+  value: number;
+}
+export interface QuantityRow {
+  param: string;
+  value: number;
+  system: string | null;
+  code: string | null;
+}
+export interface UriRow {
+  param: string;
+  value: string;
+}
 
 export interface IndexRows {
   token: TokenRow[];
@@ -39,11 +68,11 @@ export const keepIdentifier: IdentifierNormalizer = (_system, value) => value;
 type Obj = Record<string, unknown>;
 const str = (v: unknown): string | null => (typeof v === 'string' && v.length > 0 ? v : null);
 /** Display text, normalized like string parameters, for token :text searches. */
-const norm = (v: unknown): string | null => (typeof v === 'string' && v.trim().length > 0 ? normalizeSearchString(v) : null);
+const norm = (v: unknown): string | null => (typeof v === 'string' && v.trim().length > 0 ? searchKey(v) : null);
 
 function addString(rows: StringRow[], param: string, v: unknown): void {
   if (typeof v === 'string' && v.trim().length > 0) {
-    rows.push({ param, value: normalizeSearchString(v), exact: v });
+    rows.push({ param, value: searchKey(v), exact: v });
   }
 }
 
@@ -163,23 +192,38 @@ export interface IndexerOptions {
 }
 
 /** Computes all index rows for a resource; pure, no I/O. */
-export function indexResource(resource: Resource, registry: SearchParamRegistry, opts: IndexerOptions): IndexRows {
+export function indexResource(resource: Resource, searchParams: SearchParameters, opts: IndexerOptions): IndexRows {
   const rows: IndexRows = { token: [], string: [], date: [], reference: [], number: [], quantity: [], uri: [] };
   const normalizeId = opts.normalizeIdentifier ?? keepIdentifier;
-  for (const p of registry.forType(resource.resourceType).values()) {
+  for (const p of searchParams.forType(resource.resourceType).values()) {
     if (!p.extract) {
       continue;
     }
     for (const tv of evaluate(p, resource)) {
       switch (p.type) {
-        case 'token': tokenRows(p.code, tv, rows.token, normalizeId); break;
-        case 'string': stringRows(p.code, tv, rows.string); break;
-        case 'date': dateRows(p.code, tv, rows.date); break;
-        case 'reference': referenceRows(p.code, tv, rows.reference, opts.baseUrl); break;
-        case 'number': numberRows(p.code, tv, rows.number); break;
-        case 'quantity': quantityRows(p.code, tv, rows.quantity); break;
-        case 'uri': uriRows(p.code, tv, rows.uri); break;
-        default: break;
+        case 'token':
+          tokenRows(p.code, tv, rows.token, normalizeId);
+          break;
+        case 'string':
+          stringRows(p.code, tv, rows.string);
+          break;
+        case 'date':
+          dateRows(p.code, tv, rows.date);
+          break;
+        case 'reference':
+          referenceRows(p.code, tv, rows.reference, opts.baseUrl);
+          break;
+        case 'number':
+          numberRows(p.code, tv, rows.number);
+          break;
+        case 'quantity':
+          quantityRows(p.code, tv, rows.quantity);
+          break;
+        case 'uri':
+          uriRows(p.code, tv, rows.uri);
+          break;
+        default:
+          break;
       }
     }
   }
@@ -208,7 +252,12 @@ function dedupe(rows: IndexRows): IndexRows {
     });
   };
   return {
-    token: uniq(rows.token), string: uniq(rows.string), date: uniq(rows.date), reference: uniq(rows.reference),
-    number: uniq(rows.number), quantity: uniq(rows.quantity), uri: uniq(rows.uri),
+    token: uniq(rows.token),
+    string: uniq(rows.string),
+    date: uniq(rows.date),
+    reference: uniq(rows.reference),
+    number: uniq(rows.number),
+    quantity: uniq(rows.quantity),
+    uri: uniq(rows.uri),
   };
 }

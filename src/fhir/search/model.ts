@@ -6,11 +6,31 @@ import type { SearchParam } from '../definitions/search-params.ts';
 
 export type DatePrefix = 'eq' | 'ne' | 'gt' | 'lt' | 'ge' | 'le' | 'sa' | 'eb' | 'ap';
 
-export interface TokenValue { system: string | undefined; code: string | undefined; anySystem: boolean }
-export interface DateValue { prefix: DatePrefix; lo: number; hi: number }
-export interface NumberValue { prefix: DatePrefix; value: number; lo: number; hi: number }
-export interface QuantityValue extends NumberValue { system: string | undefined; code: string | undefined }
-export interface ReferenceValue { type: string | undefined; id: string | undefined; url: string | undefined }
+export interface TokenValue {
+  system: string | undefined;
+  code: string | undefined;
+  anySystem: boolean;
+}
+export interface DateValue {
+  prefix: DatePrefix;
+  lo: number;
+  hi: number;
+}
+export interface NumberValue {
+  prefix: DatePrefix;
+  value: number;
+  lo: number;
+  hi: number;
+}
+export interface QuantityValue extends NumberValue {
+  system: string | undefined;
+  code: string | undefined;
+}
+export interface ReferenceValue {
+  type: string | undefined;
+  id: string | undefined;
+  url: string | undefined;
+}
 
 /** One search criterion: every criterion must hold (AND); values within one are OR. */
 export type Criterion =

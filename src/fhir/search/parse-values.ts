@@ -2,12 +2,12 @@
  * Parsing of single search values by parameter type (FHIR R4 search.html §3.1.1.4–3.1.1.10).
  * Each function throws a 400 OperationOutcome naming the parameter when the value is malformed.
  */
-import { errors } from '../outcome.ts';
+import { errors } from '../../core/outcome.ts';
 import { parseDateRange } from './date-range.ts';
 import type { DatePrefix, DateValue, NumberValue, QuantityValue, ReferenceValue, TokenValue } from './model.ts';
 import { parseReference } from './reference.ts';
 import type { IdentifierNormalizer } from './index-rows.ts';
-import { ID_SYSTEMS } from '../../identifiers/systems.ts';
+import { ID_SYSTEMS } from '../../core/systems.ts';
 
 const MY_NUMBER_SYSTEM = ID_SYSTEMS.myNumber;
 
@@ -20,7 +20,7 @@ export function splitEscaped(value: string, sep: string): string[] {
   for (let i = 0; i < value.length; i++) {
     const c = value[i];
     if (c === '\\' && i + 1 < value.length) {
-      cur += c + (value[i + 1]);
+      cur += c + value[i + 1];
       i++;
     } else if (c === sep) {
       out.push(cur);
@@ -80,7 +80,10 @@ export function parseDateValue(name: string, raw: string): DateValue {
   const [prefix, rest] = prefixOf(raw);
   const range = parseDateRange(rest);
   if (!range) {
-    invalid(name, `"${raw}" is not a FHIR date (yyyy, yyyy-mm, yyyy-mm-dd or a dateTime with time zone), optionally after a prefix eq, ne, gt, lt, ge, le, sa, eb or ap`);
+    invalid(
+      name,
+      `"${raw}" is not a FHIR date (yyyy, yyyy-mm, yyyy-mm-dd or a dateTime with time zone), optionally after a prefix eq, ne, gt, lt, ge, le, sa, eb or ap`,
+    );
   }
   return { prefix, ...range };
 }
@@ -115,14 +118,19 @@ export function parseQuantityValue(name: string, raw: string): QuantityValue {
 const ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
 
 export function parseReferenceValue(
-  name: string, raw: string, typeModifier: string | undefined, baseUrl: string, isResourceType: (t: string) => boolean,
+  name: string,
+  raw: string,
+  typeModifier: string | undefined,
+  baseUrl: string,
+  isResourceType: (t: string) => boolean,
 ): ReferenceValue {
   const v = unescape(raw);
   if (v === '') invalid(name, 'empty value');
   const parsed = parseReference(v, baseUrl);
   if (parsed) {
     if (!isResourceType(parsed.type)) invalid(name, `"${parsed.type}" is not a resource type`);
-    if (typeModifier && typeModifier !== parsed.type) invalid(name, `the value's type ${parsed.type} contradicts the modifier :${typeModifier}`);
+    if (typeModifier && typeModifier !== parsed.type)
+      invalid(name, `the value's type ${parsed.type} contradicts the modifier :${typeModifier}`);
     return { type: parsed.type, id: parsed.id, url: undefined };
   }
   if (ID_RE.test(v)) {

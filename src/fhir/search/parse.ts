@@ -5,19 +5,25 @@
  * Malformed values of known parameters are always errors: guessing would return wrong data.
  */
 import { isSearchable } from '../definitions/search-params.ts';
-import type { SearchParam, SearchParamRegistry } from '../definitions/search-params.ts';
-import { errors } from '../outcome.ts';
+import type { SearchParam, SearchParameters } from '../definitions/search-params.ts';
+import { errors } from '../../core/outcome.ts';
 import type { IdentifierNormalizer } from './index-rows.ts';
 import { decodeCursor } from './cursor.ts';
 import type { Criterion, IncludeSpec, SearchRequest, SortKey, SummaryMode, TotalMode } from './model.ts';
 import {
-  parseBoolean, parseDateValue, parseNumberValue, parseQuantityValue, parseReferenceValue, parseTokenValue,
-  splitEscaped, unescape,
+  parseBoolean,
+  parseDateValue,
+  parseNumberValue,
+  parseQuantityValue,
+  parseReferenceValue,
+  parseTokenValue,
+  splitEscaped,
+  unescape,
 } from './parse-values.ts';
-import { normalizeSearchString } from './normalize-string.ts';
+import { searchKey } from '../../jp/search-key.ts';
 
 export interface SearchParseOptions {
-  registry: SearchParamRegistry;
+  searchParams: SearchParameters;
   isResourceType: (t: string) => boolean;
   baseUrl: string;
   defaultCount: number;
@@ -37,8 +43,18 @@ class Unsupported extends Error {}
 
 export function parseSearch(resourceType: string, query: readonly [string, string][], o: SearchParseOptions): SearchRequest {
   const req: SearchRequest = {
-    resourceType, criteria: [], sort: [], count: o.defaultCount, total: 'none', summary: undefined,
-    elements: undefined, include: [], revinclude: [], cursor: undefined, linkParams: [], ignored: [],
+    resourceType,
+    criteria: [],
+    sort: [],
+    count: o.defaultCount,
+    total: 'none',
+    summary: undefined,
+    elements: undefined,
+    include: [],
+    revinclude: [],
+    cursor: undefined,
+    linkParams: [],
+    ignored: [],
   };
   const reject = (name: string, reason: string): void => {
     if (!o.lenient) {
@@ -56,7 +72,7 @@ export function parseSearch(resourceType: string, query: readonly [string, strin
       req.cursor = decodeCursor(value);
       continue;
     }
-    if (name.startsWith('_') && !o.registry.get(resourceType, name.split(/[:.]/)[0])) {
+    if (name.startsWith('_') && !o.searchParams.get(resourceType, name.split(/[:.]/)[0])) {
       if (UNSUPPORTED.has(name)) {
         reject(name, 'is not supported by this server');
         continue;
@@ -87,7 +103,11 @@ export function parseSearch(resourceType: string, query: readonly [string, strin
 }
 
 function parseResultParam(
-  req: SearchRequest, name: string, value: string, o: SearchParseOptions, reject: (n: string, r: string) => void,
+  req: SearchRequest,
+  name: string,
+  value: string,
+  o: SearchParseOptions,
+  reject: (n: string, r: string) => void,
 ): boolean {
   switch (name) {
     case '_count': {
@@ -106,15 +126,26 @@ function parseResultParam(
       return true;
     case '_summary':
       if (!SUMMARY.has(value as SummaryMode)) {
-        throw errors.badRequest(`Search parameter _summary: "${value}" must be true, false, text, data or count`, 'invalid-search-value', '_summary');
+        throw errors.badRequest(
+          `Search parameter _summary: "${value}" must be true, false, text, data or count`,
+          'invalid-search-value',
+          '_summary',
+        );
       }
       req.summary = value as SummaryMode;
       return true;
     case '_elements': {
-      const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+      const names = value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       const bad = names.find((n) => !/^[a-zA-Z][a-zA-Z0-9]*$/.test(n));
       if (bad !== undefined || names.length === 0) {
-        throw errors.badRequest(`Search parameter _elements: "${bad ?? value}" is not an element name`, 'invalid-search-value', '_elements');
+        throw errors.badRequest(
+          `Search parameter _elements: "${bad ?? value}" is not an element name`,
+          'invalid-search-value',
+          '_elements',
+        );
       }
       req.elements = names;
       return true;
@@ -142,7 +173,7 @@ function parseSort(resourceType: string, value: string, o: SearchParseOptions): 
   return value.split(',').map((raw) => {
     const descending = raw.startsWith('-');
     const code = descending ? raw.slice(1) : raw;
-    const param = o.registry.get(resourceType, code);
+    const param = o.searchParams.get(resourceType, code);
     if (!param || !isSearchable(param) || !SORTABLE.has(param.type)) {
       throw errors.badRequest(`Search parameter _sort: cannot sort ${resourceType} by "${code}"`, 'invalid-search-value', '_sort');
     }
@@ -151,7 +182,12 @@ function parseSort(resourceType: string, value: string, o: SearchParseOptions): 
 }
 
 function parseInclude(
-  name: string, value: string, rev: boolean, iterate: boolean, resourceType: string, o: SearchParseOptions,
+  name: string,
+  value: string,
+  rev: boolean,
+  iterate: boolean,
+  resourceType: string,
+  o: SearchParseOptions,
   reject: (n: string, r: string) => void,
 ): IncludeSpec | undefined {
   const [source, code, target, extra] = value.split(':');
@@ -163,11 +199,19 @@ function parseInclude(
     throw errors.badRequest(`Search parameter ${name}: "${value}" names an unknown resource type`, 'invalid-search-value', name);
   }
   if (!rev && !iterate && source !== resourceType) {
-    throw errors.badRequest(`Search parameter ${name}: "${value}" must start from ${resourceType} (or use :iterate)`, 'invalid-search-value', name);
+    throw errors.badRequest(
+      `Search parameter ${name}: "${value}" must start from ${resourceType} (or use :iterate)`,
+      'invalid-search-value',
+      name,
+    );
   }
-  const param = o.registry.get(source, code);
+  const param = o.searchParams.get(source, code);
   if (!param || param.type !== 'reference' || !param.extract) {
-    throw errors.badRequest(`Search parameter ${name}: ${source} has no reference search parameter "${code}"`, 'invalid-search-value', name);
+    throw errors.badRequest(
+      `Search parameter ${name}: ${source} has no reference search parameter "${code}"`,
+      'invalid-search-value',
+      name,
+    );
   }
   if (target !== undefined && param.targets.length > 0 && !param.targets.includes(target)) {
     throw errors.badRequest(`Search parameter ${name}: ${source}.${code} cannot refer to ${target}`, 'invalid-search-value', name);
@@ -195,13 +239,13 @@ function parseCriterion(resourceType: string, name: string, value: string, o: Se
   };
   switch (param.type) {
     case 'token':
-      if (modifier === 'text') return { kind: 'token-text', param, values: raw.map((v) => normalizeSearchString(unescape(v))) };
+      if (modifier === 'text') return { kind: 'token-text', param, values: raw.map((v) => searchKey(unescape(v))) };
       if (modifier !== undefined && modifier !== 'not') bad();
       return { kind: 'token', param, not: modifier === 'not', values: raw.map((v) => parseTokenValue(name, v, o.normalizeIdentifier)) };
     case 'string': {
       if (modifier !== undefined && modifier !== 'exact' && modifier !== 'contains') bad();
       const mode = modifier === 'exact' ? 'exact' : modifier === 'contains' ? 'contains' : 'prefix';
-      const values = raw.map(unescape).map((v) => ({ raw: v, norm: normalizeSearchString(v) }));
+      const values = raw.map(unescape).map((v) => ({ raw: v, norm: searchKey(v) }));
       if (values.some((v) => v.norm === '')) throw errors.badRequest(`Search parameter ${name}: empty value`, 'invalid-search-value', name);
       return { kind: 'string', param, values, mode };
     }
@@ -216,7 +260,12 @@ function parseCriterion(resourceType: string, name: string, value: string, o: Se
       return { kind: 'quantity', param, values: raw.map((v) => parseQuantityValue(name, v)) };
     case 'uri': {
       if (modifier !== undefined && modifier !== 'below' && modifier !== 'above') bad();
-      return { kind: 'uri', param, values: raw.map(unescape), mode: modifier === 'below' ? 'below' : modifier === 'above' ? 'above' : 'exact' };
+      return {
+        kind: 'uri',
+        param,
+        values: raw.map(unescape),
+        mode: modifier === 'below' ? 'below' : modifier === 'above' ? 'above' : 'exact',
+      };
     }
     case 'reference': {
       if (modifier !== undefined && !o.isResourceType(modifier)) bad();
@@ -231,7 +280,7 @@ function parseCriterion(resourceType: string, name: string, value: string, o: Se
 }
 
 function lookup(resourceType: string, code: string, o: SearchParseOptions): SearchParam {
-  const param = o.registry.get(resourceType, code);
+  const param = o.searchParams.get(resourceType, code);
   if (!param) {
     throw new Unsupported(`is not a search parameter of ${resourceType}`);
   }
@@ -253,7 +302,7 @@ function parseChain(resourceType: string, head: string, rest: string, value: str
   }
   const chainCode = rest.split(/[:.]/)[0];
   const targetTypes = candidates.filter((t) => {
-    const p = o.registry.get(t, chainCode);
+    const p = o.searchParams.get(t, chainCode);
     return p !== undefined && isSearchable(p);
   });
   if (targetTypes.length === 0) {
@@ -264,7 +313,11 @@ function parseChain(resourceType: string, head: string, rest: string, value: str
 }
 
 /** Criteria only (no result parameters): for scope constraints and conditional requests. */
-export function parseCriteria(resourceType: string, pairs: readonly [string, string][], o: Omit<SearchParseOptions, 'defaultCount' | 'maxCount' | 'lenient'>): Criterion[] {
+export function parseCriteria(
+  resourceType: string,
+  pairs: readonly [string, string][],
+  o: Omit<SearchParseOptions, 'defaultCount' | 'maxCount' | 'lenient'>,
+): Criterion[] {
   return parseSearch(resourceType, pairs, { ...o, defaultCount: 1, maxCount: 1, lenient: false }).criteria;
 }
 
@@ -280,5 +333,7 @@ function escapeToken(s: string): string {
 function linkValue(c: Criterion, given: string): string {
   const token = c.kind === 'chain' ? c.inner[0] : c;
   if (token?.kind !== 'token') return given;
-  return token.values.map((v) => (v.anySystem ? escapeToken(v.code ?? '') : `${escapeToken(v.system ?? '')}|${escapeToken(v.code ?? '')}`)).join(',');
+  return token.values
+    .map((v) => (v.anySystem ? escapeToken(v.code ?? '') : `${escapeToken(v.system ?? '')}|${escapeToken(v.code ?? '')}`))
+    .join(',');
 }

@@ -16,10 +16,13 @@ describe('client JWKS cache', () => {
     let now = 1_000_000;
     let fetches = 0;
     let kids = ['a'];
-    const cache = new RemoteJwksCache(() => {
-      fetches++;
-      return Promise.resolve(new Response(jwks(kids), { headers: { 'cache-control': 'max-age=60' } }));
-    }, () => now);
+    const cache = new RemoteJwksCache(
+      () => {
+        fetches++;
+        return Promise.resolve(new Response(jwks(kids), { headers: { 'cache-control': 'max-age=60' } }));
+      },
+      () => now,
+    );
     expect(await cache.keysFor('https://c/jwks', 'a')).toHaveLength(1);
     expect(await cache.keysFor('https://c/jwks', 'a')).toHaveLength(1);
     expect(fetches).toBe(1);

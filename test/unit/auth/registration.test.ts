@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { checkRegistration, RegistrationError } from '../../../src/auth/clients.ts';
 
-const base = { client_id: 'c1', name: 'Client', scope: 'system/Patient.rs', jwks_uri: 'https://c.example/jwks', organization: { kind: 'medical-institution' as const, code: '1312345678' } };
+const base = {
+  client_id: 'c1',
+  name: 'Client',
+  scope: 'system/Patient.rs',
+  jwks_uri: 'https://c.example/jwks',
+  organization: { kind: 'medical-institution' as const, code: '1312345678' },
+};
 
 describe('client registration', () => {
   it('accepts a complete registration', () => {

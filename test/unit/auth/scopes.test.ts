@@ -54,6 +54,8 @@ describe('SMART scopes', () => {
     expect(allows(s, 'Observation', 'r')).toBe(false);
   });
   it('formats scopes canonically', () => {
-    expect(formatScope({ context: 'system', type: 'Patient', permissions: new Set(['s', 'r']), constraints: [], v1: false })).toBe('system/Patient.rs');
+    expect(formatScope({ context: 'system', type: 'Patient', permissions: new Set(['s', 'r']), constraints: [], v1: false })).toBe(
+      'system/Patient.rs',
+    );
   });
 });

@@ -28,7 +28,10 @@ describe('parseDateRange', () => {
   });
   it('fractions narrow the range to their last digit', () => {
     expect(parseDateRange('2024-05-01T10:00:00.5Z')).toEqual({ lo: utc('2024-05-01T10:00:00.500Z'), hi: utc('2024-05-01T10:00:00.600Z') });
-    expect(parseDateRange('2024-05-01T10:00:00.123Z')).toEqual({ lo: utc('2024-05-01T10:00:00.123Z'), hi: utc('2024-05-01T10:00:00.124Z') });
+    expect(parseDateRange('2024-05-01T10:00:00.123Z')).toEqual({
+      lo: utc('2024-05-01T10:00:00.123Z'),
+      hi: utc('2024-05-01T10:00:00.124Z'),
+    });
   });
   it('years before 100 are not shifted into the 1900s', () => {
     expect(new Date((parseDateRange('0050') as { lo: number }).lo).getUTCFullYear()).toBe(50);
@@ -41,22 +44,27 @@ describe('parseDateRange', () => {
 });
 
 describe('parseDateRange properties', () => {
-  const day = fc.date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9998-12-31T00:00:00Z'), noInvalidDate: true })
+  const day = fc
+    .date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9998-12-31T00:00:00Z'), noInvalidDate: true })
     .map((d) => d.toISOString().slice(0, 10));
   it('consecutive days tile the time line: one ends where the next begins', () => {
-    fc.assert(fc.property(day, (d) => {
-      const r = parseDateRange(d) as { lo: number; hi: number };
-      const next = new Date(r.lo + 86_400_000).toISOString().slice(0, 10).replace(/^\+0*/, '');
-      expect(r.hi - r.lo).toBe(86_400_000);
-      expect(parseDateRange(next.padStart(10, '0'))?.lo).toBe(r.hi);
-    }));
+    fc.assert(
+      fc.property(day, (d) => {
+        const r = parseDateRange(d) as { lo: number; hi: number };
+        const next = new Date(r.lo + 86_400_000).toISOString().slice(0, 10).replace(/^\+0*/, '');
+        expect(r.hi - r.lo).toBe(86_400_000);
+        expect(parseDateRange(next.padStart(10, '0'))?.lo).toBe(r.hi);
+      }),
+    );
   });
   it('a day lies inside its month and its year', () => {
-    fc.assert(fc.property(day, (d) => {
-      const r = parseDateRange(d) as { lo: number; hi: number };
-      const m = parseDateRange(d.slice(0, 7)) as { lo: number; hi: number };
-      const y = parseDateRange(d.slice(0, 4)) as { lo: number; hi: number };
-      expect(m.lo <= r.lo && r.hi <= m.hi && y.lo <= m.lo && m.hi <= y.hi).toBe(true);
-    }));
+    fc.assert(
+      fc.property(day, (d) => {
+        const r = parseDateRange(d) as { lo: number; hi: number };
+        const m = parseDateRange(d.slice(0, 7)) as { lo: number; hi: number };
+        const y = parseDateRange(d.slice(0, 4)) as { lo: number; hi: number };
+        expect(m.lo <= r.lo && r.hi <= m.hi && y.lo <= m.lo && m.hi <= y.hi).toBe(true);
+      }),
+    );
   });
 });

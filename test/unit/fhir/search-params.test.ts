@@ -6,15 +6,21 @@ describe('search parameter expressions', () => {
     expect(splitUnion("A.b | (C.d as Quantity) | E.f.where(g = 'x|y')")).toEqual(['A.b', '(C.d as Quantity)', "E.f.where(g = 'x|y')"]);
   });
   it('keeps the part for one resource type', () => {
-    expect(expressionFor('AllergyIntolerance.patient | CarePlan.subject.where(resolve() is Patient) | Observation.subject', 'Observation')).toBe('Observation.subject');
-    expect(expressionFor('(Observation.value as Quantity) | (Observation.value as SampledData)', 'Observation')).toBe('(Observation.value as Quantity) | (Observation.value as SampledData)');
+    expect(
+      expressionFor('AllergyIntolerance.patient | CarePlan.subject.where(resolve() is Patient) | Observation.subject', 'Observation'),
+    ).toBe('Observation.subject');
+    expect(expressionFor('(Observation.value as Quantity) | (Observation.value as SampledData)', 'Observation')).toBe(
+      '(Observation.value as Quantity) | (Observation.value as SampledData)',
+    );
     expect(expressionFor('Patient.name', 'Observation')).toBeUndefined();
   });
   it('keeps parts rooted at Resource for every type', () => {
     expect(expressionFor('Resource.meta.tag', 'Patient')).toBe('Resource.meta.tag');
   });
   it('rewrites resolve() type tests into tests on the reference text', () => {
-    expect(rewriteResolve('Observation.subject.where(resolve() is Patient)')).toBe("Observation.subject.where(reference.startsWith('Patient/') or reference.contains('/Patient/'))");
+    expect(rewriteResolve('Observation.subject.where(resolve() is Patient)')).toBe(
+      "Observation.subject.where(reference.startsWith('Patient/') or reference.contains('/Patient/'))",
+    );
   });
 });
 

@@ -15,42 +15,52 @@ const body = (n: number) => fc.array(fc.integer({ min: 0, max: 9 }), { minLength
 /** Every number differing from `s` by one digit, and by swapping two neighbours. */
 function singleDigitErrors(s: string): string[] {
   const out: string[] = [];
-  for (let i = 0; i < s.length; i++) for (let d = 0; d <= 9; d++) if (String(d) !== s[i]) out.push(s.slice(0, i) + String(d) + s.slice(i + 1));
+  for (let i = 0; i < s.length; i++)
+    for (let d = 0; d <= 9; d++) if (String(d) !== s[i]) out.push(s.slice(0, i) + String(d) + s.slice(i + 1));
   return out;
 }
 function transpositions(s: string): { i: number; t: string }[] {
   const out: { i: number; t: string }[] = [];
-  for (let i = 0; i + 1 < s.length; i++) if (s[i] !== s[i + 1]) out.push({ i, t: s.slice(0, i) + (s[i + 1]) + (s[i]) + s.slice(i + 2) });
+  for (let i = 0; i + 1 < s.length; i++) if (s[i] !== s[i + 1]) out.push({ i, t: s.slice(0, i) + s[i + 1] + s[i] + s.slice(i + 2) });
   return out;
 }
 
 describe('the 2-1 (mod 10) rule: 保険者番号 and 公費負担者番号', () => {
   it('accepts and refuses the worked examples', () => {
-    for (const v of ['33120015', '88134457', '54016027', '00138156', '06138093', '63132286', '39131156', '80137151']) expect(parseInsurerNumber(v), v).toEqual({ ok: true, value: v });
+    for (const v of ['33120015', '88134457', '54016027', '00138156', '06138093', '63132286', '39131156', '80137151'])
+      expect(parseInsurerNumber(v), v).toEqual({ ok: true, value: v });
     expect(parseInsurerNumber('138156')).toEqual({ ok: true, value: '00138156' });
     for (const v of ['88134458', '138157', '6138092', '63132280']) expect(parseInsurerNumber(v).ok, v).toBe(false);
   });
   it('explains a wrong check digit with the digit expected', () => {
-    expect(parseInsurerNumber('88134458')).toEqual({ ok: false, rule: 'insurer-number.check-digit', message: 'insurer number 88134458: check digit should be 7' });
+    expect(parseInsurerNumber('88134458')).toEqual({
+      ok: false,
+      rule: 'insurer-number.check-digit',
+      message: 'insurer number 88134458: check digit should be 7',
+    });
   });
   it('computes 5 for 3312001, 7 for 8813445 and 7 for 5401602', () => {
     expect([mod10CheckDigit('3312001'), mod10CheckDigit('8813445'), mod10CheckDigit('5401602')]).toEqual([5, 7, 7]);
   });
   it('catches every single-digit error', () => {
-    fc.assert(fc.property(body(7), (b) => {
-      const valid = b + String(mod10CheckDigit(b));
-      for (const e of singleDigitErrors(valid)) expect(parsePublicPayerNumber(e).ok, e).toBe(false);
-    }));
+    fc.assert(
+      fc.property(body(7), (b) => {
+        const valid = b + String(mod10CheckDigit(b));
+        for (const e of singleDigitErrors(valid)) expect(parsePublicPayerNumber(e).ok, e).toBe(false);
+      }),
+    );
   });
   it('catches every adjacent transposition except 09 ↔ 90', () => {
-    fc.assert(fc.property(body(7), (b) => {
-      const valid = b + String(mod10CheckDigit(b));
-      for (const { i, t } of transpositions(valid)) {
-        const pair = valid.slice(i, i + 2);
-        if (pair === '09' || pair === '90') continue;
-        expect(parsePublicPayerNumber(t).ok, `${valid} → ${t}`).toBe(false);
-      }
-    }));
+    fc.assert(
+      fc.property(body(7), (b) => {
+        const valid = b + String(mod10CheckDigit(b));
+        for (const { i, t } of transpositions(valid)) {
+          const pair = valid.slice(i, i + 2);
+          if (pair === '09' || pair === '90') continue;
+          expect(parsePublicPayerNumber(t).ok, `${valid} → ${t}`).toBe(false);
+        }
+      }),
+    );
   });
 });
 
@@ -70,17 +80,19 @@ describe('My Number (mod 11, 総務省令第八十五号 第五条)', () => {
     }
   });
   it('catches a single-digit error unless it only moves the remainder between 0 and 1 (documented blind spot)', () => {
-    fc.assert(fc.property(body(11), (b) => {
-      const valid = b + String(myNumberCheckDigit(b));
-      for (const e of singleDigitErrors(valid)) {
-        const caught = !parseMyNumber(e).ok;
-        if (!caught) {
-          // The only misses: the body changed and both bodies give check digit 0 (remainders 0 and 1).
-          expect(e.slice(11)).toBe(valid.slice(11));
-          expect(myNumberCheckDigit(e.slice(0, 11))).toBe(0);
+    fc.assert(
+      fc.property(body(11), (b) => {
+        const valid = b + String(myNumberCheckDigit(b));
+        for (const e of singleDigitErrors(valid)) {
+          const caught = !parseMyNumber(e).ok;
+          if (!caught) {
+            // The only misses: the body changed and both bodies give check digit 0 (remainders 0 and 1).
+            expect(e.slice(11)).toBe(valid.slice(11));
+            expect(myNumberCheckDigit(e.slice(0, 11))).toBe(0);
+          }
         }
-      }
-    }));
+      }),
+    );
   });
 });
 
@@ -98,11 +110,14 @@ describe('the medical ID (Verhoeff)', () => {
     expect(parseMedicalId(`${newMedicalId().slice(0, 4)} 5678 9012 34`).ok).toBeTypeOf('boolean');
   });
   it('catches every single-digit error and every adjacent transposition', () => {
-    fc.assert(fc.property(body(12), (b) => {
-      const valid = `1${b}`;
-      const id = valid + String(verhoeffCheckDigit(valid));
-      for (const e of singleDigitErrors(id)) expect(parseMedicalId(e).ok, e).toBe(false);
-      for (const { t } of transpositions(id)) expect(parseMedicalId(t).ok, t).toBe(false);
-    }), { numRuns: 200 });
+    fc.assert(
+      fc.property(body(12), (b) => {
+        const valid = `1${b}`;
+        const id = valid + String(verhoeffCheckDigit(valid));
+        for (const e of singleDigitErrors(id)) expect(parseMedicalId(e).ok, e).toBe(false);
+        for (const { t } of transpositions(id)) expect(parseMedicalId(t).ok, t).toBe(false);
+      }),
+      { numRuns: 200 },
+    );
   });
 });

@@ -10,13 +10,13 @@ import { parseInsurerNumber } from '../../../src/identifiers/insurer-number.ts';
 import { parseMedicalInstitutionCode } from '../../../src/identifiers/medical-institution-code.ts';
 import { parsePublicPayerMemberId } from '../../../src/identifiers/public-payer-member-id.ts';
 import { parsePublicRecipientNumber } from '../../../src/identifiers/public-recipient-number.ts';
-import { IdentifierRegistry } from '../../../src/identifiers/registry.ts';
-import { ID_SYSTEMS } from '../../../src/identifiers/systems.ts';
+import { IdentifierCatalog } from '../../../src/identifiers/catalog.ts';
+import { ID_SYSTEMS } from '../../../src/core/systems.ts';
 
 const value = (r: { ok: boolean; value?: string }): string | undefined => (r.ok ? r.value : undefined);
 
 describe('保険者番号', () => {
-  it('reads full-width digits, spaces (also the claims format\'s space padding) and hyphens', () => {
+  it("reads full-width digits, spaces (also the claims format's space padding) and hyphens", () => {
     expect(value(parseInsurerNumber('０６１３８０９３'))).toBe('06138093');
     expect(value(parseInsurerNumber('  138156'))).toBe('00138156');
     expect(value(parseInsurerNumber('0613-8093'))).toBe('06138093');
@@ -79,7 +79,9 @@ describe('公費', () => {
     expect(value(parsePublicRecipientNumber('１２３４５６７', DEFAULT_RULES))).toBe('1234567');
     expect(value(parsePublicRecipientNumber('12345', DEFAULT_RULES))).toBe('0012345');
     expect(value(parsePublicRecipientNumber('AB-1234567890', DEFAULT_RULES))).toBe('AB-1234567890');
-    expect(parsePublicRecipientNumber('1234567', { ...DEFAULT_RULES, recipientNumberCheckDigit: true })).toMatchObject({ rule: 'public-recipient-number.check-digit' });
+    expect(parsePublicRecipientNumber('1234567', { ...DEFAULT_RULES, recipientNumberCheckDigit: true })).toMatchObject({
+      rule: 'public-recipient-number.check-digit',
+    });
   });
   it('生活保護受給者識別子: normalizes and verifies the payer check digit', () => {
     expect(value(parsePublicPayerMemberId('１２１３１０１７：：１２３４５６７：', DEFAULT_RULES))).toBe('12131017::1234567:');
@@ -105,7 +107,7 @@ describe('医療機関コード and facility patient ids', () => {
 });
 
 describe('the identifier registry', () => {
-  const reg = new IdentifierRegistry({ rules: DEFAULT_RULES });
+  const reg = new IdentifierCatalog({ rules: DEFAULT_RULES });
   it('rewrites legacy OIDs to the URL systems', () => {
     expect(reg.canonicalSystem('urn:oid:1.2.392.100495.20.3.61')).toBe(ID_SYSTEMS.insurerNumber);
     expect(reg.canonicalSystem('urn:example:other')).toBe('urn:example:other');

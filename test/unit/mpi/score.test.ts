@@ -5,15 +5,24 @@ import { compare, jaroWinkler } from '../../../src/mpi/compare.ts';
 import { estimateM, estimateU } from '../../../src/mpi/estimate.ts';
 import { blockingKeys, featuresOf } from '../../../src/mpi/features.ts';
 import { DEFAULT_WEIGHTS, fieldWeights, posterior } from '../../../src/mpi/weights.ts';
-import { REPRESENTATION } from '../../../src/registry/patient.ts';
+import { NAME_REPRESENTATION } from '../../../src/core/systems.ts';
 
-const person = (o: { kana?: [string, string]; kanji?: [string, string]; birthDate?: string; gender?: Patient['gender']; phone?: string; postal?: string; address?: string }): Patient => ({
+const person = (o: {
+  kana?: [string, string];
+  kanji?: [string, string];
+  birthDate?: string;
+  gender?: Patient['gender'];
+  phone?: string;
+  postal?: string;
+  address?: string;
+}): Patient => ({
   resourceType: 'Patient',
   name: [
-    ...(o.kanji ? [{ extension: [{ url: REPRESENTATION, valueCode: 'IDE' }], family: o.kanji[0], given: [o.kanji[1]] }] : []),
-    ...(o.kana ? [{ extension: [{ url: REPRESENTATION, valueCode: 'SYL' }], family: o.kana[0], given: [o.kana[1]] }] : []),
+    ...(o.kanji ? [{ extension: [{ url: NAME_REPRESENTATION, valueCode: 'IDE' }], family: o.kanji[0], given: [o.kanji[1]] }] : []),
+    ...(o.kana ? [{ extension: [{ url: NAME_REPRESENTATION, valueCode: 'SYL' }], family: o.kana[0], given: [o.kana[1]] }] : []),
   ],
-  birthDate: o.birthDate, gender: o.gender,
+  birthDate: o.birthDate,
+  gender: o.gender,
   ...(o.phone ? { telecom: [{ system: 'phone' as const, value: o.phone }] } : {}),
   ...(o.postal || o.address ? { address: [{ postalCode: o.postal, text: o.address }] } : {}),
 });
@@ -21,16 +30,25 @@ const person = (o: { kana?: [string, string]; kanji?: [string, string]; birthDat
 describe('features', () => {
   it('reads kana and kanji names by representation, or by script when unmarked, and a name given as text', () => {
     const f = featuresOf({ resourceType: 'Patient', name: [{ text: '山田　太郎' }, { text: 'やまだ たろう' }], birthDate: '1980-04-01' });
-    expect(f).toMatchObject({ fj: '山田', gj: '太郎', fk: 'ヤマダ', gk: 'タロ', b: '1980-04-01' });
+    expect(f).toMatchObject({ familyKanji: '山田', givenKanji: '太郎', familyKana: 'ヤマダ', givenKana: 'タロ', birthDate: '1980-04-01' });
   });
   it('blocks on loose kana + birth year-month, given + birth date, family + month-day + sex, kanji name + year, and phone', () => {
-    const keys = blockingKeys(featuresOf(person({ kana: ['ヤマダ', 'タロウ'], kanji: ['山田', '太郎'], birthDate: '1980-04-01', gender: 'male', phone: '090-1234-5678' })));
+    const keys = blockingKeys(
+      featuresOf(
+        person({ kana: ['ヤマダ', 'タロウ'], kanji: ['山田', '太郎'], birthDate: '1980-04-01', gender: 'male', phone: '090-1234-5678' }),
+      ),
+    );
     expect(keys).toEqual(['f:ヤマタ|1980-04', 'fd:ヤマタ|04-01|male', 'g:タロ|1980-04-01', 'k:山田太郎|1980', 'p:09012345678']);
   });
 });
 
 describe('comparison levels', () => {
-  const base = { kana: ['ヤマダ', 'タロウ'] as [string, string], kanji: ['山田', '太郎'] as [string, string], birthDate: '1980-04-03', gender: 'male' as const };
+  const base = {
+    kana: ['ヤマダ', 'タロウ'] as [string, string],
+    kanji: ['山田', '太郎'] as [string, string],
+    birthDate: '1980-04-03',
+    gender: 'male' as const,
+  };
   const cmp = (a: Parameters<typeof person>[0], b: Parameters<typeof person>[0]) => compare(featuresOf(person(a)), featuresOf(person(b)));
   it('grades birth dates: exact, day/month swapped, one digit, disagree', () => {
     expect(cmp(base, base).birthDate).toBe('exact');
@@ -64,7 +82,10 @@ describe('weights', () => {
     expect(rare - common).toBeGreaterThan(8);
   });
   it('gives missing fields no weight and disagreement a negative one', () => {
-    const c = compare(featuresOf(person({ kana: ['サトウ', 'ハナコ'], birthDate: '1980-01-01' })), featuresOf(person({ kana: ['サトウ', 'ユミ'] })));
+    const c = compare(
+      featuresOf(person({ kana: ['サトウ', 'ハナコ'], birthDate: '1980-01-01' })),
+      featuresOf(person({ kana: ['サトウ', 'ユミ'] })),
+    );
     const fw = fieldWeights(c, DEFAULT_WEIGHTS);
     expect(fw.find((f) => f.field === 'birthDate')).toMatchObject({ level: 'missing', weight: 0 });
     expect(fw.find((f) => f.field === 'givenKana')?.weight).toBeLessThan(0);
@@ -80,11 +101,19 @@ describe('estimation', () => {
   it('recovers m and the share of matches from blocked pairs by EM, with u from random pairs', () => {
     const level = (p: number, r: number): 'exact' | 'disagree' => (r < p ? 'exact' : 'disagree');
     let seed = 42;
-    const rnd = (): number => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
-    const vec = (same: boolean) => ({
-      familyKana: level(same ? 0.95 : 0.05, rnd()), givenKana: level(same ? 0.9 : 0.02, rnd()), familyKanji: level(same ? 0.9 : 0.05, rnd()),
-      givenKanji: level(same ? 0.9 : 0.02, rnd()), birthDate: level(same ? 0.97 : 0.01, rnd()), sex: 'missing', postalCode: 'missing', address: 'missing', phone: 'missing',
-    }) as const;
+    const rnd = (): number => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+    const vec = (same: boolean) =>
+      ({
+        familyKana: level(same ? 0.95 : 0.05, rnd()),
+        givenKana: level(same ? 0.9 : 0.02, rnd()),
+        familyKanji: level(same ? 0.9 : 0.05, rnd()),
+        givenKanji: level(same ? 0.9 : 0.02, rnd()),
+        birthDate: level(same ? 0.97 : 0.01, rnd()),
+        sex: 'missing',
+        postalCode: 'missing',
+        address: 'missing',
+        phone: 'missing',
+      }) as const;
     const random = Array.from({ length: 5000 }, () => vec(false));
     const blocked = Array.from({ length: 5000 }, (_v, i) => vec(i % 5 === 0));
     const u = estimateU(random);

@@ -31,6 +31,8 @@ Description: "Stable codes in OperationOutcome.issue.details.coding, for clients
 * #audit-failed "The access could not be audited, so nothing was disclosed"
 * #invalid-identifier "An identifier value cannot be made valid"
 * #my-number-conflict "The My Number is registered to another person"
+* #duplicate "A resource or key that must be unique exists already (a concurrent write won)"
+* #unavailable "The database cannot answer now; retry after the Retry-After interval"
 * #internal "Internal error"
 
 CodeSystem: CoverageLossReasonCS

@@ -1,0 +1,87 @@
+// The floor plan of src/, written once. `npm run lint` (and CI) refuses an import cycle and an
+// import that points up. Layers, bottom to top; a folder may import its own layer's folder and
+// any layer below it, never one above:
+//
+//   kernel    core/ · jp/ · identifiers/ · fhir/   (everyone may use them)
+//   store     SQL, the drivers, the database-error mapper
+//   repo      the FHIR resource repository as a unit of work, validation, search, history
+//   services  auth/ · audit/ · privacy/ · mpi/ · eligibility/ · registry/ — they never import
+//             each other: they meet in api/ handlers and in app.ts (events, injected functions)
+//   api       router, FhirRequest, interactions/, operations/, the audit hook — never store/
+//   http      the Express edge
+//   top       app.ts (wiring), main.ts, config.ts, cli/
+//
+// Type-only imports count: a type pulled from above is an upward dependency all the same.
+
+const SERVICES = ['auth', 'audit', 'privacy', 'mpi', 'eligibility', 'registry'];
+const LAYERS = [['core'], ['jp'], ['identifiers', 'fhir'], ['store'], ['repo'], SERVICES, ['api'], ['http'], ['cli', 'top']];
+
+/** `src/<folder>/…`, or the top-level files for 'top'. */
+const pathOf = (folders) => `^src/(${folders.map((f) => (f === 'top' ? '[^/]+\\.ts$' : `${f}/`)).join('|')})`;
+
+const upward = LAYERS.flatMap((layer, i) => {
+  const above = LAYERS.slice(i + 1).flat();
+  return above.length === 0
+    ? []
+    : [
+        {
+          name: `no-upward-from-${layer.join('-')}`,
+          comment: `${layer.join(', ')} may not import a higher layer (${above.join(', ')})`,
+          severity: 'error',
+          from: { path: pathOf(layer) },
+          to: { path: pathOf(above) },
+        },
+      ];
+});
+
+const sideways = [
+  ...SERVICES.map((s) => ({
+    name: `no-service-to-service-from-${s}`,
+    comment: 'Services never import each other: announce an event or take a function, wired in app.ts',
+    severity: 'error',
+    from: { path: pathOf([s]) },
+    to: { path: pathOf(SERVICES.filter((t) => t !== s)) },
+  })),
+  {
+    name: 'no-identifiers-fhir-crossing',
+    comment: 'identifiers/ and fhir/ are independent parts of the kernel',
+    severity: 'error',
+    from: { path: pathOf(['identifiers']) },
+    to: { path: pathOf(['fhir']) },
+  },
+  {
+    name: 'no-fhir-identifiers-crossing',
+    comment: 'identifiers/ and fhir/ are independent parts of the kernel',
+    severity: 'error',
+    from: { path: pathOf(['fhir']) },
+    to: { path: pathOf(['identifiers']) },
+  },
+  {
+    name: 'no-handler-sql',
+    comment: 'Handlers call services and the repository; only they reach store/',
+    severity: 'error',
+    from: { path: pathOf(['api', 'http']) },
+    to: { path: pathOf(['store']) },
+  },
+];
+
+export default {
+  forbidden: [
+    {
+      name: 'no-circular',
+      comment: 'An import cycle: two modules that need each other belong together, or one needs an event',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
+    ...upward,
+    ...sideways,
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    includeOnly: '^src/',
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.js'] },
+  },
+};

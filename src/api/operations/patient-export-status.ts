@@ -1,0 +1,63 @@
+/**
+ * The Bulk Data status, manifest, cancel and file routes of Patient/$export: `[base]/_export/{id}`
+ * answers 202 while the job runs and then the manifest; each NDJSON file is fetched with the
+ * same token and audited when it leaves (one AuditEvent per person in it). A job exists only
+ * for the client that started it.
+ */
+import { errors } from '../../core/outcome.ts';
+import type { ExportJobs } from '../../registry/export-jobs.ts';
+import type { FhirResponse } from '../request.ts';
+import type { Route } from '../router.ts';
+
+export function patientExportStatusRoutes(jobs: ExportJobs, baseUrl: string): Route[] {
+  const access = (): { type: string; permission: 'r' }[] => [{ type: 'Patient', permission: 'r' }];
+  return [
+    {
+      method: 'GET',
+      pattern: '/_export/:id',
+      name: 'export-status',
+      access,
+      handler: async (req, params): Promise<FhirResponse> => {
+        const id = params['id'];
+        const job = await jobs.status(id, req.principal?.clientId);
+        if (job.status === 'in-progress')
+          return { status: 202, headers: { 'X-Progress': `${job.files.length} file(s) written`, 'Retry-After': '2' } };
+        if (job.status === 'error')
+          throw errors.badRequest(`Export ${id} failed: ${job.error ?? 'unknown error'}`, 'internal', undefined, 'exception');
+        const manifest = {
+          transactionTime: job.transactionTime.toISOString(),
+          request: job.request,
+          requiresAccessToken: true,
+          output: job.files.map((f) => ({ type: 'Patient', url: `${baseUrl}/_export/${id}/${f.n}`, count: f.lines })),
+          error: [],
+        };
+        return { status: 200, headers: { Expires: job.expiresAt.toUTCString() }, body: { json: JSON.stringify(manifest) } };
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: '/_export/:id',
+      name: 'export-delete',
+      access,
+      handler: async (req, params) => {
+        await jobs.cancel(params['id'], req.principal?.clientId);
+        return { status: 202 };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/_export/:id/:n',
+      name: '$export-file',
+      access,
+      handler: async (req, params) => {
+        const n = /^\d{1,6}$/.test(params['n'] ?? '') ? Number(params['n']) : -1;
+        const file = await jobs.file(params['id'], req.principal?.clientId, n);
+        return {
+          status: 200,
+          body: { ndjson: file.ndjson },
+          disclosed: file.patientIds.map((pid) => ({ resourceType: 'Patient', id: pid, patients: [pid] })),
+        };
+      },
+    },
+  ];
+}

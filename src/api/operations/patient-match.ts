@@ -1,0 +1,156 @@
+/**
+ * Patient/$match (FHIR R4, IHE PDQm ITI-119): a searchset Bundle of graded candidates, each
+ * with search.score, the match-grade extension and medid's match-explanation extension. The
+ * matching itself is src/mpi/match.ts; this file is the FHIR shape around it.
+ */
+import type { Bundle, BundleEntry, Extension, Patient } from '@medplum/fhirtypes';
+import { errors } from '../../core/outcome.ts';
+import { EXTENSIONS, ID_SYSTEMS, operationUrl } from '../../core/systems.ts';
+import { parseJapaneseDate } from '../../jp/date.ts';
+import type { Matcher, MatchResult } from '../../mpi/match.ts';
+import type { FhirContext } from '../context.ts';
+import { defineOperation } from './operation.ts';
+import type { OperationHandler } from './operation.ts';
+
+interface MatchInput {
+  /** The Patient to match, its birth date already read as a FHIR date. */
+  patient: Patient;
+  count: number;
+  onlyCertainMatches: boolean;
+}
+const DEFAULT_COUNT = 10;
+const MAX_COUNT = 100;
+
+function explanation(r: MatchResult): Extension {
+  return {
+    url: EXTENSIONS.matchExplanation,
+    extension: [
+      { url: 'weight', valueDecimal: r.weight },
+      ...r.identifiers.map((s) => ({ url: 'identifier', valueUri: s === 'my-number' ? ID_SYSTEMS.myNumber : s })),
+      ...r.fields.map((f) => ({
+        url: 'field',
+        extension: [
+          { url: 'name', valueCode: f.field },
+          { url: 'result', valueCode: f.level },
+          { url: 'weight', valueDecimal: Math.round(f.weight * 100) / 100 },
+        ],
+      })),
+      ...r.notes.map((n) => ({ url: 'note', valueString: n })),
+    ],
+  };
+}
+
+/**
+ * The input Patient, with a Japanese-era or slash-separated birth date read as a FHIR date (the
+ * operation's documented leniency: desks type 昭和55年4月1日), then validated as a Patient.
+ */
+function inputPatient(raw: unknown): Patient {
+  if (typeof raw !== 'object' || raw === null || (raw as { resourceType?: unknown }).resourceType !== 'Patient') {
+    throw errors.badRequest('Parameter resource must be a Patient', 'invalid-parameter', "Parameters.parameter.where(name='resource')");
+  }
+  const p = raw as Patient;
+  if (typeof p.birthDate === 'string' && !/^\d{4}(-\d{2}(-\d{2})?)?$/.test(p.birthDate)) {
+    const iso = parseJapaneseDate(p.birthDate);
+    if (!iso)
+      throw errors.badRequest(
+        `Patient.birthDate "${p.birthDate}" is not a date (YYYY-MM-DD, or a Japanese era date such as 昭和55年4月1日 or S55.4.1)`,
+        'invalid-parameter',
+        'Patient.birthDate',
+      );
+    return { ...p, birthDate: iso };
+  }
+  return p;
+}
+
+/**
+ * What the audit record keeps of a $match query: which kinds of data were given and how it
+ * ended (released | ambiguous | gather-truncated | no-match), not the values — the record is
+ * shown to every person returned, and the query may describe someone else.
+ */
+function auditQuery(p: Patient, results: readonly MatchResult[], withheld: boolean, truncated: boolean): string {
+  const given = [
+    ...(p.identifier ?? []).map((i) => `identifier(${i.system ?? '?'})`),
+    ...(p.name?.length ? ['name'] : []),
+    ...(p.birthDate ? ['birthDate'] : []),
+    ...(p.gender ? ['gender'] : []),
+    ...(p.address?.length ? ['address'] : []),
+    ...(p.telecom?.length ? ['telecom'] : []),
+  ];
+  const disposition = truncated
+    ? 'gather-truncated'
+    : results.length === 0
+      ? withheld
+        ? 'ambiguous'
+        : 'no-match'
+      : results.length === 1
+        ? 'released'
+        : 'ambiguous';
+  return new URLSearchParams({ given: given.join(','), disposition, grades: results.map((r) => r.grade).join(',') }).toString();
+}
+
+export function patientMatch(matcher: Matcher): OperationHandler {
+  return defineOperation<MatchInput>({
+    url: operationUrl('Patient-match'),
+    input(call, ctx: FhirContext) {
+      const patient = inputPatient(call.input.resource('resource') ?? call.input.all('resource')[0]);
+      ctx.validator.assertResource(patient, 'Patient');
+      const count = call.input.integer('count') ?? DEFAULT_COUNT;
+      if (!Number.isInteger(count) || count < 1)
+        throw errors.badRequest(
+          `Parameter count: ${count} must be a positive integer`,
+          'invalid-parameter',
+          "Parameters.parameter.where(name='count')",
+        );
+      return { patient, count: Math.min(count, MAX_COUNT), onlyCertainMatches: call.input.boolean('onlyCertainMatches') ?? false };
+    },
+    async handle(ctx, { patient, count, onlyCertainMatches }) {
+      const out = await matcher.match(patient, { count, onlyCertain: onlyCertainMatches });
+      // One round trip for every Patient returned; one deleted meanwhile is left out.
+      const byId = new Map(
+        (
+          await ctx.uow.resources.readMany(
+            'Patient',
+            out.results.map((r) => r.patientId),
+          )
+        ).map((x) => [x.id, x]),
+      );
+      const results = out.results.filter((r) => byId.has(r.patientId));
+      const stored = results.map((r) => byId.get(r.patientId));
+      const entries: BundleEntry[] = results.map((r, i) => ({
+        fullUrl: `${ctx.baseUrl}/Patient/${r.patientId}`,
+        resource: JSON.parse(stored[i]?.content as string) as Patient,
+        search: { mode: 'match', score: r.score, extension: [{ url: EXTENSIONS.matchGrade, valueCode: r.grade }] },
+        extension: [explanation(r)],
+      }));
+      const warnings = [
+        ...out.oversized.map(
+          (o) =>
+            `Blocking key ${o.key.split(':')[0] ?? ''} for this query matches ${o.size} persons, more than the limit: not searched; add an identifier, a phone or a postal code to narrow the search`,
+        ),
+        ...(out.withheld ? [`onlyCertainMatches: nothing returned: ${out.withheld}`] : []),
+      ];
+      if (warnings.length > 0) {
+        entries.push({
+          resource: {
+            resourceType: 'OperationOutcome',
+            issue: warnings.map((text) => ({ severity: 'warning', code: 'incomplete', details: { text } })),
+          },
+          search: { mode: 'outcome' },
+        });
+      }
+      const body: Bundle = { resourceType: 'Bundle', type: 'searchset', total: results.length, entry: entries };
+      return {
+        status: 200,
+        body,
+        iheEvent: 'ITI-119',
+        disclosed: results.map((r, i) => ({
+          resourceType: 'Patient',
+          id: r.patientId,
+          versionId: stored[i]?.versionId,
+          patients: [r.patientId],
+        })),
+        query: auditQuery(patient, results, out.withheld !== undefined, out.oversized.length > 0),
+      };
+    },
+  });
+}

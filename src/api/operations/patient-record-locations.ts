@@ -1,0 +1,40 @@
+/**
+ * Patient/[id]/$record-locations (R11): the organizations that served the person, with their
+ * endpoints, as a `collection` Bundle of EpisodeOfCare (one per organization, period = first to
+ * last confirmed day), Organization and Endpoint entries. The answer and who may ask are the
+ * privacy service's (privacy/record-locations.ts); this is its FHIR shape. Audited.
+ */
+import type { Bundle, BundleEntry, EpisodeOfCare } from '@medplum/fhirtypes';
+import { EXTENSIONS, ID_SYSTEMS, operationUrl } from '../../core/systems.ts';
+import { assertMayLocateRecords, recordLocationsOf } from '../../privacy/record-locations.ts';
+import { defineOperation } from './operation.ts';
+
+export const patientRecordLocations = defineOperation<{ patientId: string }>({
+  url: operationUrl('Patient-record-locations'),
+  input: (call) => ({ patientId: call.id as string }),
+  async handle(ctx, { patientId }, call) {
+    assertMayLocateRecords(call.req.principal?.org, call.req.purposeOfUse);
+    await ctx.uow.resources.read('Patient', patientId); // 404 / 410 as for a read
+    const found = await recordLocationsOf(ctx.uow, patientId, ctx.clock.now().toISOString().slice(0, 10));
+    const episodes: EpisodeOfCare[] = found.uses.map((u) => ({
+      resourceType: 'EpisodeOfCare',
+      status: 'finished',
+      patient: { reference: `Patient/${patientId}` },
+      managingOrganization: { identifier: { system: ID_SYSTEMS.medicalInstitutionCode, value: u.orgCode } },
+      period: { start: u.firstDay, end: u.lastDay },
+      extension: [{ url: EXTENSIONS.serviceUseVisits, valueInteger: u.visits }],
+    }));
+    const entries: BundleEntry[] = [
+      ...episodes.map((e) => ({ resource: e })),
+      ...found.organizations.map((o) => ({ fullUrl: `${ctx.baseUrl}/Organization/${o.id ?? ''}`, resource: o })),
+      ...found.endpoints.map((e) => ({ fullUrl: `${ctx.baseUrl}/Endpoint/${e.id ?? ''}`, resource: e })),
+    ];
+    const body: Bundle = { resourceType: 'Bundle', type: 'collection', timestamp: ctx.clock.now().toISOString(), entry: entries };
+    return {
+      status: 200,
+      body,
+      disclosed: [{ resourceType: 'Patient', id: patientId, patients: [patientId] }],
+      query: `organizations=${found.organizations.length}${found.deniedAll ? '&consent=deny-all' : ''}`,
+    };
+  },
+});

@@ -1,0 +1,139 @@
+/**
+ * Patient/$register: an insurer's registrations, online (R1). Input: `registration` parameters
+ * (parts `record` — the insurer's own key — and `patient`), or a Bundle of Patients posted as
+ * the body. Each record is decided and written in its own transaction; the response lists one
+ * `result` per record (status, Patient, medical ID, held-review Task, issues) and a summary.
+ * A record that fails is reported and nothing is written for it; the others still load.
+ */
+import type { Bundle, OperationOutcome, Parameters, ParametersParameter } from '@medplum/fhirtypes';
+import type { IdentifierRules } from '../../identifiers/kind.ts';
+import { recordFromPatient } from '../../registry/patient.ts';
+import type { RecordResult, RegistrationResult, RegistrationStatus } from '../../registry/record.ts';
+import type { Registrar } from '../../registry/registrar.ts';
+import { errors, issue } from '../../core/outcome.ts';
+import { operationUrl, SYSTEMS } from '../../core/systems.ts';
+import { defineOperation } from './operation.ts';
+import type { OperationHandler } from './operation.ts';
+
+/** At most this many records per call: larger files go through `medid import` in batches. */
+export const MAX_REGISTRATIONS = 1000;
+
+function recordsOf(registrations: readonly ParametersParameter[][], bundle: Bundle | undefined, rules: IdentifierRules): RecordResult[] {
+  const out: RecordResult[] = [];
+  registrations.forEach((list, i) => {
+    const key = list.find((p) => p.name === 'record')?.valueString;
+    const patient = list.find((p) => p.name === 'patient')?.resource;
+    if (patient?.resourceType !== 'Patient') {
+      out.push({
+        ok: false,
+        record: key,
+        issues: [
+          {
+            expression: `Parameters.parameter.where(name='registration')[${i}].part.where(name='patient')`,
+            rule: 'register.patient-required',
+            text: 'each registration needs a patient part holding a Patient',
+          },
+        ],
+      });
+      return;
+    }
+    out.push(recordFromPatient(patient, key, rules));
+  });
+  if (bundle) {
+    if (bundle.resourceType !== 'Bundle')
+      throw errors.badRequest('$register takes a Parameters or a Bundle of Patients', 'invalid-parameter', 'resource');
+    (bundle.entry ?? []).forEach((e, i) => {
+      const r = e.resource;
+      if (r?.resourceType !== 'Patient') {
+        out.push({
+          ok: false,
+          record: e.fullUrl,
+          issues: [
+            { expression: `Bundle.entry[${i}].resource`, rule: 'register.patient-required', text: 'each entry must hold a Patient' },
+          ],
+        });
+        return;
+      }
+      out.push(recordFromPatient(r, e.fullUrl ?? r.id, rules));
+    });
+  }
+  return out;
+}
+
+function resultParameter(r: RegistrationResult, medicalIdSystem: string): ParametersParameter {
+  const part: ParametersParameter[] = [{ name: 'status', valueCode: r.status }];
+  if (r.record !== undefined) part.unshift({ name: 'record', valueString: r.record });
+  if (r.patientId) part.push({ name: 'patient', valueReference: { reference: `Patient/${r.patientId}` } });
+  if (r.medicalId) part.push({ name: 'medicalId', valueIdentifier: { system: medicalIdSystem, value: r.medicalId } });
+  if (r.taskId) part.push({ name: 'task', valueReference: { reference: `Task/${r.taskId}` } });
+  if (r.issues.length > 0) {
+    const oo: OperationOutcome = {
+      resourceType: 'OperationOutcome',
+      issue: r.issues
+        .map((i) =>
+          issue({
+            severity: r.status === 'error' ? 'error' : 'warning',
+            code: r.status === 'review' ? 'business-rule' : 'invalid',
+            medid: r.status === 'review' ? 'business-rule' : 'invalid-identifier',
+            text: i.text,
+            expression: i.expression,
+          }),
+        )
+        .map((x, n) => ({
+          ...x,
+          details: { ...x.details, coding: [...(x.details?.coding ?? []), { system: SYSTEMS.medidErrorRule, code: r.issues[n]?.rule }] },
+        })),
+    };
+    part.push({ name: 'issues', resource: oo });
+  }
+  return { name: 'result', part };
+}
+
+interface RegisterInput {
+  /** Each `registration` parameter's parts (record, patient). */
+  registrations: readonly ParametersParameter[][];
+  /** A Bundle of Patients posted as the body instead. */
+  bundle: Bundle | undefined;
+}
+
+export function patientRegister(
+  registrar: Registrar,
+  o: { rules: IdentifierRules; medicalIdSystem: string; concurrency: number },
+): OperationHandler {
+  return defineOperation<RegisterInput>({
+    url: operationUrl('Patient-register'),
+    input: (call) => ({
+      registrations: call.input.all('registration') as ParametersParameter[][],
+      bundle: call.input.resource('resource') as Bundle | undefined,
+    }),
+    async handle(_ctx, input, call) {
+      const org = call.req.principal?.org;
+      if (org && org.kind !== 'insurer' && org.kind !== 'authority')
+        throw errors.forbidden('Only insurers and the authority register insured persons');
+      const records = recordsOf(input.registrations, input.bundle, o.rules);
+      if (records.length === 0)
+        throw errors.badRequest(
+          '$register needs at least one registration',
+          'invalid-parameter',
+          "Parameters.parameter.where(name='registration')",
+          'required',
+        );
+      if (records.length > MAX_REGISTRATIONS)
+        throw errors.payloadTooLarge(
+          `$register takes at most ${MAX_REGISTRATIONS} registrations per call; send larger files in batches (medid import)`,
+        );
+      const results = await registrar.registerAll(records, org, o.concurrency);
+      const counts: Record<RegistrationStatus, number> = { created: 0, updated: 0, unchanged: 0, review: 0, error: 0 };
+      for (const r of results) counts[r.status]++;
+      const body: Parameters = {
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'summary', part: Object.entries(counts).map(([name, n]) => ({ name, valueInteger: n })) },
+          ...results.map((r) => resultParameter(r, o.medicalIdSystem)),
+        ],
+      };
+      const patients = [...new Set(results.flatMap((r) => (r.patientId ? [r.patientId] : [])))];
+      return { status: 200, body, disclosed: patients.map((id) => ({ resourceType: 'Patient', id, patients: [id] })) };
+    },
+  });
+}

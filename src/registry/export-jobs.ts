@@ -1,0 +1,92 @@
+/**
+ * Insurer exports (R3) as jobs, after the FHIR Bulk Data Access pattern: a job is started for
+ * one client and one payer, written in the background as NDJSON files (export.ts), read back
+ * file by file by the same client, cancelled, and deleted when it expires. A job belongs to the
+ * client that started it: to anyone else it does not exist.
+ */
+import crypto from 'node:crypto';
+import { errors } from '../core/outcome.ts';
+import type { Db } from '../store/db.ts';
+import { deleteExpiredExports, deleteExportJob, insertExportJob, readExportFile, readExportJob } from '../store/exports.ts';
+import type { ExportJob } from '../store/exports.ts';
+import { runExportJob } from './export.ts';
+
+export type { ExportJob };
+
+export interface ExportJobsDeps {
+  db: Db;
+  medicalIdSystem: string;
+  /** How long finished files stay downloadable. */
+  retentionMs: number;
+  now: () => Date;
+}
+
+export interface ExportRequest {
+  clientId: string;
+  /** 保険者番号 or 公費負担者番号 whose persons are exported. */
+  payer: string;
+  /** The kick-off URL, as the manifest repeats it. */
+  request: string;
+  since: Date | undefined;
+}
+
+export class ExportJobs {
+  private readonly d: ExportJobsDeps;
+  /** Jobs still being written (shutdown and tests wait for them). */
+  readonly running = new Set<Promise<void>>();
+
+  constructor(d: ExportJobsDeps) {
+    this.d = d;
+  }
+
+  /** Starts a job; returns its id at once while the files are written in the background. */
+  async start(r: ExportRequest): Promise<string> {
+    const id = crypto.randomUUID();
+    const now = this.d.now();
+    const since = r.since?.toISOString();
+    await insertExportJob(this.d.db, {
+      id,
+      clientId: r.clientId,
+      payer: r.payer,
+      request: r.request,
+      since,
+      at: now.toISOString(),
+      expiresAt: new Date(now.getTime() + this.d.retentionMs).toISOString(),
+    });
+    const job = runExportJob(this.d.db, id, r.payer, since ?? null, this.d.medicalIdSystem);
+    this.running.add(job);
+    void job.finally(() => this.running.delete(job));
+    return id;
+  }
+
+  /** The client's own job; another client's (or an expired one) is as unknown as a missing one. */
+  async status(id: string, clientId: string | undefined): Promise<ExportJob> {
+    const job = await readExportJob(this.d.db, id, this.d.now());
+    if (!job || job.clientId !== clientId) throw errors.notFound(`Export job ${id} is not known (or has expired)`);
+    return job;
+  }
+
+  async cancel(id: string, clientId: string | undefined): Promise<void> {
+    await this.status(id, clientId);
+    await deleteExportJob(this.d.db, id);
+  }
+
+  /** File `n` of the client's job, and the ids of the persons in it (each is audited when the file leaves). */
+  async file(id: string, clientId: string | undefined, n: number): Promise<{ ndjson: string; patientIds: string[] }> {
+    await this.status(id, clientId);
+    const content = n >= 0 ? await readExportFile(this.d.db, id, n) : undefined;
+    if (content === undefined) throw errors.notFound(n >= 0 ? `Export ${id} has no file ${n}` : `Export ${id} has no such file`);
+    return {
+      ndjson: content,
+      patientIds: content
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { id: string }).id),
+    };
+  }
+
+  /** Deletes jobs whose files expired (the registry sweep); returns how many. */
+  deleteExpired(): Promise<number> {
+    return deleteExpiredExports(this.d.db, this.d.now());
+  }
+}
