@@ -11,63 +11,15 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Coverage, CoverageEligibilityRequest } from '@medplum/fhirtypes';
-import { ID_SYSTEMS } from '../src/core/systems.ts';
 import { benchAuth, benchLog, freshPgDatabase, medianLoad, ROOT, startServer, tempDataDir, writeResults } from './lib.ts';
+import { coverage, HOSPITAL, request } from './eligibility-data.ts';
+import type { Card } from './eligibility-data.ts';
 import { importPopulation, INSURERS } from './match-population.ts';
-import type { Person } from './match-population.ts';
 import { rng } from './synthetic.ts';
 
 const PERSONS = Number(process.env['BENCH_ELIG_PERSONS'] ?? 100_000);
 const DURATION = Number(process.env['BENCH_DURATION'] ?? 10);
 const PG_URL = process.env['BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const JPC = 'http://jpfhir.jp/fhir/core/Extension/StructureDefinition/JP_Coverage_InsuredPerson';
-const HOSPITAL = '1310000001';
-
-function coverage(p: Person, patientId: string, insurer: string, number: string, start: string, end?: string): Coverage {
-  return {
-    resourceType: 'Coverage',
-    status: 'active',
-    identifier: [{ system: ID_SYSTEMS.insuredMemberId, value: `${insurer}:${p.symbol}:${number}:${p.branch}` }],
-    extension: [
-      { url: `${JPC}Symbol`, valueString: p.symbol },
-      { url: `${JPC}Number`, valueString: number },
-      { url: `${JPC}SubNumber`, valueString: p.branch },
-    ],
-    beneficiary: { reference: `Patient/${patientId}` },
-    payor: [{ identifier: { system: ID_SYSTEMS.insurerNumber, value: insurer } }],
-    period: { start, ...(end ? { end } : {}) },
-  };
-}
-
-function request(p: Card, day: string): CoverageEligibilityRequest {
-  return {
-    resourceType: 'CoverageEligibilityRequest',
-    status: 'active',
-    purpose: ['validation'],
-    created: `${day}T09:00:00+09:00`,
-    contained: [
-      { resourceType: 'Patient', id: 'p', birthDate: p.birthDate },
-      {
-        resourceType: 'Coverage',
-        id: 'c',
-        status: 'active',
-        beneficiary: { reference: '#p' },
-        payor: [{ display: 'card' }],
-        extension: [
-          { url: `${JPC}Symbol`, valueString: p.symbol },
-          { url: `${JPC}Number`, valueString: p.number },
-          { url: `${JPC}SubNumber`, valueString: p.branch },
-        ],
-      },
-    ],
-    patient: { reference: '#p' },
-    servicedDate: day,
-    insurer: { identifier: { system: ID_SYSTEMS.insurerNumber, value: p.insurer } },
-    insurance: [{ coverage: { reference: '#c' } }],
-  };
-}
-
 /** What a seeded database keeps for a later run (BENCH_KEEP_DB=1 writes it, BENCH_ELIG_REUSE reads it). */
 interface Seed {
   persons: number;
@@ -78,7 +30,6 @@ interface Seed {
   /** Cards of registered persons the load draws from. */
   sample: { p: Card; id: string }[];
 }
-type Card = Pick<Person, 'birthDate' | 'insurer' | 'symbol' | 'number' | 'branch'>;
 const SEED_FILE = path.join(ROOT, 'bench', 'results', 'eligibility-seed.json');
 
 async function seed(log: (s: string) => void): Promise<Seed & { drop: () => Promise<void> }> {

@@ -96,10 +96,11 @@ export async function benchAuth(dir: string): Promise<BenchAuth> {
   };
 }
 
-export async function startServer(env: Record<string, string>): Promise<ServerUnderTest> {
+/** Starts `src/main.ts` of the checkout at `root` (this one unless told) as `npm start` would. */
+export async function startServer(env: Record<string, string>, root = ROOT): Promise<ServerUnderTest> {
   const port = await freePort();
   const child = spawn(process.execPath, [...startFlags(), 'src/main.ts'], {
-    cwd: ROOT,
+    cwd: root,
     env: {
       ...process.env,
       PORT: String(port),
@@ -143,6 +144,17 @@ export function rssMb(pid: number): { now: number; peak: number } {
   return { now: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
 }
 
+/** CPU time (ms, user + system) a process has used so far, from /proc/<pid>/stat. */
+export function cpuMs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start at field 3; utime and stime are 14 and 15.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
+}
+
+/** USER_HZ, the unit of /proc's CPU times: 100 on every Linux this runs on. */
+const CLOCK_TICKS = 100;
+
 /** CPU time stolen by the hypervisor, in % of all CPU time, between two readings. */
 export function stealMeter(): () => number {
   const read = (): [number, number] => {
@@ -160,6 +172,12 @@ export interface LoadResult {
   /** Hypervisor steal during the run (%): above a few percent, the figures are depressed. */
   stealPct: number;
   reqPerSec: number;
+  /**
+   * CPU time the server process spent per request (ms, user + system, from /proc): far less
+   * sensitive than req/s to what else the machine is doing, so the better figure for comparing
+   * two builds of the server.
+   */
+  cpuMsPerRequest: number;
   p50: number;
   p99: number;
   errors: number;
@@ -187,6 +205,7 @@ export interface LoadSpec {
 export async function runLoad(spec: LoadSpec, pid: number): Promise<LoadResult> {
   let maxRss = rssMb(pid).now;
   const steal = stealMeter();
+  const cpu0 = cpuMs(pid);
   const timer = setInterval(() => {
     maxRss = Math.max(maxRss, rssMb(pid).now);
   }, 200);
@@ -201,6 +220,7 @@ export async function runLoad(spec: LoadSpec, pid: number): Promise<LoadResult> 
     return {
       stealPct: steal(),
       reqPerSec: result.requests.average,
+      cpuMsPerRequest: (cpuMs(pid) - cpu0) / Math.max(1, result.requests.total),
       p50: result.latency.p50,
       p99: result.latency.p99,
       errors: result.errors,

@@ -47,7 +47,7 @@ export function parseInsuredMemberParts(
   // 後期高齢者医療 (法別 39): the 番号 is an 8-digit 被保険者番号 whose last digit third-party
   // validators check with the 2-1 rule — unconfirmed, so only when configured.
   if (rules.lateElderlyNumberCheckDigit && parts.insurerNumber.startsWith('39')) {
-    const n = parts.number.normalize('NFKC');
+    const n = nfkc(parts.number);
     if (!/^\d{8}$/.test(n))
       return { ok: false, rule: 'late-elderly-number.format', message: `insured member id "${raw}": a 後期高齢者 number must be 8 digits` };
     const expected = mod10CheckDigit(n.slice(0, 7));

@@ -7,14 +7,19 @@
  */
 import { nfkc } from './characters.ts';
 
-/** Japanese eras (start day, inclusive). 元年 is year 1. */
-const ERAS: { names: string[]; start: [number, number, number] }[] = [
-  { names: ['令和', 'R', 'r', '㋿'], start: [2019, 5, 1] },
-  { names: ['平成', 'H', 'h', '㍻'], start: [1989, 1, 8] },
-  { names: ['昭和', 'S', 's', '㍼'], start: [1926, 12, 25] },
-  { names: ['大正', 'T', 't', '㍽'], start: [1912, 7, 30] },
-  { names: ['明治', 'M', 'm', '㍾'], start: [1868, 1, 25] },
-];
+type Era = { names: string[]; start: [number, number, number] };
+/** Japanese eras (start day, inclusive), their names as NFKC leaves them (㍼ → 昭和). 元年 is year 1. */
+const ERAS: Era[] = (
+  [
+    { names: ['令和', 'R', 'r', '㋿'], start: [2019, 5, 1] },
+    { names: ['平成', 'H', 'h', '㍻'], start: [1989, 1, 8] },
+    { names: ['昭和', 'S', 's', '㍼'], start: [1926, 12, 25] },
+    { names: ['大正', 'T', 't', '㍽'], start: [1912, 7, 30] },
+    { names: ['明治', 'M', 'm', '㍾'], start: [1868, 1, 25] },
+  ] satisfies Era[]
+).map((e) => ({ ...e, names: [...new Set(e.names.map(nfkc))] }));
+
+const ISO_DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 /** YYYY-MM-DD when y-m-d is a real calendar day (2026-02-30 is not), else undefined. */
 export function calendarDay(y: number, m: number, d: number): string | undefined {
@@ -28,11 +33,14 @@ export function calendarDay(y: number, m: number, d: number): string | undefined
  * outside its era (昭和65年, 平成1年1月7日) is not a date. Undefined when it cannot be read.
  */
 export function parseJapaneseDate(raw: string): string | undefined {
+  // The form machines send, checked without the folding (it is on every eligibility request).
+  const iso = ISO_DAY.exec(raw);
+  if (iso) return calendarDay(Number(iso[1]), Number(iso[2]), Number(iso[3]));
   const s = nfkc(raw).replace(/\s+/g, '').replace(/元年/, '1年');
-  const era = ERAS.find((e) => e.names.some((n) => s.startsWith(nfkc(n))));
+  const era = ERAS.find((e) => e.names.some((n) => s.startsWith(n)));
   if (era) {
-    const name = era.names.find((n) => s.startsWith(nfkc(n))) as string;
-    const m = /^(\d{1,2})[年./-](\d{1,2})[月./-](\d{1,2})日?$/.exec(s.slice(nfkc(name).length));
+    const name = era.names.find((n) => s.startsWith(n)) as string;
+    const m = /^(\d{1,2})[年./-](\d{1,2})[月./-](\d{1,2})日?$/.exec(s.slice(name.length));
     if (!m) return undefined;
     const [ey, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
     const out = calendarDay(era.start[0] + ey - 1, mo, d);
@@ -50,5 +58,5 @@ export function parseJapaneseDate(raw: string): string | undefined {
 
 /** Whether `s` is already a calendar day written YYYY-MM-DD (the canonical form, nothing else). */
 export function isCalendarDay(s: string): boolean {
-  return /^\d{4}-\d{2}-\d{2}$/.test(s) && parseJapaneseDate(s) === s;
+  return ISO_DAY.test(s) && parseJapaneseDate(s) === s;
 }

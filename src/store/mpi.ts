@@ -28,21 +28,31 @@ export const STORED_FEATURE_KEYS = {
 export type FeatureName = keyof typeof STORED_FEATURE_KEYS;
 export type StoredFeatures = Partial<Record<FeatureName, unknown>>;
 
-const NAME_OF_KEY = new Map(Object.entries(STORED_FEATURE_KEYS).map(([name, key]) => [key as string, name as FeatureName]));
-
 function encodeFeatures(f: StoredFeatures): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, v] of Object.entries(f)) if (v !== undefined) out[STORED_FEATURE_KEYS[name as FeatureName]] = v;
   return out;
 }
 
-function decodeFeatures(o: object | null): StoredFeatures {
-  const out: StoredFeatures = {};
-  for (const [key, v] of Object.entries(o ?? {})) {
-    const name = NAME_OF_KEY.get(key);
-    if (name !== undefined) out[name] = v;
-  }
-  return out;
+/**
+ * Stored form → names. Written out rather than looped: $match decodes every candidate of every
+ * query (hundreds), and one object shape for all of them keeps scoring fast.
+ */
+function decodeFeatures(o: Record<string, unknown> | null): StoredFeatures {
+  const f = o ?? {};
+  return {
+    familyKana: f['fk'],
+    givenKana: f['gk'],
+    familyKanaLoose: f['fl'],
+    givenKanaLoose: f['gl'],
+    familyKanji: f['fj'],
+    givenKanji: f['gj'],
+    birthDate: f['b'],
+    sex: f['s'],
+    postalCode: f['z'],
+    address: f['a'],
+    phones: f['p'],
+  } satisfies Record<FeatureName, unknown>;
 }
 
 export interface IndexedPatient {
@@ -103,7 +113,7 @@ export async function blockedCandidates(
   limit: number,
   names: readonly [string, string][],
 ): Promise<BlockedCandidates> {
-  const { rows } = await db.query<{ kind: 'k' | 'c' | 'n'; key: string; n: number | null; features: object | null }>(
+  const { rows } = await db.query<{ kind: 'k' | 'c' | 'n'; key: string; n: number | null; features: Record<string, unknown> | null }>(
     `WITH k AS (SELECT key, count(*)::int AS n FROM mpi.block WHERE key = ANY($1::text[]) GROUP BY key),
           c AS (SELECT DISTINCT b.patient_id FROM mpi.block b JOIN k ON k.key = b.key AND k.n <= $3
                 UNION SELECT unnest($2::text[]))
@@ -175,13 +185,13 @@ export async function samplePairs(
   db: Db,
   pairs: number,
 ): Promise<{ random: [StoredFeatures, StoredFeatures][]; blocked: [StoredFeatures, StoredFeatures][] }> {
-  const { rows: sample } = await db.query<{ features: object }>(
+  const { rows: sample } = await db.query<{ features: Record<string, unknown> }>(
     `SELECT features FROM mpi.features TABLESAMPLE BERNOULLI (least(100, 100.0 * $1 / greatest(1, (SELECT count(*) FROM mpi.features)))) ORDER BY random() LIMIT $1`,
     [pairs * 2],
   );
   const random: [StoredFeatures, StoredFeatures][] = [];
   for (let i = 0; i + 1 < sample.length; i += 2) random.push([decodeFeatures(sample[i].features), decodeFeatures(sample[i + 1].features)]);
-  const { rows } = await db.query<{ a: object; b: object }>(
+  const { rows } = await db.query<{ a: Record<string, unknown>; b: Record<string, unknown> }>(
     `WITH k AS (SELECT DISTINCT key FROM mpi.block TABLESAMPLE BERNOULLI (least(100, 100.0 * $1 / greatest(1, (SELECT count(*) FROM mpi.block))))),
           p AS (SELECT b1.patient_id AS a, b2.patient_id AS b FROM k JOIN mpi.block b1 ON b1.key = k.key
                 JOIN mpi.block b2 ON b2.key = k.key AND b2.patient_id > b1.patient_id LIMIT $1)

@@ -1,0 +1,269 @@
+/**
+ * Paired benchmark of two checkouts (`npm run bench:paired`): is this commit as fast as another
+ * one, on the same machine, in the same run? One PostgreSQL database is seeded once with this
+ * checkout's code — BENCH_PERSONS synthetic persons (bench/match-population.ts) through
+ * `medid import`, 1.5 coverages each — and both checkouts serve it in turn (their migrations
+ * must be the same). Each round starts one server, then the other (the order alternates), and
+ * drives each with the same loads:
+ *   - REST read (`GET Patient/{id}`) and identifier search (`Patient?identifier=` an insured
+ *     member id), c=50;
+ *   - `Patient/$match` (kana and kanji names, birth date, sex, no identifier) and
+ *     `CoverageEligibilityRequest/$submit` by a hospital, c=16.
+ * Reported: per scenario, the median req/s of each side and the median of the per-round ratios
+ * (this ÷ baseline), and the same for the server's CPU time per request — machines here are
+ * shared and noisy; a ratio within a round is what counts, and CPU per request moves least.
+ * Before each side's run the tables the loads write are vacuumed (autovacuum may be off), so
+ * neither side inherits the other's dead rows.
+ *
+ *   BENCH_BASELINE=/path/to/other/checkout npm run bench:paired
+ *   BENCH_ROUNDS=5 BENCH_DURATION=10 BENCH_PERSONS=100000 BENCH_SCENARIOS='$match,$submit'
+ *
+ * The baseline checkout needs its own `npm ci`.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Parameters, Patient } from '@medplum/fhirtypes';
+import pg from 'pg';
+import { ID_SYSTEMS, NAME_REPRESENTATION } from '../src/core/systems.ts';
+import { coverage, HOSPITAL, request } from './eligibility-data.ts';
+import { benchAuth, benchLog, freshPgDatabase, median, ROOT, runLoad, startServer, tempDataDir, writeResults } from './lib.ts';
+import type { LoadSpec } from './lib.ts';
+import { importPopulation, INSURERS } from './match-population.ts';
+import type { Person } from './match-population.ts';
+import { rng } from './synthetic.ts';
+
+const BASELINE = process.env['BENCH_BASELINE'];
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
+const DURATION = Number(process.env['BENCH_DURATION'] ?? 10);
+const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 3);
+const PERSONS = Number(process.env['BENCH_PERSONS'] ?? 100_000);
+const PG_URL = process.env['BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const ONLY = process.env['BENCH_SCENARIOS']?.split(',');
+
+interface Sampled {
+  p: Person;
+  id: string;
+}
+
+/** The migrations a checkout would run: both sides must serve the same schema. */
+function migrationSums(root: string): string {
+  const dir = path.join(root, 'src', 'store', 'migrations');
+  const h = crypto.createHash('sha256');
+  for (const f of fs.readdirSync(dir).sort()) h.update(f).update(fs.readFileSync(path.join(dir, f)));
+  return h.digest('hex');
+}
+
+function matchQuery(p: Person): Parameters {
+  const resource: Patient = {
+    resourceType: 'Patient',
+    name: [
+      { extension: [{ url: NAME_REPRESENTATION, valueCode: 'IDE' }], family: p.familyKanji, given: [p.givenKanji] },
+      { extension: [{ url: NAME_REPRESENTATION, valueCode: 'SYL' }], family: p.familyKana, given: [p.givenKana] },
+    ],
+    birthDate: p.birthDate,
+    gender: p.sex,
+  };
+  return {
+    resourceType: 'Parameters',
+    parameter: [
+      { name: 'resource', resource },
+      { name: 'count', valueInteger: 5 },
+    ],
+  };
+}
+
+type Scenario = {
+  name: string;
+  connections: number;
+  headers: 'admin' | 'hospital';
+  setup: (s: Sampled) => { method: string; path: string; body?: string };
+};
+
+const SCENARIOS: Scenario[] = [
+  { name: 'read', connections: 50, headers: 'admin', setup: (s) => ({ method: 'GET', path: `/fhir/Patient/${s.id}` }) },
+  {
+    name: 'search by identifier',
+    connections: 50,
+    headers: 'admin',
+    setup: (s) => ({
+      method: 'GET',
+      path: `/fhir/Patient?identifier=${encodeURIComponent(`${ID_SYSTEMS.insuredMemberId}|${s.p.insurer}:${s.p.symbol}:${s.p.number}:${s.p.branch}`)}`,
+    }),
+  },
+  {
+    name: '$match',
+    connections: 16,
+    headers: 'admin',
+    setup: (s) => ({ method: 'POST', path: '/fhir/Patient/$match', body: JSON.stringify(matchQuery(s.p)) }),
+  },
+  {
+    name: '$submit',
+    connections: 16,
+    headers: 'hospital',
+    setup: (s) => ({ method: 'POST', path: '/fhir/CoverageEligibilityRequest/$submit', body: JSON.stringify(request(s.p, '2026-11-30')) }),
+  },
+];
+
+async function seedCoverages(url: string, dir: string, keyFile: string, secretFile: string, sample: readonly Sampled[]): Promise<number> {
+  const { openDb } = await import('../src/store/open.ts');
+  const { createApp } = await import('../src/app.ts');
+  const { loadDefinitions } = await import('../src/fhir/definitions/index.ts');
+  const { loadConfig } = await import('../src/config.ts');
+  const { loadServerKeys } = await import('../src/auth/keys.ts');
+  const { createLogger } = await import('../src/core/logger.ts');
+  const { analyzeAfterBulkLoad } = await import('../src/store/health.ts');
+  const db = await openDb({ databaseUrl: url, dataDir: dir, poolSize: 2 });
+  const app = createApp({
+    config: loadConfig({ DATABASE_URL: url, MEDID_DATA_DIR: dir, MEDID_SECRET_FILE: secretFile, MEDID_AUDIT: 'off' }),
+    db,
+    defs: await loadDefinitions(path.join(ROOT, 'profiles')),
+    logger: createLogger('warn'),
+    keys: (await loadServerKeys({ file: keyFile, dataDir: dir })).keys,
+    registrySecret: Buffer.alloc(32),
+  });
+  const r = rng(5);
+  let n = 0;
+  for (let i = 0; i < sample.length; i += 500) {
+    const chunk = sample.slice(i, i + 500).flatMap(({ p, id }) => {
+      const covs = [coverage(p, id, p.insurer, p.number, '2024-04-01')];
+      if (r() < 0.5)
+        covs.push(coverage(p, id, INSURERS[(INSURERS.indexOf(p.insurer) + 1) % INSURERS.length], `9${p.number}`, '2026-04-01'));
+      return covs.map((resource) => ({ id: crypto.randomUUID(), resource }));
+    });
+    await app.context.uow.resources.transaction((repo) => repo.createManyTrusted('Coverage', chunk));
+    n += chunk.length;
+  }
+  await analyzeAfterBulkLoad(db);
+  await db.close();
+  return n;
+}
+
+/** Vacuums what the loads write, so neither side inherits the other's dead rows (autovacuum may be off). */
+async function vacuum(url: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query('VACUUM (ANALYZE) registry.service_use, audit.event, fhir.resource, fhir.resource_version');
+  } finally {
+    await c.end();
+  }
+}
+
+async function main(): Promise<void> {
+  if (!BASELINE || !fs.existsSync(path.join(BASELINE, 'src', 'main.ts')))
+    throw new Error('BENCH_BASELINE must name another medid checkout (with its node_modules)');
+  if (migrationSums(BASELINE) !== migrationSums(ROOT))
+    throw new Error('the two checkouts have different migrations: they cannot serve one database');
+  const { lines, log } = benchLog(
+    `medid paired benchmark: this checkout vs ${BASELINE}, ${PERSONS} persons, ${ROUNDS} rounds × ${DURATION} s`,
+  );
+  const dir = tempDataDir();
+  const auth = await benchAuth(dir);
+  const db = await freshPgDatabase(PG_URL);
+  try {
+    const env = {
+      ...process.env,
+      DATABASE_URL: db.url,
+      MEDID_DATA_DIR: dir,
+      MEDID_SECRET_FILE: auth.secretFile,
+      MEDID_SIGNING_KEY_FILE: auth.keyFile,
+    };
+    const population = await importPopulation({ persons: PERSONS, seed: 23, dir, env, databaseUrl: db.url }, log);
+    const registered = population.people.flatMap((p) => {
+      const id = population.registered.get(p.record);
+      return id ? [{ p, id }] : [];
+    });
+    log(`coverages: ${await seedCoverages(db.url, dir, auth.keyFile, auth.secretFile, registered)}`);
+    const step = Math.max(1, Math.floor(registered.length / 20_000));
+    const sample = registered.filter((_v, i) => i % step === 0);
+    const { AccessTokens } = await import('../src/auth/access-token.ts');
+    const { authEndpoints } = await import('../src/auth/smart-configuration.ts');
+    const { serverKeysFromJwks } = await import('../src/auth/keys.ts');
+    const keys = await serverKeysFromJwks(JSON.parse(fs.readFileSync(auth.keyFile, 'utf8')) as never);
+    const sides = [
+      { name: 'this', root: ROOT },
+      { name: 'baseline', root: BASELINE },
+    ] as const;
+    const scenarios = SCENARIOS.filter((sc) => !ONLY || ONLY.includes(sc.name));
+    type Figures = { rps: number; cpu: number };
+    const results = new Map<string, { this: Figures; baseline: Figures }[]>(scenarios.map((sc) => [sc.name, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 === 0 ? sides : [...sides].reverse();
+      const got = new Map<string, Partial<Record<'this' | 'baseline', Figures>>>(scenarios.map((sc) => [sc.name, {}]));
+      for (const side of order) {
+        await vacuum(db.url);
+        const server = await startServer(
+          { DATABASE_URL: db.url, MEDID_DATA_DIR: dir, MEDID_SECRET_FILE: auth.secretFile, MEDID_SIGNING_KEY_FILE: auth.keyFile },
+          side.root,
+        );
+        try {
+          const tokens = new AccessTokens({
+            keys,
+            issuer: authEndpoints(server.base).issuer,
+            audience: server.base,
+            isResourceType: () => true,
+          });
+          const admin = (await tokens.issue('bench', 'bench', { kind: 'authority', code: 'bench' }, 'system/*.cruds', 3600)).accessToken;
+          const hospital = (
+            await tokens.issue(
+              'hospital',
+              'bench hospital',
+              { kind: 'medical-institution', code: HOSPITAL },
+              'system/CoverageEligibilityRequest.c system/Patient.r',
+              3600,
+            )
+          ).accessToken;
+          for (const sc of scenarios) {
+            const headers = {
+              authorization: `Bearer ${sc.headers === 'admin' ? admin : hospital}`,
+              'content-type': 'application/fhir+json',
+              accept: 'application/fhir+json',
+            };
+            let i = round * 100_003;
+            const spec = (duration: number): LoadSpec => ({
+              title: sc.name,
+              url: server.base,
+              headers,
+              connections: sc.connections,
+              duration,
+              setup: (req) => ({ ...req, ...sc.setup(sample[(i++ * 7919) % sample.length]) }),
+            });
+            await runLoad(spec(WARMUP), server.pid);
+            const r = await runLoad(spec(DURATION), server.pid);
+            const g = got.get(sc.name);
+            if (g) g[side.name] = { rps: r.reqPerSec, cpu: r.cpuMsPerRequest };
+            log(
+              `round ${round + 1} ${side.name.padEnd(8)} ${sc.name.padEnd(21)} ${Math.round(r.reqPerSec)} req/s p50 ${r.p50} ms p99 ${r.p99} ms, server CPU ${r.cpuMsPerRequest.toFixed(3)} ms/request (non-2xx ${r.non2xx}, steal ${r.stealPct.toFixed(1)} %)`,
+            );
+            if (r.non2xx > 0 || r.errors > 0) throw new Error(`${side.name} ${sc.name}: ${r.non2xx} non-2xx answers, ${r.errors} errors`);
+          }
+        } finally {
+          await server.stop();
+        }
+      }
+      for (const sc of scenarios) {
+        const g = got.get(sc.name);
+        if (g?.this && g.baseline) results.get(sc.name)?.push({ this: g.this, baseline: g.baseline });
+      }
+    }
+    const span = (xs: number[]): string => `${median(xs).toFixed(3)} (${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)})`;
+    log('');
+    log(`Medians of ${ROUNDS} rounds; ratios are this ÷ baseline within each round (min–max).`);
+    log('| scenario | c | req/s this | req/s baseline | req/s ratio | CPU ms/request this | baseline | CPU ratio |');
+    log('|---|---|---|---|---|---|---|---|');
+    for (const sc of scenarios) {
+      const rs = results.get(sc.name) ?? [];
+      if (rs.length === 0) continue;
+      log(
+        `| ${sc.name} | ${sc.connections} | ${Math.round(median(rs.map((r) => r.this.rps)))} | ${Math.round(median(rs.map((r) => r.baseline.rps)))} | ${span(rs.map((r) => r.this.rps / r.baseline.rps))} | ${median(rs.map((r) => r.this.cpu)).toFixed(3)} | ${median(rs.map((r) => r.baseline.cpu)).toFixed(3)} | ${span(rs.map((r) => r.this.cpu / r.baseline.cpu))} |`,
+      );
+    }
+  } finally {
+    await db.drop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  writeResults('paired', lines);
+}
+
+await main();
