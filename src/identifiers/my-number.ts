@@ -1,7 +1,7 @@
 /**
  * My Number (個人番号): 12 digits, the 12th a mod-11 check digit (総務省令第八十五号 第五条).
  * medid accepts it as input only — at registration and lookup — and keeps nothing but a keyed
- * MAC (privacy/my-number-mac.ts). It is never a FHIR identifier medid emits.
+ * MAC (privacy/my-number/mac.ts). It is never a FHIR identifier medid emits.
  */
 import { myNumberCheckDigit } from './check-digits.ts';
 import { fail, ok } from './kind.ts';

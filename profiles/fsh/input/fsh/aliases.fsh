@@ -1,5 +1,5 @@
 // Canonical URLs used across medid's FSH. medid's own base is http://medid.example.org/fhir
-// (src/fhir/canonical.ts): the reserved example.org domain, so medid claims no real namespace.
+// (src/core/canonical.ts): the reserved example.org domain, so medid claims no real namespace.
 Alias: $medid = http://medid.example.org/fhir
 Alias: $medidId = http://medid.example.org/fhir/sid/medical-id
 Alias: $myNumber = http://medid.example.org/fhir/sid/my-number
