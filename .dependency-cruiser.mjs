@@ -57,6 +57,13 @@ const sideways = [
     to: { path: pathOf(['identifiers']) },
   },
   {
+    name: 'no-edge-to-repo',
+    comment: 'The HTTP edge hands requests to api/; it never reaches the repository itself',
+    severity: 'error',
+    from: { path: pathOf(['http']) },
+    to: { path: pathOf(['repo']) },
+  },
+  {
     name: 'no-handler-sql',
     comment: 'Handlers call services and the repository; only they reach store/',
     severity: 'error',

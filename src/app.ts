@@ -38,12 +38,11 @@ import { ClientDirectory } from './auth/clients.ts';
 import { assertAllowed } from './auth/guard.ts';
 import type { ServerKeys } from './auth/keys.ts';
 import { authEndpoints, capabilitySecurity, smartConfiguration } from './auth/smart-configuration.ts';
+import { TokenEndpoint } from './auth/token-endpoint.ts';
 import { defaultConfig } from './config.ts';
 import type { Config } from './config.ts';
 import type { Clock } from './core/clock.ts';
 import { systemClock } from './core/clock.ts';
-import { Topic } from './core/events.ts';
-import type { LoginAttempt } from './core/events.ts';
 import type { Logger } from './core/logger.ts';
 import { errors } from './core/outcome.ts';
 import { ID_SYSTEMS } from './core/systems.ts';
@@ -65,6 +64,7 @@ import { requestLog } from './http/request-log.ts';
 import { mpiIndexHook } from './mpi/index-hook.ts';
 import { Matcher } from './mpi/match.ts';
 import { WeightsStore } from './mpi/weights-store.ts';
+import { assertMaySubmitRecord } from './privacy/access-rules.ts';
 import { MyNumberMac } from './privacy/my-number/mac.ts';
 import { MyNumberVault } from './privacy/my-number/vault.ts';
 import { ExportJobs } from './registry/export-jobs.ts';
@@ -172,7 +172,9 @@ export function createApp(deps: AppDeps): App {
   // Services.
   const registrar = new Registrar({
     uow,
-    myNumberMacs: myNumberMac,
+    assertMaySubmit: assertMaySubmitRecord,
+    // The operation, not the key: the registry never holds key material.
+    myNumberMacs: { mac: (digits) => myNumberMac.mac(digits), version: myNumberMac.version },
     clock,
     medicalIdSystem,
     // The message only: a database error's detail could quote a value.
@@ -186,11 +188,10 @@ export function createApp(deps: AppDeps): App {
     deathRetentionDays: config.deathRetentionDays,
     mergeUndoDays: config.mergeUndoDays,
   });
-  const weights = new WeightsStore(deps.db);
+  const weights = new WeightsStore();
   const matcher = new Matcher({
-    db: deps.db,
     myNumberMac: (digits) => myNumberMac.mac(digits),
-    weights: () => weights.get(),
+    weights: (db) => weights.get(db),
     thresholds: config.matchThresholds,
     blockLimit: config.matchBlockLimit,
     normalizeIdentifier: (s, v) => identifiers.normalizeForSearch(s, v),
@@ -205,8 +206,6 @@ export function createApp(deps: AppDeps): App {
     await mismatches.closeFor(e.tx, e.patientId, e.at);
   });
   auditLog.auditedWrites.register(serviceUseWrite);
-  const logins = new Topic<LoginAttempt>();
-  logins.on((attempt) => auditLog.record([loginAuditRow(attempt)]));
 
   // The FHIR API: operations (each named after its OperationDefinition), authorization and audit.
   const endpoints = authEndpoints(baseUrl);
@@ -218,6 +217,17 @@ export function createApp(deps: AppDeps): App {
     isResourceType: deps.defs.isResourceType,
     now: () => clock.now().getTime(),
   });
+  const tokenEndpoint = new TokenEndpoint({
+    clients,
+    remoteJwks: new RemoteJwksCache(deps.fetch),
+    tokenEndpoint: endpoints.tokenEndpoint,
+    recordJti: (c, j, e) => recordAssertionJti(deps.db, c, j, e),
+    now: () => clock.now().getTime(),
+    tokens,
+    logger: deps.logger,
+    isResourceType: deps.defs.isResourceType,
+  });
+  tokenEndpoint.logins.on((attempt) => auditLog.record([loginAuditRow(attempt)]));
   const auditDeps = { auditLog, compartment, baseUrl, clock, logger: deps.logger };
   const hooks = (tx: UnitOfWork | undefined): RouterHooks => ({
     authorize: (req, route, params) => {
@@ -311,17 +321,7 @@ export function createApp(deps: AppDeps): App {
       clients,
       audience: baseUrl,
       smartConfiguration: {},
-      token: {
-        clients,
-        remoteJwks: new RemoteJwksCache(deps.fetch),
-        tokenEndpoint: endpoints.tokenEndpoint,
-        recordJti: (c, j, e) => recordAssertionJti(deps.db, c, j, e),
-        now: () => clock.now().getTime(),
-        tokens,
-        logins,
-        logger: deps.logger,
-        isResourceType: deps.defs.isResourceType,
-      },
+      token: tokenEndpoint,
     }),
   );
   const mount = mountPathOf(baseUrl);

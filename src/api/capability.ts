@@ -8,6 +8,7 @@ import { MEDID_CANONICAL } from '../core/canonical.ts';
 import type { FhirDefinitions } from '../fhir/definitions/index.ts';
 import { isSearchable } from '../fhir/definitions/search-params.ts';
 import type { Router } from './router.ts';
+import { FHIR_CORE } from '../core/systems.ts';
 
 type TypeInteraction = NonNullable<CapabilityStatementRestResource['interaction']>[number]['code'];
 
@@ -54,7 +55,7 @@ export function buildCapabilityStatement(defs: FhirDefinitions, router: Router, 
     );
     const res: CapabilityStatementRestResource = {
       type: type as CapabilityStatementRestResource['type'],
-      profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
+      profile: `${FHIR_CORE.structureDefinition}${type}`,
       interaction: typeCodes.map((code) => ({ code })),
       versioning: 'versioned-update',
       readHistory: true,

@@ -24,6 +24,13 @@ export interface Route {
   public?: boolean;
   /** Whether a `:type` segment also matches sealed types (operations such as $validate do). */
   anyType?: boolean;
+  /**
+   * The handler's work does not run in the request's unit of work: it commits its own
+   * transactions, reads on its own connection, or starts background work. Such a route cannot
+   * be an entry of a transaction Bundle (it would escape the Bundle's atomicity, run again when
+   * the Bundle's transaction is retried, or, on the embedded database, wait on it forever).
+   */
+  selfCommitting?: boolean;
 }
 
 /** Cross-cutting steps around every dispatch: authorization before, audit after. */

@@ -8,8 +8,9 @@ import { decodeJwt, decodeProtectedHeader, errors as joseErrors, importJWK, jwtV
 import type { JWK, JWTPayload, ProtectedHeaderParameters } from 'jose';
 import type { Client, ClientDirectory } from './clients.ts';
 import type { RemoteJwksCache } from './client-keys.ts';
+import { OAUTH } from '../core/systems.ts';
 
-export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+export const JWT_BEARER = OAUTH.jwtBearerAssertion;
 export const ASSERTION_ALGS = ['RS384', 'ES384'] as const;
 /** Largest lifetime of an assertion (SMART: exp no more than five minutes in the future). */
 export const MAX_ASSERTION_LIFETIME_S = 300;

@@ -4,6 +4,7 @@
  */
 import type { CapabilityStatementRestSecurity } from '@medplum/fhirtypes';
 import { ASSERTION_ALGS } from './client-assertion.ts';
+import { EXTENSIONS, SYSTEMS } from '../core/systems.ts';
 
 export interface AuthEndpoints {
   issuer: string;
@@ -37,11 +38,11 @@ export function smartConfiguration(e: AuthEndpoints, scopesSupported: readonly s
 export function capabilitySecurity(e: AuthEndpoints): CapabilityStatementRestSecurity {
   return {
     cors: true,
-    service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }] }],
+    service: [{ coding: [{ system: SYSTEMS.restfulSecurityService, code: 'SMART-on-FHIR' }] }],
     description: `SMART Backend Services (client_credentials with private_key_jwt, RS384 or ES384). Discovery: .well-known/smart-configuration; token endpoint ${e.tokenEndpoint}.`,
     extension: [
       {
-        url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
+        url: EXTENSIONS.smartOAuthUris,
         extension: [
           { url: 'token', valueUri: e.tokenEndpoint },
           { url: 'introspect', valueUri: e.introspectionEndpoint },

@@ -6,7 +6,8 @@
  * each as an AuditEvent, DCM 110114 User Authentication — subscribed in app.ts). The answer
  * leaves only after the announcement is handled.
  */
-import type { LoginAttempt, Topic } from '../core/events.ts';
+import { Topic } from '../core/events.ts';
+import type { LoginAttempt } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
 import type { AccessTokens } from './access-token.ts';
 import { authenticateClient, ClientAuthError } from './client-assertion.ts';
@@ -20,7 +21,6 @@ export interface OAuthResponse {
 
 export interface TokenEndpointDeps extends AssertionDeps {
   tokens: AccessTokens;
-  logins: Topic<LoginAttempt>;
   logger: Logger;
   isResourceType: (t: string) => boolean;
 }
@@ -35,12 +35,31 @@ export interface TokenRequestMeta {
   remoteAddress: string | undefined;
 }
 
-export async function handleTokenRequest(form: URLSearchParams, meta: TokenRequestMeta, d: TokenEndpointDeps): Promise<OAuthResponse> {
+export class TokenEndpoint {
+  private readonly d: TokenEndpointDeps;
+  /** Every token request, granted or refused, once decided and before it is answered (app.ts: the audit log records each). */
+  readonly logins = new Topic<LoginAttempt>();
+
+  constructor(d: TokenEndpointDeps) {
+    this.d = d;
+  }
+
+  handle(form: URLSearchParams, meta: TokenRequestMeta): Promise<OAuthResponse> {
+    return handleTokenRequest(form, meta, this.d, this.logins);
+  }
+}
+
+async function handleTokenRequest(
+  form: URLSearchParams,
+  meta: TokenRequestMeta,
+  d: TokenEndpointDeps,
+  logins: Topic<LoginAttempt>,
+): Promise<OAuthResponse> {
   const grant = form.get('grant_type');
   if (!grant) return oauthError(400, 'invalid_request', 'grant_type is required');
   if (grant !== 'client_credentials') return oauthError(400, 'unsupported_grant_type', 'only client_credentials is supported');
   const audit = (outcome: 0 | 4, clientId: string | undefined, description: string): Promise<void> =>
-    d.logins.emit({ outcome, clientId, description, requestId: meta.requestId, remoteAddress: meta.remoteAddress, at: new Date(d.now()) });
+    logins.emit({ outcome, clientId, description, requestId: meta.requestId, remoteAddress: meta.remoteAddress, at: new Date(d.now()) });
   let client;
   try {
     client = await authenticateClient(form, d);

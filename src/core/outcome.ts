@@ -118,10 +118,11 @@ export const errors = {
   forbidden: (text = 'Insufficient scope') => err('forbidden', { code: 'forbidden', medid: 'forbidden', text }),
   /**
    * 503: the database cannot answer now (down, unreachable, or a conflict that kept failing on
-   * retry). The HTTP edge adds Retry-After; nothing was written.
+   * retry). The HTTP edge adds Retry-After.
    */
-  unavailable: (text = 'The database is unavailable; nothing was written. Retry after the Retry-After interval') =>
-    err('unavailable', { code: 'transient', medid: 'unavailable', text }),
+  unavailable: (
+    text = 'The database is unavailable. Retry after the Retry-After interval; if this was a write, read before writing again: a commit cut off on its way back may have gone through',
+  ) => err('unavailable', { code: 'transient', medid: 'unavailable', text }),
   /**
    * The audit record could not be written, so nothing is disclosed: 500, or 503 (with
    * Retry-After at the edge) when the database could not answer and a retry may succeed.

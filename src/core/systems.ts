@@ -1,7 +1,8 @@
 /**
  * Every URI medid names things with, in one module (architecture rule 12): code systems,
- * identifier systems, extensions, profiles and policies — HL7's, IHE's, JP Core's and medid's
- * own (under MEDID_CANONICAL). A URI written anywhere else is a bug.
+ * identifier systems, extensions, profiles, policies and protocol values — HL7's, IHE's, JP
+ * Core's, OAuth's and medid's own (under MEDID_CANONICAL). A URI written anywhere else is a bug
+ * (the edge's placeholder base for parsing request paths aside).
  */
 import { MEDID_CANONICAL } from './canonical.ts';
 
@@ -97,6 +98,17 @@ export const EXTENSIONS = {
 
 /** The name representation extension (kept under its own name: jp/names.ts and the registry's Patients use it). */
 export const NAME_REPRESENTATION = EXTENSIONS.nameRepresentation;
+
+/** The base R4 definitions, by type or code (`${FHIR_CORE.structureDefinition}Patient`). */
+export const FHIR_CORE = {
+  structureDefinition: 'http://hl7.org/fhir/StructureDefinition/',
+  searchParameter: 'http://hl7.org/fhir/SearchParameter/',
+} as const;
+
+/** OAuth 2.0 values (RFC 7523). */
+export const OAUTH = {
+  jwtBearerAssertion: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+} as const;
 
 export const PROFILES = {
   /** The Patient the registry writes. */

@@ -5,8 +5,9 @@
 import { tryGetDataType } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import type { SummaryMode } from './search/model.ts';
+import { SYSTEMS } from '../core/systems.ts';
 
-const SUBSETTED = { system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'SUBSETTED', display: 'subsetted' };
+const SUBSETTED = { system: SYSTEMS.observationValue, code: 'SUBSETTED', display: 'subsetted' };
 
 /** Whether JSON key `key` is element `name`, including choice forms (deceasedBoolean → deceased). */
 function keyIn(key: string, names: ReadonlySet<string>): boolean {

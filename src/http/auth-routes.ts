@@ -10,8 +10,7 @@ import type { ClientDirectory } from '../auth/clients.ts';
 import { introspect } from '../auth/introspection.ts';
 import type { ServerKeys } from '../auth/keys.ts';
 import type { AuthEndpoints } from '../auth/smart-configuration.ts';
-import { handleTokenRequest } from '../auth/token-endpoint.ts';
-import type { TokenEndpointDeps } from '../auth/token-endpoint.ts';
+import type { TokenEndpoint } from '../auth/token-endpoint.ts';
 import type { InFlight } from './in-flight.ts';
 
 export interface AuthRouteDeps {
@@ -20,7 +19,7 @@ export interface AuthRouteDeps {
   keys: ServerKeys;
   tokens: AccessTokens;
   clients: ClientDirectory;
-  token: TokenEndpointDeps;
+  token: TokenEndpoint;
   audience: string;
   smartConfiguration: Record<string, unknown>;
 }
@@ -58,11 +57,7 @@ export function oauthRouter(d: AuthRouteDeps): Router {
         res.status(400).json({ error: 'invalid_request', error_description: 'send an application/x-www-form-urlencoded body' });
         return;
       }
-      const out = await handleTokenRequest(
-        form,
-        { requestId: String(res.locals['requestId']), remoteAddress: req.socket.remoteAddress },
-        d.token,
-      );
+      const out = await d.token.handle(form, { requestId: String(res.locals['requestId']), remoteAddress: req.socket.remoteAddress });
       res.status(out.status).json(out.body);
     }),
   );

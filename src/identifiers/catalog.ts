@@ -18,8 +18,8 @@ import { ID_SYSTEMS, LEGACY_SYSTEMS } from '../core/systems.ts';
 
 export interface IdentifierCatalogOptions {
   rules: IdentifierRules;
-  /** The medical ID's system URI (configurable; tests use urn:example:…). */
-  medicalIdSystem?: string;
+  /** The medical ID's system URI (MEDID_MEDICAL_ID_SYSTEM, config.ts). */
+  medicalIdSystem: string;
 }
 
 export class IdentifierCatalog {
@@ -29,7 +29,7 @@ export class IdentifierCatalog {
 
   constructor(o: IdentifierCatalogOptions) {
     this.rules = o.rules;
-    this.medicalIdSystem = o.medicalIdSystem ?? ID_SYSTEMS.medicalId;
+    this.medicalIdSystem = o.medicalIdSystem;
     for (const k of [
       insurerNumber,
       insuredMemberId,

@@ -7,17 +7,17 @@
  */
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { errors, issue } from '../core/outcome.ts';
-import { SYSTEMS } from '../core/systems.ts';
+import { EXTENSIONS, SYSTEMS } from '../core/systems.ts';
 import { parseInsuredNumber, parseInsuredSubnumber, parseInsuredSymbol } from './insured-parts.ts';
 import type { ParseResult } from './kind.ts';
 import type { IdentifierCatalog } from './catalog.ts';
 
-const JP_EXT = 'http://jpfhir.jp/fhir/core/Extension/StructureDefinition/';
+const JP_CARD = EXTENSIONS.jpCoverageInsuredPerson;
 /** JP Core Coverage extensions carrying the parts of an insurance card number. */
 export const COVERAGE_PART_EXTENSIONS: Readonly<Record<string, (raw: string) => ParseResult>> = {
-  [`${JP_EXT}JP_Coverage_InsuredPersonSymbol`]: parseInsuredSymbol,
-  [`${JP_EXT}JP_Coverage_InsuredPersonNumber`]: parseInsuredNumber,
-  [`${JP_EXT}JP_Coverage_InsuredPersonSubNumber`]: (raw) => {
+  [`${JP_CARD}Symbol`]: parseInsuredSymbol,
+  [`${JP_CARD}Number`]: parseInsuredNumber,
+  [`${JP_CARD}SubNumber`]: (raw) => {
     const r = parseInsuredSubnumber(raw);
     return r.ok && r.value === ''
       ? { ok: false, rule: 'insured-subnumber.empty', message: 'insured person branch number (枝番): the extension must not be empty' }

@@ -15,8 +15,9 @@ import type { Patient } from '@medplum/fhirtypes';
 import { errors } from '../core/outcome.ts';
 import { ID_SYSTEMS } from '../core/systems.ts';
 import { parseMyNumber } from '../identifiers/my-number.ts';
+import type { UnitOfWork } from '../repo/unit-of-work.ts';
 import type { Db } from '../store/db.ts';
-import { blockedCandidates, patientsByIdentifiers } from '../store/mpi.ts';
+import { blockedCandidates, patientsByIdentifiers, VALUE_COUNT_FIELDS } from '../store/mpi.ts';
 import { compare, namesSwapped } from './compare.ts';
 import type { Comparison } from './compare.ts';
 import { blockingKeys, featuresOf } from './features.ts';
@@ -52,18 +53,15 @@ export interface MatchOutcome {
 }
 
 export interface MatcherDeps {
-  db: Db;
   /** The keyed MAC of 12 validated My Number digits (privacy/my-number, passed in). */
   myNumberMac: (digits: string) => Buffer;
-  weights: () => Promise<Weights>;
+  /** The weights in force, read (when not cached) on the caller's connection. */
+  weights: (db: Db) => Promise<Weights>;
   thresholds: MatchThresholds;
   /** Blocks larger than this are not used (and reported). */
   blockLimit: number;
   normalizeIdentifier: (system: string, value: string) => string;
 }
-
-/** The name features whose value frequencies the weights use (mpi.value_count's field names). */
-const NAME_COUNT_FIELDS: (keyof ValueCounts & keyof MatchFeatures)[] = ['familyKana', 'givenKana', 'familyKanji', 'givenKanji'];
 
 /** The demographics contradict an agreeing identifier. */
 function contradiction(c: Comparison): string | undefined {
@@ -101,7 +99,8 @@ export class Matcher {
     return { ids, macs };
   }
 
-  async match(p: Patient, o: { count: number; onlyCertain: boolean }): Promise<MatchOutcome> {
+  /** Matches on the caller's unit of work (inside a transaction Bundle: its transaction). */
+  async match(uow: UnitOfWork, p: Patient, o: { count: number; onlyCertain: boolean }): Promise<MatchOutcome> {
     const q = featuresOf(p);
     const { ids, macs } = this.identifiersOf(p);
     if (ids.length === 0 && macs.length === 0) {
@@ -118,7 +117,7 @@ export class Matcher {
         );
       }
     }
-    const byId = await patientsByIdentifiers(this.d.db, ids, macs);
+    const byId = await patientsByIdentifiers(uow.db, ids, macs);
     const idSystems = new Map<string, string[]>();
     for (const r of byId) idSystems.set(r.patientId, [...(idSystems.get(r.patientId) ?? []), r.system]);
     const keys = [...new Set([...blockingKeys(q), ...blockingKeys(q, true)])];
@@ -135,15 +134,15 @@ export class Matcher {
         ['givenKanji', q.familyKanji],
       ] as const
     ).flatMap(([field, v]) => (v === undefined ? [] : [[field, v] as [string, string]]));
-    const found = await blockedCandidates(this.d.db, keys, [...idSystems.keys()], this.d.blockLimit, names);
-    const w = await this.d.weights();
+    const found = await blockedCandidates(uow.db, keys, [...idSystems.keys()], this.d.blockLimit, names);
+    const w = await this.d.weights(uow.db);
     const t = this.d.thresholds;
     const results: MatchResult[] = [];
     for (const cand of found.candidates) {
       const c = cand.features as MatchFeatures;
       const cmp = compare(q, c);
       const counts: ValueCounts = {};
-      for (const field of NAME_COUNT_FIELDS) {
+      for (const field of VALUE_COUNT_FIELDS) {
         const v = c[field];
         if (v !== undefined) counts[field] = found.counts[`${field}|${v}`];
       }

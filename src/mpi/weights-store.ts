@@ -10,19 +10,15 @@ import type { Weights } from './weights.ts';
 const TTL_MS = 60_000;
 
 export class WeightsStore {
-  private readonly db: Db;
   private cached: { weights: Weights; at: number } | undefined;
   private loading: Promise<Weights> | undefined;
 
-  constructor(db: Db) {
-    this.db = db;
-  }
-
-  async get(): Promise<Weights> {
+  /** The weights, read on `db` (the caller's connection or transaction) when the cache is stale. */
+  async get(db: Db): Promise<Weights> {
     if (this.cached && Date.now() - this.cached.at < TTL_MS) return this.cached.weights;
     this.loading ??= (async () => {
       try {
-        const row = await latestWeights(this.db);
+        const row = await latestWeights(db);
         const weights = row
           ? { ...DEFAULT_WEIGHTS, ...(row.weights as Partial<Weights>), source: row.estimatedAt.toISOString() }
           : DEFAULT_WEIGHTS;

@@ -1,21 +1,16 @@
 /**
  * Record location (R11): which organizations served a person (from the service uses that valid
  * eligibility confirmations record), their directory entries and active endpoints — minus what
- * the person's Consents deny (the one consent decision, consent/decision.ts). Answered for
- * treatment only, to medical institutions and the authority.
+ * the person's Consents deny (the one consent decision, consent/decision.ts). Who may ask:
+ * access-rules.ts (treatment only, medical institutions and the authority).
  */
 import type { Endpoint, Organization } from '@medplum/fhirtypes';
-import { errors } from '../core/outcome.ts';
-import type { Organization as Caller } from '../core/principal.ts';
 import { ID_SYSTEMS, POLICIES } from '../core/systems.ts';
 import type { UnitOfWork } from '../repo/unit-of-work.ts';
 import { serviceUseOf } from '../store/service-use.ts';
 import type { ServiceUseRow } from '../store/service-use.ts';
 import { consentsOf } from './consent/consents.ts';
 import { decideConsent } from './consent/decision.ts';
-
-/** Purposes of use record location answers (v3-ActReason). */
-const TREATMENT = new Set(['TREAT', 'ETREAT', 'CAREMGT']);
 
 export interface RecordLocations {
   /** Service uses shown: one per organization, first and last confirmed day, visits. */
@@ -24,14 +19,6 @@ export interface RecordLocations {
   endpoints: Endpoint[];
   /** The person's Consent denies record location altogether. */
   deniedAll: boolean;
-}
-
-/** Refuses (403) a caller or a purpose record location is not answered to. */
-export function assertMayLocateRecords(org: Caller | undefined, purposeOfUse: string): void {
-  if (!TREATMENT.has(purposeOfUse))
-    throw errors.forbidden(`Record location is answered for treatment only (purpose of use ${purposeOfUse})`);
-  if (org && org.kind !== 'medical-institution' && org.kind !== 'authority')
-    throw errors.forbidden('Record location is answered to medical institutions (treatment) only');
 }
 
 const codeOf = (o: Organization): string | undefined => o.identifier?.find((i) => i.system === ID_SYSTEMS.medicalInstitutionCode)?.value;

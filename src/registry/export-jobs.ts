@@ -71,11 +71,11 @@ export class ExportJobs {
     await deleteExportJob(this.d.db, id);
   }
 
-  /** File `n` of the client's job, and the ids of the persons in it (each is audited when the file leaves). */
-  async file(id: string, clientId: string | undefined, n: number): Promise<{ ndjson: string; patientIds: string[] }> {
+  /** File `n` (as the URL names it: 0, 1, …) of the client's job, and the ids of the persons in it (each is audited when the file leaves). */
+  async file(id: string, clientId: string | undefined, n: string): Promise<{ ndjson: string; patientIds: string[] }> {
     await this.status(id, clientId);
-    const content = n >= 0 ? await readExportFile(this.d.db, id, n) : undefined;
-    if (content === undefined) throw errors.notFound(n >= 0 ? `Export ${id} has no file ${n}` : `Export ${id} has no such file`);
+    const content = /^\d{1,6}$/.test(n) ? await readExportFile(this.d.db, id, Number(n)) : undefined;
+    if (content === undefined) throw errors.notFound(`Export ${id} has no file ${n}`);
     return {
       ndjson: content,
       patientIds: content

@@ -14,7 +14,7 @@ import crypto from 'node:crypto';
 import type { Patient, Task } from '@medplum/fhirtypes';
 import type { Clock } from '../core/clock.ts';
 import { Topic } from '../core/events.ts';
-import { errors, isOutcomeError } from '../core/outcome.ts';
+import { errors, isOutcomeError, statusOf } from '../core/outcome.ts';
 import type { Organization } from '../core/principal.ts';
 import { ID_SYSTEMS, SYSTEMS } from '../core/systems.ts';
 import { issueUnusedMedicalId } from '../identifiers/medical-id.ts';
@@ -56,20 +56,16 @@ export interface RegistrarDeps {
   drawMedicalId?: () => string;
   /** Told when a batch could not take the set-based path (it then runs record by record). */
   onBulkFallback?: (err: unknown) => void;
+  /** Refuses (403) an organization that may not submit a record naming these payers (privacy/access-rules.ts). */
+  assertMaySubmit: (org: Organization | undefined, payers: readonly string[]) => void;
 }
 
 /** Records per set-based transaction: bounds the advisory locks one transaction holds (~3 per record). */
 export const BULK_CHUNK = 200;
 
-/** Which organization may submit a record: an insurer its own members; the authority anyone. */
-export function assertMaySubmit(org: Organization | undefined, r: RegistrationRecord): void {
-  if (org === undefined || org.kind === 'authority') return;
-  if (org.kind !== 'insurer') throw errors.forbidden('Only insurers and the authority register insured persons');
-  const payers = [r.insuredMemberId?.insurerNumber, r.publicPayerMemberId?.payerNumber].filter((x): x is string => x !== undefined);
-  if (payers.length === 0 || payers.some((p) => p !== org.code)) {
-    throw errors.forbidden(`Insurer ${org.code} may register only its own members (the record names ${payers.join(', ') || 'no insurer'})`);
-  }
-}
+/** The payer numbers a record carries (保険者番号, 公費負担者番号): whose member the record says the person is. */
+const payersOf = (r: RegistrationRecord): string[] =>
+  [r.insuredMemberId?.insurerNumber, r.publicPayerMemberId?.payerNumber].filter((x): x is string => x !== undefined);
 
 export class Registrar {
   private readonly d: RegistrarDeps;
@@ -112,7 +108,7 @@ export class Registrar {
       if (!rr.ok) out[pos] = { record: rr.record, status: 'error', issues: rr.issues };
       else {
         try {
-          assertMaySubmit(org, rr.record);
+          this.d.assertMaySubmit(org, payersOf(rr.record));
           keyed.push({ pos, k: this.keyed(rr.record) });
         } catch (e) {
           out[pos] = errorResult(rr.record, e);
@@ -138,6 +134,8 @@ export class Registrar {
         for (const [i, r] of done.created) out[keyed[i].pos] = r;
         rest = done.rest;
       } catch (e) {
+        // A database that cannot answer fails the whole call (503); anything else is retried record by record.
+        if (isUnavailable(e)) throw e;
         this.d.onBulkFallback?.(e);
       }
     }
@@ -151,7 +149,7 @@ export class Registrar {
     if (!rr.ok) return { record: rr.record, status: 'error', issues: rr.issues };
     const r = rr.record;
     try {
-      assertMaySubmit(org, r);
+      this.d.assertMaySubmit(org, payersOf(r));
       return await this.d.uow.transaction((tx) => this.registerIn(tx, r, org));
     } catch (e) {
       return errorResult(r, e);
@@ -292,9 +290,12 @@ export class Registrar {
   }
 }
 
-/** A refusal of one record as its result (an OperationOutcome error's first issue). */
+/** The database cannot answer now (store/db-errors.ts): no record can be decided, so the call fails as a whole. */
+const isUnavailable = (e: unknown): boolean => isOutcomeError(e) && statusOf(e.outcome) === 503;
+
+/** A refusal of one record as its result (an OperationOutcome error's first issue); an outage or a bug fails the call. */
 function errorResult(r: RegistrationRecord, e: unknown): RegistrationResult {
-  if (!isOutcomeError(e)) throw e;
+  if (!isOutcomeError(e) || isUnavailable(e)) throw e;
   const i = e.outcome.issue?.[0];
   return {
     record: r.record,

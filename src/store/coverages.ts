@@ -3,6 +3,7 @@
  * beneficiary's birth date and other coverages, in one round trip.
  */
 import type { Db } from './db.ts';
+import { STORED_FEATURE_KEYS } from './mpi.ts';
 
 export interface CoverageRow {
   /** 'card': matched the card's numbers; 'other': another coverage of the same beneficiary. */
@@ -42,8 +43,7 @@ export async function coveragesByCard(
      UNION ALL
      SELECT 'birth', '', h.patient_id, b.birth FROM (SELECT DISTINCT patient_id FROM hit) h
        -- target_id is C-collated; features' key is not: compare in its collation to use its index.
-       -- 'b' is the stored key of the birth date (mpi.ts, STORED_FEATURE_KEYS).
-       CROSS JOIN LATERAL (SELECT f.features->>'b' AS birth FROM mpi.features f WHERE f.patient_id = h.patient_id COLLATE "default") b`,
+       CROSS JOIN LATERAL (SELECT f.features->>'${STORED_FEATURE_KEYS.birthDate}' AS birth FROM mpi.features f WHERE f.patient_id = h.patient_id COLLATE "default") b`,
     // An index range on the C-collated code: exactly the value, or every value with the prefix
     // (the prefix ends in ':', and ';' is the next byte; U+0001 sorts right after the exact value).
     [system, byExact ? q.exact : q.prefix, byExact ? `${q.exact}\u0001` : `${q.prefix.slice(0, -1)};`],

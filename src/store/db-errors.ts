@@ -13,8 +13,8 @@ import { errors } from '../core/outcome.ts';
 
 export type DbErrorClass = 'unique' | 'retry' | 'unavailable' | 'other';
 
-/** SQLSTATEs of a database that cannot serve now: connection exceptions (class 08) and these. */
-const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300', '53400', '57014']);
+/** SQLSTATEs of a database that cannot serve now: connection exceptions (class 08), shutting down or starting up, out of connections. */
+const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300']);
 /** Node socket errors of an unreachable or vanished server. */
 const SOCKET_ERRORS = new Set([
   'ECONNREFUSED',

@@ -55,6 +55,9 @@ function decodeFeatures(o: Record<string, unknown> | null): StoredFeatures {
   } satisfies Record<FeatureName, unknown>;
 }
 
+/** The name features whose value frequencies are counted (mpi.value_count.field): frequency-aware name weights. */
+export const VALUE_COUNT_FIELDS = ['familyKana', 'givenKana', 'familyKanji', 'givenKanji'] as const satisfies readonly FeatureName[];
+
 export interface IndexedPatient {
   patientId: string;
   features: StoredFeatures;
@@ -170,9 +173,7 @@ export async function rebuildValueCounts(db: Db): Promise<number> {
     await t.query(
       `INSERT INTO mpi.value_count (field, value, n)
        SELECT x.field, x.value, count(*)::int FROM mpi.features f
-       -- Stored keys: STORED_FEATURE_KEYS.
-       CROSS JOIN LATERAL (VALUES ('familyKana', f.features->>'fk'), ('givenKana', f.features->>'gk'),
-                                  ('familyKanji', f.features->>'fj'), ('givenKanji', f.features->>'gj')) AS x(field, value)
+       CROSS JOIN LATERAL (VALUES ${VALUE_COUNT_FIELDS.map((n) => `('${n}', f.features->>'${STORED_FEATURE_KEYS[n]}')`).join(', ')}) AS x(field, value)
        WHERE x.value IS NOT NULL GROUP BY x.field, x.value`,
     );
   });

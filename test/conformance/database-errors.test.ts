@@ -11,6 +11,7 @@ import { MAX_ATTEMPTS } from '../../src/store/db-errors.ts';
 import { PgDb } from '../../src/store/pg.ts';
 import { testDrivers } from '../helpers/db.ts';
 import { FaultyDb } from '../helpers/faulty-db.ts';
+import { insurerNumber, registerBody, registrationPatient } from '../helpers/registry.ts';
 import { fhirFetch, useToken } from '../helpers/fhir.ts';
 import { startTestServer } from '../helpers/server.ts';
 import type { TestServer } from '../helpers/server.ts';
@@ -129,10 +130,15 @@ describe.each(testDrivers().filter((d) => d === 'pg'))('a PostgreSQL outage on %
       fhirFetch(`${s.base}/Patient/${created.body.id ?? ''}`),
       fhirFetch(`${s.base}/Patient?family=Ueno`),
       fhirFetch(`${s.base}/Patient`, { method: 'POST', json: { resourceType: 'Patient', name: [{ family: 'Outage' }] } }),
+      fhirFetch(`${s.base}/Patient/$register`, {
+        method: 'POST',
+        json: registerBody([{ record: 'r1', patient: registrationPatient({ insurer: insurerNumber('0613809'), number: '77' }) }]),
+      }),
       fhirFetch(`${s.root}/readyz`),
     ]);
-    expect(during.map((r) => r.status)).toEqual([503, 503, 503, 503]);
-    for (const r of during.slice(0, 3)) {
+    // $register too: an outage is the call's 503, not one error per record.
+    expect(during.map((r) => r.status)).toEqual([503, 503, 503, 503, 503]);
+    for (const r of during.slice(0, 4)) {
       expect(r.headers.get('retry-after')).toMatch(/^\d+$/);
       expect(codeOf(r.body as OperationOutcome)).toBe('unavailable');
     }

@@ -254,6 +254,15 @@ describe.each(testDrivers())('registry on %s', (driver) => {
     expect(out[0]?.issues?.issue[0]?.details?.text).toMatch(/only its own members/);
   });
 
+  it('refuses a registration given as a value instead of parts, naming it (400, not 500)', async () => {
+    const res = await call<OperationOutcome>(`${s.base}/Patient/$register`, {
+      method: 'POST',
+      json: { resourceType: 'Parameters', parameter: [{ name: 'registration', valueString: 'x' }] },
+    });
+    expect(res.status, res.text).toBe(400);
+    expect(res.body.issue?.[0]?.expression).toEqual([`Parameters.parameter.where(name='registration')[0]`]);
+  });
+
   it('changes the medical ID on request; the old one still finds the person and is never reissued', async () => {
     const [r] = await register([{ insurer: INSURER, number: '6000', kana: ['キムラ', 'タク'] }]);
     const res = await call<FhirParameters>(`${s.base}/Patient/${r?.patient ?? ''}/$change-medical-id`, {
@@ -290,12 +299,14 @@ describe.each(testDrivers())('registry on %s', (driver) => {
     expect(parseMedicalId(drawn[1]).ok).toBe(true);
     const { Registrar } = await import('../../src/registry/registrar.ts');
     const { MyNumberMac } = await import('../../src/privacy/my-number/mac.ts');
+    const { assertMaySubmitRecord } = await import('../../src/privacy/access-rules.ts');
     const reg = new Registrar({
       uow: s.app.context.uow,
       myNumberMacs: new MyNumberMac(Buffer.alloc(32, 1)),
       clock: { now: () => clock },
       medicalIdSystem: ID_SYSTEMS.medicalId,
       drawMedicalId: () => drawn.shift() as string,
+      assertMaySubmit: assertMaySubmitRecord,
     });
     const { recordFromPatient } = await import('../../src/registry/patient.ts');
     const out = await reg.registerOne(

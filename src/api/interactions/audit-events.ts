@@ -12,6 +12,7 @@ import type { Route } from '../router.ts';
 import { parseDateRange } from '../../fhir/search/date-range.ts';
 import { splitEscaped, unescape } from '../../fhir/search/parse-values.ts';
 import { parseReference } from '../../fhir/search/reference.ts';
+import { FHIR_CORE } from '../../core/systems.ts';
 
 const TYPE = 'AuditEvent';
 
@@ -225,7 +226,7 @@ export function auditEventRoutes(ctx: FhirContext, trail: AuditTrail): Route[] {
 export function auditEventCapability(): CapabilityStatementRestResource {
   return {
     type: TYPE,
-    profile: 'http://hl7.org/fhir/StructureDefinition/AuditEvent',
+    profile: `${FHIR_CORE.structureDefinition}AuditEvent`,
     documentation: 'Written by the server only (IHE BALP); append-only, never updated or deleted.',
     interaction: [{ code: 'read' }, { code: 'vread' }, { code: 'search-type' }],
     versioning: 'no-version',

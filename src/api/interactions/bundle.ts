@@ -206,6 +206,24 @@ async function runTransaction(ctx: FhirContext, makeRouter: RouterFactory, req: 
   });
 }
 
+/**
+ * Refuses, before anything runs, a transaction whose entries include a route that does its work
+ * outside the request's transaction (Route.selfCommitting: $register, $export, the medical ID's
+ * lifecycle): it would escape the Bundle's atomicity. Such requests go alone, or in a batch.
+ */
+function assertTransactional(router: Router, entries: readonly Entry[]): void {
+  for (const e of entries) {
+    const m = router.match(e.method, e.path);
+    if (m.route?.selfCommitting) {
+      throw errors.badRequest(
+        `Bundle.entry[${e.index}] (${e.method} ${e.path}): ${m.route.name} commits its own work and cannot be part of a transaction Bundle; send it on its own or in a batch Bundle`,
+        'invalid-bundle',
+        `Bundle.entry[${e.index}].request.url`,
+      );
+    }
+  }
+}
+
 /** Prefixes an entry's error with where it happened, keeping its status. */
 function atEntry(e: Entry, err: unknown): unknown {
   if (!isOutcomeError(err)) return err;
@@ -241,7 +259,9 @@ export function bundleRoute(ctx: FhirContext, makeRouter: RouterFactory, router:
       const entries = parseEntries(body, ctx.baseUrl);
       if (entries.some((e) => e.path === '/'))
         throw errors.badRequest('A bundle entry cannot post another bundle to the base', 'invalid-bundle');
-      return body.type === 'batch' ? runBatch(ctx, router(), req, entries) : runTransaction(ctx, makeRouter, req, entries);
+      if (body.type === 'batch') return runBatch(ctx, router(), req, entries);
+      assertTransactional(router(), entries);
+      return runTransaction(ctx, makeRouter, req, entries);
     },
   };
 }

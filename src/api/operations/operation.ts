@@ -30,6 +30,8 @@ export interface OperationCall {
 export interface Operation<I> {
   /** The OperationDefinition.url this operation implements. */
   url: string;
+  /** The operation commits its own work (see Route.selfCommitting): refused inside transaction Bundles. */
+  selfCommitting?: boolean;
   /** Reads the typed input from the parsed parameters (and the request, for headers). */
   input(call: OperationCall, ctx: FhirContext): I;
   handle(ctx: FhirContext, input: I, call: OperationCall): Promise<FhirResponse>;
@@ -38,11 +40,12 @@ export interface Operation<I> {
 /** An operation as the route table holds it (its input type erased). */
 export interface OperationHandler {
   url: string;
+  selfCommitting?: boolean;
   run(ctx: FhirContext, call: OperationCall): Promise<FhirResponse>;
 }
 
 export function defineOperation<I>(op: Operation<I>): OperationHandler {
-  return { url: op.url, run: (ctx, call) => op.handle(ctx, op.input(call, ctx), call) };
+  return { url: op.url, selfCommitting: op.selfCommitting, run: (ctx, call) => op.handle(ctx, op.input(call, ctx), call) };
 }
 
 /** Extension on an OperationDefinition naming the SMART permissions it needs, e.g. "{type}.r" or "Patient.rs". */
@@ -82,6 +85,7 @@ export function operationRoutes(
           name,
           type: fixedType,
           anyType: true,
+          selfCommitting: h.selfCommitting,
           access: (_req, params) => needs(params['type'] ?? fixedType),
           handler: (req, params) => {
             const input = parseOperationInput(def, req);

@@ -2,16 +2,18 @@
 import type { Parameters } from '@medplum/fhirtypes';
 import { operationUrl } from '../../core/systems.ts';
 import type { Lifecycle } from '../../registry/lifecycle.ts';
-import { assertAuthorityStaff, disclosePatients } from './authority-staff.ts';
+import { disclosePatients } from './patient-parameters.ts';
 import { defineOperation } from './operation.ts';
+import { assertAuthorityStaff } from '../../privacy/access-rules.ts';
 import type { OperationHandler } from './operation.ts';
 
 export function patientChangeMedicalId(lc: Lifecycle, medicalIdSystem: string): OperationHandler {
   return defineOperation<{ patientId: string }>({
     url: operationUrl('Patient-change-medical-id'),
+    selfCommitting: true,
     input: (call) => ({ patientId: call.id as string }),
     async handle(_ctx, { patientId }, call) {
-      assertAuthorityStaff(call.req.principal, '$change-medical-id');
+      assertAuthorityStaff(call.req.principal?.org, '$change-medical-id');
       const r = await lc.changeMedicalId(patientId);
       const body: Parameters = {
         resourceType: 'Parameters',

@@ -17,6 +17,7 @@ export function patientExportStatusRoutes(jobs: ExportJobs, baseUrl: string): Ro
       pattern: '/_export/:id',
       name: 'export-status',
       access,
+      selfCommitting: true,
       handler: async (req, params): Promise<FhirResponse> => {
         const id = params['id'];
         const job = await jobs.status(id, req.principal?.clientId);
@@ -39,6 +40,7 @@ export function patientExportStatusRoutes(jobs: ExportJobs, baseUrl: string): Ro
       pattern: '/_export/:id',
       name: 'export-delete',
       access,
+      selfCommitting: true,
       handler: async (req, params) => {
         await jobs.cancel(params['id'], req.principal?.clientId);
         return { status: 202 };
@@ -49,9 +51,9 @@ export function patientExportStatusRoutes(jobs: ExportJobs, baseUrl: string): Ro
       pattern: '/_export/:id/:n',
       name: '$export-file',
       access,
+      selfCommitting: true,
       handler: async (req, params) => {
-        const n = /^\d{1,6}$/.test(params['n'] ?? '') ? Number(params['n']) : -1;
-        const file = await jobs.file(params['id'], req.principal?.clientId, n);
+        const file = await jobs.file(params['id'], req.principal?.clientId, params['n'] ?? '');
         return {
           status: 200,
           body: { ndjson: file.ndjson },

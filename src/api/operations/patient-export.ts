@@ -8,6 +8,7 @@ import { errors } from '../../core/outcome.ts';
 import { operationUrl } from '../../core/systems.ts';
 import type { ExportJobs } from '../../registry/export-jobs.ts';
 import { header, preferences } from '../request.ts';
+import { exportPayerOf, isPayerNumber } from '../../privacy/access-rules.ts';
 import { defineOperation } from './operation.ts';
 import type { OperationHandler } from './operation.ts';
 
@@ -21,12 +22,12 @@ interface ExportInput {
   since: string | undefined;
 }
 
-const PAYER_RE = /^(\d{6}|\d{8})$/;
 const NDJSON = ['application/fhir+ndjson', 'application/ndjson', 'ndjson'];
 
 export function patientExport(jobs: ExportJobs, baseUrl: string): OperationHandler {
   return defineOperation<ExportInput>({
     url: operationUrl('Patient-export'),
+    selfCommitting: true,
     input: (call) => ({
       respondAsync: preferences(call.req)['respond-async'] !== undefined,
       accept: header(call.req, 'accept'),
@@ -50,15 +51,8 @@ export function patientExport(jobs: ExportJobs, baseUrl: string): OperationHandl
       if (input.type && input.type !== 'Patient')
         throw errors.badRequest('_type: this export lists Patient resources only', 'invalid-parameter', '_type');
       const principal = call.req.principal;
-      const org = principal?.org;
-      let payer = input.insurer;
-      if (org?.kind === 'insurer') {
-        if (payer !== undefined && payer !== org.code) throw errors.forbidden(`Insurer ${org.code} may export only its own persons`);
-        payer = org.code;
-      } else if (org && org.kind !== 'authority') {
-        throw errors.forbidden('Only insurers (and the authority) export persons with their medical IDs');
-      }
-      if (!payer || !PAYER_RE.test(payer))
+      const payer = exportPayerOf(principal?.org, input.insurer);
+      if (!payer || !isPayerNumber(payer))
         throw errors.badRequest(
           'Parameter insurer: the insurer or public payer number (6 or 8 digits) is required for the authority',
           'invalid-parameter',

@@ -104,7 +104,7 @@ export function patientMatch(matcher: Matcher): OperationHandler {
       return { patient, count: Math.min(count, MAX_COUNT), onlyCertainMatches: call.input.boolean('onlyCertainMatches') ?? false };
     },
     async handle(ctx, { patient, count, onlyCertainMatches }) {
-      const out = await matcher.match(patient, { count, onlyCertain: onlyCertainMatches });
+      const out = await matcher.match(ctx.uow, patient, { count, onlyCertain: onlyCertainMatches });
       // One round trip for every Patient returned; one deleted meanwhile is left out.
       const byId = new Map(
         (

@@ -6,8 +6,9 @@ import type { OperationOutcome, Parameters, Patient } from '@medplum/fhirtypes';
 import { informational } from '../../core/outcome.ts';
 import { operationUrl } from '../../core/systems.ts';
 import type { Lifecycle, MergeResult } from '../../registry/lifecycle.ts';
-import { assertAuthorityStaff, disclosePatients, patientIdOf } from './authority-staff.ts';
+import { disclosePatients, patientIdOf } from './patient-parameters.ts';
 import { defineOperation } from './operation.ts';
+import { assertAuthorityStaff } from '../../privacy/access-rules.ts';
 import type { OperationHandler } from './operation.ts';
 
 interface MergeInput {
@@ -33,6 +34,7 @@ function mergeOutput(input: Parameters, r: MergeResult, text: string): Parameter
 export function patientMerge(lc: Lifecycle): OperationHandler {
   return defineOperation<MergeInput>({
     url: operationUrl('Patient-merge'),
+    selfCommitting: true,
     input: (call) => ({
       source: call.input.all('source-patient')[0],
       target: call.input.all('target-patient')[0],
@@ -40,7 +42,7 @@ export function patientMerge(lc: Lifecycle): OperationHandler {
       resultPatient: call.input.resource('result-patient') as Patient | undefined,
     }),
     async handle(_ctx, input, call) {
-      assertAuthorityStaff(call.req.principal, '$merge');
+      assertAuthorityStaff(call.req.principal?.org, '$merge');
       const source = patientIdOf(input.source, 'source-patient');
       const target = patientIdOf(input.target, 'target-patient');
       const r = await lc.merge(source, target, { preview: input.preview, result: input.resultPatient });

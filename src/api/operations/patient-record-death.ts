@@ -3,8 +3,9 @@ import { errors } from '../../core/outcome.ts';
 import { operationUrl } from '../../core/systems.ts';
 import { parseJapaneseDate } from '../../jp/date.ts';
 import type { Lifecycle } from '../../registry/lifecycle.ts';
-import { assertAuthorityStaff, disclosePatients } from './authority-staff.ts';
+import { disclosePatients } from './patient-parameters.ts';
 import { defineOperation } from './operation.ts';
+import { assertAuthorityStaff } from '../../privacy/access-rules.ts';
 import type { OperationHandler } from './operation.ts';
 
 interface RecordDeathInput {
@@ -16,9 +17,10 @@ interface RecordDeathInput {
 export function patientRecordDeath(lc: Lifecycle): OperationHandler {
   return defineOperation<RecordDeathInput>({
     url: operationUrl('Patient-record-death'),
+    selfCommitting: true,
     input: (call) => ({ patientId: call.id as string, date: call.input.string('date') ?? '' }),
     async handle(_ctx, input, call) {
-      assertAuthorityStaff(call.req.principal, '$record-death');
+      assertAuthorityStaff(call.req.principal?.org, '$record-death');
       const date = parseJapaneseDate(input.date);
       if (!date)
         throw errors.badRequest(

@@ -6,7 +6,8 @@
  */
 import type { Bundle, BundleEntry, EpisodeOfCare } from '@medplum/fhirtypes';
 import { EXTENSIONS, ID_SYSTEMS, operationUrl } from '../../core/systems.ts';
-import { assertMayLocateRecords, recordLocationsOf } from '../../privacy/record-locations.ts';
+import { assertMayLocateRecords } from '../../privacy/access-rules.ts';
+import { recordLocationsOf } from '../../privacy/record-locations.ts';
 import { defineOperation } from './operation.ts';
 
 export const patientRecordLocations = defineOperation<{ patientId: string }>({

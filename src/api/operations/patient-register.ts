@@ -12,6 +12,7 @@ import type { RecordResult, RegistrationResult, RegistrationStatus } from '../..
 import type { Registrar } from '../../registry/registrar.ts';
 import { errors, issue } from '../../core/outcome.ts';
 import { operationUrl, SYSTEMS } from '../../core/systems.ts';
+import { assertMayRegister } from '../../privacy/access-rules.ts';
 import { defineOperation } from './operation.ts';
 import type { OperationHandler } from './operation.ts';
 
@@ -102,14 +103,23 @@ export function patientRegister(
 ): OperationHandler {
   return defineOperation<RegisterInput>({
     url: operationUrl('Patient-register'),
+    selfCommitting: true,
     input: (call) => ({
-      registrations: call.input.all('registration') as ParametersParameter[][],
+      registrations: call.input.all('registration').map((v, i) => {
+        if (!Array.isArray(v)) {
+          throw errors.badRequest(
+            `registration[${i}] must have parts (record, patient), not a value`,
+            'invalid-parameter',
+            `Parameters.parameter.where(name='registration')[${i}]`,
+          );
+        }
+        return v as ParametersParameter[];
+      }),
       bundle: call.input.resource('resource') as Bundle | undefined,
     }),
     async handle(_ctx, input, call) {
       const org = call.req.principal?.org;
-      if (org && org.kind !== 'insurer' && org.kind !== 'authority')
-        throw errors.forbidden('Only insurers and the authority register insured persons');
+      assertMayRegister(org);
       const records = recordsOf(input.registrations, input.bundle, o.rules);
       if (records.length === 0)
         throw errors.badRequest(

@@ -7,6 +7,7 @@
 import fhirpath from 'fhirpath';
 import r4model from 'fhirpath/fhir-context/r4';
 import type { Resource, SearchParameter } from '@medplum/fhirtypes';
+import { FHIR_CORE } from '../../core/systems.ts';
 
 export type SearchParamType = 'number' | 'date' | 'string' | 'token' | 'reference' | 'composite' | 'quantity' | 'uri' | 'special';
 
@@ -122,7 +123,7 @@ export class SearchParameters {
       m.set('_id', {
         code: '_id',
         type: 'token',
-        url: 'http://hl7.org/fhir/SearchParameter/Resource-id',
+        url: `${FHIR_CORE.searchParameter}Resource-id`,
         description: 'Logical id',
         expression: undefined,
         targets: [],
@@ -131,7 +132,7 @@ export class SearchParameters {
       m.set('_lastUpdated', {
         code: '_lastUpdated',
         type: 'date',
-        url: 'http://hl7.org/fhir/SearchParameter/Resource-lastUpdated',
+        url: `${FHIR_CORE.searchParameter}Resource-lastUpdated`,
         description: 'When the resource version last changed',
         expression: undefined,
         targets: [],

@@ -107,7 +107,7 @@ describe('医療機関コード and facility patient ids', () => {
 });
 
 describe('the identifier registry', () => {
-  const reg = new IdentifierCatalog({ rules: DEFAULT_RULES });
+  const reg = new IdentifierCatalog({ rules: DEFAULT_RULES, medicalIdSystem: ID_SYSTEMS.medicalId });
   it('rewrites legacy OIDs to the URL systems', () => {
     expect(reg.canonicalSystem('urn:oid:1.2.392.100495.20.3.61')).toBe(ID_SYSTEMS.insurerNumber);
     expect(reg.canonicalSystem('urn:example:other')).toBe('urn:example:other');

@@ -1,16 +1,10 @@
 /**
  * What the medical ID's lifecycle operations share ($change-medical-id, $record-death, $merge,
- * $unmerge): they are for the authority's own staff (organization kind `authority`), they name
- * Patients by reference, and each discloses the Patients it changes.
+ * $unmerge): they name Patients by reference, and each discloses the Patients it changes.
  */
 import type { Reference } from '@medplum/fhirtypes';
 import { errors } from '../../core/outcome.ts';
-import type { Principal } from '../../core/principal.ts';
 import type { Disclosure } from '../request.ts';
-
-export function assertAuthorityStaff(p: Principal | undefined, what: string): void {
-  if (p?.org && p.org.kind !== 'authority') throw errors.forbidden(`${what} is reserved to the authority's staff`);
-}
 
 export const disclosePatients = (...ids: string[]): Disclosure[] => ids.map((id) => ({ resourceType: 'Patient', id, patients: [id] }));
 

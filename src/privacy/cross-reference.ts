@@ -1,0 +1,62 @@
+/**
+ * Identifier cross-referencing (R12, IHE PIXm): from one identifier a caller knows, the person's
+ * identifiers in the other domains it may see (identifier-domains.ts decides which). Refusals
+ * carry PIXm's statuses: an unknown source domain 400, a target domain that is unknown or not
+ * the caller's to see 403, an unknown identifier in a known domain 404. A person merged away
+ * (`replaced-by`) answers only when no surviving person holds the identifier.
+ */
+import type { Identifier, Patient } from '@medplum/fhirtypes';
+import { errors } from '../core/outcome.ts';
+import type { Organization } from '../core/principal.ts';
+import type { UnitOfWork } from '../repo/unit-of-work.ts';
+import { isPatientDomain, maySeeIdentifier, mayUseDomain } from './identifier-domains.ts';
+
+export interface CrossReferenceQuery {
+  system: string;
+  value: string;
+  /** Domains asked for; none: every domain the caller may see. */
+  targets: readonly string[];
+}
+
+export interface CrossReference {
+  patientId: string;
+  versionId: number;
+  identifiers: Identifier[];
+}
+
+const pixError = (status: 400 | 403 | 404, text: string, expression: string) =>
+  status === 400
+    ? errors.badRequest(text, 'invalid-parameter', expression, 'code-invalid')
+    : status === 403
+      ? errors.forbidden(text)
+      : errors.notFound(text);
+
+export async function crossReference(
+  uow: UnitOfWork,
+  q: CrossReferenceQuery,
+  caller: Organization | undefined,
+  o: { medicalIdSystem: string; normalizeIdentifier: (system: string, value: string) => string },
+): Promise<CrossReference> {
+  const { system, value } = q;
+  if (!isPatientDomain(system, o.medicalIdSystem))
+    throw pixError(400, 'sourceIdentifier Assigning Authority not found', 'sourceIdentifier');
+  for (const t of q.targets) {
+    if (!isPatientDomain(t, o.medicalIdSystem))
+      throw pixError(403, `targetSystem ${t} is not a domain medid cross-references`, 'targetSystem');
+    if (!mayUseDomain(caller, t, o.medicalIdSystem))
+      throw pixError(403, `targetSystem ${t} is not a domain this client may see`, 'targetSystem');
+  }
+  if (!mayUseDomain(caller, system, o.medicalIdSystem))
+    throw pixError(403, 'sourceIdentifier is in a domain this client may not query', 'sourceIdentifier');
+  const found = await uow.resources.findMatches('Patient', new URLSearchParams({ identifier: `${system}|${value}` }).toString());
+  const active = found.filter((r) => !((JSON.parse(r.content as string) as Patient).link ?? []).some((l) => l.type === 'replaced-by'));
+  const hit = active[0] ?? found[0];
+  if (!hit) throw pixError(404, 'sourceIdentifier Patient Identifier not found', 'sourceIdentifier');
+  const patient = JSON.parse(hit.content as string) as Patient;
+  const normalized = o.normalizeIdentifier(system, value);
+  const identifiers = (patient.identifier ?? [])
+    .filter((id) => id.system && id.value && !(id.system === system && o.normalizeIdentifier(system, id.value) === normalized))
+    .filter((id) => isPatientDomain(id.system as string, o.medicalIdSystem) && maySeeIdentifier(caller, id, o.medicalIdSystem))
+    .filter((id) => q.targets.length === 0 || q.targets.includes(id.system as string));
+  return { patientId: hit.id, versionId: hit.versionId, identifiers };
+}
