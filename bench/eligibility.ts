@@ -11,11 +11,21 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { benchAuth, benchLog, freshPgDatabase, medianLoad, ROOT, startServer, tempDataDir, writeResults } from './lib.ts';
-import { coverage, HOSPITAL, request } from './eligibility-data.ts';
+import { HOSPITAL, request, seedCoverages } from './eligibility-data.ts';
 import type { Card } from './eligibility-data.ts';
-import { importPopulation, INSURERS } from './match-population.ts';
-import { rng } from './synthetic.ts';
+import {
+  benchAuth,
+  benchLog,
+  freshPgDatabase,
+  medianLoad,
+  ROOT,
+  serverEnv,
+  startServer,
+  tempDataDir,
+  tokenFromKeyFile,
+  writeResults,
+} from './lib.ts';
+import { importPopulation, registeredPeople } from './match-population.ts';
 
 const PERSONS = Number(process.env['BENCH_ELIG_PERSONS'] ?? 100_000);
 const DURATION = Number(process.env['BENCH_DURATION'] ?? 10);
@@ -51,61 +61,11 @@ async function seedInto(
   auth: { keyFile: string; secretFile: string },
   log: (s: string) => void,
 ): Promise<Seed & { drop: () => Promise<void> }> {
-  const env = {
-    ...process.env,
-    DATABASE_URL: db.url,
-    MEDID_DATA_DIR: dir,
-    MEDID_SECRET_FILE: auth.secretFile,
-    MEDID_SIGNING_KEY_FILE: auth.keyFile,
-  };
+  const env = { ...process.env, ...serverEnv(db.url, dir, auth) };
   const population = await importPopulation({ persons: PERSONS, seed: 23, dir, env, databaseUrl: db.url }, log);
-  const registered = population.people.flatMap((p) => {
-    const id = population.registered.get(p.record);
-    return id ? [{ p, id }] : [];
-  });
-  // Coverages, set-based through the same repository the server uses.
-  const { openDb } = await import('../src/store/open.ts');
-  const { createApp } = await import('../src/app.ts');
-  const { loadDefinitions } = await import('../src/fhir/definitions/index.ts');
-  const { loadConfig } = await import('../src/config.ts');
-  const { loadServerKeys } = await import('../src/auth/keys.ts');
-  const { createLogger } = await import('../src/core/logger.ts');
-  const { analyzeAfterBulkLoad } = await import('../src/store/health.ts');
-  const config = loadConfig({ ...env, MEDID_AUDIT: 'off' });
-  const appDb = await openDb({ databaseUrl: db.url, dataDir: dir, poolSize: 2 });
-  const app = createApp({
-    config,
-    db: appDb,
-    defs: await loadDefinitions(path.join(ROOT, 'profiles')),
-    logger: createLogger('warn'),
-    keys: (await loadServerKeys({ file: auth.keyFile, dataDir: dir })).keys,
-    registrySecret: Buffer.alloc(32),
-  });
-  const r = rng(5);
+  const registered = registeredPeople(population);
   const t0 = performance.now();
-  let n = 0;
-  for (let i = 0; i < registered.length; i += 500) {
-    const chunk = registered.slice(i, i + 500).flatMap(({ p, id }) => {
-      const covs = [coverage(p, id, p.insurer, p.number, '2024-04-01')];
-      if (r() < 0.5)
-        covs.push(
-          coverage(
-            p,
-            id,
-            INSURERS[(INSURERS.indexOf(p.insurer) + 1) % INSURERS.length],
-            `9${p.number}`,
-            '2026-04-01',
-            r() < 0.5 ? '2026-12-31' : undefined,
-          ),
-        );
-      return covs.map((resource) => ({ id: crypto.randomUUID(), resource }));
-    });
-    await app.context.uow.resources.transaction((repo) => repo.createManyTrusted('Coverage', chunk));
-    n += chunk.length;
-    if (process.env['BENCH_PROGRESS'] === '1' && i % 100_000 === 0) process.stderr.write(`coverages: ${n}\n`);
-  }
-  await analyzeAfterBulkLoad(appDb);
-  await appDb.close();
+  const n = await seedCoverages(db.url, dir, auth, registered);
   log(`coverages: ${n} (${(n / registered.length).toFixed(2)} per person) in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   const step = Math.max(1, Math.floor(registered.length / 50_000));
   const sample = registered
@@ -123,32 +83,14 @@ async function main(): Promise<void> {
   if (reuse) log(`reusing ${s.url} (${s.sample.length} sampled cards)`);
   try {
     if (s.sample.length === 0) throw new Error('no registered person to draw cards from');
-    const server = await startServer({
-      DATABASE_URL: s.url,
-      MEDID_DATA_DIR: s.dir,
-      MEDID_SECRET_FILE: s.secretFile,
-      MEDID_SIGNING_KEY_FILE: s.keyFile,
-    });
+    const server = await startServer(serverEnv(s.url, s.dir, s));
     try {
-      const { AccessTokens } = await import('../src/auth/access-token.ts');
-      const { authEndpoints } = await import('../src/auth/smart-configuration.ts');
-      const { serverKeysFromJwks } = await import('../src/auth/keys.ts');
-      const keys = await serverKeysFromJwks(JSON.parse(fs.readFileSync(s.keyFile, 'utf8')) as never);
-      const tokens = new AccessTokens({
-        keys,
-        issuer: authEndpoints(server.base).issuer,
-        audience: server.base,
-        isResourceType: () => true,
-      });
-      const token = (
-        await tokens.issue(
-          'hospital',
-          'bench hospital',
-          { kind: 'medical-institution', code: HOSPITAL },
-          'system/CoverageEligibilityRequest.c system/Patient.r',
-          3600,
-        )
-      ).accessToken;
+      const token = await tokenFromKeyFile(
+        s.keyFile,
+        server.base,
+        { id: 'hospital', name: 'bench hospital', org: { kind: 'medical-institution', code: HOSPITAL } },
+        'system/CoverageEligibilityRequest.c system/Patient.r',
+      );
       const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json', accept: 'application/fhir+json' };
       const pick = (i: number) => s.sample[(i * 7919) % s.sample.length];
       const load = { url: server.base, connections: 16, duration: DURATION, headers };

@@ -96,6 +96,26 @@ export async function benchAuth(dir: string): Promise<BenchAuth> {
   };
 }
 
+/** The environment a server (or `medid` command) under test runs with on a benchmark database. */
+export function serverEnv(url: string, dir: string, auth: Pick<BenchAuth, 'keyFile' | 'secretFile'>): Record<string, string> {
+  return { DATABASE_URL: url, MEDID_DATA_DIR: dir, MEDID_SECRET_FILE: auth.secretFile, MEDID_SIGNING_KEY_FILE: auth.keyFile };
+}
+
+/** An hour-long access token for `base`, signed with the key in `keyFile`, for a client acting for `org`. */
+export async function tokenFromKeyFile(
+  keyFile: string,
+  base: string,
+  client: { id: string; name: string; org: { kind: 'medical-institution' | 'insurer' | 'database' | 'authority'; code: string } },
+  scope: string,
+): Promise<string> {
+  const { serverKeysFromJwks } = await import('../src/auth/keys.ts');
+  const { AccessTokens } = await import('../src/auth/access-token.ts');
+  const { authEndpoints } = await import('../src/auth/smart-configuration.ts');
+  const keys = await serverKeysFromJwks(JSON.parse(fs.readFileSync(keyFile, 'utf8')) as never);
+  const tokens = new AccessTokens({ keys, issuer: authEndpoints(base).issuer, audience: base, isResourceType: () => true });
+  return (await tokens.issue(client.id, client.name, client.org, scope, 3600)).accessToken;
+}
+
 /** Starts `src/main.ts` of the checkout at `root` (this one unless told) as `npm start` would. */
 export async function startServer(env: Record<string, string>, root = ROOT): Promise<ServerUnderTest> {
   const port = await freePort();

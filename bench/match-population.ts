@@ -535,6 +535,14 @@ export function otherGiven(r: () => number, sex: 'male' | 'female', not: string)
   }
 }
 
+/** The persons that became registered persons, with their Patient ids. */
+export function registeredPeople(population: { people: Person[]; registered: Map<string, string> }): { p: Person; id: string }[] {
+  return population.people.flatMap((p) => {
+    const id = population.registered.get(p.record);
+    return id ? [{ p, id }] : [];
+  });
+}
+
 /**
  * Writes `persons` persons (household seed `seed`) to an NDJSON file in `dir`, imports them with
  * `medid import` into the database of `env`, and returns them with the Patient id of each one

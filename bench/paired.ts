@@ -26,12 +26,23 @@ import path from 'node:path';
 import type { Parameters, Patient } from '@medplum/fhirtypes';
 import pg from 'pg';
 import { ID_SYSTEMS, NAME_REPRESENTATION } from '../src/core/systems.ts';
-import { coverage, HOSPITAL, request } from './eligibility-data.ts';
-import { benchAuth, benchLog, freshPgDatabase, median, ROOT, runLoad, startServer, tempDataDir, writeResults } from './lib.ts';
+import { HOSPITAL, request, seedCoverages } from './eligibility-data.ts';
+import {
+  benchAuth,
+  benchLog,
+  freshPgDatabase,
+  median,
+  ROOT,
+  runLoad,
+  serverEnv,
+  startServer,
+  tempDataDir,
+  tokenFromKeyFile,
+  writeResults,
+} from './lib.ts';
 import type { LoadSpec } from './lib.ts';
-import { importPopulation, INSURERS } from './match-population.ts';
+import { importPopulation, registeredPeople } from './match-population.ts';
 import type { Person } from './match-population.ts';
-import { rng } from './synthetic.ts';
 
 const BASELINE = process.env['BENCH_BASELINE'];
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
@@ -105,40 +116,6 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
-async function seedCoverages(url: string, dir: string, keyFile: string, secretFile: string, sample: readonly Sampled[]): Promise<number> {
-  const { openDb } = await import('../src/store/open.ts');
-  const { createApp } = await import('../src/app.ts');
-  const { loadDefinitions } = await import('../src/fhir/definitions/index.ts');
-  const { loadConfig } = await import('../src/config.ts');
-  const { loadServerKeys } = await import('../src/auth/keys.ts');
-  const { createLogger } = await import('../src/core/logger.ts');
-  const { analyzeAfterBulkLoad } = await import('../src/store/health.ts');
-  const db = await openDb({ databaseUrl: url, dataDir: dir, poolSize: 2 });
-  const app = createApp({
-    config: loadConfig({ DATABASE_URL: url, MEDID_DATA_DIR: dir, MEDID_SECRET_FILE: secretFile, MEDID_AUDIT: 'off' }),
-    db,
-    defs: await loadDefinitions(path.join(ROOT, 'profiles')),
-    logger: createLogger('warn'),
-    keys: (await loadServerKeys({ file: keyFile, dataDir: dir })).keys,
-    registrySecret: Buffer.alloc(32),
-  });
-  const r = rng(5);
-  let n = 0;
-  for (let i = 0; i < sample.length; i += 500) {
-    const chunk = sample.slice(i, i + 500).flatMap(({ p, id }) => {
-      const covs = [coverage(p, id, p.insurer, p.number, '2024-04-01')];
-      if (r() < 0.5)
-        covs.push(coverage(p, id, INSURERS[(INSURERS.indexOf(p.insurer) + 1) % INSURERS.length], `9${p.number}`, '2026-04-01'));
-      return covs.map((resource) => ({ id: crypto.randomUUID(), resource }));
-    });
-    await app.context.uow.resources.transaction((repo) => repo.createManyTrusted('Coverage', chunk));
-    n += chunk.length;
-  }
-  await analyzeAfterBulkLoad(db);
-  await db.close();
-  return n;
-}
-
 /** Vacuums what the loads write, so neither side inherits the other's dead rows (autovacuum may be off). */
 async function vacuum(url: string): Promise<void> {
   const c = new pg.Client({ connectionString: url });
@@ -162,25 +139,12 @@ async function main(): Promise<void> {
   const auth = await benchAuth(dir);
   const db = await freshPgDatabase(PG_URL);
   try {
-    const env = {
-      ...process.env,
-      DATABASE_URL: db.url,
-      MEDID_DATA_DIR: dir,
-      MEDID_SECRET_FILE: auth.secretFile,
-      MEDID_SIGNING_KEY_FILE: auth.keyFile,
-    };
+    const env = { ...process.env, ...serverEnv(db.url, dir, auth) };
     const population = await importPopulation({ persons: PERSONS, seed: 23, dir, env, databaseUrl: db.url }, log);
-    const registered = population.people.flatMap((p) => {
-      const id = population.registered.get(p.record);
-      return id ? [{ p, id }] : [];
-    });
-    log(`coverages: ${await seedCoverages(db.url, dir, auth.keyFile, auth.secretFile, registered)}`);
+    const registered = registeredPeople(population);
+    log(`coverages: ${await seedCoverages(db.url, dir, auth, registered)}`);
     const step = Math.max(1, Math.floor(registered.length / 20_000));
     const sample = registered.filter((_v, i) => i % step === 0);
-    const { AccessTokens } = await import('../src/auth/access-token.ts');
-    const { authEndpoints } = await import('../src/auth/smart-configuration.ts');
-    const { serverKeysFromJwks } = await import('../src/auth/keys.ts');
-    const keys = await serverKeysFromJwks(JSON.parse(fs.readFileSync(auth.keyFile, 'utf8')) as never);
     const sides = [
       { name: 'this', root: ROOT },
       { name: 'baseline', root: BASELINE },
@@ -193,27 +157,20 @@ async function main(): Promise<void> {
       const got = new Map<string, Partial<Record<'this' | 'baseline', Figures>>>(scenarios.map((sc) => [sc.name, {}]));
       for (const side of order) {
         await vacuum(db.url);
-        const server = await startServer(
-          { DATABASE_URL: db.url, MEDID_DATA_DIR: dir, MEDID_SECRET_FILE: auth.secretFile, MEDID_SIGNING_KEY_FILE: auth.keyFile },
-          side.root,
-        );
+        const server = await startServer(serverEnv(db.url, dir, auth), side.root);
         try {
-          const tokens = new AccessTokens({
-            keys,
-            issuer: authEndpoints(server.base).issuer,
-            audience: server.base,
-            isResourceType: () => true,
-          });
-          const admin = (await tokens.issue('bench', 'bench', { kind: 'authority', code: 'bench' }, 'system/*.cruds', 3600)).accessToken;
-          const hospital = (
-            await tokens.issue(
-              'hospital',
-              'bench hospital',
-              { kind: 'medical-institution', code: HOSPITAL },
-              'system/CoverageEligibilityRequest.c system/Patient.r',
-              3600,
-            )
-          ).accessToken;
+          const admin = await tokenFromKeyFile(
+            auth.keyFile,
+            server.base,
+            { id: 'bench', name: 'bench', org: { kind: 'authority', code: 'bench' } },
+            'system/*.cruds',
+          );
+          const hospital = await tokenFromKeyFile(
+            auth.keyFile,
+            server.base,
+            { id: 'hospital', name: 'bench hospital', org: { kind: 'medical-institution', code: HOSPITAL } },
+            'system/CoverageEligibilityRequest.c system/Patient.r',
+          );
           for (const sc of scenarios) {
             const headers = {
               authorization: `Bearer ${sc.headers === 'admin' ? admin : hospital}`,
