@@ -14,7 +14,7 @@ import { auditRow } from '../audit/balp.ts';
 import type { AuditAction, AuditInput } from '../audit/balp.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
-import { errors, isOutcomeError, statusOf } from '../core/outcome.ts';
+import { errors, isOutcomeError, isUnavailable, statusOf } from '../core/outcome.ts';
 import type { PatientCompartment } from '../fhir/compartment.ts';
 import { shown } from '../fhir/search/parse-values.ts';
 import type { UnitOfWork } from '../repo/unit-of-work.ts';
@@ -126,7 +126,7 @@ export function auditAfter(d: AuditDeps, tx: UnitOfWork | undefined) {
     } catch (err) {
       d.logger.error({ requestId: req.requestId, err: (err as Error).message }, 'audit could not be recorded; response withheld');
       // A database that cannot answer now stays a 503 with Retry-After: the client may try again.
-      throw isOutcomeError(err) && statusOf(err.outcome) === 503 ? errors.auditFailed(true) : errors.auditFailed();
+      throw errors.auditFailed(isUnavailable(err));
     }
   };
 }

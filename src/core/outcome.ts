@@ -142,6 +142,11 @@ export function isOutcomeError(e: unknown): e is OperationOutcomeError {
   return e instanceof OperationOutcomeError;
 }
 
+/** Whether an error is a 503: the database cannot answer now, and a retry may succeed. */
+export function isUnavailable(e: unknown): boolean {
+  return isOutcomeError(e) && statusOf(e.outcome) === 503;
+}
+
 /** An informational outcome, for `Prefer: return=OperationOutcome` and friends. */
 export function informational(text: string): OperationOutcome {
   return outcome(undefined, [{ severity: 'information', code: 'informational', details: { text } }]);

@@ -14,7 +14,7 @@ import crypto from 'node:crypto';
 import type { Patient, Task } from '@medplum/fhirtypes';
 import type { Clock } from '../core/clock.ts';
 import { Topic } from '../core/events.ts';
-import { errors, isOutcomeError, statusOf } from '../core/outcome.ts';
+import { errors, isOutcomeError, isUnavailable } from '../core/outcome.ts';
 import type { Organization } from '../core/principal.ts';
 import { ID_SYSTEMS, SYSTEMS } from '../core/systems.ts';
 import { issueUnusedMedicalId } from '../identifiers/medical-id.ts';
@@ -289,9 +289,6 @@ export class Registrar {
     return { ...base, taskId: stored.id };
   }
 }
-
-/** The database cannot answer now (store/db-errors.ts): no record can be decided, so the call fails as a whole. */
-const isUnavailable = (e: unknown): boolean => isOutcomeError(e) && statusOf(e.outcome) === 503;
 
 /** A refusal of one record as its result (an OperationOutcome error's first issue); an outage or a bug fails the call. */
 function errorResult(r: RegistrationRecord, e: unknown): RegistrationResult {

@@ -84,6 +84,9 @@ function foldWrites(writes: readonly AuditedWriteRows[]): { sql: AuditedWriteSql
   return [...byKind.values()].sort((a, b) => a.sql.kind.localeCompare(b.sql.kind));
 }
 
+/** Statement text by name: its shape depends only on which kinds travel (a closed list). */
+const statements = new Map<string, string>();
+
 /**
  * Appends events and, atomically with them, the audited writes of the disclosures they record:
  * one statement (`WITH events AS (INSERT …), w_<kind> AS (…) SELECT 1`). With no events (the
@@ -101,7 +104,12 @@ export async function insertAuditEvents(db: Db, rows: readonly AuditRow[], write
   const ctes = [...events, ...folded.map((w, i) => `w_${w.sql.kind} AS (${w.sql.cte(first + i)})`)];
   const params = [...(rows.length > 0 ? [JSON.stringify(rows)] : []), ...folded.map((w) => JSON.stringify(w.rows))];
   const name = `insert_audit${rows.length > 0 ? '' : '_none'}_${folded.map((w) => w.sql.kind).join('_')}`;
-  await db.query(`WITH ${ctes.join(', ')} SELECT 1`, params, name);
+  let text = statements.get(name);
+  if (text === undefined) {
+    text = `WITH ${ctes.join(', ')} SELECT 1`;
+    statements.set(name, text);
+  }
+  await db.query(text, params, name);
 }
 
 export interface StoredAudit extends AuditRow {

@@ -13,20 +13,8 @@ export interface CoverageRow {
   content: string;
 }
 
-/**
- * Coverages whose insured member id is the card's (`exact`), or, without 枝番, any with that
- * 保険者番号:記号:番号 (`prefix`, e.g. `06130009:12:3456:`); plus every other coverage of their
- * beneficiaries and the beneficiaries' birth dates.
- */
-export async function coveragesByCard(
-  db: Db,
-  system: string,
-  q: { exact: string } | { prefix: string },
-): Promise<{ coverages: CoverageRow[]; birthDates: Map<string, string> }> {
-  const byExact = 'exact' in q;
-  if (!byExact && !q.prefix.endsWith(':')) throw new Error('a card prefix ends with the colon before 枝番');
-  const { rows } = await db.query<{ kind: 'card' | 'other' | 'birth'; id: string; patient_id: string; content: string | null }>(
-    `WITH hit AS (
+/** The statement, made once (the stored key of the birth date comes from mpi.ts). */
+const BY_CARD = `WITH hit AS (
        SELECT r.seq, r.id, r.content, ref.target_id AS patient_id FROM fhir.sp_token t
        JOIN fhir.resource r ON r.seq = t.res AND NOT r.deleted
        JOIN fhir.sp_reference ref ON ref.res = r.seq AND ref.param = 'beneficiary' AND ref.target_type = 'Patient'
@@ -43,7 +31,22 @@ export async function coveragesByCard(
      UNION ALL
      SELECT 'birth', '', h.patient_id, b.birth FROM (SELECT DISTINCT patient_id FROM hit) h
        -- target_id is C-collated; features' key is not: compare in its collation to use its index.
-       CROSS JOIN LATERAL (SELECT f.features->>'${STORED_FEATURE_KEYS.birthDate}' AS birth FROM mpi.features f WHERE f.patient_id = h.patient_id COLLATE "default") b`,
+       CROSS JOIN LATERAL (SELECT f.features->>'${STORED_FEATURE_KEYS.birthDate}' AS birth FROM mpi.features f WHERE f.patient_id = h.patient_id COLLATE "default") b`;
+
+/**
+ * Coverages whose insured member id is the card's (`exact`), or, without 枝番, any with that
+ * 保険者番号:記号:番号 (`prefix`, e.g. `06130009:12:3456:`); plus every other coverage of their
+ * beneficiaries and the beneficiaries' birth dates.
+ */
+export async function coveragesByCard(
+  db: Db,
+  system: string,
+  q: { exact: string } | { prefix: string },
+): Promise<{ coverages: CoverageRow[]; birthDates: Map<string, string> }> {
+  const byExact = 'exact' in q;
+  if (!byExact && !q.prefix.endsWith(':')) throw new Error('a card prefix ends with the colon before 枝番');
+  const { rows } = await db.query<{ kind: 'card' | 'other' | 'birth'; id: string; patient_id: string; content: string | null }>(
+    BY_CARD,
     // An index range on the C-collated code: exactly the value, or every value with the prefix
     // (the prefix ends in ':', and ';' is the next byte; U+0001 sorts right after the exact value).
     [system, byExact ? q.exact : q.prefix, byExact ? `${q.exact}\u0001` : `${q.prefix.slice(0, -1)};`],
