@@ -45,7 +45,15 @@ import type { Clock } from './core/clock.ts';
 import { systemClock } from './core/clock.ts';
 import type { Logger } from './core/logger.ts';
 import { errors } from './core/outcome.ts';
-import { ID_SYSTEMS } from './core/systems.ts';
+import { DEFAULT_PURPOSE_OF_USE, ID_SYSTEMS } from './core/systems.ts';
+import type { OrgKind } from './core/principal.ts';
+import { authorizeByPolicy } from './api/access.ts';
+import { ACCESS_POLICY, AccessPolicy } from './privacy/access-policy.ts';
+import { consentRulesHook } from './privacy/consent/hook.ts';
+import { registryIntegrityGuard } from './privacy/registry-integrity.ts';
+import { carriedMedicalIdHook } from './registry/carried-medical-id.ts';
+import { BreakTheGlass } from './privacy/break-the-glass.ts';
+import { patientBreakTheGlass } from './api/operations/patient-break-the-glass.ts';
 import { EligibilityDesk } from './eligibility/confirm.ts';
 import { MismatchDesk } from './eligibility/mismatch.ts';
 import { serviceUseWrite } from './eligibility/service-use.ts';
@@ -126,6 +134,9 @@ export function mountPathOf(baseUrl: string): string {
   return new URL(baseUrl).pathname.replace(/\/+$/, '');
 }
 
+/** The purposes of use each kind of organization may use, its default first (the access policy). */
+export const kindPurposes = (kind: OrgKind): readonly string[] => ACCESS_POLICY[kind].purposes;
+
 export function createApp(deps: AppDeps): App {
   const config: Config = { ...defaultConfig(), ...deps.config };
   const clock = deps.clock ?? systemClock;
@@ -155,7 +166,19 @@ export function createApp(deps: AppDeps): App {
     clock,
     normalizeIdentifier,
     beforeWrite: [identifierHook(identifiers), vault.beforeWrite],
-    afterWrite: [vault.afterWrite, mpiIndexHook, ...(config.audit ? [auditWrite({ auditLog, compartment, clock })] : [])],
+    afterWrite: [
+      vault.afterWrite,
+      mpiIndexHook,
+      carriedMedicalIdHook(medicalIdSystem),
+      consentRulesHook,
+      ...(config.audit ? [auditWrite({ auditLog, compartment, clock })] : []),
+    ],
+    guards: [registryIntegrityGuard(medicalIdSystem)],
+  });
+  // Who may see and change whom: the one access policy, compiled into every query.
+  const policy = new AccessPolicy(compartment.types(), {
+    careRelationshipDays: config.careRelationshipDays,
+    membershipRetentionDays: config.membershipRetentionDays,
   });
   const context: FhirContext = {
     uow,
@@ -216,6 +239,7 @@ export function createApp(deps: AppDeps): App {
     audience: baseUrl,
     isResourceType: deps.defs.isResourceType,
     now: () => clock.now().getTime(),
+    defaultPurpose: (org) => kindPurposes(org?.kind ?? 'database')[0] ?? DEFAULT_PURPOSE_OF_USE,
   });
   const tokenEndpoint = new TokenEndpoint({
     clients,
@@ -226,6 +250,7 @@ export function createApp(deps: AppDeps): App {
     tokens,
     logger: deps.logger,
     isResourceType: deps.defs.isResourceType,
+    kindPurposes,
   });
   tokenEndpoint.logins.on((attempt) => auditLog.record([loginAuditRow(attempt)]));
   const auditDeps = { auditLog, compartment, baseUrl, clock, logger: deps.logger };
@@ -233,7 +258,9 @@ export function createApp(deps: AppDeps): App {
     authorize: (req, route, params) => {
       if (route.public) return;
       if (!req.principal) throw errors.unauthorized();
-      assertAllowed(req.principal, route.access?.(req, params) ?? []);
+      const needs = route.access?.(req, params) ?? [];
+      assertAllowed(req.principal, needs);
+      authorizeByPolicy(policy, req, route, needs, clock.now());
     },
     after: auditAfter(auditDeps, tx),
   });
@@ -245,10 +272,11 @@ export function createApp(deps: AppDeps): App {
     patientMerge(lifecycle),
     patientUnmerge(lifecycle),
     patientExport(exportJobs, baseUrl),
-    patientMatch(matcher),
+    patientMatch(matcher, policy, medicalIdSystem),
     patientIhePix({ medicalIdSystem }),
     coverageEligibilityRequestSubmit(eligibility),
     patientRecordLocations,
+    patientBreakTheGlass(new BreakTheGlass(config.btgHours)),
   ];
   let capability: string | undefined;
   const router: Router = createFhirRouter(context, {

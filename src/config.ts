@@ -70,6 +70,20 @@ export interface Config {
   deathRetentionDays: number;
   /** MEDID_MERGE_UNDO_DAYS: days within which Patient/$unmerge can undo a merge. Default 30. */
   mergeUndoDays: number;
+  /**
+   * MEDID_CARE_RELATIONSHIP_DAYS: days a medical institution's valid eligibility confirmation
+   * keeps the person within its reach. Default 90: prescriptions run up to 90 days, so a patient
+   * under continuing care is confirmed again (at the first visit of a month) well within it.
+   */
+  careRelationshipDays: number;
+  /**
+   * MEDID_MEMBERSHIP_RETENTION_DAYS: days an insurer keeps reach of a member whose coverage
+   * ended. Default 365: claims for care given while covered keep arriving and being reviewed
+   * (返戻, 再審査) for months after a member leaves.
+   */
+  membershipRetentionDays: number;
+  /** MEDID_BTG_HOURS: hours one break-the-glass grant lasts. Default 24. */
+  btgHours: number;
   /** MEDID_REGISTRY_SWEEP_SECONDS: how often retirements and final merges are swept (0: never). Default 3600. */
   registrySweepSeconds: number;
   /**
@@ -160,6 +174,9 @@ export function loadConfig(env: Env = process.env): Config {
     ruleLateElderlyCheckDigit: onOff(env, 'MEDID_RULE_LATE_ELDERLY_CHECK_DIGIT', false),
     deathRetentionDays: int(env, 'MEDID_DEATH_RETENTION_DAYS', 3650, 0, 36500),
     mergeUndoDays: int(env, 'MEDID_MERGE_UNDO_DAYS', 30, 0, 3650),
+    careRelationshipDays: int(env, 'MEDID_CARE_RELATIONSHIP_DAYS', 90, 0, 3650),
+    membershipRetentionDays: int(env, 'MEDID_MEMBERSHIP_RETENTION_DAYS', 365, 0, 3650),
+    btgHours: int(env, 'MEDID_BTG_HOURS', 24, 1, 168),
     registrySweepSeconds: int(env, 'MEDID_REGISTRY_SWEEP_SECONDS', 3600, 0, 86400 * 7),
     matchThresholds: {
       certain: int(env, 'MEDID_MATCH_CERTAIN', 70, -100, 500),

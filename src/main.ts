@@ -6,7 +6,7 @@
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createApp } from './app.ts';
+import { createApp, kindPurposes } from './app.ts';
 import { readClientsFile, RegistrationError } from './auth/clients.ts';
 import { KeyError, loadServerKeys } from './auth/keys.ts';
 import { loadRegistrySecret, SecretError } from './privacy/my-number/secret.ts';
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   const published = await app.publishConformance();
   if (published > 0) logger.info({ published }, 'conformance resources published');
   if (config.clientsFile) {
-    const rows = readClientsFile(config.clientsFile);
+    const rows = readClientsFile(config.clientsFile, kindPurposes);
     for (const row of rows) await app.clients.register(row);
     logger.info({ clients: rows.length }, 'client registrations loaded from MEDID_CLIENTS_FILE');
   }

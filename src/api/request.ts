@@ -4,6 +4,7 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import type { PendingWrite } from '../audit/audited-writes.ts';
+import type { RowAccess } from '../core/access.ts';
 import type { Principal } from '../core/principal.ts';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -26,6 +27,11 @@ export interface FhirRequest {
   purposeOfUse: string;
   /** The caller's network address, for the audit record. */
   remoteAddress?: string;
+  /**
+   * The rows this request may read and write: the access policy for its principal and purpose,
+   * set by the authorization step before the handler runs. Handlers hand it to every query.
+   */
+  access?: { read: RowAccess; write: RowAccess };
   /** Set by the server for bundle entries, never from HTTP. */
   internal?: {
     /** The id a transaction already assigned to this POST (for urn:uuid references). */
@@ -64,6 +70,28 @@ export interface FhirResponse {
 /** A Bulk Data file: newline-delimited resources, sent as application/fhir+ndjson. */
 export interface NdjsonBody {
   ndjson: string;
+}
+
+/** Nothing at all: what a request that was never authorized may see. */
+const NO_ROWS: RowAccess = {
+  kind: 'limited',
+  anyTypes: [],
+  personTypes: [],
+  person: {
+    actor: '',
+    relationship: 'consent',
+    code: '',
+    since: '9999-12-31',
+    today: '0001-01-01',
+    now: '0001-01-01T00:00:00Z',
+    purpose: '',
+    breakTheGlass: false,
+  },
+};
+
+/** The rows the request may read or write (none when it was never authorized: secure by default). */
+export function rowsFor(req: FhirRequest, what: 'read' | 'write'): RowAccess {
+  return req.access?.[what] ?? NO_ROWS;
 }
 
 export function header(req: FhirRequest, name: string): string | undefined {

@@ -37,8 +37,9 @@ export class AuditTrail {
     return { seq: e.seq, patientId: e.patientId ?? undefined, recorded: e.recorded, event: toAuditEvent(e, { baseUrl: this.baseUrl }) };
   }
 
-  async read(uow: UnitOfWork, seq: number): Promise<AuditEntry | undefined> {
-    const e = seq > 0 ? await readAuditEvent(uow.db, seq) : undefined;
+  /** `onlyClient`: the entry only if this client caused it. */
+  async read(uow: UnitOfWork, seq: number, onlyClient?: string): Promise<AuditEntry | undefined> {
+    const e = seq > 0 ? await readAuditEvent(uow.db, seq, onlyClient) : undefined;
     return e && this.entry(e);
   }
 

@@ -77,6 +77,7 @@ const ORG_SYSTEM: Record<OrgKind, string> = {
   'medical-institution': ID_SYSTEMS.medicalInstitutionCode,
   insurer: ID_SYSTEMS.insurerNumber,
   database: ID_SYSTEMS.utilizingDatabase,
+  'regional-network': ID_SYSTEMS.regionalNetwork,
   authority: ID_SYSTEMS.authorityUnit,
 };
 

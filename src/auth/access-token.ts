@@ -4,6 +4,7 @@
  * against every published key), issuer, audience, expiry and type; verified tokens are cached
  * until they expire, so a request pays for the signature check once per token, not per call.
  */
+import { DEFAULT_PURPOSE_OF_USE } from '../core/systems.ts';
 import crypto from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { JWTHeaderParameters, JWTPayload } from 'jose';
@@ -19,6 +20,8 @@ export interface TokenIssuerOptions {
   audience: string;
   isResourceType: (t: string) => boolean;
   now?: () => number;
+  /** The purpose a token names when it was issued without one (the organization kind's default). */
+  defaultPurpose?: (org: Organization | undefined) => string;
 }
 
 interface MedidClaims extends JWTPayload {
@@ -27,6 +30,8 @@ interface MedidClaims extends JWTPayload {
   client_name?: string;
   org_kind?: OrgKind;
   org_code?: string;
+  /** The purpose of use the token was issued for (medid's extension; SMART has no claim for it yet). */
+  purpose_of_use?: string;
 }
 
 export class TokenError extends Error {
@@ -38,6 +43,7 @@ export interface IssuedToken {
   expiresIn: number;
   scope: string;
   jti: string;
+  purposeOfUse: string;
 }
 
 export class AccessTokens {
@@ -46,6 +52,10 @@ export class AccessTokens {
 
   constructor(o: TokenIssuerOptions) {
     this.o = o;
+  }
+
+  private defaultPurpose(org: Organization | undefined): string {
+    return this.o.defaultPurpose?.(org) ?? DEFAULT_PURPOSE_OF_USE;
   }
 
   private nowS(): number {
@@ -58,11 +68,12 @@ export class AccessTokens {
     org: Organization | undefined,
     scope: string,
     ttl = ACCESS_TOKEN_TTL_S,
+    purposeOfUse = this.defaultPurpose(org),
   ): Promise<IssuedToken> {
     const key = this.o.keys.active;
     const jti = crypto.randomUUID();
     const iat = this.nowS();
-    const claims: MedidClaims = { client_id: clientId, scope };
+    const claims: MedidClaims = { client_id: clientId, scope, purpose_of_use: purposeOfUse };
     if (clientName) claims.client_name = clientName;
     if (org) {
       claims.org_kind = org.kind;
@@ -77,7 +88,7 @@ export class AccessTokens {
       .setIssuedAt(iat)
       .setExpirationTime(iat + ttl)
       .sign(key.privateKey);
-    return { accessToken, expiresIn: ttl, scope, jti };
+    return { accessToken, expiresIn: ttl, scope, jti, purposeOfUse };
   }
 
   /** Verifies a bearer token; throws TokenError with a reason safe to show the client. */
@@ -114,10 +125,12 @@ export class AccessTokens {
       throw new TokenError('the access token is not valid');
     }
     if (typeof payload.client_id !== 'string' || typeof payload.scope !== 'string') throw new TokenError('the access token is not valid');
+    const org = payload.org_kind && payload.org_code ? { kind: payload.org_kind, code: payload.org_code } : undefined;
     const principal: Principal = {
       clientId: payload.client_id,
       clientName: payload.client_name,
-      org: payload.org_kind && payload.org_code ? { kind: payload.org_kind, code: payload.org_code } : undefined,
+      org,
+      purposeOfUse: typeof payload.purpose_of_use === 'string' ? payload.purpose_of_use : this.defaultPurpose(org),
       scopes: parseScopes(payload.scope, this.o.isResourceType),
       scope: payload.scope,
       tokenId: payload.jti as string,

@@ -10,6 +10,7 @@ import type { Db } from '../store/db.ts';
 import { getClient, listClients, setClientStatus, upsertClient } from '../store/clients.ts';
 import type { ClientRow } from '../store/clients.ts';
 import { ORG_KINDS } from '../core/principal.ts';
+import { PURPOSES_OF_USE } from '../core/systems.ts';
 import type { OrgKind, Organization } from '../core/principal.ts';
 import { parseScope } from './scopes.ts';
 
@@ -21,6 +22,12 @@ export interface ClientRegistration {
   /** Space-separated SMART scopes the client may be granted. */
   scope: string;
   organization: Organization;
+  /**
+   * Purposes of use (v3-ActReason) the client may ask a token for; the first is its default.
+   * Absent: every purpose its organization kind may use, except break-the-glass (BTG), which a
+   * registration must list.
+   */
+  purposes?: string[];
   status?: 'active' | 'disabled';
 }
 
@@ -31,6 +38,8 @@ export interface Client {
   jwksUri: string | undefined;
   scope: string;
   org: Organization;
+  /** As registered (empty: the kind's defaults). */
+  purposes: string[];
   active: boolean;
 }
 
@@ -44,11 +53,16 @@ const ORG_CODE: Record<OrgKind, RegExp> = {
   // 保険者番号: 8 digits, or 6 for municipal 国保
   insurer: /^(\d{6}|\d{8})$/,
   database: /^[a-z][a-z0-9-]{1,63}$/,
+  'regional-network': /^[a-z][a-z0-9-]{1,63}$/,
   authority: /^[A-Za-z0-9-]{1,64}$/,
 };
 
-/** Checks a registration and returns the row to store; the message names the bad field. */
-export function checkRegistration(r: ClientRegistration, where = 'client'): ClientRow {
+/** Checks a registration and returns the row to store; the message names the bad field. `kindPurposes`: what each kind may use. */
+export function checkRegistration(
+  r: ClientRegistration,
+  where = 'client',
+  kindPurposes: (kind: OrgKind) => readonly string[] = () => [...PURPOSES_OF_USE],
+): ClientRow {
   const bad = (field: string, why: string): never => {
     throw new RegistrationError(`${where}: ${field} ${why}`);
   };
@@ -85,6 +99,11 @@ export function checkRegistration(r: ClientRegistration, where = 'client'): Clie
   if (!ORG_CODE[kind].test((org as Organization).code)) bad('organization.code', `is not a valid code for ${kind}`);
   const status = r.status ?? 'active';
   if (status !== 'active' && status !== 'disabled') bad('status', 'must be active or disabled');
+  const purposes = r.purposes ?? [];
+  if (!Array.isArray(purposes)) bad('purposes', 'must be an array of v3-ActReason codes');
+  const allowed = kindPurposes(kind);
+  const wrongPurpose = purposes.find((x) => typeof x !== 'string' || !allowed.includes(x));
+  if (wrongPurpose !== undefined) bad('purposes', `lists a purpose that ${kind} clients may not use (allowed: ${allowed.join(', ')})`);
   return {
     clientId: r.client_id,
     name: r.name,
@@ -93,6 +112,7 @@ export function checkRegistration(r: ClientRegistration, where = 'client'): Clie
     scope: scopes.join(' '),
     orgKind: kind,
     orgCode: (org as Organization).code,
+    purposes,
     status,
   };
 }
@@ -105,12 +125,13 @@ function toClient(row: ClientRow): Client {
     jwksUri: row.jwksUri ?? undefined,
     scope: row.scope,
     org: { kind: row.orgKind as OrgKind, code: row.orgCode },
+    purposes: row.purposes,
     active: row.status === 'active',
   };
 }
 
 /** Reads and checks MEDID_CLIENTS_FILE (a JSON array of registrations). */
-export function readClientsFile(file: string): ClientRow[] {
+export function readClientsFile(file: string, kindPurposes?: (kind: OrgKind) => readonly string[]): ClientRow[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -118,7 +139,7 @@ export function readClientsFile(file: string): ClientRow[] {
     throw new RegistrationError(`MEDID_CLIENTS_FILE ${file}: ${(e as Error).message}`);
   }
   if (!Array.isArray(parsed)) throw new RegistrationError(`MEDID_CLIENTS_FILE ${file}: must be a JSON array of client registrations`);
-  return (parsed as ClientRegistration[]).map((r, i) => checkRegistration(r, `MEDID_CLIENTS_FILE[${i}]`));
+  return (parsed as ClientRegistration[]).map((r, i) => checkRegistration(r, `MEDID_CLIENTS_FILE[${i}]`, kindPurposes));
 }
 
 const CACHE_MS = 5_000;

@@ -9,7 +9,9 @@
 import { Topic } from '../core/events.ts';
 import type { LoginAttempt } from '../core/events.ts';
 import type { Logger } from '../core/logger.ts';
+import type { OrgKind } from '../core/principal.ts';
 import type { AccessTokens } from './access-token.ts';
+import type { Client } from './clients.ts';
 import { authenticateClient, ClientAuthError } from './client-assertion.ts';
 import type { AssertionDeps } from './client-assertion.ts';
 import { formatScope, grantScopes, parseScopes } from './scopes.ts';
@@ -23,6 +25,18 @@ export interface TokenEndpointDeps extends AssertionDeps {
   tokens: AccessTokens;
   logger: Logger;
   isResourceType: (t: string) => boolean;
+  /** The purposes of use an organization kind may use, its default first (privacy/access-policy.ts). */
+  kindPurposes: (kind: OrgKind) => readonly string[];
+}
+
+/**
+ * The purposes a client may ask for: its registration's list, or its kind's (without BTG, which
+ * a registration must name). The first is what a token request without `purpose_of_use` gets.
+ */
+export function purposesOf(client: Client, kindPurposes: (kind: OrgKind) => readonly string[]): readonly string[] {
+  const kind = kindPurposes(client.org.kind);
+  if (client.purposes.length > 0) return client.purposes.filter((x) => kind.includes(x));
+  return kind.filter((x) => x !== 'BTG');
 }
 
 const oauthError = (status: number, error: string, description: string): OAuthResponse => ({
@@ -78,8 +92,19 @@ async function handleTokenRequest(
     await audit(4, client.clientId, 'no requested scope is allowed for this client');
     return oauthError(400, 'invalid_scope', 'none of the requested scopes can be granted to this client');
   }
+  // purpose_of_use: medid's extension parameter (a v3-ActReason code); the token carries it.
+  const may = purposesOf(client, d.kindPurposes);
+  const asked = form.get('purpose_of_use')?.trim().toUpperCase();
+  const purpose = asked || may[0];
+  if (purpose === undefined || !may.includes(purpose)) {
+    await audit(4, client.clientId, 'the requested purpose of use is not registered for this client');
+    return oauthError(400, 'invalid_request', `purpose_of_use must be one this client is registered for: ${may.join(', ') || 'none'}`);
+  }
   const scope = granted.map((s) => (s.v1 ? s.text : formatScope(s))).join(' ');
-  const t = await d.tokens.issue(client.clientId, client.name, client.org, scope);
-  await audit(0, client.clientId, `access token issued (jti ${t.jti})`);
-  return { status: 200, body: { access_token: t.accessToken, token_type: 'bearer', expires_in: t.expiresIn, scope: t.scope } };
+  const t = await d.tokens.issue(client.clientId, client.name, client.org, scope, undefined, purpose);
+  await audit(0, client.clientId, `access token issued (jti ${t.jti}, purpose ${purpose})`);
+  return {
+    status: 200,
+    body: { access_token: t.accessToken, token_type: 'bearer', expires_in: t.expiresIn, scope: t.scope, purpose_of_use: purpose },
+  };
 }

@@ -1,12 +1,14 @@
 /**
  * `medid <command>`: thin wrappers over the same services the server uses.
  */
+import { kindPurposes } from '../app.ts';
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { JWK } from 'jose';
 import { AccessTokens } from '../auth/access-token.ts';
 import { checkRegistration, ClientDirectory, RegistrationError } from '../auth/clients.ts';
 import { KeyError, loadServerKeys } from '../auth/keys.ts';
+import { ORG_KINDS } from '../core/principal.ts';
 import type { OrgKind } from '../core/principal.ts';
 import { parseScopes } from '../auth/scopes.ts';
 import { authEndpoints } from '../auth/smart-configuration.ts';
@@ -18,6 +20,7 @@ import { DatabaseInUseError } from '../store/pglite.ts';
 import { exportCommand } from './export.ts';
 import { importCommand } from './import.ts';
 import { mpiCommand } from './mpi.ts';
+import { btgReportCommand } from './btg-report.ts';
 
 const USAGE = `usage: medid <command> [options]
 
@@ -25,8 +28,8 @@ commands:
   migrate                 apply database migrations (DATABASE_URL, or the embedded database)
   client add              register or update a client:
       --id ID --name NAME --scope "system/Patient.rs …"
-      --org-kind medical-institution|insurer|database|authority --org-code CODE
-      (--jwks-uri URL | --jwks-file FILE)
+      --org-kind medical-institution|insurer|database|regional-network|authority --org-code CODE
+      (--jwks-uri URL | --jwks-file FILE) [--purposes TREAT,ETREAT,BTG]
   client list             list registered clients
   client disable ID       refuse new tokens (and existing ones within seconds)
   client enable ID
@@ -41,7 +44,9 @@ commands:
   token --scope "…"       print an access token signed with the server's key, for trying the
       [--client-id ID]    API with curl (default client id: medid-operator; lifetime --ttl
       [--ttl SECONDS]     seconds, default 300, at most 3600; acting for --org-kind/--org-code,
-      [--org-kind K --org-code C]  default the authority)
+      [--org-kind K --org-code C]  default the authority; --purpose P: its purpose of use)
+      [--purpose P]
+  btg-report [--date D]   the day's break-the-glass grants (JST; default today) [--format tsv|json]
 
 The embedded database can be opened by one process at a time: stop the server before
 \`client\` commands, or register clients with MEDID_CLIENTS_FILE, or use DATABASE_URL.
@@ -73,6 +78,7 @@ async function clientCommand(args: string[]): Promise<number> {
       'org-code': { type: 'string' },
       'jwks-uri': { type: 'string' },
       'jwks-file': { type: 'string' },
+      purposes: { type: 'string' },
     },
   });
   switch (sub) {
@@ -86,8 +92,10 @@ async function clientCommand(args: string[]): Promise<number> {
           organization: { kind: (values['org-kind'] ?? '') as OrgKind, code: values['org-code'] ?? '' },
           jwks_uri: values['jwks-uri'],
           jwks: jwksFile ? (JSON.parse(fs.readFileSync(jwksFile, 'utf8')) as { keys: JWK[] }) : undefined,
+          purposes: values.purposes ? values.purposes.split(',').map((x) => x.trim().toUpperCase()) : undefined,
         },
         'client add',
+        kindPurposes,
       );
       await withDb((db) => new ClientDirectory(db).register(row));
       process.stdout.write(`registered ${row.clientId}\n`);
@@ -126,6 +134,7 @@ async function tokenCommand(args: string[]): Promise<number> {
       ttl: { type: 'string' },
       'org-kind': { type: 'string' },
       'org-code': { type: 'string' },
+      purpose: { type: 'string' },
     },
   });
   const scope = values.scope ?? '';
@@ -145,9 +154,11 @@ async function tokenCommand(args: string[]): Promise<number> {
   // Acting as another organization (--org-kind/--org-code) is for trying the API as a hospital
   // or insurer would; whoever runs this holds the server's signing key anyway.
   const kind = (values['org-kind'] ?? 'authority') as OrgKind;
-  if (!['medical-institution', 'insurer', 'database', 'authority'].includes(kind))
-    throw new UsageError('--org-kind must be medical-institution, insurer, database or authority');
-  const t = await tokens.issue(clientId, 'medid operator (CLI)', { kind, code: values['org-code'] ?? 'operator' }, scope, ttl);
+  if (!ORG_KINDS.includes(kind)) throw new UsageError(`--org-kind must be one of ${ORG_KINDS.join(', ')}`);
+  const purpose = values.purpose?.toUpperCase() ?? kindPurposes(kind)[0];
+  if (purpose === undefined || !kindPurposes(kind).includes(purpose))
+    throw new UsageError(`--purpose must be one of ${kindPurposes(kind).join(', ')} for ${kind}`);
+  const t = await tokens.issue(clientId, 'medid operator (CLI)', { kind, code: values['org-code'] ?? 'operator' }, scope, ttl, purpose);
   process.stdout.write(`${t.accessToken}\n`);
   return 0;
 }
@@ -176,6 +187,8 @@ async function main(argv: string[]): Promise<number> {
       return exportCommand(rest);
     case 'mpi':
       return mpiCommand(rest);
+    case 'btg-report':
+      return btgReportCommand(rest, (m) => new UsageError(m));
     case undefined:
     case 'help':
     case '--help':

@@ -7,6 +7,7 @@ export function cliPrincipal(command: string, scope: string): Principal {
     clientId: 'medid-cli',
     clientName: `medid ${command} (${os.userInfo().username})`,
     org: { kind: 'authority', code: 'cli' },
+    purposeOfUse: 'HOPERAT',
     scopes: [],
     scope,
     tokenId: 'cli',

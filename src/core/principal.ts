@@ -4,8 +4,8 @@
  * it; only auth/ makes one (from a verified access token).
  */
 
-export type OrgKind = 'medical-institution' | 'insurer' | 'database' | 'authority';
-export const ORG_KINDS: readonly OrgKind[] = ['medical-institution', 'insurer', 'database', 'authority'];
+export type OrgKind = 'medical-institution' | 'insurer' | 'database' | 'regional-network' | 'authority';
+export const ORG_KINDS: readonly OrgKind[] = ['medical-institution', 'insurer', 'database', 'regional-network', 'authority'];
 
 export interface Organization {
   kind: OrgKind;
@@ -36,6 +36,11 @@ export interface Principal {
   scopes: readonly Scope[];
   /** The granted scope string, as in the token. */
   scope: string;
+  /**
+   * Why the caller asks (v3-ActReason): the purpose its token was issued for, or one a request
+   * narrowed it to. Every disclosure's AuditEvent records it; consent rules may name it.
+   */
+  purposeOfUse: string;
   /** The access token's jti (goes into AuditEvent.agent.policy). */
   tokenId: string;
   /** Expiry, epoch seconds. */

@@ -61,6 +61,8 @@ export const ID_SYSTEMS = {
   clientId: `${MEDID_CANONICAL}/sid/client-id`,
   utilizingDatabase: `${MEDID_CANONICAL}/sid/utilizing-database`,
   authorityUnit: `${MEDID_CANONICAL}/sid/authority-unit`,
+  /** A regional health-information network (地域医療連携ネットワーク), by the code the authority gives it. */
+  regionalNetwork: `${MEDID_CANONICAL}/sid/regional-network`,
   /** An organization known to medid by its own code (neither an insurer nor a medical institution). */
   organization: `${MEDID_CANONICAL}/sid/organization`,
   // medid's own: keys of its work items and requests

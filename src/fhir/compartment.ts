@@ -22,6 +22,11 @@ export class PatientCompartment {
     return resourceType === 'Patient' || this.params.has(resourceType);
   }
 
+  /** The types that can belong to a patient's record, Patient included. */
+  types(): string[] {
+    return ['Patient', ...this.params.keys()];
+  }
+
   /** Ids of the patients whose compartment this resource is in, from its index rows. */
   patientsOf(resourceType: string, id: string, rows: IndexRows): string[] {
     const out = new Set<string>();

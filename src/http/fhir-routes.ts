@@ -8,7 +8,8 @@ import type { ClientDirectory } from '../auth/clients.ts';
 import type { FhirRequest, FhirResponse, HttpMethod } from '../api/request.ts';
 import type { Router } from '../api/router.ts';
 import { errors } from '../core/outcome.ts';
-import { DEFAULT_PURPOSE_OF_USE, PURPOSES_OF_USE } from '../core/systems.ts';
+import { DEFAULT_PURPOSE_OF_USE } from '../core/systems.ts';
+import { narrowPurpose } from '../auth/purpose.ts';
 import { runWithRequestContext } from '../core/request-context.ts';
 import { principalOf } from './bearer.ts';
 import { bodyKind, negotiate } from './content.ts';
@@ -36,23 +37,16 @@ function lowerHeaders(req: Request): Record<string, string | undefined> {
 }
 
 /**
- * The purpose of use (v3-ActReason) declared by a `purpose_of_use` parameter or the
- * `X-Purpose-Of-Use` header; TREAT when neither is given. The parameter is not a search
- * criterion, so it is taken out of the query; the purpose travels as FhirRequest.purposeOfUse.
+ * The purpose of use a request declares by a `purpose_of_use` parameter or the
+ * `X-Purpose-Of-Use` header: it may narrow the token's purpose, never widen it
+ * (auth/purpose.ts). The parameter is not a search criterion, so it is taken out of the query.
  */
-function purposeOf(query: [string, string][], req: Request): { purpose: string; rest: [string, string][] } {
+function declaredPurpose(query: [string, string][], req: Request): { declared: string | undefined; rest: [string, string][] } {
   const given = query.filter(([k]) => k === 'purpose_of_use').map(([, v]) => v);
   const hdr = req.headers['x-purpose-of-use'];
   const candidates = [...given, ...(typeof hdr === 'string' ? [hdr] : [])];
-  const purpose = (candidates[0] ?? DEFAULT_PURPOSE_OF_USE).trim().toUpperCase();
-  if (!PURPOSES_OF_USE.has(purpose)) {
-    throw errors.badRequest(
-      `purpose_of_use "${purpose}" is not a recognized v3-ActReason purpose of use`,
-      'invalid-parameter',
-      'purpose_of_use',
-    );
-  }
-  return { purpose, rest: query.filter(([k]) => k !== 'purpose_of_use') };
+  const declared = candidates[0]?.trim().toUpperCase();
+  return { declared: declared || undefined, rest: query.filter(([k]) => k !== 'purpose_of_use') };
 }
 
 export function toFhirRequest(req: Request, mountPath: string, query: [string, string][], purposeOfUse: string): FhirRequest {
@@ -109,8 +103,10 @@ export function fhirHandler(o: FhirMiddlewareOptions) {
         const format = typeof req.query['_format'] === 'string' ? req.query['_format'] : undefined;
         const type = negotiate(format, req.headers.accept);
         res.locals['outputType'] = type;
-        const principal = await principalOf(req, o.tokens, o.clients);
-        const { purpose, rest } = purposeOf([...new URL(req.originalUrl, 'http://x').searchParams], req);
+        const verified = await principalOf(req, o.tokens, o.clients);
+        const { declared, rest } = declaredPurpose([...new URL(req.originalUrl, 'http://x').searchParams], req);
+        const purpose = verified ? narrowPurpose(verified.purposeOfUse, declared) : DEFAULT_PURPOSE_OF_USE;
+        const principal = verified && purpose !== verified.purposeOfUse ? { ...verified, purposeOfUse: purpose } : verified;
         const fhirReq = toFhirRequest(req, o.mountPath, rest, purpose);
         fhirReq.principal = principal;
         // The same facts for the write audit deep inside the repository (the one AsyncLocalStorage).

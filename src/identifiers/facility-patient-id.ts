@@ -33,6 +33,6 @@ export function parseFacilityPatientId(system: string, raw: string): ParseResult
   const code = parseMedicalInstitutionCode(arc.slice(1));
   if (!code.ok) return fail(code.rule, `facility patient id system ${system}: ${code.message}`);
   const v = nfkc(raw).trim();
-  if (v === '' || v.length > 64) return fail('facility-patient-id.value', `facility patient id "${raw}": must be 1–64 characters`);
+  if (v === '' || v.length > 64) return fail('facility-patient-id.value', `facility patient id: must be 1–64 characters`);
   return ok(v);
 }

@@ -30,12 +30,12 @@ export function parseInsuredMemberParts(
     return {
       ok: false,
       rule: 'insured-member-id.format',
-      message: `insured member id "${raw}": must be 保険者番号:記号:番号:枝番 (three colons)`,
+      message: `insured member id: must be 保険者番号:記号:番号:枝番 (three colons)`,
     };
   }
   const [ins, sym, num, sub] = pieces as [string, string, string, string];
   for (const r of [parseInsurerNumber(ins), parseInsuredSymbol(sym), parseInsuredNumber(num), parseInsuredSubnumber(sub)]) {
-    if (!r.ok) return { ok: false, rule: r.rule, message: `insured member id "${raw}": ${r.message}` };
+    if (!r.ok) return { ok: false, rule: r.rule, message: `insured member id: ${r.message}` };
   }
   const v = (r: ParseResult): string => (r.ok ? r.value : '');
   const parts = {
@@ -49,13 +49,13 @@ export function parseInsuredMemberParts(
   if (rules.lateElderlyNumberCheckDigit && parts.insurerNumber.startsWith('39')) {
     const n = nfkc(parts.number);
     if (!/^\d{8}$/.test(n))
-      return { ok: false, rule: 'late-elderly-number.format', message: `insured member id "${raw}": a 後期高齢者 number must be 8 digits` };
+      return { ok: false, rule: 'late-elderly-number.format', message: `insured member id: a 後期高齢者 number must be 8 digits` };
     const expected = mod10CheckDigit(n.slice(0, 7));
     if (Number(n[7]) !== expected)
       return {
         ok: false,
         rule: 'late-elderly-number.check-digit',
-        message: `insured member id "${raw}": 後期高齢者 number ${n}: check digit should be ${expected}`,
+        message: `insured member id: 後期高齢者 number: the check digit is wrong`,
       };
   }
   return { ok: true, parts };

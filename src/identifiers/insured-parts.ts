@@ -17,9 +17,9 @@ function widthNormalized(s: string): string {
 
 function parsePart(label: string, rule: string, raw: string, required: boolean): ParseResult {
   const v = widthNormalized(raw);
-  if (v.includes(':') || v.includes('：')) return fail(`${rule}.colon`, `${label} "${raw}": ":" is not allowed`);
+  if (v.includes(':') || v.includes('：')) return fail(`${rule}.colon`, `${label}: ":" is not allowed`);
   if (required && v === '') return fail(`${rule}.empty`, `${label}: must not be empty`);
-  if (v.length > 64) return fail(`${rule}.length`, `${label} "${raw}": longer than 64 characters`);
+  if (v.length > 64) return fail(`${rule}.length`, `${label}: longer than 64 characters`);
   return ok(v);
 }
 
@@ -30,7 +30,7 @@ export const parseInsuredNumber = (raw: string): ParseResult => parsePart('insur
 export function parseInsuredSubnumber(raw: string): ParseResult {
   const v = stripSpaces(nfkc(raw));
   if (v === '') return ok('');
-  if (!/^\d{1,2}$/.test(v)) return fail('insured-subnumber.format', `insured person branch number (枝番) "${raw}": must be 2 digits 00–99`);
+  if (!/^\d{1,2}$/.test(v)) return fail('insured-subnumber.format', `insured person branch number (枝番): must be 2 digits 00–99`);
   return ok(v.padStart(2, '0'));
 }
 

@@ -12,12 +12,12 @@ import { compactDigits } from '../jp/characters.ts';
 
 export function parseInsurerNumber(raw: string): ParseResult {
   const d = compactDigits(raw);
-  if (!/^\d+$/.test(d)) return fail('insurer-number.digits', `insurer number "${raw}": only digits are allowed`);
+  if (!/^\d+$/.test(d)) return fail('insurer-number.digits', `insurer number: only digits are allowed`);
   if (d.length < 6 || d.length > 8)
-    return fail('insurer-number.length', `insurer number ${d}: must have 8 digits (6 for 市町村国保), has ${d.length}`);
+    return fail('insurer-number.length', `insurer number: must have 8 digits (6 for 市町村国保), has ${d.length}`);
   const v = d.padStart(8, '0');
   const expected = mod10CheckDigit(v.slice(0, 7));
-  if (Number(v[7]) !== expected) return fail('insurer-number.check-digit', `insurer number ${v}: check digit should be ${expected}`);
+  if (Number(v[7]) !== expected) return fail('insurer-number.check-digit', 'insurer number: the check digit is wrong');
   return ok(v);
 }
 

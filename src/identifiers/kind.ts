@@ -1,8 +1,8 @@
 /**
  * One identifier kind: its system URI, how a raw value is read, the one canonical value it
- * becomes, and why it is refused when it cannot be made valid. Messages name the number and
- * the rule ("insurer number 88134458: check digit should be 7"), because a person at a desk
- * reads them.
+ * becomes, and why it is refused when it cannot be made valid. Messages name the element and
+ * the rule ("insurer number: the check digit is wrong"), never the value: refusals reach
+ * responses, logs and the append-only audit log, and a value there could name a person.
  */
 
 export interface IdentifierRules {

@@ -15,11 +15,11 @@ export const MEDICAL_ID_SCHEME = '1';
 
 export function parseMedicalId(raw: string): ParseResult {
   const d = compactDigits(raw);
-  if (!/^\d{14}$/.test(d)) return fail('medical-id.format', `medical ID "${raw}": must be 14 digits`);
+  if (!/^\d{14}$/.test(d)) return fail('medical-id.format', `medical ID: must be 14 digits`);
   if (d[0] !== MEDICAL_ID_SCHEME)
-    return fail('medical-id.scheme', `medical ID ${d}: scheme version ${d[0] ?? ''} is not issued (expected ${MEDICAL_ID_SCHEME})`);
+    return fail('medical-id.scheme', `medical ID: the scheme version (first digit) is not issued (expected ${MEDICAL_ID_SCHEME})`);
   const expected = verhoeffCheckDigit(d.slice(0, 13));
-  if (Number(d[13]) !== expected) return fail('medical-id.check-digit', `medical ID ${d}: check digit should be ${expected}`);
+  if (Number(d[13]) !== expected) return fail('medical-id.check-digit', 'medical ID: the check digit is wrong');
   return ok(d);
 }
 

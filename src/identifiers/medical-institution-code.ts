@@ -12,15 +12,15 @@ const FORMAT = /^[0-4][0-9][1-3][0-9]{7}$/;
 
 export function parseMedicalInstitutionCode(raw: string): ParseResult {
   const d = compactDigits(raw);
-  if (!/^\d{10}$/.test(d)) return fail('medical-institution-code.length', `medical institution code "${raw}": must be 10 digits`);
+  if (!/^\d{10}$/.test(d)) return fail('medical-institution-code.length', `medical institution code: must be 10 digits`);
   if (!FORMAT.test(d))
     return fail(
       'medical-institution-code.format',
-      `medical institution code ${d}: prefecture 01–47 and fee table 1–3 expected (pattern [0-4][0-9][1-3][0-9]{7})`,
+      'medical institution code: prefecture 01–47 and fee table 1–3 expected (pattern [0-4][0-9][1-3][0-9]{7})',
     );
   const pref = Number(d.slice(0, 2));
   if (pref < 1 || pref > 47)
-    return fail('medical-institution-code.prefecture', `medical institution code ${d}: prefecture ${d.slice(0, 2)} is not 01–47`);
+    return fail('medical-institution-code.prefecture', 'medical institution code: the prefecture (first two digits) is not 01–47');
   return ok(d);
 }
 

@@ -16,14 +16,14 @@ export function parsePublicPayerMemberId(raw: string, rules: IdentifierRules): P
   // Accept the trailing colon or its absence; the middle part must be empty.
   if (parts.length === 3) parts.push('');
   if (parts.length !== 4 || parts[1] !== '' || parts[3] !== '') {
-    return fail('public-payer-member-id.format', `public payer member id "${raw}": must be 公費負担者番号::受給者番号:`);
+    return fail('public-payer-member-id.format', `public payer member id: must be 公費負担者番号::受給者番号:`);
   }
   const payer = parsePublicPayerNumber(parts[0]);
-  if (!payer.ok) return fail(payer.rule, `public payer member id "${raw}": ${payer.message}`);
+  if (!payer.ok) return fail(payer.rule, `public payer member id: ${payer.message}`);
   const recipient = parsePublicRecipientNumber(parts[2], rules);
-  if (!recipient.ok) return fail(recipient.rule, `public payer member id "${raw}": ${recipient.message}`);
+  if (!recipient.ok) return fail(recipient.rule, `public payer member id: ${recipient.message}`);
   if (!/^\d{7}$/.test(recipient.value))
-    return fail('public-payer-member-id.recipient', `public payer member id "${raw}": the recipient number must be 7 digits`);
+    return fail('public-payer-member-id.recipient', `public payer member id: the recipient number must be 7 digits`);
   return ok(`${payer.value}::${recipient.value}:`);
 }
 

@@ -10,10 +10,9 @@ import { compactDigits } from '../jp/characters.ts';
 
 export function parsePublicPayerNumber(raw: string): ParseResult {
   const d = compactDigits(raw);
-  if (!/^\d{8}$/.test(d)) return fail('public-payer-number.format', `public payer number "${raw}": must be 8 digits`);
+  if (!/^\d{8}$/.test(d)) return fail('public-payer-number.format', `public payer number: must be 8 digits`);
   const expected = mod10CheckDigit(d.slice(0, 7));
-  if (Number(d[7]) !== expected)
-    return fail('public-payer-number.check-digit', `public payer number ${d}: check digit should be ${expected}`);
+  if (Number(d[7]) !== expected) return fail('public-payer-number.check-digit', 'public payer number: the check digit is wrong');
   return ok(d);
 }
 

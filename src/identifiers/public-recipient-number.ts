@@ -18,7 +18,7 @@ export function parsePublicRecipientNumber(raw: string, rules: IdentifierRules):
     if (rules.recipientNumberCheckDigit) {
       const expected = mod10CheckDigit(v.slice(0, 6));
       if (Number(v[6]) !== expected)
-        return fail('public-recipient-number.check-digit', `public recipient number ${v}: check digit should be ${expected}`);
+        return fail('public-recipient-number.check-digit', 'public recipient number: the check digit is wrong');
     }
     return ok(v);
   }
@@ -26,7 +26,7 @@ export function parsePublicRecipientNumber(raw: string, rules: IdentifierRules):
   if (!/^[0-9A-Za-z-]{1,30}$/.test(v))
     return fail(
       'public-recipient-number.format',
-      `public recipient number "${raw}": 7 digits, or up to 30 letters and digits for a local programme`,
+      `public recipient number: 7 digits, or up to 30 letters and digits for a local programme`,
     );
   return ok(v);
 }

@@ -5,6 +5,7 @@
  * the caller's to see 403, an unknown identifier in a known domain 404. A person merged away
  * (`replaced-by`) answers only when no surviving person holds the identifier.
  */
+import type { RowAccess } from '../core/access.ts';
 import type { Identifier, Patient } from '@medplum/fhirtypes';
 import { errors } from '../core/outcome.ts';
 import type { Organization } from '../core/principal.ts';
@@ -36,6 +37,7 @@ export async function crossReference(
   q: CrossReferenceQuery,
   caller: Organization | undefined,
   o: { medicalIdSystem: string; normalizeIdentifier: (system: string, value: string) => string },
+  access: RowAccess,
 ): Promise<CrossReference> {
   const { system, value } = q;
   if (!isPatientDomain(system, o.medicalIdSystem))
@@ -48,7 +50,8 @@ export async function crossReference(
   }
   if (!mayUseDomain(caller, system, o.medicalIdSystem))
     throw pixError(403, 'sourceIdentifier is in a domain this client may not query', 'sourceIdentifier');
-  const found = await uow.resources.findMatches('Patient', new URLSearchParams({ identifier: `${system}|${value}` }).toString());
+  // Only persons within the caller's reach are cross-referenced; any other is "not found".
+  const found = await uow.resources.findMatches('Patient', new URLSearchParams({ identifier: `${system}|${value}` }).toString(), access);
   const active = found.filter((r) => !((JSON.parse(r.content as string) as Patient).link ?? []).some((l) => l.type === 'replaced-by'));
   const hit = active[0] ?? found[0];
   if (!hit) throw pixError(404, 'sourceIdentifier Patient Identifier not found', 'sourceIdentifier');

@@ -163,11 +163,10 @@ export function normalizeRecord(raw: RawRecord, paths: FieldPaths, rules: Identi
   }
   const familyKana = raw.familyKana === undefined ? undefined : registeredKana(raw.familyKana);
   if (familyKana === undefined || familyKana === '') bad(paths.familyKana, 'record.kana-required', 'the family name in kana is required');
-  else if (!isKatakanaName(familyKana))
-    bad(paths.familyKana, 'record.kana', `family name kana "${raw.familyKana ?? ''}" must be katakana or hiragana`);
+  else if (!isKatakanaName(familyKana)) bad(paths.familyKana, 'record.kana', 'family name kana must be katakana or hiragana');
   const givenKana = raw.givenKana === undefined ? undefined : registeredKana(raw.givenKana) || undefined;
   if (givenKana !== undefined && !isKatakanaName(givenKana))
-    bad(paths.givenKana, 'record.kana', `given name kana "${raw.givenKana ?? ''}" must be katakana or hiragana`);
+    bad(paths.givenKana, 'record.kana', 'given name kana must be katakana or hiragana');
   const birthDate =
     raw.birthDate === undefined
       ? bad(paths.birthDate, 'record.birth-date-required', 'the birth date is required')
@@ -176,27 +175,25 @@ export function normalizeRecord(raw: RawRecord, paths: FieldPaths, rules: Identi
     bad(
       paths.birthDate,
       'record.birth-date',
-      `birth date "${raw.birthDate}" is not a date (YYYY-MM-DD, or a Japanese era date such as 昭和55年4月1日 or S55.4.1)`,
+      `birth date is not a date (YYYY-MM-DD, or a Japanese era date such as 昭和55年4月1日 or S55.4.1)`,
     );
   const gender = raw.gender === undefined ? bad(paths.gender, 'record.sex-required', 'the sex is required') : readSex(raw.gender);
   if (raw.gender !== undefined && gender === undefined)
-    bad(paths.gender, 'record.sex', `sex "${raw.gender}" must be male, female, other, unknown (or 1, 2)`);
+    bad(paths.gender, 'record.sex', `sex must be male, female, other, unknown (or 1, 2)`);
   const postalCode =
     raw.postalCode === undefined
       ? undefined
-      : (readPostalCode(raw.postalCode) ?? bad(paths.postalCode, 'record.postal-code', `postal code "${raw.postalCode}" must be 7 digits`));
+      : (readPostalCode(raw.postalCode) ?? bad(paths.postalCode, 'record.postal-code', 'postal code must be 7 digits'));
   const phone =
-    raw.phone === undefined
-      ? undefined
-      : (readPhone(raw.phone) ?? bad(paths.phone, 'record.phone', `phone "${raw.phone}" is not a telephone number`));
+    raw.phone === undefined ? undefined : (readPhone(raw.phone) ?? bad(paths.phone, 'record.phone', 'phone is not a telephone number'));
   const validFrom =
     raw.validFrom === undefined
       ? undefined
-      : (parseJapaneseDate(raw.validFrom) ?? bad(paths.validFrom, 'record.valid-from', `valid_from "${raw.validFrom}" is not a date`));
+      : (parseJapaneseDate(raw.validFrom) ?? bad(paths.validFrom, 'record.valid-from', 'valid_from is not a date'));
   const validTo =
     raw.validTo === undefined
       ? undefined
-      : (parseJapaneseDate(raw.validTo) ?? bad(paths.validTo, 'record.valid-to', `valid_to "${raw.validTo}" is not a date`));
+      : (parseJapaneseDate(raw.validTo) ?? bad(paths.validTo, 'record.valid-to', 'valid_to is not a date'));
   if (validFrom && validTo && validTo < validFrom)
     bad(paths.validTo, 'record.period', `valid_to ${validTo} is before valid_from ${validFrom}`);
   if (issues.length > 0) return { ok: false, record: raw.record, issues };

@@ -21,7 +21,7 @@ export interface HistoryPage {
 /** One page of history. An instance history of a resource that never existed is 404, not an empty page. */
 export async function readHistory(uow: UnitOfWork, q: HistoryQuery): Promise<HistoryPage> {
   if (q.id !== undefined && q.resourceType !== undefined) {
-    const rows = await history(uow.db, { resourceType: q.resourceType, id: q.id, limit: 1 });
+    const rows = await history(uow.db, { resourceType: q.resourceType, id: q.id, limit: 1, access: q.access });
     if (rows.length === 0) throw errors.notFound(`${q.resourceType}/${q.id} is not known`);
   }
   const rows = q.limit === 0 ? [] : await history(uow.db, { ...q, limit: q.limit + 1 });
@@ -30,6 +30,6 @@ export async function readHistory(uow: UnitOfWork, q: HistoryQuery): Promise<His
   const total =
     q.beforeVseq === undefined && !more && q.limit > 0
       ? versions.length
-      : await countHistory(uow.db, { resourceType: q.resourceType, id: q.id, since: q.since, at: q.at });
+      : await countHistory(uow.db, { resourceType: q.resourceType, id: q.id, since: q.since, at: q.at, access: q.access });
   return { versions, more, total };
 }

@@ -10,6 +10,8 @@
  */
 import crypto from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
+import { ALL_ROWS } from '../core/access.ts';
+import type { RowAccess } from '../core/access.ts';
 import type { Clock } from '../core/clock.ts';
 import type { PatientCompartment } from '../fhir/compartment.ts';
 import type { FhirDefinitions } from '../fhir/definitions/index.ts';
@@ -30,6 +32,7 @@ import {
   readCurrentMany,
   readVersion,
   updateResource,
+  withinReach,
 } from '../store/resources.ts';
 import { referringResources, resourcesByIdentifier } from '../store/resource-lookups.ts';
 import { searchPage } from '../store/search.ts';
@@ -48,6 +51,16 @@ export interface WriteChange {
  */
 export type AfterWrite = (db: Db, changes: readonly WriteChange[]) => Promise<void>;
 
+/**
+ * Checks a client's write (never medid's own, `trusted`) before it is stored, inside its
+ * transaction: the registry's integrity rules. `before` is the current version's JSON (absent
+ * for a create), `after` the resource to store (absent for a delete). Throws to refuse.
+ */
+export type WriteGuard = (
+  db: Db,
+  w: { type: string; id: string; before: string | null | undefined; after: Resource | undefined },
+) => Promise<void>;
+
 export interface RepositoryDeps {
   db: Db;
   defs: FhirDefinitions;
@@ -59,6 +72,13 @@ export interface RepositoryDeps {
   /** Run on every resource before validation (e.g. identifier normalization). */
   beforeWrite: readonly ((r: Resource) => Resource)[];
   afterWrite: readonly AfterWrite[];
+  /** Run before every untrusted write (registry integrity). */
+  guards?: readonly WriteGuard[];
+}
+
+/** Who writes: the rows the caller may write (the access policy); medid's own writes are trusted. */
+export interface WriteAccess {
+  access?: RowAccess;
 }
 
 export interface WriteResult {
@@ -67,7 +87,7 @@ export interface WriteResult {
   created: boolean;
 }
 
-export interface UpdateOptions {
+export interface UpdateOptions extends WriteAccess {
   ifMatch?: string;
   /** Whether the caller may create the resource when the id is unknown (update-as-create). */
   canCreate?: boolean;
@@ -104,22 +124,23 @@ export class Repository {
     return this.deps.db.tx((t) => fn(t === this.deps.db ? this : new Repository({ ...this.deps, db: t })));
   }
 
-  async read(type: string, id: string): Promise<StoredResource> {
-    const r = await readCurrent(this.deps.db, type, id);
+  /** The current version; a row the caller may not see (`access`) is 404, like an unknown one. */
+  async read(type: string, id: string, access: RowAccess = ALL_ROWS): Promise<StoredResource> {
+    const r = await readCurrent(this.deps.db, type, id, access);
     if (!r) throw errors.notFound(`${type}/${id} is not known`);
     if (r.deleted) throw errors.gone(`${type}/${id} was deleted`);
     return r;
   }
 
   /** Live resources of one type by id, in the order asked; unknown or deleted ids are left out. */
-  async readMany(type: string, ids: readonly string[]): Promise<StoredResource[]> {
-    const byId = new Map((await readCurrentMany(this.deps.db, type, ids)).filter((r) => !r.deleted).map((r) => [r.id, r]));
+  async readMany(type: string, ids: readonly string[], access: RowAccess = ALL_ROWS): Promise<StoredResource[]> {
+    const byId = new Map((await readCurrentMany(this.deps.db, type, ids, access)).filter((r) => !r.deleted).map((r) => [r.id, r]));
     return ids.flatMap((id) => byId.get(id) ?? []);
   }
 
-  async vread(type: string, id: string, versionId: string): Promise<StoredResource> {
+  async vread(type: string, id: string, versionId: string, access: RowAccess = ALL_ROWS): Promise<StoredResource> {
     const vid = /^\d{1,9}$/.test(versionId) ? Number(versionId) : NaN;
-    const r = Number.isSafeInteger(vid) ? await readVersion(this.deps.db, type, id, vid) : undefined;
+    const r = Number.isSafeInteger(vid) ? await readVersion(this.deps.db, type, id, vid, access) : undefined;
     if (!r) throw errors.notFound(`${type}/${id}/_history/${versionId} is not known`);
     if (r.deleted) throw errors.gone(`${type}/${id} version ${versionId} is a deletion`);
     return r;
@@ -140,25 +161,54 @@ export class Repository {
     return r;
   }
 
-  async create(type: string, body: unknown, opts: { ifNoneExist?: string; id?: string; trusted?: boolean } = {}): Promise<WriteResult> {
+  /** Creates; `access` marks a client's write (the registry's guards run, the new row must be within reach). */
+  async create(
+    type: string,
+    body: unknown,
+    opts: { ifNoneExist?: string; id?: string; trusted?: boolean } & WriteAccess = {},
+  ): Promise<WriteResult> {
     const resource = this.prepare(body, type, opts.trusted);
-    if (opts.ifNoneExist === undefined && this.deps.afterWrite.length === 0) {
+    if (opts.ifNoneExist === undefined && this.deps.afterWrite.length === 0 && opts.access === undefined) {
       // One INSERT statement is atomic on its own: no transaction round trips needed.
       return this.insert(resource, opts.id ?? crypto.randomUUID(), 1);
     }
     return this.transaction(async (repo) => {
       if (opts.ifNoneExist !== undefined) {
         await lockKey(repo.deps.db, `create:${type}?${opts.ifNoneExist}`);
-        const found = await repo.findMatches(type, opts.ifNoneExist);
+        const found = await repo.findMatches(type, opts.ifNoneExist, opts.access);
         if (found.length > 1) throw errors.multipleMatches(`If-None-Exist matched ${found.length} ${type} resources`);
         if (found[0]) return { stored: found[0], created: false };
       }
-      return repo.insert(resource, opts.id ?? crypto.randomUUID(), 1);
+      return repo.insert(resource, opts.id ?? crypto.randomUUID(), 1, opts.access);
     });
   }
 
+  /** A client's write: the guards, then whether the persons it concerns are within the writer's reach. */
+  private async checkClientWrite(
+    access: RowAccess | undefined,
+    type: string,
+    id: string,
+    before: StoredResource | undefined,
+    after: Resource | undefined,
+    compartment: readonly string[] | undefined,
+  ): Promise<void> {
+    if (access === undefined) return;
+    for (const guard of this.deps.guards ?? []) await guard(this.deps.db, { type, id, before: before?.content, after });
+    if (compartment !== undefined && !(await withinReach(this.deps.db, access, type, compartment))) {
+      throw errors.forbidden(
+        `Access policy: this ${type} would concern a person outside the caller's reach (rule: writes stay within reach)`,
+      );
+    }
+  }
+
   /** Writes a version (new or next) with its index rows and compartment, then the hooks. */
-  private async write(resource: Resource, id: string, versionId: number, existing: StoredResource | undefined): Promise<StoredResource> {
+  private async write(
+    resource: Resource,
+    id: string,
+    versionId: number,
+    existing: StoredResource | undefined,
+    access?: RowAccess,
+  ): Promise<StoredResource> {
     const lastUpdated = this.deps.clock.now().toISOString();
     const stored: Resource = { ...resource, id, meta: { ...resource.meta, versionId: String(versionId), lastUpdated } };
     const content = JSON.stringify(stored);
@@ -167,6 +217,7 @@ export class Repository {
       normalizeIdentifier: this.deps.normalizeIdentifier,
     });
     const compartment = this.deps.compartment.patientsOf(resource.resourceType, id, ix);
+    await this.checkClientWrite(access, resource.resourceType, id, existing, resource, compartment);
     const v = { resourceType: resource.resourceType, id, versionId, lastUpdated, content, compartment };
     const seq = existing ? existing.seq : await insertResource(this.deps.db, v, ix);
     if (existing) await updateResource(this.deps.db, existing.seq, v, ix);
@@ -220,8 +271,8 @@ export class Repository {
     return changes.map((c) => c.stored);
   }
 
-  private async insert(resource: Resource, id: string, versionId: number): Promise<WriteResult> {
-    return { stored: await this.write(resource, id, versionId, undefined), created: true };
+  private async insert(resource: Resource, id: string, versionId: number, access?: RowAccess): Promise<WriteResult> {
+    return { stored: await this.write(resource, id, versionId, undefined, access), created: true };
   }
 
   /**
@@ -235,11 +286,11 @@ export class Repository {
     if (resource.id !== id)
       throw errors.badRequest(`The resource id "${resource.id}" does not match the URL id "${id}"`, 'id-mismatch', 'id');
     return this.transaction(async (repo) => {
-      const current = await lockCurrent(repo.deps.db, type, id);
+      const current = await repo.lockVisible(type, id, opts.access);
       checkIfMatch(current, opts.ifMatch);
       if (!current || current.deleted) {
         if (opts.canCreate === false) throw errors.forbidden(`Creating ${type} is not within the granted scopes`);
-        if (!current) return repo.insert(resource, id, 1);
+        if (!current) return repo.insert(resource, id, 1, opts.access);
       } else if (
         Object.getOwnPropertySymbols(resource).length === 0 &&
         current.content !== null &&
@@ -248,7 +299,7 @@ export class Repository {
         // Nothing changed (and no hook has side data to record): keep the current version.
         return { stored: current, created: false };
       }
-      const stored = await repo.write(resource, id, current.versionId + 1, current);
+      const stored = await repo.write(resource, id, current.versionId + 1, current, opts.access);
       return { stored, created: current.deleted };
     });
   }
@@ -258,7 +309,7 @@ export class Repository {
     const resource = this.prepare(body, type);
     return this.transaction(async (repo) => {
       await lockKey(repo.deps.db, `create:${type}?${criteria}`);
-      const found = await repo.findMatches(type, criteria);
+      const found = await repo.findMatches(type, criteria, opts.access);
       if (found.length > 1) throw errors.multipleMatches(`The update criteria matched ${found.length} ${type} resources`);
       const match = found[0];
       if (match) {
@@ -274,23 +325,36 @@ export class Repository {
       if (opts.canCreate === false) throw errors.forbidden(`Creating ${type} is not within the granted scopes`);
       if (resource.id !== undefined) {
         assertId(resource.id);
-        const existing = await readCurrent(repo.deps.db, type, resource.id);
+        const existing = await readCurrent(repo.deps.db, type, resource.id, opts.access);
         if (existing && !existing.deleted) {
           throw errors.conflict(`${type}/${resource.id} exists but does not meet the update criteria`, 'multiple-matches');
         }
         return repo.update(type, resource.id, resource, opts);
       }
-      return repo.insert(resource, crypto.randomUUID(), 1);
+      return repo.insert(resource, crypto.randomUUID(), 1, opts.access);
     });
   }
 
+  /**
+   * Locks the current version for a read-modify-write; a row outside the caller's reach is
+   * treated as unknown (the caller learns nothing of it) — but a hidden id cannot be taken
+   * over by update-as-create either: that is refused.
+   */
+  private async lockVisible(type: string, id: string, access: RowAccess | undefined): Promise<StoredResource | undefined> {
+    const current = await lockCurrent(this.deps.db, type, id);
+    if (!current || access === undefined || access.kind === 'all') return current;
+    if (await withinReach(this.deps.db, access, type, current.compartment)) return current;
+    throw errors.notFound(`${type}/${id} is not known`);
+  }
+
   /** Deletes; returns false when the resource was already deleted. Unknown ids are 404. */
-  async delete(type: string, id: string, opts: { ifMatch?: string } = {}): Promise<boolean> {
+  async delete(type: string, id: string, opts: { ifMatch?: string } & WriteAccess = {}): Promise<boolean> {
     return this.transaction(async (repo) => {
-      const current = await lockCurrent(repo.deps.db, type, id);
+      const current = await repo.lockVisible(type, id, opts.access);
       if (!current) throw errors.notFound(`${type}/${id} is not known`);
       checkIfMatch(current, opts.ifMatch);
       if (current.deleted) return false;
+      await repo.checkClientWrite(opts.access, type, id, current, undefined, undefined);
       const versionId = current.versionId + 1;
       const lastUpdated = repo.deps.clock.now().toISOString();
       await deleteResource(repo.deps.db, current.seq, type, id, versionId, lastUpdated);
@@ -301,11 +365,11 @@ export class Repository {
   }
 
   /** DELETE Type?criteria: deletes the one match; more than one is 412; none is a no-op. */
-  async conditionalDelete(type: string, criteria: string): Promise<boolean> {
+  async conditionalDelete(type: string, criteria: string, opts: WriteAccess = {}): Promise<boolean> {
     return this.transaction(async (repo) => {
-      const found = await repo.findMatches(type, criteria);
+      const found = await repo.findMatches(type, criteria, opts.access);
       if (found.length > 1) throw errors.multipleMatches(`The delete criteria matched ${found.length} ${type} resources`);
-      return found[0] ? repo.delete(type, found[0].id) : false;
+      return found[0] ? repo.delete(type, found[0].id, opts) : false;
     });
   }
 
@@ -342,7 +406,7 @@ export class Repository {
   }
 
   /** Up to two live matches of a search query string (enough to tell 0, 1 and many apart). */
-  async findMatches(type: string, criteria: string): Promise<StoredResource[]> {
+  async findMatches(type: string, criteria: string, access: RowAccess = ALL_ROWS): Promise<StoredResource[]> {
     const query = [...new URLSearchParams(criteria)];
     if (query.length === 0) throw errors.badRequest('Conditional criteria must not be empty', 'invalid-search-value');
     const req = parseSearch(type, query, {
@@ -354,7 +418,8 @@ export class Repository {
       lenient: false,
       normalizeIdentifier: this.deps.normalizeIdentifier,
     });
-    const page = await searchPage(this.deps.db, { resourceType: type, criteria: req.criteria, sort: [], cursor: undefined, limit: 2 });
+    const criteriaSeen: Criterion[] = access.kind === 'all' ? req.criteria : [...req.criteria, { kind: 'access', access }];
+    const page = await searchPage(this.deps.db, { resourceType: type, criteria: criteriaSeen, sort: [], cursor: undefined, limit: 2 });
     return Promise.all(page.rows.map((r) => this.read(r.resourceType, r.id)));
   }
 }

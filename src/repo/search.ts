@@ -3,6 +3,8 @@
  * cursors for next/previous, and _include/_revinclude (with one :iterate level).
  */
 import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { ALL_ROWS } from '../core/access.ts';
+import type { RowAccess } from '../core/access.ts';
 import { issue } from '../core/outcome.ts';
 import type { Cursor, IncludeSpec, SearchRequest } from '../fhir/search/model.ts';
 import { countMatches, includeTargets, revincludeSources, searchPage } from '../store/search.ts';
@@ -25,7 +27,16 @@ export interface SearchResult {
 /** Decides, per included resource, whether the caller may see it (scopes; see auth/). */
 export type IncludeFilter = (row: IncludedRow) => boolean;
 
-export async function executeSearch(uow: UnitOfWork, req: SearchRequest, filter: IncludeFilter = () => true): Promise<SearchResult> {
+/**
+ * `access` limits the included resources as the criteria limit the matches (the caller puts
+ * the same RowAccess among its criteria): a hidden row is neither read nor counted.
+ */
+export async function executeSearch(
+  uow: UnitOfWork,
+  req: SearchRequest,
+  filter: IncludeFilter = () => true,
+  access: RowAccess = ALL_ROWS,
+): Promise<SearchResult> {
   const db = uow.db;
   const warnings: OperationOutcomeIssue[] = req.ignored.map((i) =>
     issue({
@@ -66,7 +77,7 @@ export async function executeSearch(uow: UnitOfWork, req: SearchRequest, filter:
   if (wantsCount) total = await countMatches(db, req.resourceType, req.criteria);
   else if (!req.cursor && !page.more) total = rows.length;
 
-  const included = await includes(db, req, rows, warnings, filter);
+  const included = await includes(db, req, rows, warnings, filter, access);
   return { matches: rows, included, total, next, previous, warnings };
 }
 
@@ -76,6 +87,7 @@ async function includes(
   matches: PageRow[],
   warnings: OperationOutcomeIssue[],
   filter: IncludeFilter,
+  access: RowAccess,
 ): Promise<IncludedRow[]> {
   if (matches.length === 0 || (req.include.length === 0 && req.revinclude.length === 0)) return [];
   const seen = new Set(matches.map((m) => m.seq));
@@ -106,10 +118,10 @@ async function includes(
       return [];
     }
     if (rev) {
-      return add(await revincludeSources(db, spec.sourceType, spec.param, sources, room));
+      return add(await revincludeSources(db, spec.sourceType, spec.param, sources, room, access));
     }
     const seqs = sources.filter((s) => s.resourceType === spec.sourceType).map((s) => s.seq);
-    return add(await includeTargets(db, spec.sourceType, seqs, spec.param, spec.targetType, room));
+    return add(await includeTargets(db, spec.sourceType, seqs, spec.param, spec.targetType, room, access));
   };
   const level1: IncludedRow[] = [];
   for (const spec of req.include.filter((s) => !s.iterate)) level1.push(...(await run(spec, false, matches)));

@@ -125,8 +125,13 @@ function toStored(r: StoredAudit): StoredAudit {
   return { ...r, recorded: recorded instanceof Date ? recorded.toISOString() : String(recorded) };
 }
 
-export async function readAuditEvent(db: Db, seq: number): Promise<StoredAudit | undefined> {
-  const { rows } = await db.query<StoredAudit>(`${SELECT} WHERE seq = $1`, [seq], 'read_audit');
+/** One entry; with `clientId`, only if that client caused it (a non-authority caller's own events). */
+export async function readAuditEvent(db: Db, seq: number, clientId?: string): Promise<StoredAudit | undefined> {
+  const { rows } = await db.query<StoredAudit>(
+    `${SELECT} WHERE seq = $1 AND ($2::text IS NULL OR client_id = $2::text)`,
+    [seq, clientId ?? null],
+    'read_audit_own',
+  );
   return rows[0] ? toStored(rows[0]) : undefined;
 }
 

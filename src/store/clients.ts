@@ -10,6 +10,7 @@ export interface ClientRow {
   scope: string;
   orgKind: string;
   orgCode: string;
+  purposes: string[];
   status: 'active' | 'disabled';
 }
 
@@ -21,6 +22,7 @@ interface Raw {
   scope: string;
   org_kind: string;
   org_code: string;
+  purposes: string[] | null;
   status: 'active' | 'disabled';
 }
 const toRow = (r: Raw): ClientRow => ({
@@ -31,22 +33,24 @@ const toRow = (r: Raw): ClientRow => ({
   scope: r.scope,
   orgKind: r.org_kind,
   orgCode: r.org_code,
+  purposes: r.purposes ?? [],
   status: r.status,
 });
 
 export async function upsertClient(db: Db, c: ClientRow): Promise<void> {
   await db.query(
-    `INSERT INTO auth.client (client_id, name, jwks, jwks_uri, scope, org_kind, org_code, status)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    `INSERT INTO auth.client (client_id, name, jwks, jwks_uri, scope, org_kind, org_code, purposes, status)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text[], $9)
      ON CONFLICT (client_id) DO UPDATE SET name = EXCLUDED.name, jwks = EXCLUDED.jwks, jwks_uri = EXCLUDED.jwks_uri,
-       scope = EXCLUDED.scope, org_kind = EXCLUDED.org_kind, org_code = EXCLUDED.org_code, status = EXCLUDED.status, updated_at = now()`,
-    [c.clientId, c.name, c.jwks, c.jwksUri, c.scope, c.orgKind, c.orgCode, c.status],
+       scope = EXCLUDED.scope, org_kind = EXCLUDED.org_kind, org_code = EXCLUDED.org_code, purposes = EXCLUDED.purposes,
+       status = EXCLUDED.status, updated_at = now()`,
+    [c.clientId, c.name, c.jwks, c.jwksUri, c.scope, c.orgKind, c.orgCode, c.purposes, c.status],
   );
 }
 
 export async function getClient(db: Db, clientId: string): Promise<ClientRow | undefined> {
   const { rows } = await db.query<Raw>(
-    'SELECT client_id, name, jwks, jwks_uri, scope, org_kind, org_code, status FROM auth.client WHERE client_id = $1',
+    'SELECT client_id, name, jwks, jwks_uri, scope, org_kind, org_code, purposes, status FROM auth.client WHERE client_id = $1',
     [clientId],
     'get_client',
   );
@@ -55,7 +59,7 @@ export async function getClient(db: Db, clientId: string): Promise<ClientRow | u
 
 export async function listClients(db: Db): Promise<ClientRow[]> {
   const { rows } = await db.query<Raw>(
-    'SELECT client_id, name, jwks, jwks_uri, scope, org_kind, org_code, status FROM auth.client ORDER BY client_id',
+    'SELECT client_id, name, jwks, jwks_uri, scope, org_kind, org_code, purposes, status FROM auth.client ORDER BY client_id',
   );
   return rows.map(toRow);
 }

@@ -6,6 +6,9 @@
 import type { IndexRows } from '../fhir/search/index-rows.ts';
 import { toSqlTime } from '../fhir/search/date-range.ts';
 import type { StoredResource } from '../fhir/stored-resource.ts';
+import type { RowAccess } from '../core/access.ts';
+import { ALL_ROWS } from '../core/access.ts';
+import { accessSql } from './access-sql.ts';
 import type { Db } from './db.ts';
 import { statementNames } from './prepared.ts';
 import { Sql } from './sql.ts';
@@ -34,12 +37,19 @@ const toStored = (r: Row): StoredResource => ({
 
 const COLS = 'seq, resource_type, id, version_id, last_updated, deleted, content, compartment';
 
-export async function readCurrent(db: Db, type: string, id: string): Promise<StoredResource | undefined> {
-  const { rows } = await db.query<Row>(
-    `SELECT ${COLS} FROM fhir.resource WHERE resource_type = $1 AND id = $2`,
-    [type, id],
-    'read_current',
-  );
+/** The current version, when the caller may see it (`access`: the policy compiled into the query). */
+export async function readCurrent(db: Db, type: string, id: string, access: RowAccess = ALL_ROWS): Promise<StoredResource | undefined> {
+  if (access.kind === 'all') {
+    const { rows } = await db.query<Row>(
+      `SELECT ${COLS} FROM fhir.resource WHERE resource_type = $1 AND id = $2`,
+      [type, id],
+      'read_current',
+    );
+    return rows[0] ? toStored(rows[0]) : undefined;
+  }
+  const b = new Sql();
+  const text = `SELECT ${COLS} FROM fhir.resource WHERE resource_type = ${b.p(type)} AND id = ${b.p(id)} AND ${accessSql(b, access, 'resource_type', 'compartment')}`;
+  const { rows } = await db.query<Row>(text, b.params, statementNames.nameFor(text));
   return rows[0] ? toStored(rows[0]) : undefined;
 }
 
@@ -53,24 +63,42 @@ export async function lockCurrent(db: Db, type: string, id: string): Promise<Sto
   return rows[0] ? toStored(rows[0]) : undefined;
 }
 
-export async function readVersion(db: Db, type: string, id: string, versionId: number): Promise<StoredResource | undefined> {
-  const { rows } = await db.query<Row>(
-    `SELECT vseq AS seq, resource_type, id, version_id, last_updated, deleted, content, compartment FROM fhir.resource_version
-     WHERE resource_type = $1 AND id = $2 AND version_id = $3`,
-    [type, id, versionId],
-    'read_version',
-  );
+export async function readVersion(
+  db: Db,
+  type: string,
+  id: string,
+  versionId: number,
+  access: RowAccess = ALL_ROWS,
+): Promise<StoredResource | undefined> {
+  const b = new Sql();
+  const visible = access.kind === 'all' ? '' : ` AND ${accessSql(b, access, 'resource_type', 'compartment')}`;
+  const text = `SELECT vseq AS seq, resource_type, id, version_id, last_updated, deleted, content, compartment FROM fhir.resource_version
+     WHERE resource_type = ${b.p(type)} AND id = ${b.p(id)} AND version_id = ${b.p(versionId, 'int4')}${visible}`;
+  const { rows } = await db.query<Row>(text, b.params, statementNames.nameFor(text));
   return rows[0] ? toStored(rows[0]) : undefined;
 }
 
-/** Current versions of resources of one type by id (one round trip), in no particular order. */
-export async function readCurrentMany(db: Db, type: string, ids: readonly string[]): Promise<StoredResource[]> {
+/** Whether every person of a compartment is within reach for a type (a write's before and after). */
+export async function withinReach(db: Db, access: RowAccess, type: string, compartment: readonly string[]): Promise<boolean> {
+  if (access.kind === 'all') return true;
+  const b = new Sql();
+  const text = `SELECT ${accessSql(b, access, b.p(type, 'text'), b.p([...compartment], 'text[]'))} AS ok`;
+  const { rows } = await db.query<{ ok: boolean }>(text, b.params, statementNames.nameFor(text));
+  return rows[0]?.ok ?? false;
+}
+
+/** Current versions of resources of one type by id (one round trip), in no particular order; only those the caller may see. */
+export async function readCurrentMany(
+  db: Db,
+  type: string,
+  ids: readonly string[],
+  access: RowAccess = ALL_ROWS,
+): Promise<StoredResource[]> {
   if (ids.length === 0) return [];
-  const { rows } = await db.query<Row>(
-    `SELECT ${COLS} FROM fhir.resource WHERE resource_type = $1 AND id = ANY($2::text[])`,
-    [type, [...ids]],
-    'read_current_many',
-  );
+  const b = new Sql();
+  const visible = access.kind === 'all' ? '' : ` AND ${accessSql(b, access, 'resource_type', 'compartment')}`;
+  const text = `SELECT ${COLS} FROM fhir.resource WHERE resource_type = ${b.p(type)} AND id = ANY(${b.p([...ids], 'text[]')})${visible}`;
+  const { rows } = await db.query<Row>(text, b.params, statementNames.nameFor(text));
   return rows.map(toStored);
 }
 
@@ -283,6 +311,8 @@ export interface HistoryQuery {
   /** Keyset: only versions older than this vseq. */
   beforeVseq?: number;
   limit: number;
+  /** The versions the caller may see (each version by its own compartment). */
+  access?: RowAccess;
 }
 
 function historyWhere(b: Sql, q: Omit<HistoryQuery, 'limit'>): string {
@@ -299,6 +329,7 @@ function historyWhere(b: Sql, q: Omit<HistoryQuery, 'limit'>): string {
     );
   }
   if (q.beforeVseq !== undefined) conds.push(`v.vseq < ${b.p(q.beforeVseq, 'int8')}`);
+  if (q.access && q.access.kind !== 'all') conds.push(accessSql(b, q.access, 'v.resource_type', 'v.compartment'));
   return conds.length ? `WHERE ${conds.join(' AND ')}` : '';
 }
 

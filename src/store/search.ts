@@ -4,6 +4,8 @@
  */
 import type { SearchParam } from '../fhir/definitions/search-params.ts';
 import type { Criterion, Cursor, SortKey } from '../fhir/search/model.ts';
+import type { RowAccess } from '../core/access.ts';
+import { accessSql } from './access-sql.ts';
 import type { Db } from './db.ts';
 import { keysetSql, sortExprs, whereSql } from './search-sql.ts';
 import { statementNames } from './prepared.ts';
@@ -115,14 +117,16 @@ export async function includeTargets(
   param: SearchParam,
   targetType: string | undefined,
   limit: number,
+  access: RowAccess,
 ): Promise<IncludedRow[]> {
   if (sourceSeqs.length === 0) return [];
   const b = new Sql();
   const tt = targetType !== undefined ? ` AND x.target_type = ${b.p(targetType)}` : '';
+  const visible = accessSql(b, access, 't.resource_type', 't.compartment');
   const { rows } = await db.query<IncRaw>(
     `SELECT DISTINCT t.seq, t.resource_type, t.id, t.content, t.compartment FROM fhir.sp_reference x
      JOIN fhir.resource t ON t.resource_type = x.target_type AND t.id = x.target_id AND NOT t.deleted
-     WHERE x.res = ANY(${b.p(sourceSeqs, 'int8[]')}) AND x.resource_type = ${b.p(sourceType)} AND x.param = ${b.p(param.code)}${tt}
+     WHERE x.res = ANY(${b.p(sourceSeqs, 'int8[]')}) AND x.resource_type = ${b.p(sourceType)} AND x.param = ${b.p(param.code)}${tt} AND ${visible}
      ORDER BY t.seq LIMIT ${b.p(limit, 'int4')}`,
     b.params,
   );
@@ -136,9 +140,11 @@ export async function revincludeSources(
   param: SearchParam,
   targets: readonly { resourceType: string; id: string }[],
   limit: number,
+  access: RowAccess,
 ): Promise<IncludedRow[]> {
   if (targets.length === 0) return [];
   const b = new Sql();
+  const visible = accessSql(b, access, 't.resource_type', 't.compartment');
   const { rows } = await db.query<IncRaw>(
     `SELECT DISTINCT t.seq, t.resource_type, t.id, t.content, t.compartment FROM fhir.sp_reference x
      JOIN fhir.resource t ON t.seq = x.res AND NOT t.deleted
@@ -150,7 +156,7 @@ export async function revincludeSources(
        'text[]',
      )}) AS g(tt, ti)
        ON x.target_type = g.tt AND x.target_id = g.ti
-     WHERE x.resource_type = ${b.p(sourceType)} AND x.param = ${b.p(param.code)}
+     WHERE x.resource_type = ${b.p(sourceType)} AND x.param = ${b.p(param.code)} AND ${visible}
      ORDER BY t.seq LIMIT ${b.p(limit, 'int4')}`,
     b.params,
   );

@@ -169,10 +169,14 @@ describe.each(testDrivers())('eligibility, service use and record location on %s
   beforeAll(async () => {
     s = await startTestServer(driver, { deps: { clock: { now: () => new Date('2026-04-10T03:00:00Z') } } });
     useToken(s.token);
-    hospital = await s.tokenFor('system/CoverageEligibilityRequest.c system/Patient.r', 'hospital', {
-      kind: 'medical-institution',
-      code: HOSPITAL,
-    });
+    hospital = await s.tokenFor(
+      'system/CoverageEligibilityRequest.c system/Patient.r system/Organization.r system/Endpoint.r',
+      'hospital',
+      {
+        kind: 'medical-institution',
+        code: HOSPITAL,
+      },
+    );
     const res = await fhirFetch<Parameters>(`${s.base}/Patient/$register`, {
       method: 'POST',
       json: registerBody(Object.entries(people).map(([record, p]) => ({ record, patient: registrationPatient(p) }))),
@@ -432,6 +436,14 @@ describe.each(testDrivers())('eligibility, service use and record location on %s
         .map((e) => (e.resource as Endpoint).address)
         .sort(),
     ).toEqual([`https://${HOSPITAL}.example/fhir`, `https://${OTHER_HOSPITAL}.example/fhir`]);
+    // A token that may not read the directory gets the episodes only.
+    const patientOnly = await s.tokenFor('system/Patient.r', 'hospital-patient-only', { kind: 'medical-institution', code: HOSPITAL });
+    const bare = (
+      await fhirFetch<Bundle>(`${s.base}/Patient/${pid['mover'] ?? ''}/$record-locations`, {
+        headers: { authorization: `Bearer ${patientOnly}` },
+      })
+    ).body;
+    expect(bare.entry?.map((e) => e.resource?.resourceType)).toEqual(['EpisodeOfCare', 'EpisodeOfCare']);
     const consent: Consent = {
       resourceType: 'Consent',
       status: 'active',
@@ -465,7 +477,7 @@ describe.each(testDrivers())('eligibility, service use and record location on %s
         [pid['mover']],
       )
     ).rows[0]?.n;
-    expect(audits).toBe(3);
+    expect(audits).toBe(4);
   });
 
   it('counts every visit of concurrent confirmations, each committed with its audit record', async () => {

@@ -4,7 +4,8 @@
  * keyed MAC — absent from every table, log line and response.
  */
 import { Writable } from 'node:stream';
-import type { Bundle, Coverage, OperationOutcome, Patient } from '@medplum/fhirtypes';
+import type { Bundle, Coverage, OperationOutcome, Parameters as FhirParameters, Patient } from '@medplum/fhirtypes';
+import { insurerNumber, registerBody, registrationPatient } from '../helpers/registry.ts';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ID_SYSTEMS } from '../../src/core/systems.ts';
@@ -109,7 +110,7 @@ describe.each(testDrivers())('Japanese identifiers on %s', (driver) => {
       expect(res.status).toBe(422);
       const i = res.body.issue[0];
       expect(i?.expression).toEqual(['Patient.identifier[1].value']);
-      expect(i?.details?.text).toBe('insurer number 88134458: check digit should be 7');
+      expect(i?.details?.text).toBe('insurer number: the check digit is wrong');
       expect(i?.details?.coding?.map((c) => c.code)).toEqual(['invalid-identifier', 'insurer-number.check-digit']);
       expect(await count('identifier=urn:example:mrn|r-1')).toBe(0);
     });
@@ -165,29 +166,56 @@ describe.each(testDrivers())('Japanese identifiers on %s', (driver) => {
 
   describe('My Number', () => {
     let withMn: Patient & { id: string };
-    it('is accepted on a Patient, removed before storing, and findable by any written form', async () => {
-      const res = await call<Patient & { id: string }>(`${s.base}/Patient`, {
+    const register = (my: string, number: string, given: string) =>
+      call<FhirParameters>(`${s.base}/Patient/$register`, {
+        method: 'POST',
+        json: registerBody([
+          {
+            patient: registrationPatient({
+              insurer: insurerNumber('0613809'),
+              number,
+              myNumber: my,
+              kana: ['マイナ', given],
+              birthDate: '1975-03-03',
+            }),
+          },
+        ]),
+      });
+    it('enters through $register only: bound as a MAC, never stored, and findable by any written form', async () => {
+      const plain = await call<OperationOutcome>(`${s.base}/Patient`, {
         method: 'POST',
         json: {
           resourceType: 'Patient',
           name: [{ family: 'Mynumber' }],
-          identifier: [
-            { system: ID_SYSTEMS.myNumber, value: MY_NUMBER_FULLWIDTH },
-            { system: 'urn:example:mrn', value: 'mn-1' },
-          ],
+          identifier: [{ system: ID_SYSTEMS.myNumber, value: MY_NUMBER_FULLWIDTH }],
         },
       });
-      expect(res.status).toBe(201);
-      withMn = res.body;
-      expect(res.body.identifier).toEqual([{ system: 'urn:example:mrn', value: 'mn-1' }]);
+      expect(plain.status).toBe(422);
+      expect(plain.text).toMatch(/Registry integrity/);
+      expect(plain.text).not.toContain(MY_NUMBER);
+      const res = await register(MY_NUMBER_FULLWIDTH, '7001', 'イチ');
+      expect(res.status).toBe(200);
+      const id =
+        (
+          res.body.parameter?.find((x) => x.name === 'result')?.part?.find((x) => x.name === 'patient')?.valueReference?.reference ?? ''
+        ).split('/')[1] ?? '';
+      withMn = (await call<Patient & { id: string }>(`${s.base}/Patient/${id}`)).body;
+      expect(withMn.identifier?.some((i) => i.system === ID_SYSTEMS.myNumber)).toBe(false);
       for (const q of [MY_NUMBER, MY_NUMBER_FULLWIDTH, '9832-0567-3214']) {
         const found = await call<Bundle>(`${s.base}/Patient?identifier=${encodeURIComponent(`${ID_SYSTEMS.myNumber}|${q}`)}`);
-        expect(found.body.entry?.map((e) => e.resource?.id)).toEqual([res.body.id]);
+        expect(found.body.entry?.map((e) => e.resource?.id)).toEqual([withMn.id]);
       }
     });
 
     it('stays bound to the person after an update without it, and in paging links travels as its key', async () => {
-      await call(`${s.base}/Patient/${withMn.id}`, { method: 'PUT', json: { ...withMn, active: true } });
+      expect(
+        (
+          await call(`${s.base}/Patient/${withMn.id}`, {
+            method: 'PUT',
+            json: { ...withMn, telecom: [{ system: 'phone', value: '03-1234-5678' }] },
+          })
+        ).status,
+      ).toBe(200);
       const found = await call<Bundle>(
         `${s.base}/Patient?identifier=${encodeURIComponent(`${ID_SYSTEMS.myNumber}|${MY_NUMBER}`)}&_count=1`,
       );
@@ -197,13 +225,17 @@ describe.each(testDrivers())('Japanese identifiers on %s', (driver) => {
       expect((await call<Bundle>(self)).body.entry).toHaveLength(1);
     });
 
-    it('cannot be registered to two people (409), and a wrong check digit is 422 without the digits', async () => {
-      const dup = await call<OperationOutcome>(`${s.base}/Patient`, {
-        method: 'POST',
-        json: { resourceType: 'Patient', identifier: [{ system: ID_SYSTEMS.myNumber, value: MY_NUMBER }] },
+    it('never makes a second person, a plain update cannot add one, and a wrong check digit is 422 without the digits', async () => {
+      // The same My Number is the same person: a second registration never makes a second person.
+      const dup = await register(MY_NUMBER, '7002', 'ニ');
+      expect(JSON.stringify(dup.body)).not.toMatch(/"valueCode":"created"/);
+      expect(dup.text).not.toContain(MY_NUMBER);
+      const added = await call<OperationOutcome>(`${s.base}/Patient/${withMn.id}`, {
+        method: 'PUT',
+        json: { ...withMn, identifier: [...(withMn.identifier ?? []), { system: ID_SYSTEMS.myNumber, value: OTHER_MY_NUMBER }] },
       });
-      expect(dup.status).toBe(409);
-      expect(dup.body.issue[0]?.details?.coding?.[0]?.code).toBe('my-number-conflict');
+      expect(added.status).toBe(422);
+      expect(added.text).not.toContain(OTHER_MY_NUMBER);
       const bad = await call<OperationOutcome>(`${s.base}/Patient`, {
         method: 'POST',
         json: { resourceType: 'Patient', identifier: [{ system: ID_SYSTEMS.myNumber, value: '983205673210' }] },

@@ -4,6 +4,7 @@
  * identifier evidence against contradicting demographics, onlyCertainMatches, count, the
  * minimum input, audit per returned patient, and PIXm's 400 / 403 / 404.
  */
+import { consent, writeConsent } from '../helpers/access.ts';
 import type { Bundle, BundleEntry, Extension, OperationOutcome, Parameters, Patient } from '@medplum/fhirtypes';
 import { Client } from 'fhir-kit-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +20,7 @@ import type { TestServer } from '../helpers/server.ts';
 
 const INSURER = insurerNumber('0613901');
 const HOSPITAL = '1312345678';
-const OTHER_HOSPITAL = '1398765432';
+const OTHER_HOSPITAL = '1318765432';
 const GRADE = 'http://hl7.org/fhir/StructureDefinition/match-grade';
 const EXPLAIN = 'http://medid.example.org/fhir/StructureDefinition/match-explanation';
 
@@ -374,6 +375,18 @@ describe.each(testDrivers())('$match and $ihe-pix on %s', (driver) => {
     const pix = async (q: string, token?: string) =>
       fhirFetch<Parameters>(`${s.base}/Patient/$ihe-pix?${q}`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
     const src = (system: string, value: string) => `sourceIdentifier=${encodeURIComponent(`${system}|${value}`)}`;
+    beforeAll(async () => {
+      // Both hospitals care for hanako (the access policy: a person within reach).
+      for (const code of [HOSPITAL, OTHER_HOSPITAL]) {
+        await writeConsent(s, consent(ids['hanako']?.patient ?? '', 'permit', { kind: 'medical-institution', code }));
+      }
+    });
+
+    it('answers "not found" to a hospital for a person outside its reach', async () => {
+      const token = await s.tokenFor('system/Patient.r', 'stranger', { kind: 'medical-institution', code: '1310000009' });
+      const res = await pix(src(ID_SYSTEMS.medicalId, ids['hanako']?.medicalId ?? ''), token);
+      expect(res.status).toBe(404);
+    });
 
     it("cross-references a hospital's own id to the medical ID and the insured number, never echoing the source", async () => {
       const token = await s.tokenFor('system/Patient.r', 'hospital', { kind: 'medical-institution', code: HOSPITAL });

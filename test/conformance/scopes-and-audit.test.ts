@@ -192,7 +192,7 @@ describe.each(testDrivers())('scopes and audit on %s', (driver) => {
       expect(client?.type?.coding?.[0]?.code).toBe('110152');
       const org = e.agent.find((a) => a.requestor);
       expect(org?.who?.identifier?.value).toBe('test');
-      expect(org?.purposeOfUse?.[0]?.coding?.[0]?.code).toBe('TREAT');
+      expect(org?.purposeOfUse?.[0]?.coding?.[0]?.code).toBe('HOPERAT');
       expect(e.entity?.map((x) => x.what?.reference)).toEqual(
         expect.arrayContaining([`Patient/${patient.id}`, `Patient/${patient.id}/_history/${version}`]),
       );
@@ -200,14 +200,19 @@ describe.each(testDrivers())('scopes and audit on %s', (driver) => {
       expect(e.agent.some((a) => a.policy?.[0]?.startsWith('urn:uuid:'))).toBe(true);
     });
 
-    it('the purpose of use comes from purpose_of_use (parameter or header); an unknown one is 400', async () => {
-      const t = await s.tokenFor('system/Patient.rs', 'purpose-reader');
+    it('the purpose of use comes from the token; purpose_of_use (parameter or header) may narrow it, never widen it', async () => {
+      const t = await s.tokenFor('system/Patient.rs', 'purpose-reader', undefined, 'TREAT');
       await fhirFetch(`${s.base}/Patient/${patient.id}?purpose_of_use=ETREAT`, as(t));
-      await fhirFetch(`${s.base}/Patient/${other.id}`, { headers: { authorization: `Bearer ${t}`, 'x-purpose-of-use': 'PUBHLTH' } });
+      await fhirFetch(`${s.base}/Patient/${other.id}`, as(t));
       const e1 = await audits(`patient=${patient.id}&altid=purpose-reader`);
       const e2 = await audits(`patient=${other.id}&altid=purpose-reader`);
       expect(e1[0]?.purposeOfEvent?.[0]?.coding?.[0]?.code).toBe('ETREAT');
-      expect(e2[0]?.purposeOfEvent?.[0]?.coding?.[0]?.code).toBe('PUBHLTH');
+      expect(e2[0]?.purposeOfEvent?.[0]?.coding?.[0]?.code).toBe('TREAT');
+      const wider = await fhirFetch(`${s.base}/Patient/${other.id}`, {
+        headers: { authorization: `Bearer ${t}`, 'x-purpose-of-use': 'PUBHLTH' },
+      });
+      expect(wider.status).toBe(403);
+      expect(wider.text).toMatch(/may only narrow/);
       expect((await fhirFetch(`${s.base}/Patient/${patient.id}?purpose_of_use=SNOOPING`, as(t))).status).toBe(400);
     });
 

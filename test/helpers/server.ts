@@ -33,7 +33,7 @@ export interface TestServer {
   /** An access token with every system scope (system/*.cruds), valid for an hour. */
   token: string;
   /** Signs a token for the given scopes, as the token endpoint would. */
-  tokenFor(scope: string, clientId?: string, org?: Organization): Promise<string>;
+  tokenFor(scope: string, clientId?: string, org?: Organization, purpose?: string): Promise<string>;
   keys: ServerKeys;
   /** The server root, e.g. http://127.0.0.1:41234 */
   root: string;
@@ -80,7 +80,8 @@ export async function startTestServer(driver: Driver, o: TestServerOptions = {})
     scope: string,
     clientId = 'test-admin',
     org: Organization = { kind: 'authority', code: 'test' },
-  ): Promise<string> => (await app.tokens.issue(clientId, 'Test client', org, scope, 3600)).accessToken;
+    purpose?: string,
+  ): Promise<string> => (await app.tokens.issue(clientId, 'Test client', org, scope, 3600, purpose)).accessToken;
   const token = await tokenFor('system/*.cruds');
   return {
     base,

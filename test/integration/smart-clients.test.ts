@@ -3,6 +3,7 @@
  * Services (client_credentials + private_key_jwt, discovered from our smart-configuration),
  * and the SMART JS client (`fhirclient`) reads data with it.
  */
+import { ID_SYSTEMS } from '../../src/core/systems.ts';
 import * as oauth from 'oauth4webapi';
 import smart from 'fhirclient';
 import type { Patient } from '@medplum/fhirtypes';
@@ -28,6 +29,28 @@ describe.each(testDrivers())('third-party SMART clients on %s', (driver) => {
       headers: { authorization: `Bearer ${s.token}` },
     });
     patientId = p.body.id as string;
+    // The hospital reads the person because the person's Consent names it (the access policy).
+    await fhirFetch(`${s.base}/Consent`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${s.token}` },
+      json: {
+        resourceType: 'Consent',
+        status: 'active',
+        scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+        category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+        patient: { reference: `Patient/${patientId}` },
+        policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
+        provision: {
+          type: 'permit',
+          actor: [
+            {
+              role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] },
+              reference: { identifier: { system: ID_SYSTEMS.medicalInstitutionCode, value: '1312345678' } },
+            },
+          ],
+        },
+      },
+    });
   });
   afterAll(async () => {
     await s.close();

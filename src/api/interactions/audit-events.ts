@@ -7,7 +7,7 @@ import type { CapabilityStatementRestResource } from '@medplum/fhirtypes';
 import type { AuditEntry, AuditQuery, AuditTrail } from '../../audit/audit-trail.ts';
 import type { FhirContext } from '../context.ts';
 import { errors } from '../../core/outcome.ts';
-import type { FhirResponse } from '../request.ts';
+import type { FhirRequest, FhirResponse } from '../request.ts';
 import type { Route } from '../router.ts';
 import { parseDateRange } from '../../fhir/search/date-range.ts';
 import { splitEscaped, unescape } from '../../fhir/search/parse-values.ts';
@@ -147,8 +147,18 @@ function entryOf(base: string, e: AuditEntry): string {
   return `{"fullUrl":${JSON.stringify(`${base}/${TYPE}/${e.seq}`)},"resource":${JSON.stringify(e.event)},"search":{"mode":"match"}}`;
 }
 
-async function searchAudit(ctx: FhirContext, trail: AuditTrail, query: [string, string][]): Promise<FhirResponse> {
+/**
+ * The access policy for the audit log: the authority reads all of it; every other caller reads
+ * the events its own client caused (reach `own`), compiled into the query.
+ */
+function ownClient(req: FhirRequest): string | undefined {
+  return req.principal?.org?.kind === 'authority' ? undefined : (req.principal?.clientId ?? '');
+}
+
+async function searchAudit(ctx: FhirContext, trail: AuditTrail, req: FhirRequest, query: [string, string][]): Promise<FhirResponse> {
   const { q, links } = parseAuditQuery(ctx, query);
+  const own = ownClient(req);
+  if (own !== undefined) q.clients = q.clients === undefined || q.clients.includes(own) ? [own] : [];
   const { entries: page, more, total } = await trail.search(ctx.uow, q);
   const url = (cursor?: number): string => {
     const p = new URLSearchParams(links);
@@ -169,9 +179,9 @@ async function searchAudit(ctx: FhirContext, trail: AuditTrail, query: [string, 
   };
 }
 
-async function readAudit(ctx: FhirContext, trail: AuditTrail, id: string): Promise<FhirResponse> {
+async function readAudit(ctx: FhirContext, trail: AuditTrail, req: FhirRequest, id: string): Promise<FhirResponse> {
   const seq = /^\d{1,15}$/.test(id) ? Number(id) : 0;
-  const e = await trail.read(ctx.uow, seq);
+  const e = await trail.read(ctx.uow, seq, ownClient(req));
   if (!e) throw errors.notFound(`${TYPE}/${id} is not known`);
   return {
     status: 200,
@@ -191,7 +201,7 @@ export function auditEventRoutes(ctx: FhirContext, trail: AuditTrail): Route[] {
       name: 'read',
       type: TYPE,
       access: () => r,
-      handler: (_req, params) => readAudit(ctx, trail, params['id']),
+      handler: (req, params) => readAudit(ctx, trail, req, params['id']),
     },
     {
       method: 'GET',
@@ -199,8 +209,10 @@ export function auditEventRoutes(ctx: FhirContext, trail: AuditTrail): Route[] {
       name: 'vread',
       type: TYPE,
       access: () => r,
-      handler: (_req, params) =>
-        params['vid'] === '1' ? readAudit(ctx, trail, params['id']) : Promise.reject(errors.notFound('AuditEvents have one version only')),
+      handler: (req, params) =>
+        params['vid'] === '1'
+          ? readAudit(ctx, trail, req, params['id'])
+          : Promise.reject(errors.notFound('AuditEvents have one version only')),
     },
     {
       method: 'GET',
@@ -208,7 +220,7 @@ export function auditEventRoutes(ctx: FhirContext, trail: AuditTrail): Route[] {
       name: 'search-type',
       type: TYPE,
       access: () => s,
-      handler: (req) => searchAudit(ctx, trail, req.query),
+      handler: (req) => searchAudit(ctx, trail, req, req.query),
     },
     {
       method: 'POST',
@@ -217,7 +229,7 @@ export function auditEventRoutes(ctx: FhirContext, trail: AuditTrail): Route[] {
       type: TYPE,
       access: () => s,
       handler: (req) =>
-        searchAudit(ctx, trail, [...req.query, ...(typeof req.body === 'string' ? [...new URLSearchParams(req.body)] : [])]),
+        searchAudit(ctx, trail, req, [...req.query, ...(typeof req.body === 'string' ? [...new URLSearchParams(req.body)] : [])]),
     },
   ];
 }

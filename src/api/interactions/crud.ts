@@ -7,7 +7,7 @@ import { can } from '../../auth/guard.ts';
 import type { StoredResource } from '../../fhir/stored-resource.ts';
 import type { FhirContext } from '../context.ts';
 import { errors, informational } from '../../core/outcome.ts';
-import { header } from '../request.ts';
+import { header, rowsFor } from '../request.ts';
 import type { FhirRequest, FhirResponse } from '../request.ts';
 import type { Route, RouteParams } from '../router.ts';
 import { assertReadable } from './scope-constraints.ts';
@@ -41,7 +41,7 @@ export function crudRoutes(ctx: FhirContext): Route[] {
       name: 'read',
       access: (_req, params) => [{ type: p(params, 'type'), permission: 'r' }],
       handler: async (req, params) => {
-        const stored = await ctx.uow.resources.read(p(params, 'type'), p(params, 'id'));
+        const stored = await ctx.uow.resources.read(p(params, 'type'), p(params, 'id'), rowsFor(req, 'read'));
         await assertReadable(ctx, req, stored);
         return disclose(resourceResponse(stored), stored);
       },
@@ -52,7 +52,7 @@ export function crudRoutes(ctx: FhirContext): Route[] {
       name: 'vread',
       access: (_req, params) => [{ type: p(params, 'type'), permission: 'r' }],
       handler: async (req, params) => {
-        const stored = await ctx.uow.resources.vread(p(params, 'type'), p(params, 'id'), p(params, 'vid'));
+        const stored = await ctx.uow.resources.vread(p(params, 'type'), p(params, 'id'), p(params, 'vid'), rowsFor(req, 'read'));
         await assertReadable(ctx, req, stored);
         return disclose(resourceResponse(stored), stored);
       },
@@ -68,7 +68,11 @@ export function crudRoutes(ctx: FhirContext): Route[] {
       handler: async (req, params) => {
         const type = p(params, 'type');
         const ifNoneExist = header(req, 'if-none-exist');
-        const r = await ctx.uow.resources.create(type, req.body, { ifNoneExist: ifNoneExist || undefined, id: req.internal?.assignedId });
+        const r = await ctx.uow.resources.create(type, req.body, {
+          ifNoneExist: ifNoneExist || undefined,
+          id: req.internal?.assignedId,
+          access: rowsFor(req, 'write'),
+        });
         const res = writeResponse(
           req,
           ctx.baseUrl,
@@ -90,6 +94,7 @@ export function crudRoutes(ctx: FhirContext): Route[] {
         const r = await ctx.uow.resources.update(type, p(params, 'id'), req.body, {
           ifMatch: header(req, 'if-match'),
           canCreate: can(req.principal, type, 'c'),
+          access: rowsFor(req, 'write'),
         });
         return writeResponse(req, ctx.baseUrl, r.stored, r.created ? 201 : 200, r.created ? 'Created' : 'Updated');
       },
@@ -109,6 +114,7 @@ export function crudRoutes(ctx: FhirContext): Route[] {
         const r = await ctx.uow.resources.conditionalUpdate(type, criteria, req.body, {
           ifMatch: header(req, 'if-match'),
           canCreate: can(req.principal, type, 'c'),
+          access: rowsFor(req, 'write'),
         });
         return writeResponse(req, ctx.baseUrl, r.stored, r.created ? 201 : 200, r.created ? 'Created' : 'Updated');
       },
@@ -120,7 +126,10 @@ export function crudRoutes(ctx: FhirContext): Route[] {
       access: (_req, params) => [{ type: p(params, 'type'), permission: 'd' }],
       handler: async (req, params) => {
         assertWritable(ctx, p(params, 'type'), p(params, 'id'));
-        const deleted = await ctx.uow.resources.delete(p(params, 'type'), p(params, 'id'), { ifMatch: header(req, 'if-match') });
+        const deleted = await ctx.uow.resources.delete(p(params, 'type'), p(params, 'id'), {
+          ifMatch: header(req, 'if-match'),
+          access: rowsFor(req, 'write'),
+        });
         return { status: 200, body: informational(deleted ? 'Deleted' : 'Already deleted') };
       },
     },
@@ -135,7 +144,7 @@ export function crudRoutes(ctx: FhirContext): Route[] {
       handler: async (req, params) => {
         const criteria = criteriaOf(req);
         if (!criteria) throw errors.methodNotAllowed('DELETE on a type needs search criteria (conditional delete)');
-        const deleted = await ctx.uow.resources.conditionalDelete(p(params, 'type'), criteria);
+        const deleted = await ctx.uow.resources.conditionalDelete(p(params, 'type'), criteria, { access: rowsFor(req, 'write') });
         return { status: 200, body: informational(deleted ? 'Deleted' : 'No resource matched; nothing was deleted') };
       },
     },

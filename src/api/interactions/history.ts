@@ -10,6 +10,7 @@ import type { HistoryQuery } from '../../repo/history.ts';
 import type { FhirContext } from '../context.ts';
 import { errors } from '../../core/outcome.ts';
 import type { FhirRequest, FhirResponse } from '../request.ts';
+import { rowsFor } from '../request.ts';
 import type { Route } from '../router.ts';
 import { parseDateRange } from '../../fhir/search/date-range.ts';
 
@@ -40,7 +41,7 @@ async function historyBundle(
   if (constraintsFor(req.principal, scope.resourceType ?? '*', perm) !== undefined && scope.resourceType !== undefined) {
     throw errors.forbidden(`Insufficient scope: history of ${scope.resourceType} needs an unconstrained ${perm} scope`);
   }
-  const q: HistoryQuery = { ...scope, limit: ctx.defaultCount };
+  const q: HistoryQuery = { ...scope, limit: ctx.defaultCount, access: rowsFor(req, 'read') };
   const keep: [string, string][] = [];
   for (const [k, v] of req.query) {
     if (k === '_count') {

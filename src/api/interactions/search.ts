@@ -9,7 +9,8 @@ import { issue } from '../../core/outcome.ts';
 import { executeSearch } from '../../repo/search.ts';
 import type { FhirContext } from '../context.ts';
 import { errors } from '../../core/outcome.ts';
-import { header, preferences } from '../request.ts';
+import { header, preferences, rowsFor } from '../request.ts';
+import type { RowAccess } from '../../core/access.ts';
 import type { FhirRequest, FhirResponse } from '../request.ts';
 import type { Need } from '../../auth/guard.ts';
 import type { Route } from '../router.ts';
@@ -41,6 +42,22 @@ function chainedTypes(criteria: readonly Criterion[]): Need[] {
   return out;
 }
 
+/**
+ * The criteria with the caller's access added at every level: the searched rows, and the rows
+ * each chain looks into (a chain must not reveal what a hidden resource says).
+ */
+function withAccess(criteria: readonly Criterion[], access: RowAccess): Criterion[] {
+  if (access.kind === 'all') return [...criteria];
+  const deep = (c: Criterion): Criterion => {
+    if (c.kind === 'chain') {
+      return { ...c, inner: c.inner.map((x): Criterion => ({ kind: 'any', groups: [[deep(x), { kind: 'access', access }]] })) };
+    }
+    if (c.kind === 'any') return { ...c, groups: c.groups.map((g) => g.map(deep)) };
+    return c;
+  };
+  return [...criteria.map(deep), { kind: 'access', access }];
+}
+
 export async function search(ctx: FhirContext, req: FhirRequest, type: string, query: [string, string][]): Promise<FhirResponse> {
   const parsed = parseSearch(type, query, {
     searchParams: ctx.defs.searchParams,
@@ -53,15 +70,21 @@ export async function search(ctx: FhirContext, req: FhirRequest, type: string, q
   });
   assertAllowed(req.principal, chainedTypes(parsed.criteria));
   const limit = constraintCriterion(ctx, req, type, 's');
-  const criteria = limit ? [...parsed.criteria, limit] : parsed.criteria;
+  const access = rowsFor(req, 'read');
+  const criteria = withAccess(limit ? [...parsed.criteria, limit] : parsed.criteria, access);
   let withheld = 0;
-  const result = await executeSearch(ctx.uow, { ...parsed, criteria }, (row) => {
-    const ok =
-      (can(req.principal, row.resourceType, 'r') || can(req.principal, row.resourceType, 's')) &&
-      constraintsFor(req.principal, row.resourceType, 'r') === undefined;
-    if (!ok) withheld++;
-    return ok;
-  });
+  const result = await executeSearch(
+    ctx.uow,
+    { ...parsed, criteria },
+    (row) => {
+      const ok =
+        (can(req.principal, row.resourceType, 'r') || can(req.principal, row.resourceType, 's')) &&
+        constraintsFor(req.principal, row.resourceType, 'r') === undefined;
+      if (!ok) withheld++;
+      return ok;
+    },
+    access,
+  );
   if (withheld > 0) {
     result.warnings.push(
       issue({

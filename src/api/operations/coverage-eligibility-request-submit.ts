@@ -78,7 +78,7 @@ function cardOf(req: CoverageEligibilityRequest, today: string): Card {
     );
   if (!isCalendarDay(patient.birthDate))
     throw errors.badRequest(
-      `birthDate "${patient.birthDate}" must be a full calendar date (YYYY-MM-DD), as printed on the card`,
+      `birthDate must be a full calendar date (YYYY-MM-DD), as printed on the card`,
       'invalid-parameter',
       'CoverageEligibilityRequest.contained.birthDate',
     );

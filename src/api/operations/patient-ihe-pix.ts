@@ -5,6 +5,7 @@
  * domain that is unknown (or not the caller's to see) 403. The cross-referencing and who may see
  * which domain are the privacy service's (privacy/cross-reference.ts); this is the FHIR shape.
  */
+import { rowsFor } from '../request.ts';
 import type { Parameters } from '@medplum/fhirtypes';
 import { errors } from '../../core/outcome.ts';
 import { operationUrl } from '../../core/systems.ts';
@@ -38,6 +39,7 @@ export function patientIhePix(o: { medicalIdSystem: string }): OperationHandler 
         { system: input.source.slice(0, bar), value: input.source.slice(bar + 1), targets: input.targets },
         call.req.principal?.org,
         { medicalIdSystem: o.medicalIdSystem, normalizeIdentifier: ctx.normalizeIdentifier },
+        rowsFor(call.req, 'read'),
       );
       const body: Parameters = {
         resourceType: 'Parameters',

@@ -3,6 +3,8 @@
  * with search.score, the match-grade extension and medid's match-explanation extension. The
  * matching itself is src/mpi/match.ts; this file is the FHIR shape around it.
  */
+import type { AccessPolicy } from '../../privacy/access-policy.ts';
+import { rowsFor } from '../request.ts';
 import type { Bundle, BundleEntry, Extension, Patient } from '@medplum/fhirtypes';
 import { errors } from '../../core/outcome.ts';
 import { EXTENSIONS, ID_SYSTEMS, operationUrl } from '../../core/systems.ts';
@@ -53,7 +55,7 @@ function inputPatient(raw: unknown): Patient {
     const iso = parseJapaneseDate(p.birthDate);
     if (!iso)
       throw errors.badRequest(
-        `Patient.birthDate "${p.birthDate}" is not a date (YYYY-MM-DD, or a Japanese era date such as 昭和55年4月1日 or S55.4.1)`,
+        `Patient.birthDate is not a date (YYYY-MM-DD, or a Japanese era date such as 昭和55年4月1日 or S55.4.1)`,
         'invalid-parameter',
         'Patient.birthDate',
       );
@@ -88,7 +90,22 @@ function auditQuery(p: Patient, results: readonly MatchResult[], withheld: boole
   return new URLSearchParams({ given: given.join(','), disposition, grades: results.map((r) => r.grade).join(',') }).toString();
 }
 
-export function patientMatch(matcher: Matcher): OperationHandler {
+/** What confirms identity and nothing more: for a person outside the caller's reach (no address, no telecom). */
+function minimalPatient(p: Patient, medicalIdSystem: string): Patient {
+  return {
+    resourceType: 'Patient',
+    id: p.id,
+    meta: p.meta,
+    identifier: p.identifier?.filter((i) => i.system === medicalIdSystem && i.use !== 'old'),
+    name: p.name,
+    gender: p.gender,
+    birthDate: p.birthDate,
+  };
+}
+
+const GRADE_RANK: Readonly<Record<string, number>> = { certain: 3, probable: 2, possible: 1 };
+
+export function patientMatch(matcher: Matcher, policy: AccessPolicy, medicalIdSystem: string): OperationHandler {
   return defineOperation<MatchInput>({
     url: operationUrl('Patient-match'),
     input(call, ctx: FhirContext) {
@@ -103,22 +120,31 @@ export function patientMatch(matcher: Matcher): OperationHandler {
         );
       return { patient, count: Math.min(count, MAX_COUNT), onlyCertainMatches: call.input.boolean('onlyCertainMatches') ?? false };
     },
-    async handle(ctx, { patient, count, onlyCertainMatches }) {
-      const out = await matcher.match(ctx.uow, patient, { count, onlyCertain: onlyCertainMatches });
-      // One round trip for every Patient returned; one deleted meanwhile is left out.
-      const byId = new Map(
-        (
-          await ctx.uow.resources.readMany(
-            'Patient',
-            out.results.map((r) => r.patientId),
-          )
-        ).map((x) => [x.id, x]),
-      );
-      const results = out.results.filter((r) => byId.has(r.patientId));
+    async handle(ctx, { patient, count, onlyCertainMatches }, call) {
+      const principal = call.req.principal;
+      const rule = principal ? policy.matchRule(principal) : undefined;
+      if (rule && !rule.purposes.has(principal?.purposeOfUse ?? '')) {
+        throw errors.forbidden(
+          `Access policy: $match is answered to this client for treatment only (rule ${principal?.org?.kind ?? ''}.match.purposes)`,
+        );
+      }
+      const limit = rule ? Math.min(count, rule.maxCount) : count;
+      const out = await matcher.match(ctx.uow, patient, { count: limit, onlyCertain: onlyCertainMatches });
+      const graded = rule ? out.results.filter((r) => (GRADE_RANK[r.grade] ?? 0) >= (GRADE_RANK[rule.minGrade] ?? 0)) : out.results;
+      // One round trip for the Patients within reach; a deleted one is left out. With a match
+      // rule, persons outside reach come back reduced to what confirms identity.
+      const ids = graded.map((r) => r.patientId);
+      const inReach = new Map((await ctx.uow.resources.readMany('Patient', ids, rowsFor(call.req, 'read'))).map((x) => [x.id, x]));
+      const outside = rule ? ids.filter((id) => !inReach.has(id)) : [];
+      const reduced = new Map((await ctx.uow.resources.readMany('Patient', outside)).map((x) => [x.id, x]));
+      const byId = new Map([...reduced, ...inReach]);
+      const results = graded.filter((r) => byId.has(r.patientId));
       const stored = results.map((r) => byId.get(r.patientId));
       const entries: BundleEntry[] = results.map((r, i) => ({
         fullUrl: `${ctx.baseUrl}/Patient/${r.patientId}`,
-        resource: JSON.parse(stored[i]?.content as string) as Patient,
+        resource: inReach.has(r.patientId)
+          ? (JSON.parse(stored[i]?.content as string) as Patient)
+          : minimalPatient(JSON.parse(stored[i]?.content as string) as Patient, medicalIdSystem),
         search: { mode: 'match', score: r.score, extension: [{ url: EXTENSIONS.matchGrade, valueCode: r.grade }] },
         extension: [explanation(r)],
       }));

@@ -24,7 +24,7 @@ export function patientRecordDeath(lc: Lifecycle): OperationHandler {
       const date = parseJapaneseDate(input.date);
       if (!date)
         throw errors.badRequest(
-          `Parameter date: "${input.date}" is not a date (YYYY-MM-DD, or a Japanese era date such as 令和8年4月1日)`,
+          `Parameter date: not a date (YYYY-MM-DD, or a Japanese era date such as 令和8年4月1日)`,
           'invalid-parameter',
           'date',
         );

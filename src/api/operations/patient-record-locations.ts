@@ -4,6 +4,8 @@
  * last confirmed day), Organization and Endpoint entries. The answer and who may ask are the
  * privacy service's (privacy/record-locations.ts); this is its FHIR shape. Audited.
  */
+import { can } from '../../auth/guard.ts';
+import { rowsFor } from '../request.ts';
 import type { Bundle, BundleEntry, EpisodeOfCare } from '@medplum/fhirtypes';
 import { EXTENSIONS, ID_SYSTEMS, operationUrl } from '../../core/systems.ts';
 import { assertMayLocateRecords } from '../../privacy/access-rules.ts';
@@ -15,7 +17,8 @@ export const patientRecordLocations = defineOperation<{ patientId: string }>({
   input: (call) => ({ patientId: call.id as string }),
   async handle(ctx, { patientId }, call) {
     assertMayLocateRecords(call.req.principal?.org, call.req.purposeOfUse);
-    await ctx.uow.resources.read('Patient', patientId); // 404 / 410 as for a read
+    // 404 / 410 as for a read: a person outside the caller's reach (or opted out) is not found.
+    await ctx.uow.resources.read('Patient', patientId, rowsFor(call.req, 'read'));
     const found = await recordLocationsOf(ctx.uow, patientId, ctx.clock.now().toISOString().slice(0, 10));
     const episodes: EpisodeOfCare[] = found.uses.map((u) => ({
       resourceType: 'EpisodeOfCare',
@@ -27,8 +30,15 @@ export const patientRecordLocations = defineOperation<{ patientId: string }>({
     }));
     const entries: BundleEntry[] = [
       ...episodes.map((e) => ({ resource: e })),
-      ...found.organizations.map((o) => ({ fullUrl: `${ctx.baseUrl}/Organization/${o.id ?? ''}`, resource: o })),
-      ...found.endpoints.map((e) => ({ fullUrl: `${ctx.baseUrl}/Endpoint/${e.id ?? ''}`, resource: e })),
+      // Directory entries only to a token that may read them (scopes).
+      ...(can(call.req.principal, 'Organization', 'r') ? found.organizations : []).map((o) => ({
+        fullUrl: `${ctx.baseUrl}/Organization/${o.id ?? ''}`,
+        resource: o,
+      })),
+      ...(can(call.req.principal, 'Endpoint', 'r') ? found.endpoints : []).map((e) => ({
+        fullUrl: `${ctx.baseUrl}/Endpoint/${e.id ?? ''}`,
+        resource: e,
+      })),
     ];
     const body: Bundle = { resourceType: 'Bundle', type: 'collection', timestamp: ctx.clock.now().toISOString(), entry: entries };
     return {

@@ -2,6 +2,7 @@
  * A parsed search request: what `parse.ts` produces from the query string and `search-sql.ts`
  * turns into SQL. Values are already validated and normalized here.
  */
+import type { RowAccess } from '../../core/access.ts';
 import type { SearchParam } from '../definitions/search-params.ts';
 
 export type DatePrefix = 'eq' | 'ne' | 'gt' | 'lt' | 'ge' | 'le' | 'sa' | 'eb' | 'ap';
@@ -45,7 +46,9 @@ export type Criterion =
   | { kind: 'quantity'; param: SearchParam; values: QuantityValue[] }
   | { kind: 'uri'; param: SearchParam; values: string[]; mode: 'exact' | 'below' | 'above' }
   /** Any one group must hold entirely (scope constraints: one group per constrained scope). */
-  | { kind: 'any'; groups: Criterion[][] };
+  | { kind: 'any'; groups: Criterion[][] }
+  /** The rows the caller may see (the access policy, compiled into the query). */
+  | { kind: 'access'; access: RowAccess };
 
 export interface SortKey {
   param: SearchParam;

@@ -59,7 +59,7 @@ function prefixOf(raw: string): [DatePrefix, string] {
 export function parseTokenValue(name: string, raw: string, normalizeId: IdentifierNormalizer): TokenValue {
   const parts = splitEscaped(raw, '|');
   if (parts.length > 2) {
-    invalid(name, `"${shown(raw)}" has more than one unescaped "|"`);
+    invalid(name, 'the value has more than one unescaped "|"');
   }
   if (parts.length === 1) {
     const code = unescape(parts[0]);
@@ -82,7 +82,7 @@ export function parseDateValue(name: string, raw: string): DateValue {
   if (!range) {
     invalid(
       name,
-      `"${raw}" is not a FHIR date (yyyy, yyyy-mm, yyyy-mm-dd or a dateTime with time zone), optionally after a prefix eq, ne, gt, lt, ge, le, sa, eb or ap`,
+      `the value is not a FHIR date (yyyy, yyyy-mm, yyyy-mm-dd or a dateTime with time zone), optionally after a prefix eq, ne, gt, lt, ge, le, sa, eb or ap`,
     );
   }
   return { prefix, ...range };
@@ -94,7 +94,7 @@ export function parseNumberValue(name: string, raw: string): NumberValue {
   const [prefix, rest] = prefixOf(raw);
   const m = NUMBER_RE.exec(rest);
   if (!m) {
-    invalid(name, `"${raw}" is not a number`);
+    invalid(name, `the value is not a number`);
   }
   const value = Number(rest);
   // Implicit precision: "100" means [99.5, 100.5), "100.0" means [99.95, 100.05).
@@ -107,7 +107,7 @@ export function parseNumberValue(name: string, raw: string): NumberValue {
 export function parseQuantityValue(name: string, raw: string): QuantityValue {
   const parts = splitEscaped(raw, '|');
   if (parts.length !== 1 && parts.length !== 3) {
-    invalid(name, `"${raw}" must be [prefix]number or [prefix]number|system|code`);
+    invalid(name, `the value must be [prefix]number or [prefix]number|system|code`);
   }
   const n = parseNumberValue(name, parts[0]);
   const system = parts[1] ? unescape(parts[1]) : undefined;
@@ -139,11 +139,11 @@ export function parseReferenceValue(
   if (/^[a-z][a-z0-9+.-]*:/i.test(v)) {
     return { type: undefined, id: undefined, url: v };
   }
-  return invalid(name, `"${raw}" is not a reference (Type/id, id or an absolute URL)`);
+  return invalid(name, `the value is not a reference (Type/id, id or an absolute URL)`);
 }
 
 export function parseBoolean(name: string, raw: string): boolean {
   if (raw === 'true') return true;
   if (raw === 'false') return false;
-  return invalid(name, `"${raw}" must be true or false`);
+  return invalid(name, `the value must be true or false`);
 }

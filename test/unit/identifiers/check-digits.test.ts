@@ -32,11 +32,11 @@ describe('the 2-1 (mod 10) rule: 保険者番号 and 公費負担者番号', () 
     expect(parseInsurerNumber('138156')).toEqual({ ok: true, value: '00138156' });
     for (const v of ['88134458', '138157', '6138092', '63132280']) expect(parseInsurerNumber(v).ok, v).toBe(false);
   });
-  it('explains a wrong check digit with the digit expected', () => {
+  it('explains a wrong check digit by its rule, never repeating the number', () => {
     expect(parseInsurerNumber('88134458')).toEqual({
       ok: false,
       rule: 'insurer-number.check-digit',
-      message: 'insurer number 88134458: check digit should be 7',
+      message: 'insurer number: the check digit is wrong',
     });
   });
   it('computes 5 for 3312001, 7 for 8813445 and 7 for 5401602', () => {

@@ -503,3 +503,39 @@ Usage: #definition
 * parameter[0].min = 1
 * parameter[0].max = "1"
 * parameter[0].type = #Bundle
+
+Instance: Patient-break-the-glass
+InstanceOf: OperationDefinition
+Usage: #definition
+* extension[0].url = "http://medid.example.org/fhir/StructureDefinition/operation-scope"
+* extension[0].valueString = "Patient.r"
+* url = "http://medid.example.org/fhir/OperationDefinition/Patient-break-the-glass"
+* version = "0.1.0"
+* name = "BreakTheGlass"
+* title = "Break the glass: emergency access to one person"
+* status = #active
+* kind = #operation
+* publisher = "medid"
+* description = "R24: a medical institution whose registration allows break-the-glass, holding a token issued for purpose of use BTG, gains access to one person it has no care relationship with (or whose Consent denies it) for MEDID_BTG_HOURS (default 24), giving a reason. Every access under the grant runs with purpose BTG, which its AuditEvent records; the person receives a Communication naming the institution, the time and the reason; the authority lists the day's grants with `medid btg-report`. Needs system/Patient.r."
+* affectsState = true
+* code = #break-the-glass
+* resource[0] = #Patient
+* system = false
+* type = false
+* instance = true
+* parameter[0].name = #reason
+* parameter[0].use = #in
+* parameter[0].min = 1
+* parameter[0].max = "1"
+* parameter[0].type = #string
+* parameter[0].documentation = "Why the emergency access is needed (shown to the person and to the authority)."
+* parameter[1].name = #expires
+* parameter[1].use = #out
+* parameter[1].min = 1
+* parameter[1].max = "1"
+* parameter[1].type = #instant
+* parameter[2].name = #communication
+* parameter[2].use = #out
+* parameter[2].min = 1
+* parameter[2].max = "1"
+* parameter[2].type = #Reference

@@ -1,0 +1,239 @@
+/**
+ * The access policy (R13–R20, R24), written as data in one place: for each organization kind,
+ * how a person comes within its reach, which purposes its clients may use, how far it reaches
+ * into each resource type for reading and for writing, and which operations it may call. The
+ * README's and the IG's policy tables are generated from ACCESS_POLICY (so they cannot drift),
+ * the matrix test iterates it, and `rowAccess` turns it into the RowAccess every query compiles.
+ *
+ * Reach: `all` — every row; `related` — rows about persons within reach (every person the row
+ * concerns, after the person's Consents); `own` — what the caller's own client did (its
+ * AuditEvents); `none` — refused up front (403, naming the rule).
+ * A hidden row answers 404, never 403: a 403 would tell the caller the row exists.
+ */
+import type { Relationship, RowAccess } from '../core/access.ts';
+import { ALL_ROWS } from '../core/access.ts';
+import { errors } from '../core/outcome.ts';
+import type { OrgKind, Principal } from '../core/principal.ts';
+
+export type Reach = 'all' | 'related' | 'own' | 'none';
+
+/** Resource types grouped the way the policy speaks of them. */
+export type TypeClass = 'registry' | 'personal' | 'directory' | 'other';
+
+export interface TypeRule {
+  read: Reach;
+  write: Reach;
+}
+
+export interface KindPolicy {
+  /** How a person comes within reach; undefined: the authority reaches everyone. */
+  relationship: Relationship | undefined;
+  /** Purposes of use its clients may be registered for; the first is the default. */
+  purposes: readonly string[];
+  /** Purposes that may break the glass (a registration must also list BTG). */
+  breakTheGlass: boolean;
+  /** Per type class, overridden per type by `types`. */
+  classes: Record<TypeClass, TypeRule>;
+  types: Readonly<Record<string, TypeRule>>;
+  /** Operations (`$match`) it may call; the operation's own rules still apply. */
+  operations: readonly string[];
+  /** How $match answers it (absent: as any search — persons within reach only, whole). */
+  match?: MatchRule;
+}
+
+/** $match for a kind that may look beyond its reach (a medical institution identifying a new patient). */
+export interface MatchRule {
+  /** Purposes it must run under. */
+  purposes: ReadonlySet<string>;
+  /** The most matches returned. */
+  maxCount: number;
+  /** Matches graded below this are not returned. */
+  minGrade: 'certain' | 'probable';
+  /** Persons outside its reach come back reduced to what confirms identity: no address, no telecom. */
+  outsideReach: 'minimal';
+}
+
+/** Purposes that count as treatment (record location, $match for medical institutions). */
+export const TREATMENT_PURPOSES: ReadonlySet<string> = new Set(['TREAT', 'ETREAT', 'CAREMGT', 'BTG']);
+
+/** Reference data every kind reads whole: who and where, and the published conformance resources. */
+export const DIRECTORY_TYPES: readonly string[] = [
+  'Organization',
+  'OrganizationAffiliation',
+  'Endpoint',
+  'Location',
+  'HealthcareService',
+  'Practitioner',
+  'PractitionerRole',
+  'CapabilityStatement',
+  'StructureDefinition',
+  'ImplementationGuide',
+  'SearchParameter',
+  'OperationDefinition',
+  'CompartmentDefinition',
+  'CodeSystem',
+  'ValueSet',
+  'ConceptMap',
+  'NamingSystem',
+];
+
+const R = (read: Reach, write: Reach): TypeRule => ({ read, write });
+
+export const ACCESS_POLICY: Readonly<Record<OrgKind, KindPolicy>> = {
+  authority: {
+    relationship: undefined,
+    purposes: ['HOPERAT', 'HSYSADMIN', 'TREAT', 'HPAYMT', 'HRESCH', 'PUBHLTH', 'HLEGAL', 'PATRQT'],
+    breakTheGlass: false,
+    classes: { registry: R('all', 'all'), personal: R('all', 'all'), directory: R('all', 'all'), other: R('all', 'all') },
+    types: {},
+    operations: [
+      '$register',
+      '$change-medical-id',
+      '$record-death',
+      '$merge',
+      '$unmerge',
+      '$export',
+      '$match',
+      '$ihe-pix',
+      '$submit',
+      '$record-locations',
+      '$validate',
+    ],
+  },
+  'medical-institution': {
+    relationship: 'care',
+    purposes: ['TREAT', 'ETREAT', 'CAREMGT', 'HPAYMT', 'BTG'],
+    breakTheGlass: true,
+    classes: { registry: R('related', 'none'), personal: R('related', 'related'), directory: R('all', 'none'), other: R('none', 'none') },
+    // Coverage is the insurer's; a Consent naming a hospital is the person's (or the authority's) to write.
+    types: { Coverage: R('related', 'none'), Consent: R('related', 'none'), AuditEvent: R('own', 'none') },
+    operations: ['$match', '$ihe-pix', '$submit', '$record-locations', '$break-the-glass', '$validate'],
+    match: { purposes: TREATMENT_PURPOSES, maxCount: 5, minGrade: 'probable', outsideReach: 'minimal' },
+  },
+  insurer: {
+    relationship: 'membership',
+    purposes: ['HPAYMT', 'COVERAGE', 'ELIGDTRM', 'ELIGVER', 'CLMATTCH', 'HOPERAT'],
+    breakTheGlass: false,
+    classes: { registry: R('related', 'none'), personal: R('none', 'none'), directory: R('all', 'none'), other: R('none', 'none') },
+    // Its members' Coverages (writes to them too), and the registry's Tasks and notices about them.
+    types: {
+      Coverage: R('related', 'related'),
+      Task: R('related', 'none'),
+      Communication: R('related', 'none'),
+      AuditEvent: R('own', 'none'),
+    },
+    // $submit: an insurer may confirm a card; the answer withholds the person (eligibility/).
+    operations: ['$register', '$export', '$match', '$ihe-pix', '$submit', '$validate'],
+  },
+  database: {
+    // No identified data at all: pseudonymized delivery comes with the pseudonymization service.
+    relationship: 'consent',
+    purposes: ['HRESCH', 'CLINTRCH', 'PUBHLTH'],
+    breakTheGlass: false,
+    classes: { registry: R('none', 'none'), personal: R('none', 'none'), directory: R('all', 'none'), other: R('none', 'none') },
+    types: { AuditEvent: R('own', 'none') },
+    operations: ['$validate'],
+  },
+  'regional-network': {
+    relationship: 'consent',
+    purposes: ['TREAT', 'CAREMGT'],
+    breakTheGlass: false,
+    classes: { registry: R('none', 'none'), personal: R('none', 'none'), directory: R('all', 'none'), other: R('none', 'none') },
+    types: { AuditEvent: R('own', 'none') },
+    operations: ['$match', '$ihe-pix', '$validate'],
+  },
+};
+
+/** Settings the policy reads (config). */
+export interface AccessSettings {
+  /** Days an eligibility confirmation keeps a care relationship (MEDID_CARE_RELATIONSHIP_DAYS). */
+  careRelationshipDays: number;
+  /** Days an insurer keeps reach of a member whose coverage ended (MEDID_MEMBERSHIP_RETENTION_DAYS). */
+  membershipRetentionDays: number;
+}
+
+export class AccessPolicy {
+  private readonly personal: ReadonlySet<string>;
+  private readonly settings: AccessSettings;
+
+  /** `personalTypes`: the types of the Patient compartment (fhir/compartment.ts), Patient aside. */
+  constructor(personalTypes: readonly string[], settings: AccessSettings) {
+    this.personal = new Set(personalTypes.filter((t) => t !== 'Patient'));
+    this.settings = settings;
+  }
+
+  classOf(type: string): TypeClass {
+    if (type === 'Patient') return 'registry';
+    if (this.personal.has(type)) return 'personal';
+    return DIRECTORY_TYPES.includes(type) ? 'directory' : 'other';
+  }
+
+  rule(kind: OrgKind, type: string): TypeRule {
+    const k = ACCESS_POLICY[kind];
+    return k.types[type] ?? k.classes[this.classOf(type)];
+  }
+
+  /** Refuses (403, naming the rule) what the caller's kind may never do on a type. */
+  assertMay(p: Principal, type: string, what: 'read' | 'write'): void {
+    const kind = kindOf(p);
+    if (this.rule(kind, type)[what] === 'none') {
+      throw errors.forbidden(`Access policy: ${kind} clients may not ${what} ${type} (rule ${kind}.${type}.${what} = none)`);
+    }
+  }
+
+  /** How $match answers this caller: whole rows of the persons in reach, or a MatchRule. */
+  matchRule(p: Principal): MatchRule | undefined {
+    return ACCESS_POLICY[kindOf(p)].match;
+  }
+
+  /** Refuses (403) an operation the caller's kind may not call. */
+  assertOperation(p: Principal, operation: string): void {
+    const kind = kindOf(p);
+    if (!ACCESS_POLICY[kind].operations.includes(operation)) {
+      throw errors.forbidden(`Access policy: ${operation} is not available to ${kind} clients (rule ${kind}.operations)`);
+    }
+  }
+
+  /** The rows a caller sees, for `what`, under its token's purpose, at `now`. */
+  rowAccess(p: Principal, what: 'read' | 'write', now: Date): RowAccess {
+    const kind = kindOf(p);
+    const policy = ACCESS_POLICY[kind];
+    if (policy.relationship === undefined) return ALL_ROWS;
+    const anyTypes: string[] = [];
+    const personTypes: string[] = [];
+    const consider = (type: string): void => {
+      const reach = this.rule(kind, type)[what];
+      if (reach === 'all') anyTypes.push(type);
+      else if (reach === 'related') personTypes.push(type);
+    };
+    for (const t of [...DIRECTORY_TYPES, 'Patient', ...Object.keys(policy.types)]) consider(t);
+    if (policy.classes.personal[what] !== 'none') for (const t of this.personal) consider(t);
+    const day = (offset: number): string => new Date(now.getTime() - offset * 86_400_000).toISOString().slice(0, 10);
+    const window = policy.relationship === 'care' ? this.settings.careRelationshipDays : this.settings.membershipRetentionDays;
+    return {
+      kind: 'limited',
+      anyTypes: [...new Set(anyTypes)],
+      personTypes: [...new Set(personTypes)],
+      person: {
+        actor: actorOf(p),
+        relationship: policy.relationship,
+        code: p.org?.code ?? '',
+        since: day(window),
+        today: day(0),
+        now: now.toISOString(),
+        purpose: p.purposeOfUse,
+        breakTheGlass: p.purposeOfUse === 'BTG' && policy.breakTheGlass,
+      },
+    };
+  }
+}
+
+/** A principal without an organization is treated as the most restricted kind. */
+export function kindOf(p: Principal): OrgKind {
+  return p.org?.kind ?? 'database';
+}
+
+/** How consent rules and grants name an organization. */
+export function actorOf(p: Principal): string {
+  return p.org ? `${p.org.kind}:${p.org.code}` : '';
+}
