@@ -31,7 +31,7 @@ export interface FhirRequest {
    * The rows this request may read and write: the access policy for its principal and purpose,
    * set by the authorization step before the handler runs. Handlers hand it to every query.
    */
-  access?: { read: RowAccess; write: RowAccess };
+  access?: { read: RowAccess; write: RowAccess; identify: RowAccess };
   /** Set by the server for bundle entries, never from HTTP. */
   internal?: {
     /** The id a transaction already assigned to this POST (for urn:uuid references). */
@@ -90,7 +90,7 @@ const NO_ROWS: RowAccess = {
 };
 
 /** The rows the request may read or write (none when it was never authorized: secure by default). */
-export function rowsFor(req: FhirRequest, what: 'read' | 'write'): RowAccess {
+export function rowsFor(req: FhirRequest, what: 'read' | 'write' | 'identify'): RowAccess {
   return req.access?.[what] ?? NO_ROWS;
 }
 

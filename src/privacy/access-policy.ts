@@ -37,6 +37,8 @@ export interface KindPolicy {
   types: Readonly<Record<string, TypeRule>>;
   /** Operations (`$match`) it may call; the operation's own rules still apply. */
   operations: readonly string[];
+  /** Whose Patients $match and $ihe-pix may name (a network identifies its enrolled persons, and reads nothing). */
+  identify: Reach;
   /** How $match answers it (absent: as any search — persons within reach only, whole). */
   match?: MatchRule;
 }
@@ -86,6 +88,7 @@ export const ACCESS_POLICY: Readonly<Record<OrgKind, KindPolicy>> = {
     breakTheGlass: false,
     classes: { registry: R('all', 'all'), personal: R('all', 'all'), directory: R('all', 'all'), other: R('all', 'all') },
     types: {},
+    identify: 'all',
     operations: [
       '$register',
       '$change-medical-id',
@@ -107,6 +110,7 @@ export const ACCESS_POLICY: Readonly<Record<OrgKind, KindPolicy>> = {
     classes: { registry: R('related', 'none'), personal: R('related', 'related'), directory: R('all', 'none'), other: R('none', 'none') },
     // Coverage is the insurer's; a Consent naming a hospital is the person's (or the authority's) to write.
     types: { Coverage: R('related', 'none'), Consent: R('related', 'none'), AuditEvent: R('own', 'none') },
+    identify: 'related',
     operations: ['$match', '$ihe-pix', '$submit', '$record-locations', '$break-the-glass', '$validate'],
     match: { purposes: TREATMENT_PURPOSES, maxCount: 5, minGrade: 'probable', outsideReach: 'minimal' },
   },
@@ -122,6 +126,7 @@ export const ACCESS_POLICY: Readonly<Record<OrgKind, KindPolicy>> = {
       Communication: R('related', 'none'),
       AuditEvent: R('own', 'none'),
     },
+    identify: 'related',
     // $submit: an insurer may confirm a card; the answer withholds the person (eligibility/).
     operations: ['$register', '$export', '$match', '$ihe-pix', '$submit', '$validate'],
   },
@@ -132,6 +137,7 @@ export const ACCESS_POLICY: Readonly<Record<OrgKind, KindPolicy>> = {
     breakTheGlass: false,
     classes: { registry: R('none', 'none'), personal: R('none', 'none'), directory: R('all', 'none'), other: R('none', 'none') },
     types: { AuditEvent: R('own', 'none') },
+    identify: 'none',
     operations: ['$validate'],
   },
   'regional-network': {
@@ -140,6 +146,7 @@ export const ACCESS_POLICY: Readonly<Record<OrgKind, KindPolicy>> = {
     breakTheGlass: false,
     classes: { registry: R('none', 'none'), personal: R('none', 'none'), directory: R('all', 'none'), other: R('none', 'none') },
     types: { AuditEvent: R('own', 'none') },
+    identify: 'related',
     operations: ['$match', '$ihe-pix', '$validate'],
   },
 };
@@ -194,20 +201,23 @@ export class AccessPolicy {
     }
   }
 
-  /** The rows a caller sees, for `what`, under its token's purpose, at `now`. */
-  rowAccess(p: Principal, what: 'read' | 'write', now: Date): RowAccess {
+  /**
+   * The rows a caller sees, for `what`, under its token's purpose, at `now`: `read` and `write`
+   * by the type rules; `identify`, the Patients $match and $ihe-pix may name.
+   */
+  rowAccess(p: Principal, what: 'read' | 'write' | 'identify', now: Date): RowAccess {
     const kind = kindOf(p);
     const policy = ACCESS_POLICY[kind];
     if (policy.relationship === undefined) return ALL_ROWS;
     const anyTypes: string[] = [];
     const personTypes: string[] = [];
     const consider = (type: string): void => {
-      const reach = this.rule(kind, type)[what];
+      const reach = what === 'identify' ? (type === 'Patient' ? policy.identify : 'none') : this.rule(kind, type)[what];
       if (reach === 'all') anyTypes.push(type);
       else if (reach === 'related') personTypes.push(type);
     };
     for (const t of [...DIRECTORY_TYPES, 'Patient', ...Object.keys(policy.types)]) consider(t);
-    if (policy.classes.personal[what] !== 'none') for (const t of this.personal) consider(t);
+    if (what !== 'identify' && policy.classes.personal[what] !== 'none') for (const t of this.personal) consider(t);
     const day = (offset: number): string => new Date(now.getTime() - offset * 86_400_000).toISOString().slice(0, 10);
     const window = policy.relationship === 'care' ? this.settings.careRelationshipDays : this.settings.membershipRetentionDays;
     return {

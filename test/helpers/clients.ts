@@ -5,6 +5,7 @@
 import crypto from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type { CryptoKey, JWK } from 'jose';
+import { kindPurposes } from '../../src/app.ts';
 import { checkRegistration } from '../../src/auth/clients.ts';
 import type { ClientRegistration } from '../../src/auth/clients.ts';
 import { authEndpoints } from '../../src/auth/smart-configuration.ts';
@@ -26,14 +27,18 @@ export async function newClientKeys(clientId: string, alg: 'RS384' | 'ES384' = '
 
 export async function registerClient(s: TestServer, c: TestClient, scope: string, extra: Partial<ClientRegistration> = {}): Promise<void> {
   await s.app.clients.register(
-    checkRegistration({
-      client_id: c.clientId,
-      name: `Test ${c.clientId}`,
-      jwks: { keys: [c.publicJwk] },
-      scope,
-      organization: { kind: 'medical-institution', code: '1312345678' },
-      ...extra,
-    }),
+    checkRegistration(
+      {
+        client_id: c.clientId,
+        name: `Test ${c.clientId}`,
+        jwks: { keys: [c.publicJwk] },
+        scope,
+        organization: { kind: 'medical-institution', code: '1312345678' },
+        ...extra,
+      },
+      'client',
+      kindPurposes,
+    ),
   );
 }
 
@@ -82,11 +87,18 @@ export async function requestToken(s: TestServer, form: Record<string, string>):
 }
 
 /** A complete, correct backend-services token request. */
-export async function tokenRequest(s: TestServer, c: TestClient, scope: string, o: AssertionOptions = {}): Promise<TokenResponse> {
+export async function tokenRequest(
+  s: TestServer,
+  c: TestClient,
+  scope: string,
+  o: AssertionOptions = {},
+  extra: Record<string, string> = {},
+): Promise<TokenResponse> {
   return requestToken(s, {
     grant_type: 'client_credentials',
     scope,
     client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
     client_assertion: await clientAssertion(s, c, o),
+    ...extra,
   });
 }

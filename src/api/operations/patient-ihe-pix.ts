@@ -39,7 +39,7 @@ export function patientIhePix(o: { medicalIdSystem: string }): OperationHandler 
         { system: input.source.slice(0, bar), value: input.source.slice(bar + 1), targets: input.targets },
         call.req.principal?.org,
         { medicalIdSystem: o.medicalIdSystem, normalizeIdentifier: ctx.normalizeIdentifier },
-        rowsFor(call.req, 'read'),
+        rowsFor(call.req, 'identify'),
       );
       const body: Parameters = {
         resourceType: 'Parameters',

@@ -134,7 +134,7 @@ export function patientMatch(matcher: Matcher, policy: AccessPolicy, medicalIdSy
       // One round trip for the Patients within reach; a deleted one is left out. With a match
       // rule, persons outside reach come back reduced to what confirms identity.
       const ids = graded.map((r) => r.patientId);
-      const inReach = new Map((await ctx.uow.resources.readMany('Patient', ids, rowsFor(call.req, 'read'))).map((x) => [x.id, x]));
+      const inReach = new Map((await ctx.uow.resources.readMany('Patient', ids, rowsFor(call.req, 'identify'))).map((x) => [x.id, x]));
       const outside = rule ? ids.filter((id) => !inReach.has(id)) : [];
       const reduced = new Map((await ctx.uow.resources.readMany('Patient', outside)).map((x) => [x.id, x]));
       const byId = new Map([...reduced, ...inReach]);
