@@ -105,7 +105,11 @@ export function serverEnv(url: string, dir: string, auth: Pick<BenchAuth, 'keyFi
 export async function tokenFromKeyFile(
   keyFile: string,
   base: string,
-  client: { id: string; name: string; org: { kind: 'medical-institution' | 'insurer' | 'database' | 'authority'; code: string } },
+  client: {
+    id: string;
+    name: string;
+    org: { kind: 'medical-institution' | 'insurer' | 'database' | 'regional-network' | 'authority'; code: string };
+  },
   scope: string,
 ): Promise<string> {
   const { serverKeysFromJwks } = await import('../src/auth/keys.ts');
@@ -172,6 +176,27 @@ export function cpuMs(pid: number): number {
   return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
 }
 
+/**
+ * CPU time of every PostgreSQL process on the machine (ms): the database's share of a load,
+ * read as the difference between two readings (other databases' work on the same cluster
+ * counts too; the bench machine runs nothing else during a load).
+ */
+export function postgresCpuMs(): number {
+  let total = 0;
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'postgres') continue;
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return total;
+}
+
 /** USER_HZ, the unit of /proc's CPU times: 100 on every Linux this runs on. */
 const CLOCK_TICKS = 100;
 
@@ -198,6 +223,8 @@ export interface LoadResult {
    * two builds of the server.
    */
   cpuMsPerRequest: number;
+  /** CPU time of the PostgreSQL processes per request (ms): the database's share. */
+  dbCpuMsPerRequest: number;
   p50: number;
   p99: number;
   errors: number;
@@ -226,6 +253,7 @@ export async function runLoad(spec: LoadSpec, pid: number): Promise<LoadResult> 
   let maxRss = rssMb(pid).now;
   const steal = stealMeter();
   const cpu0 = cpuMs(pid);
+  const db0 = postgresCpuMs();
   const timer = setInterval(() => {
     maxRss = Math.max(maxRss, rssMb(pid).now);
   }, 200);
@@ -241,6 +269,7 @@ export async function runLoad(spec: LoadSpec, pid: number): Promise<LoadResult> 
       stealPct: steal(),
       reqPerSec: result.requests.average,
       cpuMsPerRequest: (cpuMs(pid) - cpu0) / Math.max(1, result.requests.total),
+      dbCpuMsPerRequest: (postgresCpuMs() - db0) / Math.max(1, result.requests.total),
       p50: result.latency.p50,
       p99: result.latency.p99,
       errors: result.errors,

@@ -7,8 +7,12 @@
  * drives each with the same loads:
  *   - REST read (`GET Patient/{id}`) and identifier search (`Patient?identifier=` an insured
  *     member id), c=50;
+ *   - the same read and search by a hospital (a medical institution under the access policy,
+ *     with a care relationship to every sampled person), c=50;
  *   - `Patient/$match` (kana and kanji names, birth date, sex, no identifier) and
  *     `CoverageEligibilityRequest/$submit` by a hospital, c=16.
+ * Also reported: within each side and round, the hospital's throughput ÷ the authority's on
+ * the same requests (what the access policy costs).
  * Reported: per scenario, the median req/s of each side and the median of the per-round ratios
  * (this ÷ baseline), and the same for the server's CPU time per request — machines here are
  * shared and noisy; a ratio within a round is what counts, and CPU per request moves least.
@@ -57,12 +61,32 @@ interface Sampled {
   id: string;
 }
 
-/** The migrations a checkout would run: both sides must serve the same schema. */
-function migrationSums(root: string): string {
+/** The migrations of a checkout, by file name and content hash. */
+function migrationSums(root: string): Map<string, string> {
   const dir = path.join(root, 'src', 'store', 'migrations');
-  const h = crypto.createHash('sha256');
-  for (const f of fs.readdirSync(dir).sort()) h.update(f).update(fs.readFileSync(path.join(dir, f)));
-  return h.digest('hex');
+  return new Map(
+    fs
+      .readdirSync(dir)
+      .sort()
+      .map((f) => [
+        f,
+        crypto
+          .createHash('sha256')
+          .update(fs.readFileSync(path.join(dir, f)))
+          .digest('hex'),
+      ]),
+  );
+}
+
+/**
+ * Both sides serve one database, seeded by this checkout: the baseline's migrations must be
+ * this checkout's, or the first of them (this side may add tables and columns the baseline
+ * never touches).
+ */
+function compatibleMigrations(baseline: string, self: string): boolean {
+  const b = migrationSums(baseline);
+  const t = migrationSums(self);
+  return [...b].every(([f, h]) => t.get(f) === h);
 }
 
 function matchQuery(p: Person): Parameters {
@@ -88,6 +112,8 @@ type Scenario = {
   name: string;
   connections: number;
   headers: 'admin' | 'hospital';
+  /** Compared with this scenario's authority twin (same requests) within each side and round. */
+  twin?: string;
   setup: (s: Sampled) => { method: string; path: string; body?: string };
 };
 
@@ -97,6 +123,23 @@ const SCENARIOS: Scenario[] = [
     name: 'search by identifier',
     connections: 50,
     headers: 'admin',
+    setup: (s) => ({
+      method: 'GET',
+      path: `/fhir/Patient?identifier=${encodeURIComponent(`${ID_SYSTEMS.insuredMemberId}|${s.p.insurer}:${s.p.symbol}:${s.p.number}:${s.p.branch}`)}`,
+    }),
+  },
+  {
+    name: 'read (hospital)',
+    connections: 50,
+    headers: 'hospital',
+    twin: 'read',
+    setup: (s) => ({ method: 'GET', path: `/fhir/Patient/${s.id}` }),
+  },
+  {
+    name: 'search (hospital)',
+    connections: 50,
+    headers: 'hospital',
+    twin: 'search by identifier',
     setup: (s) => ({
       method: 'GET',
       path: `/fhir/Patient?identifier=${encodeURIComponent(`${ID_SYSTEMS.insuredMemberId}|${s.p.insurer}:${s.p.symbol}:${s.p.number}:${s.p.branch}`)}`,
@@ -116,6 +159,22 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
+/** The hospital's care relationships with the sampled persons (as valid confirmations record them). */
+async function seedCare(url: string, patientIds: readonly string[]): Promise<number> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const r = await c.query(
+      `INSERT INTO registry.service_use (patient_id, org_code, first_day, last_day)
+       SELECT id, $2, current_date, current_date FROM unnest($1::text[]) AS id ON CONFLICT DO NOTHING`,
+      [patientIds, HOSPITAL],
+    );
+    return r.rowCount ?? 0;
+  } finally {
+    await c.end();
+  }
+}
+
 /** Vacuums what the loads write, so neither side inherits the other's dead rows (autovacuum may be off). */
 async function vacuum(url: string): Promise<void> {
   const c = new pg.Client({ connectionString: url });
@@ -130,8 +189,8 @@ async function vacuum(url: string): Promise<void> {
 async function main(): Promise<void> {
   if (!BASELINE || !fs.existsSync(path.join(BASELINE, 'src', 'main.ts')))
     throw new Error('BENCH_BASELINE must name another medid checkout (with its node_modules)');
-  if (migrationSums(BASELINE) !== migrationSums(ROOT))
-    throw new Error('the two checkouts have different migrations: they cannot serve one database');
+  if (!compatibleMigrations(BASELINE, ROOT))
+    throw new Error("the baseline's migrations are not this checkout's (or a prefix of them): they cannot serve one database");
   const { lines, log } = benchLog(
     `medid paired benchmark: this checkout vs ${BASELINE}, ${PERSONS} persons, ${ROUNDS} rounds × ${DURATION} s`,
   );
@@ -145,6 +204,12 @@ async function main(): Promise<void> {
     log(`coverages: ${await seedCoverages(db.url, dir, auth, registered)}`);
     const step = Math.max(1, Math.floor(registered.length / 20_000));
     const sample = registered.filter((_v, i) => i % step === 0);
+    log(
+      `care relationships of the hospital: ${await seedCare(
+        db.url,
+        sample.map((x) => x.id),
+      )}`,
+    );
     const sides = [
       { name: 'this', root: ROOT },
       { name: 'baseline', root: BASELINE },
@@ -152,6 +217,7 @@ async function main(): Promise<void> {
     const scenarios = SCENARIOS.filter((sc) => !ONLY || ONLY.includes(sc.name));
     type Figures = { rps: number; cpu: number };
     const results = new Map<string, { this: Figures; baseline: Figures }[]>(scenarios.map((sc) => [sc.name, []]));
+    const twins = new Map<string, number[]>(scenarios.map((sc) => [sc.name, []]));
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 === 0 ? sides : [...sides].reverse();
       const got = new Map<string, Partial<Record<'this' | 'baseline', Figures>>>(scenarios.map((sc) => [sc.name, {}]));
@@ -169,7 +235,7 @@ async function main(): Promise<void> {
             auth.keyFile,
             server.base,
             { id: 'hospital', name: 'bench hospital', org: { kind: 'medical-institution', code: HOSPITAL } },
-            'system/CoverageEligibilityRequest.c system/Patient.r',
+            'system/CoverageEligibilityRequest.c system/Patient.rs',
           );
           for (const sc of scenarios) {
             const headers = {
@@ -191,7 +257,7 @@ async function main(): Promise<void> {
             const g = got.get(sc.name);
             if (g) g[side.name] = { rps: r.reqPerSec, cpu: r.cpuMsPerRequest };
             log(
-              `round ${round + 1} ${side.name.padEnd(8)} ${sc.name.padEnd(21)} ${Math.round(r.reqPerSec)} req/s p50 ${r.p50} ms p99 ${r.p99} ms, server CPU ${r.cpuMsPerRequest.toFixed(3)} ms/request (non-2xx ${r.non2xx}, steal ${r.stealPct.toFixed(1)} %)`,
+              `round ${round + 1} ${side.name.padEnd(8)} ${sc.name.padEnd(21)} ${Math.round(r.reqPerSec)} req/s p50 ${r.p50} ms p99 ${r.p99} ms, server CPU ${r.cpuMsPerRequest.toFixed(3)} ms/request, PostgreSQL CPU ${r.dbCpuMsPerRequest.toFixed(3)} (non-2xx ${r.non2xx}, steal ${r.stealPct.toFixed(1)} %)`,
             );
             if (r.non2xx > 0 || r.errors > 0) throw new Error(`${side.name} ${sc.name}: ${r.non2xx} non-2xx answers, ${r.errors} errors`);
           }
@@ -202,6 +268,11 @@ async function main(): Promise<void> {
       for (const sc of scenarios) {
         const g = got.get(sc.name);
         if (g?.this && g.baseline) results.get(sc.name)?.push({ this: g.this, baseline: g.baseline });
+      }
+      for (const sc of scenarios) {
+        const g = got.get(sc.name);
+        const t = sc.twin ? got.get(sc.twin) : undefined;
+        if (g?.this && t?.this) twins.get(sc.name)?.push(g.this.rps / t.this.rps);
       }
     }
     const span = (xs: number[]): string => `${median(xs).toFixed(3)} (${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)})`;
@@ -215,6 +286,12 @@ async function main(): Promise<void> {
       log(
         `| ${sc.name} | ${sc.connections} | ${Math.round(median(rs.map((r) => r.this.rps)))} | ${Math.round(median(rs.map((r) => r.baseline.rps)))} | ${span(rs.map((r) => r.this.rps / r.baseline.rps))} | ${median(rs.map((r) => r.this.cpu)).toFixed(3)} | ${median(rs.map((r) => r.baseline.cpu)).toFixed(3)} | ${span(rs.map((r) => r.this.cpu / r.baseline.cpu))} |`,
       );
+    }
+    log('');
+    log('This side: the hospital ÷ the authority on the same requests, per round (median, min–max).');
+    for (const sc of scenarios) {
+      const rs = twins.get(sc.name) ?? [];
+      if (rs.length > 0) log(`| ${sc.name} ÷ ${sc.twin ?? ''} | ${span(rs)} |`);
     }
   } finally {
     await db.drop();

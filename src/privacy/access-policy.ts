@@ -209,21 +209,13 @@ export class AccessPolicy {
     const kind = kindOf(p);
     const policy = ACCESS_POLICY[kind];
     if (policy.relationship === undefined) return ALL_ROWS;
-    const anyTypes: string[] = [];
-    const personTypes: string[] = [];
-    const consider = (type: string): void => {
-      const reach = what === 'identify' ? (type === 'Patient' ? policy.identify : 'none') : this.rule(kind, type)[what];
-      if (reach === 'all') anyTypes.push(type);
-      else if (reach === 'related') personTypes.push(type);
-    };
-    for (const t of [...DIRECTORY_TYPES, 'Patient', ...Object.keys(policy.types)]) consider(t);
-    if (what !== 'identify' && policy.classes.personal[what] !== 'none') for (const t of this.personal) consider(t);
+    const { anyTypes, personTypes } = this.typesFor(kind, what);
     const day = (offset: number): string => new Date(now.getTime() - offset * 86_400_000).toISOString().slice(0, 10);
     const window = policy.relationship === 'care' ? this.settings.careRelationshipDays : this.settings.membershipRetentionDays;
     return {
       kind: 'limited',
-      anyTypes: [...new Set(anyTypes)],
-      personTypes: [...new Set(personTypes)],
+      anyTypes,
+      personTypes,
       person: {
         actor: actorOf(p),
         relationship: policy.relationship,
@@ -236,6 +228,28 @@ export class AccessPolicy {
       },
     };
   }
+
+  /** The types a kind reaches whole and those it reaches by person, for `what` (computed once per kind). */
+  private typesFor(kind: OrgKind, what: 'read' | 'write' | 'identify'): { anyTypes: readonly string[]; personTypes: readonly string[] } {
+    const key = `${kind}/${what}`;
+    const hit = this.types.get(key);
+    if (hit) return hit;
+    const policy = ACCESS_POLICY[kind];
+    const anyTypes = new Set<string>();
+    const personTypes = new Set<string>();
+    const consider = (type: string): void => {
+      const reach = what === 'identify' ? (type === 'Patient' ? policy.identify : 'none') : this.rule(kind, type)[what];
+      if (reach === 'all') anyTypes.add(type);
+      else if (reach === 'related') personTypes.add(type);
+    };
+    for (const t of [...DIRECTORY_TYPES, 'Patient', ...Object.keys(policy.types)]) consider(t);
+    if (what !== 'identify' && policy.classes.personal[what] !== 'none') for (const t of this.personal) consider(t);
+    const out = { anyTypes: [...anyTypes], personTypes: [...personTypes] };
+    this.types.set(key, out);
+    return out;
+  }
+
+  private readonly types = new Map<string, { anyTypes: readonly string[]; personTypes: readonly string[] }>();
 }
 
 /** A principal without an organization is treated as the most restricted kind. */

@@ -8,7 +8,7 @@ import { toSqlTime } from '../fhir/search/date-range.ts';
 import type { StoredResource } from '../fhir/stored-resource.ts';
 import type { RowAccess } from '../core/access.ts';
 import { ALL_ROWS } from '../core/access.ts';
-import { accessSql } from './access-sql.ts';
+import { accessSql, accessSqlForType } from './access-sql.ts';
 import type { Db } from './db.ts';
 import { statementNames } from './prepared.ts';
 import { Sql } from './sql.ts';
@@ -48,7 +48,7 @@ export async function readCurrent(db: Db, type: string, id: string, access: RowA
     return rows[0] ? toStored(rows[0]) : undefined;
   }
   const b = new Sql();
-  const text = `SELECT ${COLS} FROM fhir.resource WHERE resource_type = ${b.p(type)} AND id = ${b.p(id)} AND ${accessSql(b, access, 'resource_type', 'compartment')}`;
+  const text = `SELECT ${COLS} FROM fhir.resource WHERE resource_type = ${b.p(type)} AND id = ${b.p(id)} AND ${accessSqlForType(b, access, type, 'compartment')}`;
   const { rows } = await db.query<Row>(text, b.params, statementNames.nameFor(text));
   return rows[0] ? toStored(rows[0]) : undefined;
 }
@@ -71,7 +71,7 @@ export async function readVersion(
   access: RowAccess = ALL_ROWS,
 ): Promise<StoredResource | undefined> {
   const b = new Sql();
-  const visible = access.kind === 'all' ? '' : ` AND ${accessSql(b, access, 'resource_type', 'compartment')}`;
+  const visible = access.kind === 'all' ? '' : ` AND ${accessSqlForType(b, access, type, 'compartment')}`;
   const text = `SELECT vseq AS seq, resource_type, id, version_id, last_updated, deleted, content, compartment FROM fhir.resource_version
      WHERE resource_type = ${b.p(type)} AND id = ${b.p(id)} AND version_id = ${b.p(versionId, 'int4')}${visible}`;
   const { rows } = await db.query<Row>(text, b.params, statementNames.nameFor(text));
@@ -82,7 +82,7 @@ export async function readVersion(
 export async function withinReach(db: Db, access: RowAccess, type: string, compartment: readonly string[]): Promise<boolean> {
   if (access.kind === 'all') return true;
   const b = new Sql();
-  const text = `SELECT ${accessSql(b, access, b.p(type, 'text'), b.p([...compartment], 'text[]'))} AS ok`;
+  const text = `SELECT ${accessSqlForType(b, access, type, b.p([...compartment], 'text[]'))} AS ok`;
   const { rows } = await db.query<{ ok: boolean }>(text, b.params, statementNames.nameFor(text));
   return rows[0]?.ok ?? false;
 }
@@ -96,7 +96,7 @@ export async function readCurrentMany(
 ): Promise<StoredResource[]> {
   if (ids.length === 0) return [];
   const b = new Sql();
-  const visible = access.kind === 'all' ? '' : ` AND ${accessSql(b, access, 'resource_type', 'compartment')}`;
+  const visible = access.kind === 'all' ? '' : ` AND ${accessSqlForType(b, access, type, 'compartment')}`;
   const text = `SELECT ${COLS} FROM fhir.resource WHERE resource_type = ${b.p(type)} AND id = ANY(${b.p([...ids], 'text[]')})${visible}`;
   const { rows } = await db.query<Row>(text, b.params, statementNames.nameFor(text));
   return rows.map(toStored);
@@ -329,7 +329,13 @@ function historyWhere(b: Sql, q: Omit<HistoryQuery, 'limit'>): string {
     );
   }
   if (q.beforeVseq !== undefined) conds.push(`v.vseq < ${b.p(q.beforeVseq, 'int8')}`);
-  if (q.access && q.access.kind !== 'all') conds.push(accessSql(b, q.access, 'v.resource_type', 'v.compartment'));
+  if (q.access && q.access.kind !== 'all') {
+    conds.push(
+      q.resourceType !== undefined
+        ? accessSqlForType(b, q.access, q.resourceType, 'v.compartment')
+        : accessSql(b, q.access, 'v.resource_type', 'v.compartment'),
+    );
+  }
   return conds.length ? `WHERE ${conds.join(' AND ')}` : '';
 }
 

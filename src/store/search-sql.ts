@@ -9,7 +9,7 @@ import { toSqlTime } from '../fhir/search/date-range.ts';
 import { ID_SYSTEMS } from '../core/systems.ts';
 import type { Sql } from './sql.ts';
 import { escapeLike } from './sql.ts';
-import { accessSql } from './access-sql.ts';
+import { accessSqlForType } from './access-sql.ts';
 
 const TABLE: Record<string, string> = {
   token: 'fhir.sp_token',
@@ -147,7 +147,7 @@ export function criterionSql(b: Sql, a: Aliases, r: string, type: string, c: Cri
     if (c.groups.length === 0) return 'FALSE';
     return `(${c.groups.map((g) => (g.length === 0 ? 'TRUE' : `(${g.map((x) => criterionSql(b, a, r, type, x)).join(' AND ')})`)).join(' OR ')})`;
   }
-  if (c.kind === 'access') return accessSql(b, c.access, `${r}.resource_type`, `${r}.compartment`);
+  if (c.kind === 'access') return accessSqlForType(b, c.access, type, `${r}.compartment`);
   const col = c.param.column;
   switch (c.kind) {
     case 'missing':
