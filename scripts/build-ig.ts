@@ -48,6 +48,7 @@ const NAV = [
   ['operations.html', 'Operations'],
   ['search-parameters.html', 'Search'],
   ['security.html', 'Security'],
+  ['access-policy.html', 'Access policy'],
   ['terminology.html', 'Terminology'],
   ['examples.html', 'Examples'],
 ];

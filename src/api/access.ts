@@ -18,9 +18,5 @@ export function authorizeByPolicy(policy: AccessPolicy, req: FhirRequest, route:
   if (route.name.startsWith('$')) policy.assertOperation(p, OPERATION_OF[route.name] ?? route.name);
   else
     for (const n of needs) if (n.type !== '*') policy.assertMay(p, n.type, n.permission === 'r' || n.permission === 's' ? 'read' : 'write');
-  req.access = {
-    read: policy.rowAccess(p, 'read', now),
-    write: policy.rowAccess(p, 'write', now),
-    identify: policy.rowAccess(p, 'identify', now),
-  };
+  req.access = policy.accessFor(p, now);
 }

@@ -63,6 +63,8 @@ export const ID_SYSTEMS = {
   authorityUnit: `${MEDID_CANONICAL}/sid/authority-unit`,
   /** A regional health-information network (地域医療連携ネットワーク), by the code the authority gives it. */
   regionalNetwork: `${MEDID_CANONICAL}/sid/regional-network`,
+  /** A regional network's own patient ids: this prefix + the network's code (its local-ID domain). */
+  networkPatientIdPrefix: `${MEDID_CANONICAL}/sid/network-patient-id/`,
   /** An organization known to medid by its own code (neither an insurer nor a medical institution). */
   organization: `${MEDID_CANONICAL}/sid/organization`,
   // medid's own: keys of its work items and requests

@@ -10,7 +10,7 @@
  * AuditEvents); `none` — refused up front (403, naming the rule).
  * A hidden row answers 404, never 403: a 403 would tell the caller the row exists.
  */
-import type { Relationship, RowAccess } from '../core/access.ts';
+import type { PersonReach, Relationship, RowAccess } from '../core/access.ts';
 import { ALL_ROWS } from '../core/access.ts';
 import { errors } from '../core/outcome.ts';
 import type { OrgKind, Principal } from '../core/principal.ts';
@@ -206,28 +206,44 @@ export class AccessPolicy {
    * by the type rules; `identify`, the Patients $match and $ihe-pix may name.
    */
   rowAccess(p: Principal, what: 'read' | 'write' | 'identify', now: Date): RowAccess {
+    return this.accessFor(p, now)[what];
+  }
+
+  /** The rows a caller reads, writes and identifies, at `now` (one reach of persons shared by the three). */
+  accessFor(p: Principal, now: Date): Record<'read' | 'write' | 'identify', RowAccess> {
     const kind = kindOf(p);
     const policy = ACCESS_POLICY[kind];
-    if (policy.relationship === undefined) return ALL_ROWS;
-    const { anyTypes, personTypes } = this.typesFor(kind, what);
-    const day = (offset: number): string => new Date(now.getTime() - offset * 86_400_000).toISOString().slice(0, 10);
+    if (policy.relationship === undefined) return { read: ALL_ROWS, write: ALL_ROWS, identify: ALL_ROWS };
     const window = policy.relationship === 'care' ? this.settings.careRelationshipDays : this.settings.membershipRetentionDays;
-    return {
-      kind: 'limited',
-      anyTypes,
-      personTypes,
-      person: {
-        actor: actorOf(p),
-        relationship: policy.relationship,
-        code: p.org?.code ?? '',
-        since: day(window),
-        today: day(0),
-        now: now.toISOString(),
-        purpose: p.purposeOfUse,
-        breakTheGlass: p.purposeOfUse === 'BTG' && policy.breakTheGlass,
-      },
+    const instant = now.toISOString();
+    const today = instant.slice(0, 10);
+    const person: PersonReach = {
+      actor: actorOf(p),
+      relationship: policy.relationship,
+      code: p.org?.code ?? '',
+      since: this.dayBefore(today, window),
+      today,
+      now: instant,
+      purpose: p.purposeOfUse,
+      breakTheGlass: p.purposeOfUse === 'BTG' && policy.breakTheGlass,
     };
+    const limited = (what: 'read' | 'write' | 'identify'): RowAccess => ({ kind: 'limited', ...this.typesFor(kind, what), person });
+    return { read: limited('read'), write: limited('write'), identify: limited('identify') };
   }
+
+  /** `days` before `day` (YYYY-MM-DD), remembered for the day (every request asks it). */
+  private dayBefore(day: string, days: number): string {
+    const key = `${day}/${days}`;
+    let hit = this.days.get(key);
+    if (hit === undefined) {
+      if (this.days.size > 64) this.days.clear();
+      hit = new Date(Date.parse(`${day}T00:00:00Z`) - days * 86_400_000).toISOString().slice(0, 10);
+      this.days.set(key, hit);
+    }
+    return hit;
+  }
+
+  private readonly days = new Map<string, string>();
 
   /** The types a kind reaches whole and those it reaches by person, for `what` (computed once per kind). */
   private typesFor(kind: OrgKind, what: 'read' | 'write' | 'identify'): { anyTypes: readonly string[]; personTypes: readonly string[] } {

@@ -1,7 +1,8 @@
 /**
- * Who may call what, by the organization a client acts for — one function per rule, each
- * refusing with 403 and saying why. Today's rules; issue 13 compiles organization,
- * relationship, purpose and consent into every query, and they move there.
+ * The per-call rules of operations that the access policy table (access-policy.ts) does not
+ * express — one function per rule, each refusing with 403 and saying why: an insurer registers
+ * and exports its own members only, record location is for treatment. Which kinds may call an
+ * operation at all is the table's (api/access.ts refuses before these run).
  */
 import { errors } from '../core/outcome.ts';
 import type { Organization } from '../core/principal.ts';

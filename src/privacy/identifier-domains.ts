@@ -6,12 +6,20 @@
  * - the medical ID and public-payer ids: any caller but a utilizing database;
  * - insured member ids: the authority, medical institutions (they read the card) and an insurer
  *   for its own numbers only;
- * - a facility-local id: the authority and that facility only.
+ * - a facility-local id: the authority and that facility only;
+ * - a regional network's local id (its local-ID domain): the authority and that network only.
  */
 import type { Identifier } from '@medplum/fhirtypes';
 import type { Organization } from '../core/principal.ts';
 import { ID_SYSTEMS } from '../core/systems.ts';
 import { facilityCodeOf } from '../identifiers/facility-patient-id.ts';
+
+/** The network code of a network's local-ID system, or undefined when it is not one. */
+export function networkCodeOf(system: string): string | undefined {
+  if (!system.startsWith(ID_SYSTEMS.networkPatientIdPrefix)) return undefined;
+  const code = system.slice(ID_SYSTEMS.networkPatientIdPrefix.length);
+  return /^[a-z][a-z0-9-]{1,63}$/.test(code) ? code : undefined;
+}
 
 /** Whether `system` is a person-identifier domain medid keeps. */
 export function isPatientDomain(system: string, medicalIdSystem: string): boolean {
@@ -19,8 +27,17 @@ export function isPatientDomain(system: string, medicalIdSystem: string): boolea
     system === medicalIdSystem ||
     system === ID_SYSTEMS.insuredMemberId ||
     system === ID_SYSTEMS.publicPayerMemberId ||
-    facilityCodeOf(system) !== undefined
+    facilityCodeOf(system) !== undefined ||
+    networkCodeOf(system) !== undefined
   );
+}
+
+/** A local-ID domain (a facility's or a network's) belongs to the caller. */
+function ownLocalDomain(org: Organization, system: string): boolean {
+  const facility = facilityCodeOf(system);
+  if (facility !== undefined) return org.kind === 'medical-institution' && facility === org.code;
+  const network = networkCodeOf(system);
+  return network !== undefined && org.kind === 'regional-network' && network === org.code;
 }
 
 /** Whether the caller's organization may see this identifier. */
@@ -31,8 +48,7 @@ export function maySeeIdentifier(org: Organization | undefined, id: Identifier, 
   if (system === medicalIdSystem || system === ID_SYSTEMS.publicPayerMemberId) return org.kind !== 'database';
   if (system === ID_SYSTEMS.insuredMemberId)
     return org.kind === 'medical-institution' || (org.kind === 'insurer' && (id.value ?? '').startsWith(`${org.code}:`));
-  const facility = facilityCodeOf(system);
-  return facility !== undefined && org.kind === 'medical-institution' && facility === org.code;
+  return ownLocalDomain(org, system);
 }
 
 /** Whether the caller may query or receive a domain at all (an insurer: insured numbers, its own only when seen). */
@@ -40,6 +56,5 @@ export function mayUseDomain(org: Organization | undefined, system: string, medi
   if (org === undefined || org.kind === 'authority') return true;
   if (system === ID_SYSTEMS.insuredMemberId) return org.kind === 'medical-institution' || org.kind === 'insurer';
   if (system === medicalIdSystem || system === ID_SYSTEMS.publicPayerMemberId) return org.kind !== 'database';
-  const facility = facilityCodeOf(system);
-  return facility !== undefined && org.kind === 'medical-institution' && facility === org.code;
+  return ownLocalDomain(org, system);
 }

@@ -18,16 +18,16 @@ export function currentMedicalIds(p: Patient, medicalIdSystem: string): string[]
 
 export function carriedMedicalIdHook(medicalIdSystem: string): AfterWrite {
   return async (db, changes) => {
-    const ids: string[] = [];
+    const replaced: string[] = [];
     const carried: { mid: string; patientId: string }[] = [];
     for (const c of changes) {
       if (c.stored.resourceType !== 'Patient') continue;
-      ids.push(c.stored.id);
+      if (c.action !== 'create') replaced.push(c.stored.id);
       const p = c.resource as Patient | undefined;
       if (c.action !== 'delete' && p)
         for (const mid of currentMedicalIds(p, medicalIdSystem)) carried.push({ mid, patientId: c.stored.id });
     }
-    if ((await carryMedicalIds(db, ids, carried)).length > 0) {
+    if ((await carryMedicalIds(db, replaced, carried)).length > 0) {
       throw errors.conflict('Registry integrity: another Patient already carries this medical ID', 'duplicate');
     }
   };

@@ -78,26 +78,32 @@ export async function btgGrantsBetween(db: Db, from: string, to: string): Promis
 }
 
 /**
- * Records which medical IDs these Patients now carry (replacing what they carried). Returns
- * the IDs that another Patient already carries: the caller refuses the write.
+ * Records which medical IDs these Patients now carry. `replaced`: Patients that existed before
+ * (updates, deletions), whose earlier rows go first; new Patients have none, so a bulk load is
+ * one INSERT. Returns the IDs another Patient already carries: the caller refuses the write.
  */
 export async function carryMedicalIds(
   db: Db,
-  patientIds: readonly string[],
+  replaced: readonly string[],
   carried: readonly { mid: string; patientId: string }[],
 ): Promise<string[]> {
-  if (patientIds.length === 0) return [];
-  const text = `WITH want AS (SELECT * FROM unnest($2::text[], $3::text[]) AS w(mid, patient_id)),
-    d AS (DELETE FROM registry.patient_medical_id c WHERE c.patient_id = ANY($1::text[])
-      AND NOT EXISTS (SELECT 1 FROM want w WHERE w.mid = c.mid AND w.patient_id = c.patient_id)),
-    i AS (INSERT INTO registry.patient_medical_id (mid, patient_id) SELECT mid, patient_id FROM want
-      ON CONFLICT (mid) DO NOTHING RETURNING mid)
-    SELECT w.mid FROM want w WHERE NOT EXISTS (SELECT 1 FROM i WHERE i.mid = w.mid)
-      AND NOT EXISTS (SELECT 1 FROM registry.patient_medical_id c WHERE c.mid = w.mid AND c.patient_id = w.patient_id)`;
+  if (replaced.length > 0) {
+    // One row per Patient and ID: few, found by the patient_id index.
+    await db.query(
+      `DELETE FROM registry.patient_medical_id WHERE patient_id = ANY($1::text[]) AND NOT (mid = ANY($2::text[]))`,
+      [[...replaced], carried.map((c) => c.mid)],
+      'uncarry_medical_ids',
+    );
+  }
+  if (carried.length === 0) return [];
+  // An ID this Patient already carries conflicts with itself: DO UPDATE (a no-op) keeps it.
   const { rows } = await db.query<{ mid: string }>(
-    text,
-    [[...patientIds], carried.map((c) => c.mid), carried.map((c) => c.patientId)],
-    statementNames.nameFor(text),
+    `INSERT INTO registry.patient_medical_id (mid, patient_id) SELECT * FROM unnest($1::text[], $2::text[])
+     ON CONFLICT (mid) DO UPDATE SET patient_id = EXCLUDED.patient_id WHERE registry.patient_medical_id.patient_id = EXCLUDED.patient_id
+     RETURNING mid`,
+    [carried.map((c) => c.mid), carried.map((c) => c.patientId)],
+    'carry_medical_ids',
   );
-  return rows.map((r) => r.mid);
+  const kept = new Set(rows.map((r) => r.mid));
+  return carried.map((c) => c.mid).filter((m) => !kept.has(m));
 }

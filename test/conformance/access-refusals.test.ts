@@ -238,6 +238,51 @@ describe.each(testDrivers())('access refusals on %s', (driver) => {
     expect(logged.rows[0]?.n).toBe(0);
   });
 
+  it('a Consent may be limited by data class, purpose and period', async () => {
+    const b = pid['b'] ?? '';
+    const hospital = { kind: 'medical-institution' as const, code: '1322222222' };
+    const treat = await token('medical-institution', hospital.code);
+    const paying = await token('medical-institution', hospital.code, 'system/*.cruds', 'HPAYMT');
+    const obs = await call<Patient>('/Observation', s.token, {
+      method: 'POST',
+      json: { resourceType: 'Observation', status: 'final', code: { text: 'HbA1c' }, subject: { reference: `Patient/${b}` } },
+    });
+    await writeConsent(s, consent(b, 'permit', hospital));
+    expect((await call(`/Observation/${obs.body.id ?? ''}`, treat)).status).toBe(200);
+    // A deny of one data class: the Patient stays visible, its Observations do not.
+    await writeConsent(s, consent(b, 'deny', hospital, { classes: ['Observation'] }));
+    expect((await call(`/Patient/${b}`, treat)).status).toBe(200);
+    expect((await call(`/Observation/${obs.body.id ?? ''}`, treat)).status).toBe(404);
+    // A deny for one purpose: the same hospital paying a claim no longer sees the person.
+    await writeConsent(s, consent(b, 'deny', hospital, { purposes: ['HPAYMT'] }));
+    expect((await call(`/Patient/${b}`, treat)).status).toBe(200);
+    expect((await call(`/Patient/${b}`, paying)).status).toBe(404);
+    // A deny whose period is over changes nothing.
+    const old = consent(b, 'deny', hospital);
+    await writeConsent(s, { ...old, provision: { ...old.provision, period: { start: '2020-01-01', end: '2021-01-01' } } });
+    expect((await call(`/Patient/${b}`, treat)).status).toBe(200);
+  });
+
+  it('a regional network cross-references its own local ids, for its enrolled persons only', async () => {
+    const a = pid['a'] ?? '';
+    const net = await token('regional-network', 'chiba-net');
+    const system = `${ID_SYSTEMS.networkPatientIdPrefix}chiba-net`;
+    const current = (await call<Patient>(`/Patient/${a}`, s.token)).body;
+    const put = await call(`/Patient/${a}`, s.token, {
+      method: 'PUT',
+      json: { ...current, identifier: [...(current.identifier ?? []), { system, value: 'CN-0001' }] },
+    });
+    expect(put.status).toBe(200);
+    const ask = (t: string) => call<Parameters>(`/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${system}|CN-0001`)}`, t);
+    expect((await ask(net)).status).toBe(404); // not enrolled yet
+    await writeConsent(s, consent(a, 'permit', { kind: 'regional-network', code: 'chiba-net' }));
+    const found = await ask(net);
+    expect(found.status).toBe(200);
+    expect(found.body.parameter?.find((p) => p.valueIdentifier?.system === ID_SYSTEMS.medicalId)?.valueIdentifier?.value).toBe(mid['a']);
+    expect((await ask(await token('medical-institution', HOSPITAL))).status).toBe(403); // another's local domain
+    expect((await call(`/Patient/${a}`, net)).status).toBe(403); // networks read nothing directly
+  });
+
   describe('purpose of use at the token endpoint', () => {
     it('is one the registration lists, defaults to its first, and travels in the token; BTG only when registered', async () => {
       const c = await newClientKeys('purpose-hospital');
