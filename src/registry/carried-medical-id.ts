@@ -2,7 +2,8 @@
  * Keeps registry.patient_medical_id in step with Patients — a repository write hook, for every
  * path (the registry's own writes, the bulk load, clients' writes): which Patient carries which
  * medical ID as its current identifier (official, not ended). The table's primary key refuses
- * a second Patient with the same ID, and its trigger an ID not issued to the Patient's person.
+ * a second Patient with the same ID; its one INSERT refuses an ID not issued to the Patient's
+ * own person.
  */
 import type { Patient } from '@medplum/fhirtypes';
 import { errors } from '../core/outcome.ts';
@@ -28,7 +29,10 @@ export function carriedMedicalIdHook(medicalIdSystem: string): AfterWrite {
         for (const mid of currentMedicalIds(p, medicalIdSystem)) carried.push({ mid, patientId: c.stored.id });
     }
     if ((await carryMedicalIds(db, replaced, carried)).length > 0) {
-      throw errors.conflict('Registry integrity: another Patient already carries this medical ID', 'duplicate');
+      throw errors.conflict(
+        "Registry integrity: a Patient carries only its own person's medical ID, and no other Patient may",
+        'duplicate',
+      );
     }
   };
 }

@@ -80,7 +80,8 @@ export async function btgGrantsBetween(db: Db, from: string, to: string): Promis
 /**
  * Records which medical IDs these Patients now carry. `replaced`: Patients that existed before
  * (updates, deletions), whose earlier rows go first; new Patients have none, so a bulk load is
- * one INSERT. Returns the IDs another Patient already carries: the caller refuses the write.
+ * one INSERT. Returns the IDs refused — carried by another Patient, or not issued to this
+ * Patient's person: the caller refuses the write.
  */
 export async function carryMedicalIds(
   db: Db,
@@ -96,9 +97,12 @@ export async function carryMedicalIds(
     );
   }
   if (carried.length === 0) return [];
-  // An ID this Patient already carries conflicts with itself: DO UPDATE (a no-op) keeps it.
+  // Only an ID issued to the Patient's own person goes in; an ID this Patient already carries
+  // conflicts with itself, and DO UPDATE (a no-op) keeps it. Whatever is not returned is refused.
   const { rows } = await db.query<{ mid: string }>(
-    `INSERT INTO registry.patient_medical_id (mid, patient_id) SELECT * FROM unnest($1::text[], $2::text[])
+    `INSERT INTO registry.patient_medical_id (mid, patient_id)
+     SELECT w.mid, w.patient_id FROM unnest($1::text[], $2::text[]) AS w(mid, patient_id)
+     WHERE EXISTS (SELECT 1 FROM registry.medical_id m JOIN registry.person p ON p.kid = m.kid WHERE m.mid = w.mid AND p.patient_id = w.patient_id)
      ON CONFLICT (mid) DO UPDATE SET patient_id = EXCLUDED.patient_id WHERE registry.patient_medical_id.patient_id = EXCLUDED.patient_id
      RETURNING mid`,
     [carried.map((c) => c.mid), carried.map((c) => c.patientId)],

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrgKind } from '../../src/core/principal.ts';
 import { ID_SYSTEMS } from '../../src/core/systems.ts';
 import { grantsOn } from '../../src/privacy/break-the-glass.ts';
+import { carryMedicalIds } from '../../src/store/access.ts';
 import { consent, writeConsent } from '../helpers/access.ts';
 import { newClientKeys, registerClient, tokenRequest } from '../helpers/clients.ts';
 import { testDrivers } from '../helpers/db.ts';
@@ -174,9 +175,14 @@ describe.each(testDrivers())('access refusals on %s', (driver) => {
       .rows[0]?.n;
     expect(after).toBe(before);
     // A plain, non-registry Patient is still an ordinary resource for the authority.
-    expect(
-      (await call('/Patient', s.token, { method: 'POST', json: { resourceType: 'Patient', name: [{ family: 'Local' }] } })).status,
-    ).toBe(201);
+    const local = await call<Patient>('/Patient', s.token, {
+      method: 'POST',
+      json: { resourceType: 'Patient', name: [{ family: 'Local' }] },
+    });
+    expect(local.status).toBe(201);
+    // Beneath the API, the database refuses it too: no ID but one's own person's, and no second carrier.
+    expect(await carryMedicalIds(s.testDb.db, [], [{ mid: mid['a'] ?? '', patientId: local.body.id ?? '' }])).toEqual([mid['a']]);
+    expect(await carryMedicalIds(s.testDb.db, [], [{ mid: mid['a'] ?? '', patientId: pid['a'] ?? '' }])).toEqual([]); // its own, already carried
     // The owner's registration of the same record still works.
     const again = await call<Parameters>('/Patient/$register', await token('insurer', INSURER_A, 'system/Patient.cu'), {
       method: 'POST',
