@@ -3,6 +3,7 @@
  * `npm start`), autocannon generates load from this process, and the server's memory is read
  * from /proc while the load runs.
  */
+import type { OrgKind } from '../src/core/principal.ts';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -108,7 +109,7 @@ export async function tokenFromKeyFile(
   client: {
     id: string;
     name: string;
-    org: { kind: 'medical-institution' | 'insurer' | 'database' | 'regional-network' | 'authority'; code: string };
+    org: { kind: OrgKind; code: string };
   },
   scope: string,
 ): Promise<string> {

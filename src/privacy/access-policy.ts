@@ -3,7 +3,7 @@
  * how a person comes within its reach, which purposes its clients may use, how far it reaches
  * into each resource type for reading and for writing, and which operations it may call. The
  * README's and the IG's policy tables are generated from ACCESS_POLICY (so they cannot drift),
- * the matrix test iterates it, and `rowAccess` turns it into the RowAccess every query compiles.
+ * the matrix test iterates it, and `accessFor` turns it into the RowAccess every query compiles.
  *
  * Reach: `all` — every row; `related` — rows about persons within reach (every person the row
  * concerns, after the person's Consents); `own` — what the caller's own client did (its
@@ -199,14 +199,6 @@ export class AccessPolicy {
     if (!ACCESS_POLICY[kind].operations.includes(operation)) {
       throw errors.forbidden(`Access policy: ${operation} is not available to ${kind} clients (rule ${kind}.operations)`);
     }
-  }
-
-  /**
-   * The rows a caller sees, for `what`, under its token's purpose, at `now`: `read` and `write`
-   * by the type rules; `identify`, the Patients $match and $ihe-pix may name.
-   */
-  rowAccess(p: Principal, what: 'read' | 'write' | 'identify', now: Date): RowAccess {
-    return this.accessFor(p, now)[what];
   }
 
   /** The rows a caller reads, writes and identifies, at `now` (one reach of persons shared by the three). */

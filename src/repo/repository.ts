@@ -217,7 +217,9 @@ export class Repository {
       normalizeIdentifier: this.deps.normalizeIdentifier,
     });
     const compartment = this.deps.compartment.patientsOf(resource.resourceType, id, ix);
-    await this.checkClientWrite(access, resource.resourceType, id, existing, resource, compartment);
+    // An update that keeps the persons it concerns needs no second look: lockVisible saw them.
+    const samePersons = existing !== undefined && sameMembers(existing.compartment, compartment);
+    await this.checkClientWrite(access, resource.resourceType, id, existing, resource, samePersons ? undefined : compartment);
     const v = { resourceType: resource.resourceType, id, versionId, lastUpdated, content, compartment };
     const seq = existing ? existing.seq : await insertResource(this.deps.db, v, ix);
     if (existing) await updateResource(this.deps.db, existing.seq, v, ix);
@@ -423,6 +425,8 @@ export class Repository {
     return Promise.all(page.rows.map((r) => this.read(r.resourceType, r.id)));
   }
 }
+
+const sameMembers = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((x) => b.includes(x));
 
 /** If-Match: W/"n" must name the current version (412 otherwise). */
 function checkIfMatch(current: StoredResource | undefined, ifMatch: string | undefined): void {

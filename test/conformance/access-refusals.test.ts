@@ -13,6 +13,7 @@ import { newClientKeys, registerClient, tokenRequest } from '../helpers/clients.
 import { testDrivers } from '../helpers/db.ts';
 import { fhirFetch } from '../helpers/fhir.ts';
 import { insurerNumber, myNumber, registerBody, registrationPatient, results } from '../helpers/registry.ts';
+import type { PersonSpec } from '../helpers/registry.ts';
 import { startTestServer } from '../helpers/server.ts';
 import type { TestServer } from '../helpers/server.ts';
 
@@ -20,6 +21,16 @@ const INSURER_A = insurerNumber('0613809');
 const INSURER_B = insurerNumber('0627001');
 const HOSPITAL = '1311111111';
 const TODAY = '2026-04-10';
+/** Person a: registered in beforeAll, registered again by her insurer in a test. */
+const HANAKO: PersonSpec = {
+  insurer: INSURER_A,
+  number: '201',
+  kana: ['タナカ', 'ハナコ'],
+  kanji: ['田中', '花子'],
+  gender: 'female',
+  birthDate: '1990-02-02',
+  phone: '0311112222',
+};
 
 describe.each(testDrivers())('access refusals on %s', (driver) => {
   let s: TestServer;
@@ -39,15 +50,7 @@ describe.each(testDrivers())('access refusals on %s', (driver) => {
       json: registerBody([
         {
           record: 'a',
-          patient: registrationPatient({
-            insurer: INSURER_A,
-            number: '201',
-            kana: ['タナカ', 'ハナコ'],
-            kanji: ['田中', '花子'],
-            gender: 'female',
-            birthDate: '1990-02-02',
-            phone: '0311112222',
-          }),
+          patient: registrationPatient(HANAKO),
         },
         {
           record: 'b',
@@ -188,15 +191,7 @@ describe.each(testDrivers())('access refusals on %s', (driver) => {
       method: 'POST',
       json: registerBody([
         {
-          patient: registrationPatient({
-            insurer: INSURER_A,
-            number: '201',
-            kana: ['タナカ', 'ハナコ'],
-            kanji: ['田中', '花子'],
-            gender: 'female',
-            birthDate: '1990-02-02',
-            phone: '0311112222',
-          }),
+          patient: registrationPatient(HANAKO),
         },
       ]),
     });

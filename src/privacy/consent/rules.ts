@@ -16,18 +16,10 @@
 import type { Consent, ConsentProvision, Identifier } from '@medplum/fhirtypes';
 import type { OrgKind } from '../../core/principal.ts';
 import { ID_SYSTEMS, POLICIES } from '../../core/systems.ts';
+import type { ConsentRuleRow } from '../../store/access.ts';
 
-export interface ConsentRule {
-  consentId: string;
-  patientId: string;
-  effect: 'permit' | 'deny';
-  /** `kind:code`, or null for everyone. */
-  actor: string | null;
-  purposes: string[];
-  classes: string[];
-  periodStart: string | null;
-  periodEnd: string | null;
-}
+/** One rule, as privacy.consent_rule keeps it (`actor`: `kind:code`, or null for everyone). */
+export type ConsentRule = ConsentRuleRow;
 
 const KIND_OF_SYSTEM: Readonly<Record<string, OrgKind>> = {
   [ID_SYSTEMS.medicalInstitutionCode]: 'medical-institution',
