@@ -64,7 +64,9 @@ import type { IdentifierNormalizer } from './fhir/search/index-rows.ts';
 import { IdentifierCatalog } from './identifiers/catalog.ts';
 import { identifierHook } from './identifiers/normalize-resource.ts';
 import { oauthRouter, smartConfigurationHandler } from './http/auth-routes.ts';
-import { errorHandler } from './http/errors.ts';
+import { authenticateBeforeBody } from './http/bearer.ts';
+import { refuseLargeBody } from './http/body-limit.ts';
+import { errorHandler, RETRY_AFTER_SECONDS } from './http/errors.ts';
 import { fhirHandler } from './http/fhir-routes.ts';
 import { igSite } from './http/ig-site.ts';
 import { InFlight } from './http/in-flight.ts';
@@ -103,7 +105,7 @@ export interface AppDeps {
   logger: Logger;
   keys: ServerKeys;
   clock?: Clock;
-  /** The built implementation guide (`npm run ig` → ig/site), served under /ig when present. */
+  /** The implementation guide site (ig/site), served under /ig; built in the background when missing or stale. */
   igSiteDir?: string;
   /** How client jwks_uri documents are fetched (tests pass a stub). */
   fetch?: FetchFn;
@@ -154,7 +156,8 @@ export function createApp(deps: AppDeps): App {
     system === ID_SYSTEMS.myNumber ? vault.searchKey(value) : identifiers.normalizeForSearch(system, value);
 
   // The repository, with the hooks that run inside every write's transaction.
-  const validator = new Validator(deps.defs);
+  // The rules every write applies before validation; $validate runs the same ones.
+  const validator = new Validator(deps.defs, [identifierHook(identifiers), vault.beforeWrite]);
   const compartment = new PatientCompartment();
   const auditLog = new AuditLog(deps.auditDb ?? deps.db, { enabled: config.audit });
   const uow = new UnitOfWork({
@@ -165,7 +168,6 @@ export function createApp(deps: AppDeps): App {
     baseUrl,
     clock,
     normalizeIdentifier,
-    beforeWrite: [identifierHook(identifiers), vault.beforeWrite],
     afterWrite: [
       vault.afterWrite,
       mpiIndexHook,
@@ -331,12 +333,13 @@ export function createApp(deps: AppDeps): App {
       xFrameOptions: false,
     }),
   );
-  app.use('/ig', igSite(deps.igSiteDir));
+  app.use('/ig', igSite(deps.igSiteDir, deps.logger));
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req, res) => {
     const ok = await ping(deps.db);
+    if (!ok) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'database unreachable' });
   });
   app.use(
@@ -359,7 +362,13 @@ export function createApp(deps: AppDeps): App {
     res.setHeader('Access-Control-Allow-Origin', '*');
     next();
   });
-  app.use(mount, express.raw({ type: () => true, limit: config.maxBodyBytes }));
+  // The body is read last: never when it is declared too large (413 at once), and only once the
+  // bearer token is accepted (a refused one answers 401 without the server buffering the body).
+  app.use(
+    mount,
+    refuseLargeBody(config.maxBodyBytes),
+    authenticateBeforeBody(tokens, clients, express.raw({ type: () => true, limit: config.maxBodyBytes })),
+  );
   app.all(`${mount}{/*rest}`, fhirHandler({ inFlight, mountPath: mount, router: () => router, tokens, clients }));
   app.use(errorHandler(deps.logger));
   return {

@@ -31,12 +31,14 @@ const ACTIONS: Record<string, AuditAction> = {
   create: 'C',
   update: 'U',
   'conditional-update': 'U',
+  patch: 'U',
+  'conditional-patch': 'U',
   delete: 'D',
   'conditional-delete': 'D',
 };
 /** Writes are audited in their own transaction (audit/write-audit.ts), not here. */
 const WRITES = new Set<AuditAction>(['C', 'U', 'D']);
-const SUBTYPE: Record<string, string> = { 'conditional-update': 'update', 'conditional-delete': 'delete' };
+const SUBTYPE: Record<string, string> = { 'conditional-update': 'update', 'conditional-patch': 'patch', 'conditional-delete': 'delete' };
 
 export interface AuditDeps {
   auditLog: AuditLog;
@@ -92,10 +94,11 @@ export function auditAfter(d: AuditDeps, tx: UnitOfWork | undefined) {
         action,
         subtype,
         outcome: status >= 500 ? 8 : 4,
-        outcomeDesc: `${status}: ${text}`,
+        // Control characters (a NUL cannot even be stored) never reach the append-only log.
+        outcomeDesc: `${status}: ${text}`.replace(/\p{Cc}/gu, ' '),
         patientId: type === 'Patient' ? params['id'] : undefined,
         entity,
-        query: action === 'E' ? queryString(req) : undefined,
+        query: action === 'E' ? (route.auditQuery?.(req) ?? queryString(req)) : undefined,
       });
       try {
         await d.auditLog.record([row], tx?.db);
@@ -118,7 +121,7 @@ export function auditAfter(d: AuditDeps, tx: UnitOfWork | undefined) {
       outcome: 0 as const,
       subtypeIhe: outcome.response.iheEvent,
       entity: single ? `${single.resourceType}/${single.id}${single.versionId ? `/_history/${single.versionId}` : ''}` : entity,
-      query: action === 'E' ? (outcome.response.query ?? queryString(req)) : undefined,
+      query: action === 'E' ? (outcome.response.query ?? route.auditQuery?.(req) ?? queryString(req)) : undefined,
     };
     const rows = (patients.length > 0 ? patients : [undefined]).map((patientId) => auditRow({ ...input, patientId }));
     try {

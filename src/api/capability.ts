@@ -22,6 +22,8 @@ const TYPE_INTERACTIONS: Record<string, TypeInteraction> = {
   create: 'create',
   'search-type': 'search-type',
   'conditional-update': 'update',
+  patch: 'patch',
+  'conditional-patch': 'patch',
 };
 
 export interface CapabilityOptions {
@@ -84,11 +86,16 @@ export function buildCapabilityStatement(defs: FhirDefinitions, router: Router, 
       for (const t of def?.targets ?? []) byType.get(t)?.searchRevInclude?.push(`${src.type}:${p.name}`);
     }
   }
+  // R4 JSON has no empty arrays: a type nothing includes or revincludes leaves the element out.
+  for (const r of resources) {
+    if (r.searchInclude?.length === 0) delete r.searchInclude;
+    if (r.searchRevInclude?.length === 0) delete r.searchRevInclude;
+  }
   const systemOps = operations.filter((d) => d.system).map((d) => ({ name: d.code, definition: d.url as string }));
   const rest: NonNullable<CapabilityStatement['rest']>[number] = {
     mode: 'server',
     documentation:
-      'JSON only (application/fhir+json). Base-specification violations answer 400, profile and business-rule violations 422. Searches page by keyset cursors (_cursor); unknown search parameters answer 400 unless Prefer: handling=lenient.',
+      'JSON and XML (application/fhir+json, application/fhir+xml). Base-specification violations answer 400, profile and business-rule violations 422. Searches page by keyset cursors (_cursor); unknown search parameters answer 400 unless Prefer: handling=lenient.',
     resource: resources,
     interaction: [
       ...(has('transaction', '/') ? [{ code: 'transaction' as const }, { code: 'batch' as const }] : []),
@@ -100,6 +107,7 @@ export function buildCapabilityStatement(defs: FhirDefinitions, router: Router, 
       { name: '_total', type: 'token', documentation: 'none | estimate | accurate' },
       { name: '_summary', type: 'token', documentation: 'true | false | text | data | count' },
       { name: '_elements', type: 'string', documentation: 'Top-level elements to return' },
+      { name: '_has', type: 'string', documentation: 'Reverse chaining: _has:Type:reference:parameter=value (nested up to 3 deep)' },
     ],
   };
   if (systemOps.length > 0) rest.operation = systemOps;
@@ -117,7 +125,9 @@ export function buildCapabilityStatement(defs: FhirDefinitions, router: Router, 
     software: { name: 'medid', version: o.version },
     implementation: { description: 'medid: FHIR R4 server of the medical-ID authority', url: o.baseUrl },
     fhirVersion: '4.0.1',
-    format: ['json', 'application/fhir+json'],
+    format: ['json', 'application/fhir+json', 'xml', 'application/fhir+xml'],
+    // PATCH bodies: JSON Patch (RFC 6902) and FHIRPath Patch (a Parameters resource).
+    ...(has('patch', '/:type/:id') ? { patchFormat: ['application/json-patch+json', 'application/fhir+json'] } : {}),
     rest: [rest],
   };
 }

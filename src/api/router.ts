@@ -31,6 +31,12 @@ export interface Route {
    * the Bundle's transaction is retried, or, on the embedded database, wait on it forever).
    */
   selfCommitting?: boolean;
+  /**
+   * What the audit record keeps of the request's query when the response does not say (a
+   * failure, say): default the query string with My Number redacted. A route whose query carries
+   * personal data (GET Patient/$match) keeps only which kinds of data were given.
+   */
+  auditQuery?: (req: FhirRequest) => string;
 }
 
 /** Cross-cutting steps around every dispatch: authorization before, audit after. */
@@ -41,6 +47,18 @@ export interface RouterHooks {
 
 interface Compiled extends Route {
   segments: string[];
+}
+
+/** A path segment, decoded; a malformed %-escape or a control character is the client's 400. */
+function decodeSegment(p: string): string {
+  let s: string;
+  try {
+    s = decodeURIComponent(p);
+  } catch {
+    throw errors.badRequest('A path segment has an invalid %-encoding (RFC 3986 §2.1)', 'invalid-parameter');
+  }
+  if (/\p{Cc}/u.test(s)) throw errors.badRequest('A path segment contains a control character', 'invalid-parameter');
+  return s;
 }
 
 export class Router {
@@ -68,10 +86,7 @@ export class Router {
     method: HttpMethod,
     path: string,
   ): { route: Route; params: RouteParams } | { route: undefined; allowed: HttpMethod[]; typeError?: string } {
-    const parts = path
-      .split('/')
-      .filter(Boolean)
-      .map((p) => decodeURIComponent(p));
+    const parts = path.split('/').filter(Boolean).map(decodeSegment);
     const allowed: HttpMethod[] = [];
     let typeError: string | undefined;
     for (const r of this.routes) {

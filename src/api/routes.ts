@@ -9,7 +9,9 @@ import type { FhirContext } from './context.ts';
 import { auditEventRoutes } from './interactions/audit-events.ts';
 import { bundleRoute } from './interactions/bundle.ts';
 import { crudRoutes } from './interactions/crud.ts';
+import { episodeOfCareRoutes } from './interactions/episode-of-care.ts';
 import { historyRoutes } from './interactions/history.ts';
+import { patchRoutes } from './interactions/patch.ts';
 import { searchRoutes } from './interactions/search.ts';
 import { operationRoutes } from './operations/operation.ts';
 import type { OperationHandler } from './operations/operation.ts';
@@ -34,7 +36,10 @@ export function createFhirRouter(ctx: FhirContext, o: FhirRouterOptions, tx?: Un
   router.seal('AuditEvent');
   for (const r of historyRoutes(ctx)) router.add(r);
   for (const r of operationRoutes(ctx, ctx.defs.operations, o.operations)) router.add(r);
+  // EpisodeOfCare read and search add the service-use episodes (before the generic routes).
+  for (const r of episodeOfCareRoutes(ctx)) router.add(r);
   for (const r of crudRoutes(ctx)) router.add(r);
+  for (const r of patchRoutes(ctx)) router.add(r);
   for (const r of searchRoutes(ctx)) router.add(r);
   router.add(bundleRoute(ctx, make, () => router));
   return router;

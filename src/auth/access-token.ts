@@ -1,8 +1,11 @@
 /**
  * Access tokens: JWTs (RFC 9068 `at+jwt`) signed with the server's active key, valid for the
- * FHIR base URL as audience and at most 300 seconds. Verification checks signature (by kid,
- * against every published key), issuer, audience, expiry and type; verified tokens are cached
- * until they expire, so a request pays for the signature check once per token, not per call.
+ * FHIR base URL as audience and 300 seconds (the token endpoint; `medid token` up to an hour).
+ * Verification checks signature (by kid, against every published key), issuer, audience,
+ * expiry and type, and the token's times: issued no later than now (within a clock skew), and
+ * living no longer than this server issues tokens for — a token that claims otherwise was not
+ * made by medid's issuer, whatever its signature says. Verified tokens are cached until they
+ * expire (a bounded number of them), so a request pays for the signature check once per token.
  */
 import { DEFAULT_PURPOSE_OF_USE } from '../core/systems.ts';
 import crypto from 'node:crypto';
@@ -13,6 +16,12 @@ import type { Organization, OrgKind, Principal } from '../core/principal.ts';
 import { parseScopes } from './scopes.ts';
 
 export const ACCESS_TOKEN_TTL_S = 300;
+/** The longest lifetime (exp − iat) of a token this server issues, and so accepts: `medid token --ttl` allows up to an hour. */
+export const MAX_ACCESS_TOKEN_LIFETIME_S = 3600;
+/** Clock skew tolerated between the nodes that sign and verify tokens. */
+export const ACCESS_TOKEN_SKEW_S = 60;
+/** Verified tokens kept in memory at most (the oldest go first). */
+export const MAX_CACHED_TOKENS = 10_000;
 
 export interface TokenIssuerOptions {
   keys: ServerKeys;
@@ -22,6 +31,8 @@ export interface TokenIssuerOptions {
   now?: () => number;
   /** The purpose a token names when it was issued without one (the organization kind's default). */
   defaultPurpose?: (org: Organization | undefined) => string;
+  /** The longest lifetime a token is issued with and accepted with (default MAX_ACCESS_TOKEN_LIFETIME_S). */
+  maxLifetimeS?: number;
 }
 
 interface MedidClaims extends JWTPayload {
@@ -62,6 +73,15 @@ export class AccessTokens {
     return Math.floor((this.o.now?.() ?? Date.now()) / 1000);
   }
 
+  private get maxLifetimeS(): number {
+    return this.o.maxLifetimeS ?? MAX_ACCESS_TOKEN_LIFETIME_S;
+  }
+
+  /** How many verified tokens are cached (memory is bounded by MAX_CACHED_TOKENS). */
+  get cachedTokens(): number {
+    return this.cache.size;
+  }
+
   async issue(
     clientId: string,
     clientName: string | undefined,
@@ -70,6 +90,7 @@ export class AccessTokens {
     ttl = ACCESS_TOKEN_TTL_S,
     purposeOfUse = this.defaultPurpose(org),
   ): Promise<IssuedToken> {
+    if (ttl > this.maxLifetimeS) throw new RangeError(`an access token lives at most ${this.maxLifetimeS} seconds`);
     const key = this.o.keys.active;
     const jti = crypto.randomUUID();
     const iat = this.nowS();
@@ -112,7 +133,7 @@ export class AccessTokens {
           issuer: this.o.issuer,
           audience: this.o.audience,
           typ: 'at+jwt',
-          requiredClaims: ['exp', 'jti', 'sub'],
+          requiredClaims: ['exp', 'iat', 'jti', 'sub'],
           currentDate: new Date(this.nowS() * 1000),
         },
       );
@@ -122,8 +143,10 @@ export class AccessTokens {
       if (e instanceof joseErrors.JWTExpired) throw new TokenError('the access token has expired');
       if (e instanceof joseErrors.JWTClaimValidationFailed && e.claim === 'aud')
         throw new TokenError('the access token is for another audience');
+      if (e instanceof joseErrors.JWTClaimValidationFailed && e.claim === 'iat') throw new TokenError('the access token has no iat');
       throw new TokenError('the access token is not valid');
     }
+    checkTimes(payload, this.nowS(), this.maxLifetimeS);
     if (typeof payload.client_id !== 'string' || typeof payload.scope !== 'string') throw new TokenError('the access token is not valid');
     const org = payload.org_kind && payload.org_code ? { kind: payload.org_kind, code: payload.org_code } : undefined;
     const principal: Principal = {
@@ -136,8 +159,33 @@ export class AccessTokens {
       tokenId: payload.jti as string,
       expiresAt: payload.exp as number,
     };
-    if (this.cache.size >= 50_000) this.cache.clear();
-    this.cache.set(token, principal);
+    this.remember(token, principal);
     return principal;
+  }
+
+  /** Caches a verified token; at the bound, expired and then the oldest entries make room. */
+  private remember(token: string, principal: Principal): void {
+    if (this.cache.size >= MAX_CACHED_TOKENS) {
+      const now = this.nowS();
+      for (const [k, v] of this.cache) {
+        if (this.cache.size < MAX_CACHED_TOKENS && v.expiresAt > now) break;
+        this.cache.delete(k);
+      }
+    }
+    this.cache.set(token, principal);
+  }
+}
+
+/**
+ * The token's times, beyond expiry (jose checks exp and nbf): `iat` no later than now plus the
+ * clock skew (a token from the future was not issued by a clock of ours), and a lifetime
+ * `exp − iat` no longer than the server issues (plus the skew).
+ */
+function checkTimes(payload: JWTPayload, now: number, maxLifetimeS: number): void {
+  const iat = payload.iat as number;
+  const exp = payload.exp as number;
+  if (iat > now + ACCESS_TOKEN_SKEW_S) throw new TokenError('the access token was issued in the future (iat is ahead of the clock)');
+  if (exp - iat > maxLifetimeS + ACCESS_TOKEN_SKEW_S) {
+    throw new TokenError(`the access token lives longer than this server issues tokens for (exp - iat is over ${maxLifetimeS} s)`);
   }
 }

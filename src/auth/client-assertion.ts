@@ -15,7 +15,9 @@ export const ASSERTION_ALGS = ['RS384', 'ES384'] as const;
 /** Largest lifetime of an assertion (SMART: exp no more than five minutes in the future). */
 export const MAX_ASSERTION_LIFETIME_S = 300;
 /** Clock skew tolerated between client and server. */
-const SKEW_S = 10;
+export const ASSERTION_SKEW_S = 10;
+/** What a client_id looks like (auth/clients.ts checkRegistration): anything else is not looked up, logged or audited as one. */
+const CLIENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export class ClientAuthError extends Error {
   override name = 'ClientAuthError';
@@ -52,7 +54,8 @@ interface Ctx {
 type Step = (c: Ctx, d: AssertionDeps) => void | Promise<void>;
 
 const fail = (step: string, detail: string, c?: Ctx): never => {
-  throw new ClientAuthError(step, detail, typeof c?.claims?.iss === 'string' ? c.claims.iss : undefined);
+  const iss = c?.claims?.iss;
+  throw new ClientAuthError(step, detail, typeof iss === 'string' && CLIENT_ID.test(iss) ? iss : undefined);
 };
 
 const steps: [string, Step][] = [
@@ -95,6 +98,8 @@ const steps: [string, Step][] = [
       }
       const p = c.claims as JWTPayload;
       if (typeof p.iss !== 'string' || p.iss === '') fail('iss', 'iss is missing');
+      // Not a client_id: refused before any lookup, so a stranger's string never becomes a cache key.
+      if (!CLIENT_ID.test(p.iss as string)) fail('iss', 'iss is not a client_id');
       if (p.sub !== p.iss) fail('sub', 'sub must equal iss (the client_id)', c);
       const given = c.form.get('client_id');
       if (given !== null && given !== p.iss) fail('client_id', 'client_id parameter differs from iss', c);
@@ -103,7 +108,9 @@ const steps: [string, Step][] = [
   [
     'client',
     async (c, d) => {
-      const client = await d.clients.get(c.claims?.iss as string);
+      // The directory's short cache (bounded in size): a stream of assertions naming unknown
+      // clients costs at most one lookup each, and never grows memory without bound.
+      const client = await d.clients.getCached(c.claims?.iss as string);
       if (!client) fail('client', 'iss is not a registered client', c);
       if (!(client as Client).active) fail('client-disabled', 'the client is disabled', c);
       c.client = client;
@@ -150,7 +157,7 @@ const steps: [string, Step][] = [
           subject: c.client?.clientId,
           audience: d.tokenEndpoint,
           requiredClaims: ['exp', 'jti'],
-          clockTolerance: SKEW_S,
+          clockTolerance: ASSERTION_SKEW_S,
           currentDate: new Date(d.now()),
         });
         c.verified = res.payload;
@@ -166,7 +173,15 @@ const steps: [string, Step][] = [
     'exp-window',
     (c, d) => {
       const exp = c.verified?.exp as number;
-      if (exp > d.now() / 1000 + MAX_ASSERTION_LIFETIME_S + SKEW_S) fail('exp', 'exp is more than five minutes ahead', c);
+      if (exp > d.now() / 1000 + MAX_ASSERTION_LIFETIME_S + ASSERTION_SKEW_S) fail('exp-window', 'exp is more than five minutes ahead', c);
+    },
+  ],
+  [
+    'iat',
+    (c, d) => {
+      // Optional in an assertion; when given, it must not be in the future.
+      const iat = c.verified?.iat;
+      if (iat !== undefined && iat > d.now() / 1000 + ASSERTION_SKEW_S) fail('iat', 'iat is in the future', c);
     },
   ],
   [

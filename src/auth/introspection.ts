@@ -13,22 +13,24 @@ export async function introspect(
   issuer: string,
 ): Promise<Record<string, unknown>> {
   if (!token) return { active: false };
+  let p: Awaited<ReturnType<AccessTokens['verify']>>;
   try {
-    const p = await tokens.verify(token);
-    const client = await clients.getCached(p.clientId);
-    if (client && !client.active) return { active: false };
-    return {
-      active: true,
-      scope: p.scope,
-      client_id: p.clientId,
-      token_type: 'Bearer',
-      exp: p.expiresAt,
-      sub: p.clientId,
-      aud: audience,
-      iss: issuer,
-      jti: p.tokenId,
-    };
+    p = await tokens.verify(token);
   } catch {
     return { active: false };
   }
+  // A database that cannot answer is the server's 503, not a verdict on the token.
+  const client = await clients.getCached(p.clientId);
+  if (client && !client.active) return { active: false };
+  return {
+    active: true,
+    scope: p.scope,
+    client_id: p.clientId,
+    token_type: 'Bearer',
+    exp: p.expiresAt,
+    sub: p.clientId,
+    aud: audience,
+    iss: issuer,
+    jti: p.tokenId,
+  };
 }

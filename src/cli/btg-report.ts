@@ -3,18 +3,19 @@
  * day (Japan Standard Time), for the authority's daily review (R24): when, which organization
  * and client, which person (Patient id), until when, and the reason given.
  */
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.ts';
 import { grantsOn } from '../privacy/break-the-glass.ts';
 import { migrate } from '../store/migrate.ts';
 import { openDb } from '../store/open.ts';
+import { parseCommand, UsageError } from './args.ts';
+import { BTG_REPORT } from './commands.ts';
 
-export async function btgReportCommand(args: string[], usage: (msg: string) => Error): Promise<number> {
-  const { values } = parseArgs({ args, options: { date: { type: 'string' }, format: { type: 'string' } } });
-  const day = values.date ?? new Date(Date.now() + 9 * 3_600_000).toISOString().slice(0, 10);
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw usage('--date must be YYYY-MM-DD');
-  const format = values.format ?? 'tsv';
-  if (format !== 'tsv' && format !== 'json') throw usage('--format must be tsv or json');
+export async function btgReportCommand(args: string[]): Promise<number> {
+  const opts = parseCommand(BTG_REPORT, args);
+  const day = opts.string('date') ?? new Date(Date.now() + 9 * 3_600_000).toISOString().slice(0, 10);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new UsageError('--date must be YYYY-MM-DD', BTG_REPORT.name);
+  const format = opts.string('format') ?? 'tsv';
+  if (format !== 'tsv' && format !== 'json') throw new UsageError('--format must be tsv or json', BTG_REPORT.name);
   const config = loadConfig();
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
   try {

@@ -5,24 +5,27 @@
  * the audit log like a download: one AuditEvent per person.
  */
 import fs from 'node:fs';
-import { parseArgs } from 'node:util';
 import { auditRow } from '../audit/balp.ts';
 import { loadConfig } from '../config.ts';
 import { exportLines } from '../registry/export.ts';
 import { insertAuditEvents } from '../store/audit.ts';
 import { migrate } from '../store/migrate.ts';
 import { openDb } from '../store/open.ts';
+import { parseCommand, UsageError } from './args.ts';
+import { EXPORT } from './commands.ts';
 import { cliPrincipal } from './principal.ts';
 
 export async function exportCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { insurer: { type: 'string' }, out: { type: 'string' }, since: { type: 'string' } } });
-  const insurer = values.insurer ?? '';
-  if (!/^(\d{6}|\d{8})$/.test(insurer)) throw new Error('export needs --insurer <6- or 8-digit insurer or public payer number>');
-  const since = values.since === undefined ? null : new Date(values.since);
-  if (since && Number.isNaN(since.getTime())) throw new Error(`--since "${values.since ?? ''}" is not a date`);
+  const opts = parseCommand(EXPORT, args);
+  const insurer = opts.string('insurer') ?? '';
+  if (!/^(\d{6}|\d{8})$/.test(insurer)) throw new UsageError('needs --insurer <6- or 8-digit insurer or public payer number>', EXPORT.name);
+  const sinceArg = opts.string('since');
+  const since = sinceArg === undefined ? null : new Date(sinceArg);
+  if (since && Number.isNaN(since.getTime())) throw new UsageError(`--since "${sinceArg ?? ''}" is not a date`, EXPORT.name);
+  const outFile = opts.string('out');
   const config = loadConfig();
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
-  const out = values.out ? fs.createWriteStream(values.out) : process.stdout;
+  const out = outFile ? fs.createWriteStream(outFile) : process.stdout;
   const principal = cliPrincipal('export', 'system/Patient.r');
   let n = 0;
   try {

@@ -7,7 +7,6 @@
  * every record is decided by its numbers, so one already loaded is `unchanged`.
  */
 import fs from 'node:fs';
-import { parseArgs } from 'node:util';
 import type { Parameters, Resource } from '@medplum/fhirtypes';
 import { isOutcomeError } from '../core/outcome.ts';
 import { createApp } from '../app.ts';
@@ -26,6 +25,8 @@ import { runWithRequestContext } from '../core/request-context.ts';
 import { analyzeAfterBulkLoad } from '../store/health.ts';
 import { migrate } from '../store/migrate.ts';
 import { openDb } from '../store/open.ts';
+import { parseCommand, UsageError } from './args.ts';
+import { IMPORT } from './commands.ts';
 import { cliPrincipal } from './principal.ts';
 import { PROFILES_DIR } from './paths.ts';
 import { Progress } from './progress.ts';
@@ -172,37 +173,29 @@ async function directSink(concurrency: number): Promise<Sink & { rules: Identifi
 }
 
 export async function importCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      server: { type: 'string' },
-      token: { type: 'string' },
-      format: { type: 'string' },
-      batch: { type: 'string' },
-      concurrency: { type: 'string' },
-      quiet: { type: 'boolean' },
-      progress: { type: 'string' },
-    },
-  });
-  const file = positionals[0];
-  if (!file) throw new Error('import needs a file: medid import <file.ndjson|file.csv>');
+  const opts = parseCommand(IMPORT, args);
+  const usage = (m: string): UsageError => new UsageError(m, IMPORT.name);
+  const file = opts.positionals[0];
+  if (!file) throw usage('needs a file: medid import <file.ndjson|file.csv>');
+  const batchSize = Number(opts.string('batch') ?? 500);
+  const concurrency = Number(opts.string('concurrency') ?? 4);
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1000) throw usage('--batch must be 1–1000');
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw usage('--concurrency must be 1–64');
+  const formatArg = opts.string('format');
+  if (formatArg !== undefined && formatArg !== 'csv' && formatArg !== 'ndjson') throw usage('--format must be csv or ndjson');
+  const progressArg = opts.string('progress');
+  const every = progressArg === undefined ? undefined : Number(progressArg);
+  if (every !== undefined && !(every >= 0)) throw usage('--progress must be a number of seconds (0: every batch)');
+  const server = opts.string('server') ?? process.env['MEDID_SERVER'];
+  const token = opts.string('token') ?? process.env['MEDID_TOKEN'];
+  if (server && !token) throw usage('--server needs --token (or MEDID_TOKEN): an access token with system/Patient.cu');
   if (!fs.existsSync(file)) throw new Error(`${file}: no such file`);
-  const format = formatOf(file, values.format);
-  const batchSize = Number(values.batch ?? 500);
-  const concurrency = Number(values.concurrency ?? 4);
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1000) throw new Error('--batch must be 1–1000');
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new Error('--concurrency must be 1–64');
-  const every = values.progress === undefined ? undefined : Number(values.progress);
-  if (every !== undefined && !(every >= 0)) throw new Error('--progress must be a number of seconds (0: every batch)');
-  const server = values.server ?? process.env['MEDID_SERVER'];
-  const token = values.token ?? process.env['MEDID_TOKEN'];
-  if (server && !token) throw new Error('--server needs --token (or MEDID_TOKEN): an access token with system/Patient.cu');
+  const format = formatOf(file, formatArg);
   const sink = server ? { ...apiSink(server, token as string), rules: DEFAULT_RULES } : await directSink(concurrency);
   const errorsFile = `${file}.errors.ndjson`;
   const report = fs.createWriteStream(errorsFile);
   const counts: Record<RegistrationStatus, number> = { created: 0, updated: 0, unchanged: 0, review: 0, error: 0 };
-  const progress = new Progress((await countLines(file)) - (format === 'csv' ? 1 : 0), !values.quiet, every);
+  const progress = new Progress((await countLines(file)) - (format === 'csv' ? 1 : 0), !opts.flag('quiet'), every);
   const note = (line: number, r: RegistrationResult): void => {
     counts[r.status]++;
     if (r.status === 'error' || r.status === 'review')

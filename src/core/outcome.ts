@@ -12,6 +12,7 @@ export { OperationOutcomeError };
 /** Closed list of medid error codes (see the medid-error CodeSystem in the IG). */
 export type MedidErrorCode =
   | 'invalid-json'
+  | 'invalid-xml'
   | 'invalid-resource'
   | 'resource-type-mismatch'
   | 'id-mismatch'
@@ -34,6 +35,8 @@ export type MedidErrorCode =
   | 'invalid-bundle'
   | 'invalid-reference'
   | 'invalid-parameter'
+  | 'invalid-patch'
+  | 'patch-failed'
   | 'unauthorized'
   | 'forbidden'
   | 'audit-failed'

@@ -6,6 +6,7 @@ import { tryGetDataType } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import type { SummaryMode } from './search/model.ts';
 import { SYSTEMS } from '../core/systems.ts';
+import { carryDecimals } from '../core/json.ts';
 
 const SUBSETTED = { system: SYSTEMS.observationValue, code: 'SUBSETTED', display: 'subsetted' };
 
@@ -23,7 +24,7 @@ function keep(resource: Resource, names: ReadonlySet<string>): Resource {
   for (const [k, v] of Object.entries(resource)) {
     if (k === 'id' || k === 'meta' || keyIn(k, names) || (k.startsWith('_') && keyIn(k.slice(1), names))) out[k] = v;
   }
-  return tagged(out as unknown as Resource);
+  return tagged(carryDecimals(resource, out) as unknown as Resource);
 }
 
 function tagged(r: Resource): Resource {

@@ -2,20 +2,27 @@
  * The one error handler: OperationOutcomeErrors become their status and outcome (503 with
  * Retry-After when the database cannot answer: store/db-errors.ts); body-parser failures become
  * 400/413; anything else is a 500 with a generic outcome, logged with the request id but never
- * the request's content.
+ * the request's content. The outcome is written in the format the request negotiated (JSON or XML).
  */
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../core/logger.ts';
 import { errors, isOutcomeError, statusOf } from '../core/outcome.ts';
 import { outcome, issue } from '../core/outcome.ts';
 import type { OperationOutcome } from '@medplum/fhirtypes';
+import { isXmlType, xmlBody } from './content.ts';
 import type { OutputType } from './content.ts';
 
 function fromBodyParser(e: unknown): OperationOutcome | undefined {
   const type = (e as { type?: string }).type;
+  // A malformed %-escape in a path Express itself decodes (RFC 3986 §2.1): the client's mistake.
+  if (e instanceof URIError) return errors.badRequest('The URL has an invalid %-encoding', 'invalid-parameter').outcome;
   if (type === 'entity.too.large') return errors.payloadTooLarge('The request body is larger than this server accepts').outcome;
   if (type === 'entity.parse.failed' || type === 'encoding.unsupported' || type === 'charset.unsupported') {
     return errors.badRequest('The request body could not be read', 'invalid-json', undefined, 'structure').outcome;
+  }
+  // The client hung up mid-body, or sent fewer bytes than its Content-Length: its fault, not a 500.
+  if (type === 'request.aborted' || type === 'request.size.invalid') {
+    return errors.badRequest('The request body ended before its announced length', 'invalid-json', undefined, 'structure').outcome;
   }
   return undefined;
 }
@@ -68,9 +75,18 @@ export function errorHandler(logger: Logger) {
       // clears within seconds; a client that waits this long does not hammer a recovering one.
       res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
     }
-    const type = (res.locals['outputType'] as OutputType | undefined) ?? 'application/fhir+json';
-    const json = req.query['_pretty'] === 'true' ? JSON.stringify(o, null, 2) : JSON.stringify(o);
+    let type = (res.locals['outputType'] as OutputType | undefined) ?? 'application/fhir+json';
+    const pretty = req.query['_pretty'] === 'true';
+    let body = pretty ? JSON.stringify(o, null, 2) : JSON.stringify(o);
+    if (isXmlType(type)) {
+      // The outcome in the XML the request asked for; should writing it fail, in JSON all the same.
+      try {
+        body = xmlBody(body, pretty) ?? body;
+      } catch {
+        type = 'application/fhir+json';
+      }
+    }
     res.status(status).setHeader('Content-Type', `${type}; charset=utf-8`);
-    res.end(json);
+    res.end(body);
   };
 }

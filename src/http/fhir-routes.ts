@@ -7,27 +7,26 @@ import type { AccessTokens } from '../auth/access-token.ts';
 import type { ClientDirectory } from '../auth/clients.ts';
 import type { FhirRequest, FhirResponse, HttpMethod } from '../api/request.ts';
 import type { Router } from '../api/router.ts';
-import { errors } from '../core/outcome.ts';
+import { parseFhirJson, parseJson, stringifyJson } from '../core/json.ts';
 import { DEFAULT_PURPOSE_OF_USE } from '../core/systems.ts';
 import { narrowPurpose } from '../auth/purpose.ts';
 import { runWithRequestContext } from '../core/request-context.ts';
+import { fhirXmlToJsonText } from '../fhir/xml.ts';
 import { principalOf } from './bearer.ts';
-import { bodyKind, negotiate } from './content.ts';
+import { bodyKind, isXmlType, negotiate, xmlBody } from './content.ts';
 import type { OutputType } from './content.ts';
 import type { InFlight } from './in-flight.ts';
+import { checkRequestUrl } from './request-url.ts';
 
-/** Parses the raw body captured by express.raw into JSON, a form string, or nothing. */
+/** Parses the raw body captured by express.raw into JSON (from JSON or XML), a form string, or nothing. */
 function parseBody(req: Request): unknown {
   const raw = req.body as Buffer | undefined;
   const kind = bodyKind(req.headers['content-type'], Buffer.isBuffer(raw) ? raw.length : 0);
   if (kind === 'none') return undefined;
   const text = (raw as Buffer).toString('utf8');
   if (kind === 'form') return text;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (e) {
-    throw errors.badRequest(`The request body is not valid JSON: ${(e as Error).message}`, 'invalid-json', undefined, 'structure');
-  }
+  // XML becomes FHIR JSON text first, so it meets the same JSON parser and rules.
+  return parseFhirJson(kind === 'xml' ? fhirXmlToJsonText(text) : text);
 }
 
 function lowerHeaders(req: Request): Record<string, string | undefined> {
@@ -68,6 +67,11 @@ function requestIdOf(req: Request): string {
 }
 
 export function writeFhirResponse(res: Response, out: FhirResponse, type: OutputType, pretty: boolean): void {
+  // XML first: a resource XML cannot carry is refused before any status or header is set.
+  const xml =
+    out.body && !('ndjson' in out.body) && isXmlType(type)
+      ? xmlBody('json' in out.body ? out.body.json : stringifyJson(out.body), pretty)
+      : undefined;
   res.status(out.status);
   for (const [k, v] of Object.entries(out.headers ?? {})) res.setHeader(k, v);
   if (!out.body) {
@@ -80,9 +84,16 @@ export function writeFhirResponse(res: Response, out: FhirResponse, type: Output
     res.end(out.body.ndjson);
     return;
   }
+  if (xml !== undefined) {
+    res.setHeader('Content-Type', `${type}; charset=utf-8`);
+    res.setHeader('Content-Length', Buffer.byteLength(xml));
+    res.end(xml);
+    return;
+  }
   let json = 'json' in out.body ? out.body.json : JSON.stringify(out.body);
-  if (pretty) json = JSON.stringify(JSON.parse(json), null, 2);
-  res.setHeader('Content-Type', `${type}; charset=utf-8`);
+  if (pretty) json = stringifyJson(parseJson(json), 2);
+  // Asked for XML, but not a FHIR resource (the Bulk Data manifest): it stays JSON.
+  res.setHeader('Content-Type', `${isXmlType(type) ? 'application/json' : type}; charset=utf-8`);
   res.setHeader('Content-Length', Buffer.byteLength(json));
   res.end(json);
 }
@@ -104,6 +115,7 @@ export function fhirHandler(o: FhirMiddlewareOptions) {
         const type = negotiate(format, req.headers.accept);
         res.locals['outputType'] = type;
         const verified = await principalOf(req, o.tokens, o.clients);
+        checkRequestUrl(req.originalUrl);
         const { declared, rest } = declaredPurpose([...new URL(req.originalUrl, 'http://x').searchParams], req);
         const purpose = verified ? narrowPurpose(verified.purposeOfUse, declared) : DEFAULT_PURPOSE_OF_USE;
         const principal = verified && purpose !== verified.purposeOfUse ? { ...verified, purposeOfUse: purpose } : verified;

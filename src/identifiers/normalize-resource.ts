@@ -1,11 +1,12 @@
 /**
  * Normalizes every identifier in a resource on write: each Identifier (anywhere: Patient,
- * Coverage, Organization, a Reference's identifier…) whose system medid knows is rewritten to
+ * Coverage, Organization, a Reference's identifier, a contained resource or a Bundle entry…) whose system medid knows is rewritten to
  * its canonical system and value; JP Core Coverage extensions for 記号/番号/枝番 likewise.
  * Values that cannot be made valid are refused together, each issue naming its element as a
  * FHIRPath expression and the rule broken (422; nothing is written).
  */
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import { carryDecimals } from '../core/json.ts';
 import { errors, issue } from '../core/outcome.ts';
 import { EXTENSIONS, SYSTEMS } from '../core/systems.ts';
 import { parseInsuredNumber, parseInsuredSubnumber, parseInsuredSymbol } from './insured-parts.ts';
@@ -43,7 +44,8 @@ export function normalizeIdentifiers<T extends Resource>(
     if (typeof node !== 'object' || node === null) return node;
     const o = node as Obj;
     let out: Obj = {};
-    for (const [k, v] of Object.entries(o)) out[k] = k === 'resource' || k === 'contained' ? v : visit(v, `${path}.${k}`, k);
+    // Contained resources and Bundle entries are visited too: an identifier is checked wherever it is.
+    for (const [k, v] of Object.entries(o)) out[k] = visit(v, `${path}.${k}`, k);
     if (key === 'identifier' && typeof o['system'] === 'string' && typeof o['value'] === 'string' && catalog.checks(o['system'])) {
       const r = catalog.parse(o['system'], o['value']);
       if (r.ok) out = { ...out, system: catalog.canonicalSystem(o['system']), value: r.value };
@@ -57,7 +59,7 @@ export function normalizeIdentifiers<T extends Resource>(
         else issues.push(rejectIssue(`${path}.value`, r.rule, r.message));
       }
     }
-    return out;
+    return carryDecimals(o, out);
   };
   const normalized = visit(resource, resource.resourceType, '') as T;
   return { resource: normalized, issues };

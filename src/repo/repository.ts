@@ -13,6 +13,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { ALL_ROWS } from '../core/access.ts';
 import type { RowAccess } from '../core/access.ts';
 import type { Clock } from '../core/clock.ts';
+import { carryDecimals, DECIMAL_MARKS, parseJson, stringifyJson } from '../core/json.ts';
 import type { PatientCompartment } from '../fhir/compartment.ts';
 import type { FhirDefinitions } from '../fhir/definitions/index.ts';
 import { errors } from '../core/outcome.ts';
@@ -21,6 +22,7 @@ import type { IdentifierNormalizer } from '../fhir/search/index-rows.ts';
 import type { Criterion } from '../fhir/search/model.ts';
 import type { StoredResource } from '../fhir/stored-resource.ts';
 import { parseSearch } from '../fhir/search/parse.ts';
+import { withAccess } from '../fhir/search/with-access.ts';
 import type { Db } from '../store/db.ts';
 import { lockKey } from '../store/locks.ts';
 import {
@@ -69,8 +71,6 @@ export interface RepositoryDeps {
   baseUrl: string;
   clock: Clock;
   normalizeIdentifier: IdentifierNormalizer;
-  /** Run on every resource before validation (e.g. identifier normalization). */
-  beforeWrite: readonly ((r: Resource) => Resource)[];
   afterWrite: readonly AfterWrite[];
   /** Run before every untrusted write (registry integrity). */
   guards?: readonly WriteGuard[];
@@ -109,7 +109,7 @@ function withoutVersionMeta(r: Resource): string {
   const m = { ...meta };
   delete m.versionId;
   delete m.lastUpdated;
-  return JSON.stringify({ ...rest, meta: m });
+  return stringifyJson(carryDecimals(r, { ...rest, meta: m }));
 }
 
 export class Repository {
@@ -153,12 +153,7 @@ export class Repository {
    * profile validation costs milliseconds per resource at import scale.
    */
   prepare(body: unknown, type: string, trusted = false): Resource {
-    if (trusted) return body as Resource;
-    this.deps.validator.assertResource(body, type);
-    let r = body;
-    for (const hook of this.deps.beforeWrite) r = hook(r);
-    this.deps.validator.assertValid(r);
-    return r;
+    return trusted ? (body as Resource) : this.deps.validator.prepare(body, type);
   }
 
   /** Creates; `access` marks a client's write (the registry's guards run, the new row must be within reach). */
@@ -211,7 +206,7 @@ export class Repository {
   ): Promise<StoredResource> {
     const lastUpdated = this.deps.clock.now().toISOString();
     const stored: Resource = { ...resource, id, meta: { ...resource.meta, versionId: String(versionId), lastUpdated } };
-    const content = JSON.stringify(stored);
+    const content = stringifyJson(stored);
     const ix = indexResource(stored, this.deps.defs.searchParams, {
       baseUrl: this.deps.baseUrl,
       normalizeIdentifier: this.deps.normalizeIdentifier,
@@ -255,7 +250,7 @@ export class Repository {
       return {
         resource,
         ix,
-        v: { id, versionId: 1, lastUpdated, content: JSON.stringify(stored), compartment: this.deps.compartment.patientsOf(type, id, ix) },
+        v: { id, versionId: 1, lastUpdated, content: stringifyJson(stored), compartment: this.deps.compartment.patientsOf(type, id, ix) },
       };
     });
     const seqs = await insertResources(
@@ -294,15 +289,54 @@ export class Repository {
         if (opts.canCreate === false) throw errors.forbidden(`Creating ${type} is not within the granted scopes`);
         if (!current) return repo.insert(resource, id, 1, opts.access);
       } else if (
-        Object.getOwnPropertySymbols(resource).length === 0 &&
+        Object.getOwnPropertySymbols(resource).every((s) => DECIMAL_MARKS.has(s)) &&
         current.content !== null &&
-        withoutVersionMeta(JSON.parse(current.content) as Resource) === withoutVersionMeta({ ...resource, id })
+        withoutVersionMeta(parseJson(current.content) as Resource) === withoutVersionMeta({ ...resource, id })
       ) {
         // Nothing changed (and no hook has side data to record): keep the current version.
         return { stored: current, created: false };
       }
       const stored = await repo.write(resource, id, current.versionId + 1, current, opts.access);
       return { stored, created: current.deleted };
+    });
+  }
+
+  /**
+   * PATCH: `apply` turns the current version (a fresh copy, its own to change) into the new
+   * resource, which is then written exactly as an update (validation, guards, reach, hooks). The
+   * current version is read under the update's row lock, in its transaction: two concurrent
+   * patches apply one after the other, and neither is lost. If-Match is checked against it.
+   */
+  async patch(
+    type: string,
+    id: string,
+    apply: (current: Resource) => unknown,
+    opts: WriteAccess & { ifMatch?: string } = {},
+  ): Promise<WriteResult> {
+    assertId(id);
+    return this.transaction(async (repo) => {
+      const current = await repo.lockVisible(type, id, opts.access);
+      if (!current) throw errors.notFound(`${type}/${id} is not known`);
+      if (current.deleted || current.content === null) throw errors.gone(`${type}/${id} was deleted`);
+      checkIfMatch(current, opts.ifMatch);
+      const patched = apply(parseJson(current.content) as Resource);
+      // The lock is held: the update below reads the same version and writes the next one.
+      return repo.update(type, id, patched, { access: opts.access, canCreate: false });
+    });
+  }
+
+  /** PATCH Type?criteria: the one match is patched; none is 404, more are 412. */
+  async conditionalPatch(
+    type: string,
+    criteria: string,
+    apply: (current: Resource) => unknown,
+    opts: WriteAccess & { ifMatch?: string } = {},
+  ): Promise<WriteResult> {
+    return this.transaction(async (repo) => {
+      const found = await repo.findMatches(type, criteria, opts.access);
+      if (found.length > 1) throw errors.multipleMatches(`The patch criteria matched ${found.length} ${type} resources`);
+      if (!found[0]) throw errors.notFound(`No ${type} matched the patch criteria`);
+      return repo.patch(type, found[0].id, apply, opts);
     });
   }
 
@@ -420,7 +454,8 @@ export class Repository {
       lenient: false,
       normalizeIdentifier: this.deps.normalizeIdentifier,
     });
-    const criteriaSeen: Criterion[] = access.kind === 'all' ? req.criteria : [...req.criteria, { kind: 'access', access }];
+    // The caller's reach at every level: a chain or _has in the criteria sees only what it may.
+    const criteriaSeen: Criterion[] = withAccess(req.criteria, access);
     const page = await searchPage(this.deps.db, { resourceType: type, criteria: criteriaSeen, sort: [], cursor: undefined, limit: 2 });
     return Promise.all(page.rows.map((r) => this.read(r.resourceType, r.id)));
   }

@@ -1,14 +1,24 @@
 /**
- * Resource validation: the base R4 StructureDefinition (structure, cardinality, types,
- * invariants) through @medplum/core's validator, then every medid profile the resource claims
- * in meta.profile. Base failures are 400 (the resource is not valid FHIR); profile failures 422
- * (valid FHIR that breaks a rule medid publishes), as FHIR's http.html distinguishes them.
+ * Resource validation, the one check both a write and $validate run, so they always agree:
+ * 1. the content rules every write applies first (identifier normalization, My Number): their
+ *    refusals are 422;
+ * 2. the base R4 StructureDefinition (structure, cardinality, types, invariants) through
+ *    @medplum/core's validator, plus what it leaves out (datatype-rules.ts): 400;
+ * 3. every medid profile the resource claims in meta.profile, or one nominated: 422.
+ * Base failures are 400 (the resource is not valid FHIR); profile and content failures 422 (valid
+ * FHIR that breaks a rule medid publishes), as FHIR's http.html distinguishes them.
  */
 import { OperationOutcomeError, validateResource } from '@medplum/core';
+import type { TypedValueWithPath } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import type { FhirDefinitions } from '../fhir/definitions/index.ts';
-import { errors, issue } from '../core/outcome.ts';
+import { errors, isOutcomeError, issue } from '../core/outcome.ts';
 import { SYSTEMS } from '../core/systems.ts';
+import { datatypeIssues, requiredBindingIssues } from './datatype-rules.ts';
+import { judgeMedplumIssue } from './medplum-issues.ts';
+
+/** A rule run on every resource before validation: returns it normalized, or throws a 422 outcome. */
+export type ContentRule = (r: Resource) => Resource;
 
 export interface ValidationReport {
   /** Issues against the base specification (400 on write). */
@@ -23,22 +33,63 @@ function tag(i: OperationOutcomeIssue, code: 'invalid-resource' | 'profile-viola
   return { ...i, details: { ...i.details, coding: [{ system: SYSTEMS.medidError, code }] } };
 }
 
-function run(resource: Resource, profile: StructureDefinition | undefined): OperationOutcomeIssue[] {
+const STRUCTURE_FAULT = (r: Resource): OperationOutcomeIssue =>
+  issue({
+    code: 'structure',
+    medid: 'invalid-resource',
+    text: 'The resource does not have the structure R4 defines for it',
+    expression: r.resourceType,
+  });
+
+function run(
+  resource: Resource,
+  profile: StructureDefinition | undefined,
+  tokens?: Record<string, TypedValueWithPath[]>,
+): OperationOutcomeIssue[] {
   try {
-    return validateResource(resource, profile ? { profile } : undefined);
+    return validateResource(resource, profile ? { profile } : { collect: { tokens: tokens ?? {} } });
   } catch (e) {
     if (e instanceof OperationOutcomeError) {
       return e.outcome.issue ?? [];
     }
-    throw e;
+    // medplum's crawler throws plain Errors on some malformed shapes (a _element that is not an
+    // object, a primitive where an array of them is due): the resource is invalid, not the server.
+    return [STRUCTURE_FAULT(resource)];
   }
+}
+
+/** At most this many issues are reported: a 100 kB string where an object belongs is one fault, not 100,000. */
+const MAX_ISSUES = 50;
+
+function capped(issues: OperationOutcomeIssue[]): OperationOutcomeIssue[] {
+  if (issues.length <= MAX_ISSUES) return issues;
+  return [
+    ...issues.slice(0, MAX_ISSUES),
+    issue({
+      severity: 'error',
+      code: 'too-costly',
+      medid: 'invalid-resource',
+      text: `${issues.length - MAX_ISSUES} more issues were found and not listed`,
+    }),
+  ];
 }
 
 export class Validator {
   private readonly defs: FhirDefinitions;
+  private readonly contentRules: readonly ContentRule[];
 
-  constructor(defs: FhirDefinitions) {
+  constructor(defs: FhirDefinitions, contentRules: readonly ContentRule[] = []) {
     this.defs = defs;
+    this.contentRules = contentRules;
+  }
+
+  /** A write's body: a resource of the type, normalized by the content rules, valid (else 4xx). */
+  prepare(body: unknown, type: string): Resource {
+    this.assertResource(body, type);
+    let r: Resource = body;
+    for (const rule of this.contentRules) r = rule(r);
+    this.assertValid(r);
+    return r;
   }
 
   /** Checks a parsed JSON value is a resource object of a known type (else 400). */
@@ -68,9 +119,18 @@ export class Validator {
    * Validates against the base definition and the profiles: those claimed in meta.profile that
    * medid publishes (others are reported as information), plus an explicitly nominated one.
    */
-  check(resource: Resource, nominated?: string): ValidationReport {
+  check(given: Resource, nominated?: string): ValidationReport {
     const report: ValidationReport = { base: [], profile: [], info: [] };
-    for (const i of run(resource, undefined)) {
+    let resource = given;
+    for (const rule of this.contentRules) {
+      try {
+        resource = rule(resource);
+      } catch (e) {
+        if (!isOutcomeError(e)) throw e;
+        report.profile.push(...(e.outcome.issue ?? []));
+      }
+    }
+    for (const i of this.baseIssues(resource)) {
       (i.severity === 'error' || i.severity === 'fatal' ? report.base : report.info).push(tag(i, 'invalid-resource'));
     }
     const urls = new Set(resource.meta?.profile ?? []);
@@ -111,7 +171,7 @@ export class Validator {
         );
         continue;
       }
-      for (const i of run(resource, sd)) {
+      for (const i of run(resource, sd).flatMap((x) => judgeMedplumIssue(x, resource))) {
         if (i.severity === 'error' || i.severity === 'fatal') {
           // An error already reported against the base is not repeated for the profile.
           if (!report.base.some((b) => b.details?.text === i.details?.text && String(b.expression) === String(i.expression))) {
@@ -123,6 +183,30 @@ export class Validator {
       }
     }
     return report;
+  }
+
+  /** Issues against the base R4 definitions alone: structure, types, invariants, required codes. */
+  baseIssues(resource: Resource): OperationOutcomeIssue[] {
+    const tokens: Record<string, TypedValueWithPath[]> = {};
+    const medplum = run(resource, undefined, tokens).flatMap((i) => judgeMedplumIssue(i, resource));
+    let ours: OperationOutcomeIssue[];
+    try {
+      ours = [...datatypeIssues(resource, this.defs.terminology), ...requiredBindingIssues(tokens, this.defs.terminology)];
+    } catch {
+      // The same shapes can trip the crawler here; medplum has named the structural fault already.
+      ours = medplum.length > 0 ? [] : [STRUCTURE_FAULT(resource)];
+    }
+    return capped([...medplum, ...ours]);
+  }
+
+  /** An operation's input resource (a $match query, a $register record) is at least valid R4 (else 400). */
+  assertStructure(resource: Resource): void {
+    const e = this.baseIssues(resource).filter((i) => i.severity === 'error' || i.severity === 'fatal');
+    if (e.length > 0)
+      throw errors.invalid(
+        e.map((i) => tag(i, 'invalid-resource')),
+        400,
+      );
   }
 
   /** Throws 400 for base errors, else 422 for profile errors. */

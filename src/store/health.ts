@@ -1,12 +1,29 @@
 import type { Db } from './db.ts';
 
-/** Whether the database answers a trivial statement. */
-export async function ping(db: Db): Promise<boolean> {
+/** How long readiness waits for the database's answer: a probe must answer, not hang with the pool. */
+export const PING_TIMEOUT_MS = 3_000;
+
+/**
+ * Whether the database answers a trivial statement within `timeoutMs`. A connection found dead
+ * on the way is dropped and the statement runs again on a fresh one (pg.ts), so readiness turns
+ * green as soon as the database is back, without a restart.
+ */
+export async function ping(db: Db, timeoutMs = PING_TIMEOUT_MS): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+    timer.unref();
+  });
   try {
-    await db.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
+    return await Promise.race([
+      db.query('SELECT 1').then(
+        () => true,
+        () => false,
+      ),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { PGlite, types } from '@electric-sql/pglite';
 import type { Transaction } from '@electric-sql/pglite';
 import type { Db, QueryResult } from './db.ts';
-import { mapDbError, withRetry } from './db-errors.ts';
+import { mapDbError, mapInTransaction, withRetry } from './db-errors.ts';
 
 const parsers = { [types.INT8]: (v: string) => Number(v) };
 
@@ -58,15 +58,24 @@ class PgliteTx implements Db {
   noteWrites(n: number): void {
     this.analyze.note(n);
   }
+  // Errors stay raw inside a transaction, but a closed database is 503 at once (db-errors.ts).
   async query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-    const res = await this.t.query<R>(sql, params as unknown[] | undefined);
-    return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
+    try {
+      const res = await this.t.query<R>(sql, params as unknown[] | undefined);
+      return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
+    } catch (e) {
+      throw mapInTransaction(e);
+    }
   }
   tx<T>(fn: (db: Db) => Promise<T>): Promise<T> {
     return fn(this);
   }
   async exec(sql: string): Promise<void> {
-    await this.t.exec(sql);
+    try {
+      await this.t.exec(sql);
+    } catch (e) {
+      throw mapInTransaction(e);
+    }
   }
   close(): Promise<void> {
     return Promise.reject(new Error('cannot close a transaction handle'));

@@ -175,9 +175,13 @@ function jsonRow(key: keyof IndexRows, row: IndexRows[keyof IndexRows][number]):
  * `rid` and the seq is joined from the `r` CTE (which returns seq and id).
  */
 function indexCtes(b: Sql, res: string, type: string, rows: Record<keyof IndexRows, object[]>): string[] {
+  const specs = INDEX_SPECS.filter((spec) => rows[spec.key].length > 0);
+  // A resource with no index rows (a Binary, an empty Parameters) binds no type parameter: a
+  // parameter the statement never uses is a bind error on PostgreSQL.
+  if (specs.length === 0) return [];
   const t = b.p(type);
   const many = res === 'many';
-  return INDEX_SPECS.filter((spec) => rows[spec.key].length > 0).map(({ key, table, cols }) => {
+  return specs.map(({ key, table, cols }) => {
     const defs = [...(many ? ['rid text'] : []), 'param text', ...cols.map(([j, , ty]) => `"${j}" ${ty}`)].join(', ');
     return `i_${key} AS (INSERT INTO ${table} (res, resource_type, param, ${cols.map(([, c]) => c).join(', ')})
       SELECT ${many ? 'r.seq' : res}, ${t}, u.param, ${cols.map(([j]) => `u."${j}"`).join(', ')}

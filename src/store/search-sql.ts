@@ -238,6 +238,18 @@ export function criterionSql(b: Sql, a: Aliases, r: string, type: string, c: Cri
           return `(${x}.target_type = ${b.p(t)} AND ${x}.target_id IN (SELECT ${r2}.id FROM fhir.resource ${r2} WHERE ${r2}.resource_type = ${b.p(t)} AND NOT ${r2}.deleted AND ${inner}))`;
         }),
       );
+    case 'has': {
+      // Some live source resource refers to this row (the reference index, led by the source's
+      // type and parameter and the target id) and meets the inner criterion.
+      const x = a.next('x');
+      const r2 = a.next('r');
+      const inner = criterionSql(b, a, r2, c.sourceType, c.inner);
+      return (
+        `EXISTS (SELECT 1 FROM fhir.sp_reference ${x} JOIN fhir.resource ${r2} ON ${r2}.seq = ${x}.res` +
+        ` WHERE ${x}.resource_type = ${b.p(c.sourceType)} AND ${x}.param = ${b.p(c.param.code)} AND ${x}.target_id = ${r}.id AND ${x}.target_type = ${b.p(type)}` +
+        ` AND ${r2}.resource_type = ${b.p(c.sourceType)} AND NOT ${r2}.deleted AND ${inner})`
+      );
+    }
   }
 }
 

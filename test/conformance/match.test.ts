@@ -32,29 +32,34 @@ const query = (o: {
   phone?: string;
   identifier?: Patient['identifier'];
   text?: boolean;
-}): Patient => ({
-  resourceType: 'Patient',
-  ...(o.identifier ? { identifier: o.identifier } : {}),
-  name: [
-    ...(o.kanji
-      ? [
-          o.text
-            ? { text: `${o.kanji[0]} ${o.kanji[1]}` }
-            : { extension: [{ url: NAME_REPRESENTATION, valueCode: 'IDE' }], family: o.kanji[0], given: [o.kanji[1]] },
-        ]
-      : []),
-    ...(o.kana
-      ? [
-          o.text
-            ? { text: `${o.kana[0]}\u3000${o.kana[1]}` }
-            : { extension: [{ url: NAME_REPRESENTATION, valueCode: 'SYL' }], family: o.kana[0], given: [o.kana[1]] },
-        ]
-      : []),
-  ],
-  ...(o.birthDate ? { birthDate: o.birthDate } : {}),
-  ...(o.gender ? { gender: o.gender } : {}),
-  ...(o.phone ? { telecom: [{ system: 'phone', value: o.phone }] } : {}),
-});
+}): Patient => {
+  const p: Patient = {
+    resourceType: 'Patient',
+    ...(o.identifier ? { identifier: o.identifier } : {}),
+    name: [
+      ...(o.kanji
+        ? [
+            o.text
+              ? { text: `${o.kanji[0]} ${o.kanji[1]}` }
+              : { extension: [{ url: NAME_REPRESENTATION, valueCode: 'IDE' }], family: o.kanji[0], given: [o.kanji[1]] },
+          ]
+        : []),
+      ...(o.kana
+        ? [
+            o.text
+              ? { text: `${o.kana[0]}\u3000${o.kana[1]}` }
+              : { extension: [{ url: NAME_REPRESENTATION, valueCode: 'SYL' }], family: o.kana[0], given: [o.kana[1]] },
+          ]
+        : []),
+    ],
+    ...(o.birthDate ? { birthDate: o.birthDate } : {}),
+    ...(o.gender ? { gender: o.gender } : {}),
+    ...(o.phone ? { telecom: [{ system: 'phone', value: o.phone }] } : {}),
+  };
+  // R4 JSON has no empty arrays: a query without names leaves `name` out.
+  if (p.name?.length === 0) delete p.name;
+  return p;
+};
 
 const grade = (e: BundleEntry | undefined) => e?.search?.extension?.find((x) => x.url === GRADE)?.valueCode;
 const explanation = (e: BundleEntry | undefined) => e?.extension?.find((x) => x.url === EXPLAIN)?.extension ?? [];

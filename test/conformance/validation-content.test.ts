@@ -27,6 +27,7 @@ async function writeTestProfiles(): Promise<string> {
   for (const el of sd.snapshot?.element ?? []) {
     if (el.path === 'Patient.birthDate' || el.path === 'Patient.identifier') el.min = 1;
     el.definition ??= el.path; // the slim base drops prose; sdf-3 wants a definition
+    if (el.isModifier) el.isModifierReason ??= 'as in the base resource'; // and eld-18 a modifier's reason
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'medid-profiles-'));
   fs.mkdirSync(path.join(dir, 'StructureDefinition'));
@@ -240,11 +241,11 @@ describe.each(testDrivers())('validation and content on %s', (driver) => {
   });
 
   describe('content negotiation', () => {
-    it('_format=xml is 406', async () => {
-      expect((await fhirFetch(`${s.base}/metadata?_format=xml`)).status).toBe(406);
+    it('_format=turtle is 406 (JSON and XML are served)', async () => {
+      expect((await fhirFetch(`${s.base}/metadata?_format=turtle`)).status).toBe(406);
     });
-    it('Accept: application/fhir+xml alone is 406', async () => {
-      expect((await fhirFetch(`${s.base}/metadata`, { headers: { accept: 'application/fhir+xml' } })).status).toBe(406);
+    it('Accept: text/turtle alone is 406', async () => {
+      expect((await fhirFetch(`${s.base}/metadata`, { headers: { accept: 'text/turtle' } })).status).toBe(406);
     });
     it('Accept: application/json answers application/json', async () => {
       const res = await fhirFetch(`${s.base}/metadata`, { headers: { accept: 'application/json' } });
@@ -252,7 +253,7 @@ describe.each(testDrivers())('validation and content on %s', (driver) => {
       expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
     });
     it('_format=json overrides an unsatisfiable Accept', async () => {
-      const res = await fhirFetch(`${s.base}/metadata?_format=json`, { headers: { accept: 'application/fhir+xml' } });
+      const res = await fhirFetch(`${s.base}/metadata?_format=json`, { headers: { accept: 'text/turtle' } });
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toBe('application/fhir+json; charset=utf-8');
     });
@@ -261,11 +262,11 @@ describe.each(testDrivers())('validation and content on %s', (driver) => {
         200,
       );
     });
-    it('a request body that is not JSON is 415', async () => {
+    it('a request body that is neither JSON nor XML is 415', async () => {
       const res = await fhirFetch(`${s.base}/Patient`, {
         method: 'POST',
-        body: '<Patient/>',
-        headers: { 'content-type': 'application/fhir+xml' },
+        body: 'Patient',
+        headers: { 'content-type': 'text/plain' },
       });
       expect(res.status).toBe(415);
     });

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
+import { COMMANDS, GROUPS } from '../../src/cli/commands.ts';
 import { fhirFetch } from '../helpers/fhir.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -166,4 +167,62 @@ describe('the medid command line', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('MEDID_CLIENTS_FILE[0]: organization.code');
   }, 60_000);
+});
+
+describe('medid --help', () => {
+  const env = { MEDID_DATA_DIR: path.join(os.tmpdir(), 'medid-cli-help-never-created') };
+
+  it('lists every command, and exits 0', () => {
+    const r = medid(['--help'], env);
+    expect(r.status).toBe(0);
+    for (const c of COMMANDS) expect(r.stdout, c.name).toContain(`  ${c.name}`);
+    expect(r.stdout).toContain('medid <command> --help');
+    expect(medid(['help'], env).stdout).toBe(r.stdout);
+    const bare = medid([], env);
+    expect(bare.status).toBe(2);
+    expect(bare.stderr).toContain('usage: medid <command>');
+  });
+
+  it.each(COMMANDS.map((c) => [c.name, c] as const))(
+    'medid %s --help: usage, every option with its default, an example; exit 0',
+    (name, spec) => {
+      const words = name.split(' ');
+      for (const flag of ['--help', '-h']) {
+        const r = medid([...words, flag], env);
+        expect(r.status, r.stderr).toBe(0);
+        expect(r.stderr).toBe('');
+        expect(r.stdout).toContain(`usage: medid ${name}`);
+        for (const [option, o] of Object.entries(spec.options)) {
+          expect(r.stdout, option).toContain(`--${option}`);
+          if (o.default !== undefined) expect(r.stdout, option).toContain(`default: ${o.default}`);
+        }
+        expect(r.stdout).toMatch(/examples?:\n {2}.*npx medid /);
+      }
+      expect(medid(['help', ...words], env).stdout).toBe(medid([...words, '--help'], env).stdout);
+    },
+  );
+
+  it.each(Object.keys(GROUPS))('medid %s --help lists its commands', (group) => {
+    const r = medid([group, '--help'], env);
+    expect(r.status).toBe(0);
+    for (const c of COMMANDS.filter((x) => x.name.startsWith(`${group} `))) expect(r.stdout).toContain(c.name);
+  });
+
+  it("names an unknown option and points to the command's --help, exit 2", () => {
+    const r = medid(['import', 'members.ndjson', '--bogus'], env);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('unknown option --bogus');
+    expect(r.stderr).toContain('medid import --help');
+    const sub = medid(['mpi', 'estimate', '--samples', '5'], env);
+    expect(sub.status).toBe(2);
+    expect(sub.stderr).toContain('unknown option --samples');
+    expect(sub.stderr).toContain('medid mpi estimate --help');
+    const cmd = medid(['imports'], env);
+    expect(cmd.status).toBe(2);
+    expect(cmd.stderr).toContain('unknown command "imports"');
+    expect(cmd.stderr).toContain('medid --help');
+    const value = medid(['import', 'x.ndjson', '--batch', '0'], env);
+    expect(value.status).toBe(2);
+    expect(value.stderr).toContain('--batch must be 1–1000');
+  });
 });

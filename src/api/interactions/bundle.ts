@@ -31,8 +31,14 @@ interface Entry {
 }
 
 function parseEntries(bundle: Bundle, baseUrl: string): Entry[] {
+  if (bundle.entry !== undefined && !Array.isArray(bundle.entry)) {
+    throw errors.badRequest('Bundle.entry must be an array', 'invalid-bundle', 'Bundle.entry');
+  }
   return (bundle.entry ?? []).map((entry, index) => {
     const at = `Bundle.entry[${index}].request`;
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+      throw errors.badRequest(`Bundle.entry[${index}] must be an object`, 'invalid-bundle', `Bundle.entry[${index}]`);
+    }
     const method = entry.request?.method;
     const url = entry.request?.url;
     if (!method || !METHODS.has(method))

@@ -16,14 +16,14 @@ import { resourceResponse, writeResponse } from './respond.ts';
 const p = (params: RouteParams, k: string): string => params[k];
 
 /** medid's published conformance resources are read-only through the API. */
-function assertWritable(ctx: FhirContext, type: string, id: string): void {
+export function assertWritable(ctx: FhirContext, type: string, id: string): void {
   if (ctx.published.has(`${type}/${id}`)) {
     throw errors.forbidden(`${type}/${id} is published by medid (profiles/) and read-only through the API`);
   }
 }
 
 /** The query string of a conditional request (`PUT Patient?identifier=…`). */
-function criteriaOf(req: FhirRequest): string | undefined {
+export function criteriaOf(req: FhirRequest): string | undefined {
   const q = req.query.filter(([k]) => k !== '_format' && k !== '_pretty');
   return q.length > 0 ? new URLSearchParams(q).toString() : undefined;
 }
@@ -33,6 +33,13 @@ const disclose = (res: FhirResponse, s: StoredResource): FhirResponse => ({
   disclosed: [{ resourceType: s.resourceType, id: s.id, versionId: s.versionId, patients: s.compartment }],
 });
 
+/** read: the current version the caller may see, within its scope constraints. */
+export async function readResource(ctx: FhirContext, req: FhirRequest, type: string, id: string): Promise<FhirResponse> {
+  const stored = await ctx.uow.resources.read(type, id, rowsFor(req, 'read'));
+  await assertReadable(ctx, req, stored);
+  return disclose(resourceResponse(stored), stored);
+}
+
 export function crudRoutes(ctx: FhirContext): Route[] {
   return [
     {
@@ -40,11 +47,7 @@ export function crudRoutes(ctx: FhirContext): Route[] {
       pattern: '/:type/:id',
       name: 'read',
       access: (_req, params) => [{ type: p(params, 'type'), permission: 'r' }],
-      handler: async (req, params) => {
-        const stored = await ctx.uow.resources.read(p(params, 'type'), p(params, 'id'), rowsFor(req, 'read'));
-        await assertReadable(ctx, req, stored);
-        return disclose(resourceResponse(stored), stored);
-      },
+      handler: (req, params) => readResource(ctx, req, p(params, 'type'), p(params, 'id')),
     },
     {
       method: 'GET',

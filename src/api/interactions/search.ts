@@ -10,13 +10,13 @@ import { executeSearch } from '../../repo/search.ts';
 import type { FhirContext } from '../context.ts';
 import { errors } from '../../core/outcome.ts';
 import { header, preferences, rowsFor } from '../request.ts';
-import type { RowAccess } from '../../core/access.ts';
 import type { FhirRequest, FhirResponse } from '../request.ts';
 import type { Need } from '../../auth/guard.ts';
 import type { Route } from '../router.ts';
 import { searchsetJson } from './searchset.ts';
 import type { Criterion } from '../../fhir/search/model.ts';
 import { parseSearch } from '../../fhir/search/parse.ts';
+import { withAccess } from '../../fhir/search/with-access.ts';
 import { constraintCriterion } from './scope-constraints.ts';
 
 /** Query pairs of a POST _search: the URL's and the form body's together. */
@@ -29,12 +29,14 @@ function postedQuery(req: FhirRequest): [string, string][] {
   return [...req.query, ...form];
 }
 
-/** Every type a chained criterion searches in (the caller needs s on each). */
+/** Every type a chained or reverse-chained (`_has`) criterion searches in (the caller needs s on each). */
 function chainedTypes(criteria: readonly Criterion[]): Need[] {
   const out: Need[] = [];
   for (const c of criteria) {
     if (c.kind === 'chain') {
       out.push(...c.targetTypes.map((type) => ({ type, permission: 's' as const })), ...chainedTypes(c.inner));
+    } else if (c.kind === 'has') {
+      out.push({ type: c.sourceType, permission: 's' as const }, ...chainedTypes([c.inner]));
     } else if (c.kind === 'any') {
       out.push(...chainedTypes(c.groups.flat()));
     }
@@ -43,19 +45,23 @@ function chainedTypes(criteria: readonly Criterion[]): Need[] {
 }
 
 /**
- * The criteria with the caller's access added at every level: the searched rows, and the rows
- * each chain looks into (a chain must not reveal what a hidden resource says).
+ * A `_has` looks into its source type's rows as a search of that type would: the caller's scope
+ * constraints on that type (`system/Observation.rs?category=laboratory`) limit them too.
  */
-function withAccess(criteria: readonly Criterion[], access: RowAccess): Criterion[] {
-  if (access.kind === 'all') return [...criteria];
-  const deep = (c: Criterion): Criterion => {
-    if (c.kind === 'chain') {
-      return { ...c, inner: c.inner.map((x): Criterion => ({ kind: 'any', groups: [[deep(x), { kind: 'access', access }]] })) };
+function constrainHas(ctx: FhirContext, req: FhirRequest, c: Criterion): Criterion {
+  switch (c.kind) {
+    case 'has': {
+      const inner = constrainHas(ctx, req, c.inner);
+      const limit = constraintCriterion(ctx, req, c.sourceType, 's');
+      return { ...c, inner: limit ? { kind: 'any', groups: [[inner, limit]] } : inner };
     }
-    if (c.kind === 'any') return { ...c, groups: c.groups.map((g) => g.map(deep)) };
-    return c;
-  };
-  return [...criteria.map(deep), { kind: 'access', access }];
+    case 'chain':
+      return { ...c, inner: c.inner.map((x) => constrainHas(ctx, req, x)) };
+    case 'any':
+      return { ...c, groups: c.groups.map((g) => g.map((x) => constrainHas(ctx, req, x))) };
+    default:
+      return c;
+  }
 }
 
 export async function search(ctx: FhirContext, req: FhirRequest, type: string, query: [string, string][]): Promise<FhirResponse> {
@@ -71,7 +77,8 @@ export async function search(ctx: FhirContext, req: FhirRequest, type: string, q
   assertAllowed(req.principal, chainedTypes(parsed.criteria));
   const limit = constraintCriterion(ctx, req, type, 's');
   const access = rowsFor(req, 'read');
-  const criteria = withAccess(limit ? [...parsed.criteria, limit] : parsed.criteria, access);
+  const own = parsed.criteria.map((c) => constrainHas(ctx, req, c));
+  const criteria = withAccess(limit ? [...own, limit] : own, access);
   let withheld = 0;
   const result = await executeSearch(
     ctx.uow,

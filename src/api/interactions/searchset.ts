@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { SearchResult } from '../../repo/search.ts';
 import { needsSubset, subset } from '../../fhir/subset.ts';
+import { parseJson, stringifyJson } from '../../core/json.ts';
 import { encodeCursor } from '../../fhir/search/cursor.ts';
 import type { SearchRequest } from '../../fhir/search/model.ts';
 
@@ -16,7 +17,7 @@ function url(base: string, path: string, params: readonly [string, string][]): s
 
 function entry(base: string, type: string, id: string, content: string, mode: 'match' | 'include', req: SearchRequest): string {
   const body = needsSubset(req.summary, req.elements)
-    ? JSON.stringify(subset(JSON.parse(content) as Resource, req.summary, req.elements))
+    ? stringifyJson(subset(parseJson(content) as Resource, req.summary, req.elements))
     : content;
   return `{"fullUrl":${JSON.stringify(`${base}/${type}/${id}`)},"resource":${body},"search":{"mode":"${mode}"}}`;
 }

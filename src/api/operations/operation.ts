@@ -1,14 +1,15 @@
 /**
  * Operations are defined by their OperationDefinition JSON in profiles/OperationDefinition:
- * routes (system, type, instance; POST, and GET when allowed), input parsing and the
- * CapabilityStatement all come from it. A handler without a definition is a start-up error,
- * and so is a definition without a handler: nothing drifts.
+ * routes (system, type, instance; POST, and GET when allowed — or when the operation builds its
+ * resource input from the query), input parsing and the CapabilityStatement all come from it.
+ * A handler without a definition is a start-up error, and so is a definition without a
+ * handler: nothing drifts.
  *
  * Each operation lives in a file named after its definition (patient-match.ts for
  * Patient-match) and declares its typed input: `input` reads it from the parsed parameters
  * (400 naming the parameter when it is wrong), `handle` gets it typed.
  */
-import type { OperationDefinition } from '@medplum/fhirtypes';
+import type { OperationDefinition, Resource } from '@medplum/fhirtypes';
 import type { Permission } from '../../core/principal.ts';
 import { EXTENSIONS } from '../../core/systems.ts';
 import type { FhirContext } from '../context.ts';
@@ -35,17 +36,33 @@ export interface Operation<I> {
   /** Reads the typed input from the parsed parameters (and the request, for headers). */
   input(call: OperationCall, ctx: FhirContext): I;
   handle(ctx: FhirContext, input: I, call: OperationCall): Promise<FhirResponse>;
+  /**
+   * GET for an operation whose required input is a resource (which a URL cannot carry): builds
+   * that resource from the query's search-like parameters (400 naming a parameter it does not
+   * know). The input then goes through `input` and `handle` exactly as a POSTed one.
+   */
+  resourceFromQuery?: (query: readonly [string, string][]) => Resource;
+  /** What the audit record keeps of the query (see Route.auditQuery). */
+  auditQuery?: (req: FhirRequest) => string;
 }
 
 /** An operation as the route table holds it (its input type erased). */
 export interface OperationHandler {
   url: string;
   selfCommitting?: boolean;
+  resourceFromQuery?: (query: readonly [string, string][]) => Resource;
+  auditQuery?: (req: FhirRequest) => string;
   run(ctx: FhirContext, call: OperationCall): Promise<FhirResponse>;
 }
 
 export function defineOperation<I>(op: Operation<I>): OperationHandler {
-  return { url: op.url, selfCommitting: op.selfCommitting, run: (ctx, call) => op.handle(ctx, op.input(call, ctx), call) };
+  return {
+    url: op.url,
+    selfCommitting: op.selfCommitting,
+    resourceFromQuery: op.resourceFromQuery,
+    auditQuery: op.auditQuery,
+    run: (ctx, call) => op.handle(ctx, op.input(call, ctx), call),
+  };
 }
 
 /** Extension on an OperationDefinition naming the SMART permissions it needs, e.g. "{type}.r" or "Patient.rs". */
@@ -72,7 +89,7 @@ export function operationRoutes(
     const h = byUrl.get(def.url as string);
     if (!h) throw new Error(`OperationDefinition ${def.url} has no handler`);
     byUrl.delete(def.url as string);
-    const methods = isGetable(def) ? (['POST', 'GET'] as const) : (['POST'] as const);
+    const methods = isGetable(def) || h.resourceFromQuery ? (['POST', 'GET'] as const) : (['POST'] as const);
     const types = (def.resource ?? []) as string[];
     const anyType = types.includes('Resource');
     const name = `$${def.code}`;
@@ -86,9 +103,10 @@ export function operationRoutes(
           type: fixedType,
           anyType: true,
           selfCommitting: h.selfCommitting,
+          auditQuery: h.auditQuery,
           access: (_req, params) => needs(params['type'] ?? fixedType),
           handler: (req, params) => {
-            const input = parseOperationInput(def, req);
+            const input = parseOperationInput(def, req, h.resourceFromQuery);
             return h.run(ctx, { level, resourceType: params['type'] ?? fixedType, id: params['id'], input, req });
           },
         });

@@ -120,7 +120,28 @@ function fromParameter(p: OperationDefinitionParameter, given: ParametersParamet
   return (given as unknown as Record<string, unknown>)[key];
 }
 
-export function parseOperationInput(def: OperationDefinition, req: FhirRequest): OperationInput {
+/** A Parameters body's shape: parameter (and part) arrays of objects with a name (else 400). */
+function assertParametersShape(list: unknown, at: string): void {
+  if (list === undefined) return;
+  if (!Array.isArray(list)) throw errors.badRequest(`${at} must be an array`, 'invalid-parameter', at, 'structure');
+  list.forEach((x: unknown, i) => {
+    if (typeof x !== 'object' || x === null || Array.isArray(x) || typeof (x as { name?: unknown }).name !== 'string') {
+      throw errors.badRequest(`${at}[${i}] must be an object with a name`, 'invalid-parameter', `${at}[${i}]`, 'structure');
+    }
+    assertParametersShape((x as { part?: unknown }).part, `${at}[${i}].part`);
+  });
+}
+
+/**
+ * The operation's input from the request. On GET, `resourceFromQuery` (an operation that takes a
+ * resource but accepts GET, such as Patient/$match) builds its required resource input from the
+ * query; the primitive inputs come from the query as usual.
+ */
+export function parseOperationInput(
+  def: OperationDefinition,
+  req: FhirRequest,
+  resourceFromQuery?: (query: readonly [string, string][]) => Resource,
+): OperationInput {
   const ins = (def.parameter ?? []).filter((p) => p.use === 'in');
   const values = new Map<string, unknown[]>();
   const push = (name: string, v: unknown): void => {
@@ -131,9 +152,12 @@ export function parseOperationInput(def: OperationDefinition, req: FhirRequest):
       const p = ins.find((x) => x.name === k);
       if (p) push(k, fromQueryValue(p, v));
     }
+    const target = resourceFromQuery && ins.find((p) => !PRIMITIVE.has(p.type ?? ''));
+    if (target && resourceFromQuery) push(target.name, resourceFromQuery(req.query));
   } else {
     const body = req.body as Resource | undefined;
     if (body?.resourceType === 'Parameters') {
+      assertParametersShape(body.parameter, 'Parameters.parameter');
       for (const given of body.parameter ?? []) {
         const p = ins.find((x) => x.name === given.name);
         if (p) push(p.name, fromParameter(p, given)); // unknown parameters are ignored

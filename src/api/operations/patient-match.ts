@@ -1,14 +1,17 @@
 /**
  * Patient/$match (FHIR R4, IHE PDQm ITI-119): a searchset Bundle of graded candidates, each
  * with search.score, the match-grade extension and medid's match-explanation extension. The
- * matching itself is src/mpi/match.ts; this file is the FHIR shape around it.
+ * matching itself is src/mpi/match.ts; this file is the FHIR shape around it. POST carries the
+ * Patient; GET spells it out as search-like query parameters (matchPatientFromQuery).
  */
 import type { AccessPolicy } from '../../privacy/access-policy.ts';
 import { rowsFor } from '../request.ts';
+import type { FhirRequest } from '../request.ts';
 import type { Bundle, BundleEntry, Extension, Patient } from '@medplum/fhirtypes';
 import { errors } from '../../core/outcome.ts';
 import { EXTENSIONS, ID_SYSTEMS, operationUrl } from '../../core/systems.ts';
 import { parseJapaneseDate } from '../../jp/date.ts';
+import { isKanaOnly } from '../../jp/kana.ts';
 import type { Matcher, MatchResult } from '../../mpi/match.ts';
 import type { FhirContext } from '../context.ts';
 import { defineOperation } from './operation.ts';
@@ -70,14 +73,7 @@ function inputPatient(raw: unknown): Patient {
  * shown to every person returned, and the query may describe someone else.
  */
 function auditQuery(p: Patient, results: readonly MatchResult[], withheld: boolean, truncated: boolean): string {
-  const given = [
-    ...(p.identifier ?? []).map((i) => `identifier(${i.system ?? '?'})`),
-    ...(p.name?.length ? ['name'] : []),
-    ...(p.birthDate ? ['birthDate'] : []),
-    ...(p.gender ? ['gender'] : []),
-    ...(p.address?.length ? ['address'] : []),
-    ...(p.telecom?.length ? ['telecom'] : []),
-  ];
+  const given = givenKinds(p);
   const disposition = truncated
     ? 'gather-truncated'
     : results.length === 0
@@ -88,6 +84,118 @@ function auditQuery(p: Patient, results: readonly MatchResult[], withheld: boole
         ? 'released'
         : 'ambiguous';
   return new URLSearchParams({ given: given.join(','), disposition, grades: results.map((r) => r.grade).join(',') }).toString();
+}
+
+/** Which kinds of data a query Patient gives (identifier systems, never values). */
+function givenKinds(p: Patient): string[] {
+  return [
+    ...(p.identifier ?? []).map((i) => `identifier(${i.system ?? '?'})`),
+    ...(p.name?.length ? ['name'] : []),
+    ...(p.birthDate ? ['birthDate'] : []),
+    ...(p.gender ? ['gender'] : []),
+    ...(p.address?.length ? ['address'] : []),
+    ...(p.telecom?.length ? ['telecom'] : []),
+  ];
+}
+
+/**
+ * The audit record's query of a $match that failed (no response to say what was asked): the
+ * kinds of data given, as for a success. A GET carries the person's data in its URL; none of
+ * it is kept — a query that cannot even be read leaves only its parameter names.
+ */
+function failedAuditQuery(req: FhirRequest): string {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    const body = req.body as { resourceType?: unknown; parameter?: { name?: unknown; resource?: unknown }[] } | undefined;
+    const given =
+      body?.resourceType === 'Patient'
+        ? body
+        : body?.parameter?.find((x) => x.name === 'resource' && typeof x.resource === 'object')?.resource;
+    return new URLSearchParams({ given: given ? givenKinds(given as Patient).join(',') : '', disposition: 'failed' }).toString();
+  }
+  let kinds: string[];
+  try {
+    kinds = givenKinds(matchPatientFromQuery(req.query));
+  } catch {
+    kinds = [...new Set(req.query.map(([k]) => k))].filter((k) => /^[a-zA-Z_-]{1,40}$/.test(k)).sort();
+  }
+  return new URLSearchParams({ given: kinds.join(','), disposition: 'failed' }).toString();
+}
+
+/** GET Patient/$match: its query parameters, each with what it sets in the input Patient. */
+const QUERY_FIELDS: Readonly<Record<string, string>> = {
+  family: 'name.family (kana or kanji; a kana and a kanji name each pair with the given name in the same script)',
+  given: 'name.given',
+  birthdate: 'birthDate (YYYY-MM-DD or a Japanese era date)',
+  gender: 'gender',
+  identifier: 'identifier, as system|value (repeatable)',
+  telecom: 'telecom (a phone number, or an e-mail address)',
+  phone: 'telecom (a phone number)',
+  'address-postalcode': 'address.postalCode',
+  address: 'address.text',
+  'address-state': 'address.state',
+  'address-city': 'address.city',
+};
+/** Query parameters that are not Patient fields: the operation's own, and transport. */
+const OWN = new Set(['count', 'onlyCertainMatches', '_format', '_pretty']);
+
+const query = (name: string): string => `Patient/$match?${name}`;
+
+/**
+ * The input Patient of GET Patient/$match, from search-like query parameters (FHIR allows GET for
+ * an operation only with primitive inputs, so the resource is spelled out as its fields, as PDQm
+ * ITI-78 spells a Patient search). An unknown parameter is 400: a field silently ignored would
+ * change who is found.
+ */
+export function matchPatientFromQuery(q: readonly [string, string][]): Patient {
+  const unknown = q.find(([k]) => !OWN.has(k) && QUERY_FIELDS[k] === undefined);
+  if (unknown) {
+    throw errors.badRequest(
+      `Parameter ${unknown[0]} is not known to GET Patient/$match (known: ${Object.keys(QUERY_FIELDS).join(', ')}, count, onlyCertainMatches)`,
+      'invalid-parameter',
+      query(unknown[0]),
+    );
+  }
+  const all = (name: string): string[] =>
+    q
+      .filter(([k]) => k === name)
+      .map(([, v]) => v.trim())
+      .filter((v) => v !== '');
+  const one = (name: string): string | undefined => {
+    const v = all(name);
+    if (v.length > 1) throw errors.badRequest(`Parameter ${name} may be given once`, 'invalid-parameter', query(name));
+    return v[0];
+  };
+  const p: Patient = { resourceType: 'Patient' };
+  // Names: a kana name and a kanji name, each family with the given name in its own script.
+  const names: NonNullable<Patient['name']> = [];
+  for (const kana of [false, true]) {
+    const families = all('family').filter((v) => isKanaOnly(v) === kana);
+    const givens = all('given').filter((v) => isKanaOnly(v) === kana);
+    if (families.length === 0 && givens.length === 0) continue;
+    const n = Math.max(families.length, 1);
+    for (let i = 0; i < n; i++) names.push({ family: families[i], given: i === 0 && givens.length > 0 ? givens : undefined });
+  }
+  if (names.length > 0) p.name = names.map((n) => Object.fromEntries(Object.entries(n).filter(([, v]) => v !== undefined)));
+  const birthDate = one('birthdate');
+  if (birthDate) p.birthDate = birthDate;
+  const gender = one('gender');
+  if (gender) p.gender = gender as Patient['gender'];
+  const identifiers = all('identifier').map((v) => {
+    const bar = v.indexOf('|');
+    if (bar <= 0 || bar === v.length - 1)
+      throw errors.badRequest('Parameter identifier must be system|value', 'invalid-parameter', query('identifier'));
+    return { system: v.slice(0, bar), value: v.slice(bar + 1) };
+  });
+  if (identifiers.length > 0) p.identifier = identifiers;
+  const telecom = [
+    ...all('telecom').map((v) => ({ system: v.includes('@') ? ('email' as const) : ('phone' as const), value: v })),
+    ...all('phone').map((v) => ({ system: 'phone' as const, value: v })),
+  ];
+  if (telecom.length > 0) p.telecom = telecom;
+  const address = { text: one('address'), state: one('address-state'), city: one('address-city'), postalCode: one('address-postalcode') };
+  const given = Object.fromEntries(Object.entries(address).filter(([, v]) => v !== undefined));
+  if (Object.keys(given).length > 0) p.address = [given];
+  return p;
 }
 
 /** What confirms identity and nothing more: for a person outside the caller's reach (no address, no telecom). */
@@ -108,8 +216,11 @@ const GRADE_RANK: Readonly<Record<string, number>> = { certain: 3, probable: 2, 
 export function patientMatch(matcher: Matcher, policy: AccessPolicy, medicalIdSystem: string): OperationHandler {
   return defineOperation<MatchInput>({
     url: operationUrl('Patient-match'),
+    resourceFromQuery: matchPatientFromQuery,
+    auditQuery: failedAuditQuery,
     input(call, ctx: FhirContext) {
       const patient = inputPatient(call.input.resource('resource') ?? call.input.all('resource')[0]);
+      ctx.validator.assertStructure(patient);
       ctx.validator.assertResource(patient, 'Patient');
       const count = call.input.integer('count') ?? DEFAULT_COUNT;
       if (!Number.isInteger(count) || count < 1)

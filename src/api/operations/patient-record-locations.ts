@@ -7,7 +7,8 @@
 import { can } from '../../auth/guard.ts';
 import { rowsFor } from '../request.ts';
 import type { Bundle, BundleEntry, EpisodeOfCare } from '@medplum/fhirtypes';
-import { EXTENSIONS, ID_SYSTEMS, operationUrl } from '../../core/systems.ts';
+import { ID_SYSTEMS, operationUrl } from '../../core/systems.ts';
+import { serviceEpisode } from '../interactions/episode-of-care.ts';
 import { assertMayLocateRecords } from '../../privacy/access-rules.ts';
 import { recordLocationsOf } from '../../privacy/record-locations.ts';
 import { defineOperation } from './operation.ts';
@@ -20,16 +21,13 @@ export const patientRecordLocations = defineOperation<{ patientId: string }>({
     // 404 / 410 as for a read: a person outside the caller's reach (or opted out) is not found.
     await ctx.uow.resources.read('Patient', patientId, rowsFor(call.req, 'read'));
     const found = await recordLocationsOf(ctx.uow, patientId, ctx.clock.now().toISOString().slice(0, 10));
-    const episodes: EpisodeOfCare[] = found.uses.map((u) => ({
-      resourceType: 'EpisodeOfCare',
-      status: 'finished',
-      patient: { reference: `Patient/${patientId}` },
-      managingOrganization: { identifier: { system: ID_SYSTEMS.medicalInstitutionCode, value: u.orgCode } },
-      period: { start: u.firstDay, end: u.lastDay },
-      extension: [{ url: EXTENSIONS.serviceUseVisits, valueInteger: u.visits }],
-    }));
+    // The same EpisodeOfCare that EpisodeOfCare/[id] and EpisodeOfCare?patient= answer.
+    const byCode = new Map(
+      found.organizations.map((o) => [o.identifier?.find((i) => i.system === ID_SYSTEMS.medicalInstitutionCode)?.value, o]),
+    );
+    const episodes: EpisodeOfCare[] = found.uses.map((u) => serviceEpisode(u, patientId, byCode.get(u.orgCode)));
     const entries: BundleEntry[] = [
-      ...episodes.map((e) => ({ resource: e })),
+      ...episodes.map((e) => ({ fullUrl: `${ctx.baseUrl}/EpisodeOfCare/${e.id ?? ''}`, resource: e })),
       // Directory entries only to a token that may read them (scopes).
       ...(can(call.req.principal, 'Organization', 'r') ? found.organizations : []).map((o) => ({
         fullUrl: `${ctx.baseUrl}/Organization/${o.id ?? ''}`,

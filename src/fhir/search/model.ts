@@ -42,6 +42,11 @@ export type Criterion =
   | { kind: 'date'; param: SearchParam; values: DateValue[] }
   | { kind: 'reference'; param: SearchParam; values: ReferenceValue[] }
   | { kind: 'chain'; param: SearchParam; targetTypes: string[]; inner: Criterion[] }
+  /**
+   * Reverse chaining (`_has:Observation:patient:code=…`): some live `sourceType` resource refers to
+   * the row through reference parameter `param` and meets `inner` (itself possibly a `has`).
+   */
+  | { kind: 'has'; sourceType: string; param: SearchParam; inner: Criterion }
   | { kind: 'number'; param: SearchParam; values: NumberValue[] }
   | { kind: 'quantity'; param: SearchParam; values: QuantityValue[] }
   | { kind: 'uri'; param: SearchParam; values: string[]; mode: 'exact' | 'below' | 'above' }

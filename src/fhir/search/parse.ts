@@ -34,7 +34,7 @@ export interface SearchParseOptions {
 
 /** Transport and result parameters: handled here or by the HTTP edge, never criteria. */
 const TRANSPORT = new Set(['_format', '_pretty']);
-const UNSUPPORTED = new Set(['_contained', '_containedType', '_has', '_list', '_filter', '_query', '_text', '_content', '_type', '_score']);
+const UNSUPPORTED = new Set(['_contained', '_containedType', '_list', '_filter', '_query', '_text', '_content', '_type', '_score']);
 const SUMMARY = new Set<SummaryMode>(['true', 'false', 'text', 'data', 'count']);
 const TOTAL = new Set<TotalMode>(['none', 'estimate', 'accurate']);
 const SORTABLE = new Set(['string', 'date', 'token', 'number', 'quantity', 'uri']);
@@ -70,6 +70,17 @@ export function parseSearch(resourceType: string, query: readonly [string, strin
     }
     if (name === '_cursor') {
       req.cursor = decodeCursor(value);
+      continue;
+    }
+    if (name.startsWith('_has:')) {
+      try {
+        const c = parseHas(resourceType, name, value, o);
+        req.criteria.push(c);
+        req.linkParams.push([name, linkValue(c, value)]);
+      } catch (e) {
+        if (!(e instanceof Unsupported)) throw e;
+        reject(name, e.message);
+      }
       continue;
     }
     if (name.startsWith('_') && !o.searchParams.get(resourceType, name.split(/[:.]/)[0])) {
@@ -221,6 +232,7 @@ function parseInclude(
 
 /** Parses `name[:modifier][.chain]=value` into one criterion. */
 function parseCriterion(resourceType: string, name: string, value: string, o: SearchParseOptions): Criterion {
+  if (name.startsWith('_has:')) return parseHas(resourceType, name, value, o);
   const dot = name.indexOf('.');
   if (dot > 0) {
     return parseChain(resourceType, name.slice(0, dot), name.slice(dot + 1), value, o);
@@ -312,6 +324,44 @@ function parseChain(resourceType: string, head: string, rest: string, value: str
   return { kind: 'chain', param, targetTypes, inner };
 }
 
+/** How many `_has` may nest in one parameter (each is one more EXISTS over the reference index). */
+const MAX_HAS_DEPTH = 3;
+
+/**
+ * `_has:Type:reference:parameter=value` (reverse chaining, search.html#has): rows that some live
+ * `Type` resource refers to through `reference` and that meets `parameter=value`; the parameter
+ * may itself be a `_has:` (nested) or a chain.
+ */
+function parseHas(resourceType: string, name: string, value: string, o: SearchParseOptions): Criterion {
+  const [, sourceType = '', code = '', ...rest] = name.split(':');
+  const innerName = rest.join(':');
+  if (sourceType === '' || code === '' || innerName === '') {
+    throw errors.badRequest(`Search parameter ${name}: must be _has:Type:reference:parameter`, 'invalid-search-value', name);
+  }
+  if (name.split('_has:').length - 1 > MAX_HAS_DEPTH) {
+    throw errors.badRequest(`Search parameter ${name}: at most ${MAX_HAS_DEPTH} nested _has`, 'invalid-search-value', name);
+  }
+  if (!o.isResourceType(sourceType)) {
+    throw errors.badRequest(`Search parameter ${name}: "${sourceType}" is not a resource type`, 'invalid-search-value', name);
+  }
+  const param = o.searchParams.get(sourceType, code);
+  if (!param || param.type !== 'reference' || !isSearchable(param)) {
+    throw errors.badRequest(
+      `Search parameter ${name}: ${sourceType} has no reference search parameter "${code}"`,
+      'invalid-search-value',
+      name,
+    );
+  }
+  if (param.targets.length > 0 && !param.targets.includes(resourceType)) {
+    throw errors.badRequest(
+      `Search parameter ${name}: ${sourceType}.${code} cannot refer to ${resourceType}`,
+      'invalid-search-value',
+      name,
+    );
+  }
+  return { kind: 'has', sourceType, param, inner: parseCriterion(sourceType, innerName, value, o) };
+}
+
 /** Criteria only (no result parameters): for scope constraints and conditional requests. */
 export function parseCriteria(
   resourceType: string,
@@ -331,7 +381,8 @@ function escapeToken(s: string): string {
  * values as given.
  */
 function linkValue(c: Criterion, given: string): string {
-  const token = c.kind === 'chain' ? c.inner[0] : c;
+  let token: Criterion | undefined = c;
+  while (token?.kind === 'chain' || token?.kind === 'has') token = token.kind === 'chain' ? token.inner[0] : token.inner;
   if (token?.kind !== 'token') return given;
   return token.values
     .map((v) => (v.anySystem ? escapeToken(v.code ?? '') : `${escapeToken(v.system ?? '')}|${escapeToken(v.code ?? '')}`))

@@ -52,7 +52,8 @@ export class MyNumberVault {
       }
       return r;
     }
-    const ids = r.identifier ?? [];
+    // Not yet validated: a malformed identifier list is left for validation to refuse (400).
+    const ids = Array.isArray(r.identifier) ? r.identifier.filter((x) => typeof x === 'object' && x !== null) : [];
     const mine = ids.map((id, i) => ({ id, i })).filter(({ id }) => id.system === ID_SYSTEMS.myNumber);
     if (mine.length === 0) return r;
     if (mine.length > 1) {

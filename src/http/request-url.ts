@@ -1,0 +1,33 @@
+/**
+ * The request URL, checked at the edge before anything reads it: every %-escape decodes
+ * (RFC 3986 §2.1: "%ff%fe" or a cut-off "%E0%A4%A" is the client's 400, not a URIError deep
+ * inside), and no path segment or query parameter holds a control character (a NUL cannot even
+ * be stored, and would break the audit record of the refusal).
+ */
+import { errors } from '../core/outcome.ts';
+
+const CONTROL = /\p{Cc}/u;
+
+function decodeStrict(s: string, what: string): string {
+  let out: string;
+  try {
+    out = decodeURIComponent(s.replace(/\+/g, ' '));
+  } catch {
+    throw errors.badRequest(`The ${what} has an invalid %-encoding (RFC 3986 §2.1)`, 'invalid-parameter');
+  }
+  if (CONTROL.test(out)) throw errors.badRequest(`The ${what} contains a control character`, 'invalid-parameter');
+  return out;
+}
+
+export function checkRequestUrl(originalUrl: string): void {
+  const q = originalUrl.indexOf('?');
+  const path = q < 0 ? originalUrl : originalUrl.slice(0, q);
+  for (const seg of path.split('/')) decodeStrict(seg, 'path');
+  if (q >= 0) {
+    for (const pair of originalUrl.slice(q + 1).split('&')) {
+      const eq = pair.indexOf('=');
+      decodeStrict(eq < 0 ? pair : pair.slice(0, eq), 'query parameter name');
+      if (eq >= 0) decodeStrict(pair.slice(eq + 1), 'query parameter value');
+    }
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * A PostgreSQL cluster of a test's own (initdb into a temporary directory, started on a free
+ * port), so the test may stop and start it — a real outage — without touching the shared
+ * server. PostgreSQL refuses to run as root: under root the commands run as the `postgres` user.
+ * `pgClusterUnavailable` says why a cluster cannot be had (no initdb, no unprivileged user)
+ * without starting anything, so a suite can skip loudly instead of silently.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface PgCluster {
+  port: number;
+  dir: string;
+  /** A connection string to `database` (default `postgres`). */
+  url(database?: string): string;
+  /** Stops the server: `fast` (sessions get 57P01 admin_shutdown, as in a planned restart) or `immediate` (as in a crash). */
+  stop(mode?: 'fast' | 'immediate'): Promise<void>;
+  start(): Promise<void>;
+  /** Whether the server was started and not stopped since. */
+  running(): boolean;
+  /** Stops the server if it runs and removes its directory; never throws. */
+  destroy(): Promise<void>;
+  /** The server's log (for a failing test's message). */
+  log(): string;
+}
+
+/** The directory holding initdb and pg_ctl: $PG_BIN, `pg_config --bindir`, or the newest /usr/lib/postgresql/<v>/bin. */
+async function binDir(): Promise<string | undefined> {
+  const candidates: string[] = [];
+  if (process.env['PG_BIN']) candidates.push(process.env['PG_BIN']);
+  try {
+    candidates.push((await run('pg_config', ['--bindir'])).stdout.trim());
+  } catch {
+    // no pg_config on PATH
+  }
+  const root = '/usr/lib/postgresql';
+  if (fs.existsSync(root)) {
+    const versions = fs
+      .readdirSync(root)
+      .filter((v) => /^\d+$/.test(v))
+      .sort((a, b) => Number(b) - Number(a));
+    candidates.push(...versions.map((v) => path.join(root, v, 'bin')));
+  }
+  return candidates.find((d) => fs.existsSync(path.join(d, 'initdb')) && fs.existsSync(path.join(d, 'pg_ctl')));
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+interface Support {
+  bin: string;
+  /** Under root: the command prefix and the owner of the cluster's directory. */
+  prefix: string[];
+  owner: { uid: number; gid: number } | undefined;
+}
+
+/** What starting a cluster needs, or why it cannot be had. Starts nothing. */
+async function support(): Promise<Support | { unavailable: string }> {
+  const bin = await binDir();
+  if (!bin) return { unavailable: 'initdb and pg_ctl were not found (set PG_BIN, or put pg_config on PATH)' };
+  // PostgreSQL will not run as root: run its commands as the postgres user then.
+  if (process.getuid?.() !== 0) return { bin, prefix: [], owner: undefined };
+  try {
+    const uid = Number((await run('id', ['-u', 'postgres'])).stdout.trim());
+    const gid = Number((await run('id', ['-g', 'postgres'])).stdout.trim());
+    return { bin, prefix: ['runuser', '-u', 'postgres', '--'], owner: { uid, gid } };
+  } catch {
+    return { unavailable: 'running as root and there is no postgres user to run initdb as' };
+  }
+}
+
+/** Why a cluster of a test's own cannot be started here, or undefined when it can (checks, starts nothing). */
+export async function pgClusterUnavailable(): Promise<string | undefined> {
+  const s = await support();
+  return 'unavailable' in s ? s.unavailable : undefined;
+}
+
+/** Starts a fresh cluster (stopped in `destroy`, or at the latest when the process exits). */
+export async function startPgCluster(): Promise<PgCluster> {
+  const found = await support();
+  if ('unavailable' in found) throw new Error(found.unavailable);
+  const { bin, prefix, owner } = found;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'medid-pg-'));
+  if (owner) fs.chownSync(dir, owner.uid, owner.gid);
+  const data = path.join(dir, 'data');
+  const logFile = path.join(dir, 'server.log');
+  const exec = async (cmd: string, args: string[]): Promise<void> => {
+    const [file = '', ...rest] = [...prefix, path.join(bin, cmd), ...args];
+    await run(file, rest, { timeout: 60_000 });
+  };
+  const port = await freePort();
+  const options = [
+    `-p ${port}`,
+    '-c listen_addresses=127.0.0.1',
+    `-c unix_socket_directories=${dir}`,
+    '-c autovacuum=off',
+    '-c fsync=off',
+    '-c synchronous_commit=off',
+    '-c full_page_writes=off',
+    '-c max_connections=50',
+    '-c shared_buffers=16MB',
+  ].join(' ');
+  let running = false;
+  // Should the test process end without destroy (a crash, a filter that skipped the hooks), the
+  // server must not outlive it.
+  const atExit = (): void => {
+    const command = [...prefix, path.join(bin, 'pg_ctl'), 'stop', '-D', data, '-m', 'immediate'];
+    try {
+      execFileSync(command[0], command.slice(1), { stdio: 'ignore' });
+    } catch {
+      // not running
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', atExit);
+  const cluster: PgCluster = {
+    port,
+    dir,
+    url: (database = 'postgres') => `postgres://postgres@127.0.0.1:${port}/${database}`,
+    start: async () => {
+      await exec('pg_ctl', ['start', '-D', data, '-l', logFile, '-w', '-t', '60', '-o', options]);
+      running = true;
+    },
+    running: () => running,
+    stop: async (mode = 'fast') => {
+      await exec('pg_ctl', ['stop', '-D', data, '-m', mode, '-w', '-t', '60']);
+      running = false;
+    },
+    destroy: async () => {
+      try {
+        if (running || fs.existsSync(path.join(data, 'postmaster.pid'))) await cluster.stop('immediate');
+      } catch {
+        // already stopped
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+      process.removeListener('exit', atExit);
+    },
+    log: () => {
+      try {
+        return fs.readFileSync(logFile, 'utf8');
+      } catch {
+        return '';
+      }
+    },
+  };
+  try {
+    await exec('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
+    await cluster.start();
+  } catch (e) {
+    await cluster.destroy();
+    throw e;
+  }
+  return cluster;
+}
