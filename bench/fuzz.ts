@@ -193,7 +193,7 @@ async function routeModel(): Promise<{ match: ServerModel['match']; toXml: (r: u
   const { generateSigningJwks, serverKeysFromJwks } = await import('../src/auth/keys.ts');
   const { loadDefinitions } = await import('../src/fhir/definitions/index.ts');
   const { createLogger } = await import('../src/core/logger.ts');
-  const { resourceToFhirXml } = await import('../src/fhir/xml.ts');
+  const { resourceToFhirXml } = await import('../src/fhir/xml/write.ts');
   const defs = await loadDefinitions(path.join(ROOT, 'profiles'));
   const refuse = (): never => {
     throw new Error('the route model has no database');

@@ -52,14 +52,36 @@ export function parseJson(text: string): unknown {
   return MAYBE_LOSSY.test(text) ? (JSON.parse(text, revive as never) as unknown) : (JSON.parse(text) as unknown);
 }
 
+/** ES2025 raw JSON (V8 11.4+): a value JSON.stringify writes as the given text, unquoted. */
 interface RawJsonApi {
   rawJSON(text: string): unknown;
+  isRawJSON(v: unknown): v is { rawJSON: string };
+}
+const RAW = JSON as unknown as RawJsonApi;
+
+/** A number literal JSON.stringify writes exactly as `text` (a decimal read from XML, say). */
+export function rawNumber(text: string): unknown {
+  return RAW.rawJSON(text);
+}
+
+/** The literal of a value made by `rawNumber` or `parseJsonRawNumbers`, else undefined. */
+export function rawNumberText(v: unknown): string | undefined {
+  return RAW.isRawJSON(v) ? v.rawJSON : undefined;
+}
+
+/**
+ * JSON.parse with every number kept as its literal (`rawNumber`), for a reader that writes the
+ * numbers out again in another notation (the XML writer). Nothing else should hold these values.
+ */
+export function parseJsonRawNumbers(text: string): unknown {
+  return JSON.parse(text, ((_k: string, v: unknown, ctx?: ReviverContext) =>
+    typeof v === 'number' ? RAW.rawJSON(ctx?.source ?? String(v)) : v) as never) as unknown;
 }
 
 function replace(this: Holder, key: string, value: unknown): unknown {
   const raw = this[DECIMALS]?.[key];
   // The text is written back only while the value is still the number it was parsed from.
-  return raw !== undefined && typeof value === 'number' && Number(raw) === value ? (JSON as unknown as RawJsonApi).rawJSON(raw) : value;
+  return raw !== undefined && typeof value === 'number' && Number(raw) === value ? RAW.rawJSON(raw) : value;
 }
 
 /** JSON.stringify that writes precise numbers as their source text. */

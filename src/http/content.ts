@@ -2,12 +2,13 @@
  * Content negotiation: medid speaks FHIR JSON and FHIR XML (http.html#mime-type). `_format`
  * overrides Accept; Accept is ranked by its q-values (the most specific range decides a type's
  * q; equal q: the range listed first, then JSON); anything that rules both out is 406. A request
- * body is JSON, XML (parsed into the same FHIR JSON: fhir/xml.ts), a JSON Patch (for PATCH) or a
+ * body is JSON, XML (parsed into the same FHIR JSON: fhir/xml/read.ts), a JSON Patch (for PATCH) or a
  * form (for _search); any other is 415. Responses that are not FHIR resources (the Bulk Data manifest, NDJSON files)
  * keep their own format.
  */
 import { errors } from '../core/outcome.ts';
-import { parseJsonKeepingNumberText, resourceToFhirXml } from '../fhir/xml.ts';
+import { parseJsonRawNumbers } from '../core/json.ts';
+import { resourceToFhirXml } from '../fhir/xml/write.ts';
 
 export type OutputType = 'application/fhir+json' | 'application/json' | 'application/fhir+xml' | 'application/xml' | 'text/xml';
 
@@ -117,7 +118,7 @@ export function bodyKind(contentType: string | undefined, length: number): BodyK
  * Bulk Data manifest), which stays JSON. Decimals keep their JSON text (`20.00` → `value="20.00"`).
  */
 export function xmlBody(json: string, pretty: boolean): string | undefined {
-  const value = parseJsonKeepingNumberText(json);
+  const value = parseJsonRawNumbers(json);
   if (value === null || typeof value !== 'object' || typeof (value as { resourceType?: unknown }).resourceType !== 'string') {
     return undefined;
   }

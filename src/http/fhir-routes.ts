@@ -11,7 +11,7 @@ import { parseFhirJson, parseJson, stringifyJson } from '../core/json.ts';
 import { DEFAULT_PURPOSE_OF_USE } from '../core/systems.ts';
 import { narrowPurpose } from '../auth/purpose.ts';
 import { runWithRequestContext } from '../core/request-context.ts';
-import { fhirXmlToJsonText } from '../fhir/xml.ts';
+import { fhirXmlToJsonText } from '../fhir/xml/read.ts';
 import { principalOf } from './bearer.ts';
 import { bodyKind, isXmlType, negotiate, xmlBody } from './content.ts';
 import type { OutputType } from './content.ts';

@@ -17,7 +17,8 @@ import { issue } from '../core/outcome.ts';
 import type { Terminology } from '../fhir/definitions/terminology.ts';
 import { checkNarrativeDiv } from '../fhir/narrative.ts';
 
-const ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
+/** R4 datatypes.html#id; repository.ts checks URL ids with the same rule. */
+export const ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
 const ZONE = /(Z|[+-]\d\d:\d\d)$/;
 const UCUM = toTypedValue('http://unitsofmeasure.org');
 /** Compiled FHIRPath expressions, shared by every check. */

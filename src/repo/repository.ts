@@ -38,6 +38,7 @@ import {
 } from '../store/resources.ts';
 import { referringResources, resourcesByIdentifier } from '../store/resource-lookups.ts';
 import { searchPage } from '../store/search.ts';
+import { ID_RE } from './datatype-rules.ts';
 import type { Validator } from './validator.ts';
 
 export interface WriteChange {
@@ -94,8 +95,6 @@ export interface UpdateOptions extends WriteAccess {
   /** medid built the resource itself from checked input: skip profile validation (see prepare). */
   trusted?: boolean;
 }
-
-const ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
 
 export function assertId(id: string): void {
   if (!ID_RE.test(id)) {

@@ -9,15 +9,16 @@
  *   p3  member of A, confirmed at H, opted out (a deny Consent naming nobody)
  *   p4  member of A, confirmed at H, a deny Consent naming H
  */
-import type { Bundle, CoverageEligibilityRequest, OperationOutcome, Parameters, Patient, Resource } from '@medplum/fhirtypes';
+import type { Bundle, OperationOutcome, Parameters, Patient, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrgKind } from '../../src/core/principal.ts';
-import { ID_SYSTEMS } from '../../src/core/systems.ts';
+import { EXTENSIONS, ID_SYSTEMS } from '../../src/core/systems.ts';
 import { ACCESS_POLICY, AccessPolicy } from '../../src/privacy/access-policy.ts';
 import type { Reach } from '../../src/privacy/access-policy.ts';
 import { PatientCompartment } from '../../src/fhir/compartment.ts';
 import { consent, writeConsent } from '../helpers/access.ts';
 import { testDrivers } from '../helpers/db.ts';
+import { eligibilityCard } from '../helpers/eligibility.ts';
 import { fhirFetch } from '../helpers/fhir.ts';
 import { insurerNumber, registerBody, registrationPatient, results } from '../helpers/registry.ts';
 import { startTestServer } from '../helpers/server.ts';
@@ -27,7 +28,7 @@ const INSURER_A = insurerNumber('0613809');
 const INSURER_B = insurerNumber('0627001');
 const HOSPITAL = '1311111111';
 const NETWORK = 'chiba-net';
-const JPC = 'http://jpfhir.jp/fhir/core/Extension/StructureDefinition/JP_Coverage_InsuredPerson';
+const JPC = EXTENSIONS.jpCoverageInsuredPerson;
 const TODAY = '2026-04-10';
 
 type Person = 'p1' | 'p2' | 'p3' | 'p4';
@@ -144,31 +145,7 @@ describe.each(testDrivers())('access policy on %s', (driver) => {
     await s.close();
   });
 
-  const card = (insurer: string, number: string, day: string): CoverageEligibilityRequest => ({
-    resourceType: 'CoverageEligibilityRequest',
-    status: 'active',
-    purpose: ['validation'],
-    created: `${day}T09:00:00+09:00`,
-    contained: [
-      { resourceType: 'Patient', id: 'p', birthDate: '1981-01-01' },
-      {
-        resourceType: 'Coverage',
-        id: 'c',
-        status: 'active',
-        beneficiary: { reference: '#p' },
-        payor: [{ identifier: { system: ID_SYSTEMS.insurerNumber, value: insurer } }],
-        extension: [
-          { url: `${JPC}Symbol`, valueString: '1' },
-          { url: `${JPC}Number`, valueString: number },
-          { url: `${JPC}SubNumber`, valueString: '00' },
-        ],
-      },
-    ],
-    patient: { reference: '#p' },
-    servicedDate: day,
-    insurer: { identifier: { system: ID_SYSTEMS.insurerNumber, value: insurer } },
-    insurance: [{ coverage: { reference: '#c' } }],
-  });
+  const card = eligibilityCard;
 
   /** Whether `kind` may see the sample `type` resource of person `p`, by the policy table and the scenario. */
   const expected = (kind: OrgKind, type: SampleType, p: Person): 'visible' | 'hidden' | 'refused' => {

@@ -6,11 +6,12 @@
  * record-location Consents). Stored EpisodeOfCare resources are found as before. Runs on every
  * database driver.
  */
-import type { Bundle, Consent, CoverageEligibilityRequest, EpisodeOfCare, Parameters, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Consent, EpisodeOfCare, Parameters, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Organization as OrgRef } from '../../src/core/principal.ts';
-import { ID_SYSTEMS } from '../../src/core/systems.ts';
+import { EXTENSIONS, ID_SYSTEMS } from '../../src/core/systems.ts';
 import { testDrivers } from '../helpers/db.ts';
+import { eligibilityCard } from '../helpers/eligibility.ts';
 import { fhirFetch, useToken } from '../helpers/fhir.ts';
 import { insurerNumber, registerBody, registrationPatient, results } from '../helpers/registry.ts';
 import { startTestServer } from '../helpers/server.ts';
@@ -20,7 +21,7 @@ const INSURER = insurerNumber('0613921');
 const HOSPITAL = '1311111112';
 const CLINIC = '1322222223';
 const TODAY = '2026-04-10';
-const JPC = 'http://jpfhir.jp/fhir/core/Extension/StructureDefinition/JP_Coverage_InsuredPerson';
+const JPC = EXTENSIONS.jpCoverageInsuredPerson;
 
 describe.each(testDrivers())('EpisodeOfCare from service use on %s', (driver) => {
   let s: TestServer;
@@ -34,31 +35,7 @@ describe.each(testDrivers())('EpisodeOfCare from service use on %s', (driver) =>
     if (res.status !== 201) throw new Error(`${r.resourceType} not created: ${res.text}`);
     return res.body;
   };
-  const card = (number: string, day: string): CoverageEligibilityRequest => ({
-    resourceType: 'CoverageEligibilityRequest',
-    status: 'active',
-    purpose: ['validation'],
-    created: `${day}T09:00:00+09:00`,
-    contained: [
-      { resourceType: 'Patient', id: 'p', birthDate: '1981-01-01' },
-      {
-        resourceType: 'Coverage',
-        id: 'c',
-        status: 'active',
-        beneficiary: { reference: '#p' },
-        payor: [{ identifier: { system: ID_SYSTEMS.insurerNumber, value: INSURER } }],
-        extension: [
-          { url: `${JPC}Symbol`, valueString: '1' },
-          { url: `${JPC}Number`, valueString: number },
-          { url: `${JPC}SubNumber`, valueString: '00' },
-        ],
-      },
-    ],
-    patient: { reference: '#p' },
-    servicedDate: day,
-    insurer: { identifier: { system: ID_SYSTEMS.insurerNumber, value: INSURER } },
-    insurance: [{ coverage: { reference: '#c' } }],
-  });
+  const card = (number: string, day: string) => eligibilityCard(INSURER, number, day);
   const confirm = async (who: string, number: string, day: string): Promise<void> => {
     const res = await fhirFetch(`${s.base}/CoverageEligibilityRequest/$submit`, { method: 'POST', json: card(number, day), ...as(who) });
     expect(JSON.stringify(res.body), `confirmation ${who} ${number}`).toMatch(/"code":"1"/);

@@ -28,7 +28,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpMethod } from '../../src/api/request.ts';
 import type { Logger } from '../../src/core/logger.ts';
 import { PatientCompartment } from '../../src/fhir/compartment.ts';
-import { resourceToFhirXml } from '../../src/fhir/xml.ts';
+import { resourceToFhirXml } from '../../src/fhir/xml/write.ts';
 import { corpusExamples, warnNoCorpus } from '../helpers/corpus.ts';
 import { testDrivers } from '../helpers/db.ts';
 import {

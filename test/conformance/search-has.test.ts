@@ -4,10 +4,11 @@
  * policy the inner resources are only those the caller may read: `_has` must not reveal that a
  * hidden resource exists. Each test names the rule it proves and runs on every database driver.
  */
-import type { Bundle, CoverageEligibilityRequest, OperationOutcome, Parameters, Resource } from '@medplum/fhirtypes';
+import type { Bundle, OperationOutcome, Parameters, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ID_SYSTEMS } from '../../src/core/systems.ts';
+import { EXTENSIONS, ID_SYSTEMS } from '../../src/core/systems.ts';
 import { testDrivers } from '../helpers/db.ts';
+import { eligibilityCard } from '../helpers/eligibility.ts';
 import { fhirFetch, useToken } from '../helpers/fhir.ts';
 import { insurerNumber, registerBody, registrationPatient, results } from '../helpers/registry.ts';
 import { startTestServer } from '../helpers/server.ts';
@@ -16,7 +17,7 @@ import type { TestServer } from '../helpers/server.ts';
 const INSURER = insurerNumber('0613809');
 const HOSPITAL = '1311111111';
 const TODAY = '2026-04-10';
-const JPC = 'http://jpfhir.jp/fhir/core/Extension/StructureDefinition/JP_Coverage_InsuredPerson';
+const JPC = EXTENSIONS.jpCoverageInsuredPerson;
 const LOINC = 'http://loinc.org';
 
 describe.each(testDrivers())('_has on %s', (driver) => {
@@ -87,31 +88,7 @@ describe.each(testDrivers())('_has on %s', (driver) => {
     }
     hospital = await s.tokenFor('system/*.cruds', 'has-hospital', { kind: 'medical-institution', code: HOSPITAL });
     // The hospital confirms p1's card today: p1 is within its reach, p2 is not.
-    const card: CoverageEligibilityRequest = {
-      resourceType: 'CoverageEligibilityRequest',
-      status: 'active',
-      purpose: ['validation'],
-      created: `${TODAY}T09:00:00+09:00`,
-      contained: [
-        { resourceType: 'Patient', id: 'p', birthDate: '1981-01-01' },
-        {
-          resourceType: 'Coverage',
-          id: 'c',
-          status: 'active',
-          beneficiary: { reference: '#p' },
-          payor: [{ identifier: { system: ID_SYSTEMS.insurerNumber, value: INSURER } }],
-          extension: [
-            { url: `${JPC}Symbol`, valueString: '1' },
-            { url: `${JPC}Number`, valueString: '201' },
-            { url: `${JPC}SubNumber`, valueString: '00' },
-          ],
-        },
-      ],
-      patient: { reference: '#p' },
-      servicedDate: TODAY,
-      insurer: { identifier: { system: ID_SYSTEMS.insurerNumber, value: INSURER } },
-      insurance: [{ coverage: { reference: '#c' } }],
-    };
+    const card = eligibilityCard(INSURER, '201', TODAY);
     const confirmed = await fhirFetch(`${s.base}/CoverageEligibilityRequest/$submit`, {
       method: 'POST',
       json: card,

@@ -6,7 +6,7 @@
  */
 import type { Bundle, CapabilityStatement, OperationOutcome, Patient, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fhirXmlToJsonText } from '../../src/fhir/xml.ts';
+import { fhirXmlToJsonText } from '../../src/fhir/xml/read.ts';
 import { testDrivers } from '../helpers/db.ts';
 import { fhirFetch, useToken } from '../helpers/fhir.ts';
 import { startTestServer } from '../helpers/server.ts';

@@ -20,7 +20,7 @@ import fc from 'fast-check';
 import type { Resource } from '@medplum/fhirtypes';
 import { narrowPurpose } from '../../src/auth/purpose.ts';
 import { parseFhirJson } from '../../src/core/json.ts';
-import { fhirXmlToJsonText } from '../../src/fhir/xml.ts';
+import { fhirXmlToJsonText } from '../../src/fhir/xml/read.ts';
 import { bodyKind, isXmlType, negotiate } from '../../src/http/content.ts';
 import { checkRequestUrl } from '../../src/http/request-url.ts';
 import { insurerNumber, registerBody, registrationPatient } from './registry.ts';
@@ -1546,7 +1546,7 @@ function searchFromExample(r: Resource, n: number): string {
 /**
  * Every request the fuzz sends: mostly fuzzed, a fifth correct ones from the corpus (and the
  * fuzzed family mutates those same examples). `toXml` writes a resource as FHIR XML
- * (undefined when it cannot: src/fhir/xml.ts resourceToFhirXml after loadDefinitions).
+ * (undefined when it cannot: src/fhir/xml/write.ts resourceToFhirXml after loadDefinitions).
  */
 export function fuzzRequestArb(seeds: FuzzSeeds, toXml: (r: unknown) => string | undefined): fc.Arbitrary<FuzzRequest> {
   const safeXml = (r: unknown): string | undefined => {
@@ -1727,7 +1727,7 @@ export type Stage =
   | 'edge-purpose'
   /** 415: a body of a type (or charset) the server does not read. */
   | 'edge-415'
-  /** 400: a body that is not JSON / XML (core/json.ts, fhir/xml.ts). */
+  /** 400: a body that is not JSON / XML (core/json.ts, fhir/xml/read.ts). */
   | 'edge-body'
   /** 400/404/405: no route (api/router.ts), or a path segment it cannot decode. */
   | 'no-route'

@@ -1,5 +1,5 @@
 /**
- * FHIR XML ⇄ JSON (src/fhir/xml.ts), without a server: every corpus example survives
+ * FHIR XML ⇄ JSON (src/fhir/xml/), without a server: every corpus example survives
  * JSON → XML → JSON unchanged (decimals compared by their text, so 20.00 ≠ 20), and the R4 XML
  * rules (xml.html) hold one by one: element order, value attributes, primitive extensions, choice
  * types, contained resources, the narrative div, escaping; malformed XML, DOCTYPEs and bodies
@@ -10,18 +10,12 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { OperationOutcomeError } from '@medplum/core';
 import { loadDefinitions } from '../../../src/fhir/definitions/index.ts';
-import {
-  fhirJsonTextToXml,
-  fhirXmlToJsonText,
-  MAX_XML_DEPTH,
-  parseJsonKeepingNumberText,
-  resourceToFhirXml,
-} from '../../../src/fhir/xml.ts';
+import { parseJsonRawNumbers } from '../../../src/core/json.ts';
+import { fhirXmlToJsonText, MAX_XML_DEPTH } from '../../../src/fhir/xml/read.ts';
+import { fhirJsonTextToXml, resourceToFhirXml } from '../../../src/fhir/xml/write.ts';
+import { corpusDir } from '../../helpers/corpus.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..', '..');
-const CORPUS = [process.env['MEDID_CORPUS_DIR'], path.resolve(ROOT, '..', 'shared', 'corpus'), '/work/shared/corpus'].find(
-  (d): d is string => d !== undefined && fs.existsSync(path.join(d, 'fhir-r4-examples')),
-);
+const CORPUS = corpusDir();
 
 /**
  * Examples that cannot survive the round trip, with the reason. None today: every one of the
@@ -51,7 +45,7 @@ const xmlOf = (body: string): string => `<?xml version="1.0" encoding="UTF-8"?>$
 const roundTrip = (json: string): string => fhirXmlToJsonText(fhirJsonTextToXml(json));
 
 beforeAll(async () => {
-  await loadDefinitions(path.join(ROOT, 'profiles'));
+  await loadDefinitions(path.resolve(import.meta.dirname, '..', '..', '..', 'profiles'));
 });
 
 describe('the corpus survives JSON → XML → JSON', () => {
@@ -72,7 +66,7 @@ describe('the corpus survives JSON → XML → JSON', () => {
 
   it.each(files)('%s', (name) => {
     const text = fs.readFileSync(path.join(CORPUS as string, name), 'utf8');
-    const xml = resourceToFhirXml(parseJsonKeepingNumberText(text), name.length % 2 === 0);
+    const xml = resourceToFhirXml(parseJsonRawNumbers(text), name.length % 2 === 0);
     if (CANNOT_ROUND_TRIP[name]) return;
     expect(exact(fhirXmlToJsonText(xml))).toEqual(exact(text));
   });
@@ -166,7 +160,7 @@ describe('JSON → XML (xml.html)', () => {
 
   it('indents with _pretty and reads the indented form back the same', () => {
     const json = '{"resourceType":"Patient","id":"p","name":[{"family":"F"}]}';
-    const pretty = resourceToFhirXml(parseJsonKeepingNumberText(json), true);
+    const pretty = resourceToFhirXml(parseJsonRawNumbers(json), true);
     expect(pretty).toBe(
       '<?xml version="1.0" encoding="UTF-8"?>\n<Patient xmlns="http://hl7.org/fhir">\n  <id value="p"/>\n  <name>\n    <family value="F"/>\n  </name>\n</Patient>\n',
     );
