@@ -128,18 +128,25 @@ function hasLoneSurrogate(root: unknown): boolean {
   return false;
 }
 
-function depthExceeds(root: unknown, max: number): boolean {
+/**
+ * What no FHIR JSON holds and the code below must never meet: nesting deeper than `max`, or a
+ * property named `__proto__` (JSON.parse keeps it as data, but any later copy by assignment
+ * turns it into the object's prototype, so its content would silently vanish or leak in).
+ */
+function treeFault(root: unknown, max: number): string | undefined {
   // Iterative: a hostile body nested 100,000 levels deep must not exhaust the stack here.
   const stack: [unknown, number][] = [[root, 1]];
   while (stack.length > 0) {
     const [node, depth] = stack.pop() as [unknown, number];
     if (typeof node !== 'object' || node === null) continue;
-    if (depth > max) return true;
+    if (depth > max) return `The request body nests deeper than ${max} levels`;
+    if (!Array.isArray(node) && Object.hasOwn(node, '__proto__'))
+      return 'The request body has a property named __proto__, which no FHIR element has';
     for (const v of Array.isArray(node) ? node : Object.values(node)) {
       if (typeof v === 'object' && v !== null) stack.push([v, depth + 1]);
     }
   }
-  return false;
+  return undefined;
 }
 
 /**
@@ -176,8 +183,7 @@ export function parseFhirJson(text: string): unknown {
       'structure',
     );
   }
-  if (depthExceeds(value, MAX_JSON_DEPTH)) {
-    throw errors.badRequest(`The request body nests deeper than ${MAX_JSON_DEPTH} levels`, 'invalid-json', undefined, 'structure');
-  }
+  const fault = treeFault(value, MAX_JSON_DEPTH);
+  if (fault) throw errors.badRequest(fault, 'invalid-json', undefined, 'structure');
   return value;
 }

@@ -16,7 +16,7 @@ import { principalOf } from './bearer.ts';
 import { bodyKind, isXmlType, negotiate, xmlBody } from './content.ts';
 import type { OutputType } from './content.ts';
 import type { InFlight } from './in-flight.ts';
-import { checkRequestUrl } from './request-url.ts';
+import { checkRequestUrl } from '../api/request-url.ts';
 
 /** Parses the raw body captured by express.raw into JSON (from JSON or XML), a form string, or nothing. */
 function parseBody(req: Request): unknown {

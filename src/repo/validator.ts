@@ -16,6 +16,7 @@ import { errors, isOutcomeError, issue } from '../core/outcome.ts';
 import { SYSTEMS } from '../core/systems.ts';
 import { datatypeIssues, requiredBindingIssues } from './datatype-rules.ts';
 import { judgeMedplumIssue } from './medplum-issues.ts';
+import { shapeIssues } from './shape-check.ts';
 
 /** A rule run on every resource before validation: returns it normalized, or throws a 422 outcome. */
 export type ContentRule = (r: Resource) => Resource;
@@ -130,6 +131,12 @@ export class Validator {
         report.profile.push(...(e.outcome.issue ?? []));
       }
     }
+    const shape = shapeIssues(resource as unknown as Record<string, unknown>);
+    if (shape.length > 0) {
+      // Profiles would walk the same misplaced strings: the shape faults are the answer.
+      report.base.push(...shape.map((i) => tag(i, 'invalid-resource')));
+      return report;
+    }
     for (const i of this.baseIssues(resource)) {
       (i.severity === 'error' || i.severity === 'fatal' ? report.base : report.info).push(tag(i, 'invalid-resource'));
     }
@@ -187,6 +194,8 @@ export class Validator {
 
   /** Issues against the base R4 definitions alone: structure, types, invariants, required codes. */
   baseIssues(resource: Resource): OperationOutcomeIssue[] {
+    const shape = shapeIssues(resource as unknown as Record<string, unknown>);
+    if (shape.length > 0) return shape;
     const tokens: Record<string, TypedValueWithPath[]> = {};
     const medplum = run(resource, undefined, tokens).flatMap((i) => judgeMedplumIssue(i, resource));
     let ours: OperationOutcomeIssue[];

@@ -3,12 +3,15 @@
  * PGlite serializes statements and transactions itself, so a statement issued while a
  * transaction runs waits for it.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PGlite, types } from '@electric-sql/pglite';
 import type { Transaction } from '@electric-sql/pglite';
 import type { Db, QueryResult } from './db.ts';
 import { mapDbError, mapInTransaction, withRetry } from './db-errors.ts';
+import { startParams } from './pglite-params.ts';
 
 const parsers = { [types.INT8]: (v: string) => Number(v) };
 
@@ -116,6 +119,18 @@ function lockDataDir(dataDir: string): () => void {
   throw new DatabaseInUseError(`could not lock the embedded database in ${dataDir}`);
 }
 
+/** Runs initdb in a child process (pglite-initdb.ts says why); its stderr joins ours. */
+function initdbApart(dataDir: string): Promise<void> {
+  const script = fileURLToPath(new URL('./pglite-initdb.ts', import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, dataDir], { stdio: ['ignore', 'ignore', 'inherit'] });
+    child.on('error', reject);
+    child.on('exit', (code, signal) =>
+      code === 0 ? resolve() : reject(new Error(`creating the embedded database in ${dataDir} failed (${signal ?? `exit ${code}`})`)),
+    );
+  });
+}
+
 export class PgliteDb implements Db {
   readonly driver = 'pglite';
   private readonly pg: PGlite;
@@ -139,7 +154,8 @@ export class PgliteDb implements Db {
   static async open(dataDir: string | undefined, template?: Blob): Promise<PgliteDb> {
     const unlock = dataDir ? lockDataDir(dataDir) : () => undefined;
     try {
-      const options = { parsers, ...(dataDir ? { dataDir } : {}), ...(template ? { loadDataDir: template } : {}) };
+      if (dataDir && !template && !fs.existsSync(path.join(dataDir, 'PG_VERSION'))) await initdbApart(dataDir);
+      const options = { parsers, startParams, ...(dataDir ? { dataDir } : {}), ...(template ? { loadDataDir: template } : {}) };
       const pg = await PGlite.create(options);
       await pg.exec(`SET TimeZone = 'UTC'`);
       return new PgliteDb(pg, unlock);

@@ -22,7 +22,7 @@ import { narrowPurpose } from '../../src/auth/purpose.ts';
 import { parseFhirJson } from '../../src/core/json.ts';
 import { fhirXmlToJsonText } from '../../src/fhir/xml/read.ts';
 import { bodyKind, isXmlType, negotiate } from '../../src/http/content.ts';
-import { checkRequestUrl } from '../../src/http/request-url.ts';
+import { checkRequestUrl } from '../../src/api/request-url.ts';
 import { insurerNumber, registerBody, registrationPatient } from './registry.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -837,11 +837,15 @@ function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
 /** A deep copy of `resource` with the mutations applied at the slots they pick. */
 export function mutate(resource: unknown, mutations: readonly Mutation[]): unknown {
   const root = structuredClone(resource) as Record<string, unknown>;
+  // Each inserted value is a copy: fast-check may hand the same object to two mutations, and
+  // inserting it into itself would make a cycle no JSON can carry.
+  const fresh = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(fresh) : isPlainObject(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fresh(x)])) : v;
   for (const m of mutations) {
     const all = slots(root);
     if (m.kind === 'add-key' || all.length === 0) {
       const objects = [root, ...all.map(([c, k]) => (c as Record<string, unknown>)[k as string]).filter(isPlainObject)];
-      setOwn(pick(objects, m.at), m.key, m.value);
+      setOwn(pick(objects, m.at), m.key, fresh(m.value));
       continue;
     }
     const [container, key] = pick(all, m.at);
@@ -849,7 +853,7 @@ export function mutate(resource: unknown, mutations: readonly Mutation[]): unkno
     const old = c[key];
     switch (m.kind) {
       case 'set':
-        c[key] = m.value;
+        c[key] = fresh(m.value);
         break;
       case 'delete':
         if (Array.isArray(container)) container.splice(key as number, 1);

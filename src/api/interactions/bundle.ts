@@ -12,6 +12,7 @@ import crypto from 'node:crypto';
 import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
 import type { FhirContext } from '../context.ts';
 import { errors, isOutcomeError, OperationOutcomeError, statusOf } from '../../core/outcome.ts';
+import { checkRequestUrl } from '../request-url.ts';
 import type { FhirRequest, FhirResponse, HttpMethod } from '../request.ts';
 import type { Route, Router } from '../router.ts';
 
@@ -43,7 +44,9 @@ function parseEntries(bundle: Bundle, baseUrl: string): Entry[] {
     const url = entry.request?.url;
     if (!method || !METHODS.has(method))
       throw errors.badRequest(`${at}.method must be GET, HEAD, POST, PUT, PATCH or DELETE`, 'invalid-bundle', `${at}.method`);
-    if (!url) throw errors.badRequest(`${at}.url is required`, 'invalid-bundle', `${at}.url`);
+    if (url === undefined || url === null || url === '') throw errors.badRequest(`${at}.url is required`, 'invalid-bundle', `${at}.url`);
+    if (typeof url !== 'string') throw errors.badRequest(`${at}.url must be a string`, 'invalid-bundle', `${at}.url`);
+    checkRequestUrl(url, `${at}.url`);
     const rel = url.startsWith(baseUrl + '/') ? url.slice(baseUrl.length + 1) : url;
     if (/^[a-z][a-z0-9+.-]*:/i.test(rel))
       throw errors.badRequest(`${at}.url must be relative to this server's base`, 'invalid-bundle', `${at}.url`);

@@ -43,7 +43,7 @@ function binaryPatch(b: Binary): Apply {
 export function patchOf(req: FhirRequest): Apply {
   const type = (header(req, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase();
   const body = req.body;
-  if (body === undefined || typeof body === 'string') {
+  if (body === undefined || body === null || typeof body !== 'object') {
     throw errors.badRequest(
       `PATCH needs a JSON Patch (${JSON_PATCH_TYPE}) or a FHIRPath Patch (a Parameters resource) as its body`,
       'invalid-patch',

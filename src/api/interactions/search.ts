@@ -18,6 +18,7 @@ import type { Criterion } from '../../fhir/search/model.ts';
 import { parseSearch } from '../../fhir/search/parse.ts';
 import { withAccess } from '../../fhir/search/with-access.ts';
 import { constraintCriterion } from './scope-constraints.ts';
+import { checkRequestUrl } from '../request-url.ts';
 
 /** Query pairs of a POST _search: the URL's and the form body's together. */
 function postedQuery(req: FhirRequest): [string, string][] {
@@ -25,6 +26,7 @@ function postedQuery(req: FhirRequest): [string, string][] {
   if (type !== 'application/x-www-form-urlencoded') {
     throw errors.unsupportedMediaType('POST _search needs an application/x-www-form-urlencoded body');
   }
+  if (typeof req.body === 'string') checkRequestUrl(`?${req.body}`, 'body');
   const form = typeof req.body === 'string' ? [...new URLSearchParams(req.body)] : [];
   return [...req.query, ...form];
 }

@@ -88,13 +88,19 @@ function auditQuery(p: Patient, results: readonly MatchResult[], withheld: boole
 
 /** Which kinds of data a query Patient gives (identifier systems, never values). */
 function givenKinds(p: Patient): string[] {
+  // Also called on bodies that failed validation: nothing here may assume a shape.
+  const ids: unknown[] = Array.isArray(p.identifier) ? p.identifier : [];
+  const system = (i: unknown): string => {
+    const s = typeof i === 'object' && i !== null ? (i as { system?: unknown }).system : undefined;
+    return typeof s === 'string' && /^[\x21-\x7e]{1,200}$/.test(s) ? s : '?';
+  };
   return [
-    ...(p.identifier ?? []).map((i) => `identifier(${i.system ?? '?'})`),
-    ...(p.name?.length ? ['name'] : []),
+    ...ids.map((i) => `identifier(${system(i)})`),
+    ...(Array.isArray(p.name) && p.name.length ? ['name'] : []),
     ...(p.birthDate ? ['birthDate'] : []),
     ...(p.gender ? ['gender'] : []),
-    ...(p.address?.length ? ['address'] : []),
-    ...(p.telecom?.length ? ['telecom'] : []),
+    ...(Array.isArray(p.address) && p.address.length ? ['address'] : []),
+    ...(Array.isArray(p.telecom) && p.telecom.length ? ['telecom'] : []),
   ];
 }
 
@@ -106,10 +112,14 @@ function givenKinds(p: Patient): string[] {
 function failedAuditQuery(req: FhirRequest): string {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     const body = req.body as { resourceType?: unknown; parameter?: { name?: unknown; resource?: unknown }[] } | undefined;
+    // The body failed: any part of it may have any shape.
+    const isObject = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
     const given =
       body?.resourceType === 'Patient'
         ? body
-        : body?.parameter?.find((x) => x.name === 'resource' && typeof x.resource === 'object')?.resource;
+        : Array.isArray(body?.parameter)
+          ? body.parameter.find((x) => isObject(x) && x.name === 'resource' && isObject(x.resource))?.resource
+          : undefined;
     return new URLSearchParams({ given: given ? givenKinds(given as Patient).join(',') : '', disposition: 'failed' }).toString();
   }
   let kinds: string[];
