@@ -16,7 +16,7 @@ import { KANJI_VARIANTS } from '../src/jp/kanji-variants.ts';
 import { kanaBase } from '../src/jp/kana.ts';
 import { NAME_REPRESENTATION } from '../src/core/systems.ts';
 import { benchAuth, benchLog, freshPgDatabase, median, medianLoad, ROOT, startServer, tempDataDir, writeResults } from './lib.ts';
-import { importPopulation, otherFamily, otherGiven } from './match-population.ts';
+import { importPopulation, otherFamily, otherGiven, unregisteredMember } from './match-population.ts';
 import type { Person } from './match-population.ts';
 import { rng } from './synthetic.ts';
 
@@ -24,6 +24,8 @@ const PERSONS = Number(process.env['BENCH_MATCH_PERSONS'] ?? 100_000);
 const QUERIES = Number(process.env['BENCH_MATCH_QUERIES'] ?? 10_000);
 const DURATION = Number(process.env['BENCH_DURATION'] ?? 10);
 const PG_URL = process.env['BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+/** The queries' seed: choose thresholds on one, report on another. */
+const QUERY_SEED = Number(process.env['BENCH_MATCH_SEED'] ?? 20_261_130);
 
 const KINDS = [
   'clean',
@@ -40,7 +42,9 @@ const KINDS = [
   'identifier-only',
   'identifier-contradicting',
   'twin',
+  'married-moved',
   'not-registered-sibling',
+  'not-registered-household',
   'not-registered-namesake',
 ] as const;
 type Kind = (typeof KINDS)[number];
@@ -154,14 +158,23 @@ function patientOf(q: {
 }
 
 function makeQueries(people: Person[], registered: Map<string, string>, twins: Person[], n: number): Query[] {
-  const r = rng(20_261_130);
+  const r = rng(QUERY_SEED);
   const inRegistry = people.filter((p) => registered.has(p.record));
+  // Unregistered persons whose household has a registered member: parents, children, siblings.
+  const withFamily = new Set(inRegistry.map((p) => p.household));
+  const unregistered = people.filter((p) => unregisteredMember(p) && withFamily.has(p.household));
   const pick = (): Person => inRegistry[Math.floor(r() * inRegistry.length)];
   const out: Query[] = [];
   for (let i = 0; i < n; i++) {
     const kind = KINDS[i % KINDS.length];
-    let p = kind === 'twin' && twins.length > 0 ? twins[Math.floor(r() * twins.length)] : pick();
-    if (kind === 'married' && p.sex !== 'female') for (let k = 0; k < 20 && p.sex !== 'female'; k++) p = pick();
+    let p =
+      kind === 'twin' && twins.length > 0
+        ? twins[Math.floor(r() * twins.length)]
+        : kind === 'not-registered-household' && unregistered.length > 0
+          ? unregistered[Math.floor(r() * unregistered.length)]
+          : pick();
+    if ((kind === 'married' || kind === 'married-moved') && p.sex !== 'female')
+      for (let k = 0; k < 20 && p.sex !== 'female'; k++) p = pick();
     const q = {
       fj: p.familyKanji,
       gj: p.givenKanji,
@@ -213,6 +226,23 @@ function makeQueries(people: Person[], registered: Map<string, string>, twins: P
         break;
       case 'married':
         if (p.sex === 'female') [q.fj, q.fk] = otherFamily(r, p.familyKana);
+        break;
+      case 'married-moved':
+        // Married, moved and without a card at hand: only the given name, birth date and sex agree.
+        if (p.sex === 'female') [q.fj, q.fk] = otherFamily(r, p.familyKana);
+        q.phone = undefined;
+        q.address = undefined;
+        q.postal = undefined;
+        break;
+      case 'not-registered-household':
+        // A registered person's parent, child or sibling, as a desk would type them: the
+        // household's address and phone more often than other queries carry them.
+        if (r() < 0.5) q.phone = p.phone;
+        if (r() < 0.5) {
+          q.address = `${p.prefecture}${p.city}${p.block}`;
+          q.postal = p.postal;
+        }
+        truth = undefined;
         break;
       case 'day-month': {
         const [y, m, d] = p.birthDate.split('-');
@@ -267,7 +297,17 @@ function makeQueries(people: Person[], registered: Map<string, string>, twins: P
 interface Outcome {
   kind: Kind;
   truth: string | undefined;
-  results: { id: string; grade: string; weight: number; byIdentifier: boolean }[];
+  /** In the order returned; `held` when a rule kept the result below probable whatever its weight. */
+  results: {
+    id: string;
+    grade: string;
+    weight: number;
+    score: number;
+    byIdentifier: boolean;
+    held: boolean;
+    /** The explanation's rows: field or evidence row → weight in bits. */
+    fields: Record<string, number>;
+  }[];
   ms: number;
   status: number;
 }
@@ -298,7 +338,17 @@ async function sendAll(base: string, token: string, queries: Query[], concurrenc
           id: e.resource?.id ?? '',
           grade: e.search?.extension?.find((x) => x.url.endsWith('/match-grade'))?.valueCode ?? '',
           weight: e.extension?.[0]?.extension?.find((x) => x.url === 'weight')?.valueDecimal ?? 0,
+          score: e.search?.score ?? 0,
           byIdentifier: e.extension?.[0]?.extension?.some((x) => x.url === 'identifier') ?? false,
+          held: e.extension?.[0]?.extension?.some((x) => x.url === 'note' && x.valueString?.startsWith('held below probable')) ?? false,
+          fields: Object.fromEntries(
+            (e.extension?.[0]?.extension ?? [])
+              .filter((x) => x.url === 'field')
+              .map((x) => [
+                x.extension?.find((y) => y.url === 'name')?.valueCode ?? '',
+                x.extension?.find((y) => y.url === 'weight')?.valueDecimal ?? 0,
+              ]),
+          ),
         }));
       out[i] = { kind: q.kind, truth: q.truth, results, ms: performance.now() - t0, status: res.status };
     }
@@ -312,8 +362,10 @@ const f1 = (p: number, r: number): number => (p + r === 0 ? 0 : (2 * p * r) / (p
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
 function report(outcomes: Outcome[], queries: Query[], baselineIndex: Map<string, string[]>, log: (s: string) => void): void {
-  log(`| error kind | queries | certain ✓ | false certain | recall ≥probable | recall ≥possible | precision ≥probable | baseline recall |`);
-  log(`|---|---:|---:|---:|---:|---:|---:|---:|`);
+  log(
+    `| error kind | queries | certain ✓ | false certain | recall ≥probable | recall ≥possible | top-1 | precision ≥probable | someone else ≥probable | baseline recall |`,
+  );
+  log(`|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|`);
   const rows = [...KINDS, 'all'] as const;
   let tot = { tp: 0, fp: 0, pos: 0, btp: 0, bfp: 0 };
   for (const kind of rows) {
@@ -322,9 +374,11 @@ function report(outcomes: Outcome[], queries: Query[], baselineIndex: Map<string
     let falseCertain = 0;
     let strongHit = 0;
     let anyHit = 0;
+    let top1 = 0;
     let pos = 0;
     let strongRes = 0;
     let strongOk = 0;
+    let someoneElse = 0;
     let bHit = 0;
     let bFp = 0;
     for (const { o, q } of sel) {
@@ -339,15 +393,17 @@ function report(outcomes: Outcome[], queries: Query[], baselineIndex: Map<string
           if (r.id === o.truth) strongOk++;
         }
       }
+      if (o.results.some((r) => r.id !== o.truth && STRONG.has(r.grade))) someoneElse++;
       if (o.truth && o.results.some((r) => r.id === o.truth && STRONG.has(r.grade))) strongHit++;
       if (o.truth && o.results.some((r) => r.id === o.truth)) anyHit++;
+      if (o.truth && o.results[0]?.id === o.truth) top1++;
       const predicted = q.baselineKey ? (baselineIndex.get(q.baselineKey) ?? []) : [];
       if (o.truth && predicted.includes(o.truth)) bHit++;
       bFp += predicted.filter((id) => id !== o.truth).length;
     }
     if (kind === 'all') tot = { tp: strongOk, fp: strongRes - strongOk, pos, btp: bHit, bfp: bFp };
     log(
-      `| ${kind} | ${sel.length} | ${certainOk} | ${falseCertain} (${pct(falseCertain / Math.max(1, sel.length))}) | ${pos ? pct(strongHit / pos) : '—'} | ${pos ? pct(anyHit / pos) : '—'} | ${strongRes ? pct(strongOk / strongRes) : '—'} | ${pos ? pct(bHit / pos) : '—'} |`,
+      `| ${kind} | ${sel.length} | ${certainOk} | ${falseCertain} (${pct(falseCertain / Math.max(1, sel.length))}) | ${pos ? pct(strongHit / pos) : '—'} | ${pos ? pct(anyHit / pos) : '—'} | ${pos ? pct(top1 / pos) : '—'} | ${strongRes ? pct(strongOk / strongRes) : '—'} | ${pct(someoneElse / Math.max(1, sel.length))} | ${pos ? pct(bHit / pos) : '—'} |`,
     );
   }
   const ours = f1(tot.tp / Math.max(1, tot.tp + tot.fp), tot.tp / Math.max(1, tot.pos));
@@ -358,8 +414,33 @@ function report(outcomes: Outcome[], queries: Query[], baselineIndex: Map<string
 }
 
 /**
- * Grades under other thresholds (results graded by an identifier keep their grade), to choose
- * the defaults: the lowest `certain` with no false certain, and the `probable` with the best F1.
+ * Calibration: results grouped by the score $match gave them, and how many of each group are
+ * the person sought. A calibrated score s means about s of the results scored s are right.
+ */
+function calibration(outcomes: Outcome[], log: (s: string) => void): void {
+  const edges = [0, 0.1, 0.5, 0.9, 0.99, 0.999, 1.000001];
+  const groups = edges.slice(0, -1).map(() => ({ n: 0, right: 0, sum: 0 }));
+  for (const o of outcomes) {
+    for (const r of o.results) {
+      const g = edges.findIndex((e, i) => r.score >= e && r.score < (edges[i + 1] ?? 2));
+      if (g < 0 || !groups[g]) continue;
+      groups[g].n++;
+      groups[g].sum += r.score;
+      if (r.id === o.truth) groups[g].right++;
+    }
+  }
+  log('| score | results | mean score | the person sought |');
+  log('|---|---:|---:|---:|');
+  groups.forEach((g, i) => {
+    if (g.n === 0) return;
+    log(`| [${edges[i]}, ${Math.min(1, edges[i + 1] ?? 1)}) | ${g.n} | ${(g.sum / g.n).toFixed(4)} | ${pct(g.right / g.n)} |`);
+  });
+}
+
+/**
+ * Grades under other thresholds (results graded by an identifier keep their grade; results a
+ * rule held below probable stay there), to choose the defaults on one seed and report them on
+ * another: the lowest `certain` with no false certain, and the `probable` with the best F1.
  */
 function sweep(outcomes: Outcome[], log: (s: string) => void): void {
   log('threshold sweep (bits): certain / probable → false certain, recall ≥probable, precision ≥probable, F1');
@@ -372,7 +453,15 @@ function sweep(outcomes: Outcome[], log: (s: string) => void): void {
       for (const o of outcomes) {
         if (o.truth) pos++;
         for (const r of o.results) {
-          const g = r.byIdentifier ? r.grade : r.weight >= certain ? 'certain' : r.weight >= probable ? 'probable' : 'possible';
+          const g = r.byIdentifier
+            ? r.grade
+            : r.held
+              ? 'possible'
+              : r.weight >= certain
+                ? 'certain'
+                : r.weight >= probable
+                  ? 'probable'
+                  : 'possible';
           if (g === 'certain' && (r.id !== o.truth || o.kind === 'identifier-contradicting')) fc++;
           if (STRONG.has(g)) {
             strong++;
@@ -390,7 +479,7 @@ function sweep(outcomes: Outcome[], log: (s: string) => void): void {
 async function main(): Promise<void> {
   const dir = tempDataDir();
   const auth = await benchAuth(dir);
-  const { lines, log } = benchLog(`medid $match evaluation: ${PERSONS} persons, ${QUERIES} queries`);
+  const { lines, log } = benchLog(`medid $match evaluation: ${PERSONS} persons, ${QUERIES} queries, query seed ${QUERY_SEED}`);
   const db = await freshPgDatabase(PG_URL);
   try {
     const env = {
@@ -400,10 +489,14 @@ async function main(): Promise<void> {
       MEDID_SECRET_FILE: auth.secretFile,
       MEDID_SIGNING_KEY_FILE: auth.keyFile,
     };
-    const { people, registered } = await importPopulation({ persons: PERSONS, seed: 11, dir, env, databaseUrl: db.url }, log);
+    const { people, registered } = await importPopulation(
+      { persons: PERSONS, seed: 11, dir, env, databaseUrl: db.url, holdOut: unregisteredMember },
+      log,
+    );
     const est = spawnSync(process.execPath, ['src/cli/main.ts', 'mpi', 'estimate'], { cwd: ROOT, env, encoding: 'utf8' });
     log(`estimate: ${est.stdout.trim() || est.stderr.trim()}`);
-    const held = people.length - registered.size;
+    const notImported = people.filter(unregisteredMember).length;
+    const held = people.length - notImported - registered.size;
     const baselineIndex = new Map<string, string[]>();
     for (const p of people) {
       const id = registered.get(p.record);
@@ -413,7 +506,9 @@ async function main(): Promise<void> {
     }
     const twinRecords = new Set(people.flatMap((p) => (p.twinOf ? [p.record, p.twinOf] : [])));
     const twins = people.filter((p) => twinRecords.has(p.record) && registered.has(p.record));
-    log(`registered ${registered.size} persons (${held} held for review), ${twins.length} registered twins`);
+    log(
+      `registered ${registered.size} persons (${held} held for review; ${notImported} household members left unregistered), ${twins.length} registered twins`,
+    );
     const queries = makeQueries(people, registered, twins, QUERIES);
     const server = await startServer({
       DATABASE_URL: db.url,
@@ -428,7 +523,13 @@ async function main(): Promise<void> {
       log(
         `labelled queries: ${outcomes.length}, non-200: ${bad.length}; median ms by kind (c=16): ${KINDS.map((k) => `${k} ${median(outcomes.filter((o) => o.kind === k).map((o) => o.ms)).toFixed(0)}`).join(', ')}`,
       );
+      // Every labelled outcome, for fitting the score's calibration and for looking at the misses.
+      fs.writeFileSync(
+        `${ROOT}/bench/results/match-outcomes-${PERSONS}-${QUERY_SEED}.json`,
+        JSON.stringify(outcomes.map((o) => ({ kind: o.kind, truth: o.truth ?? null, results: o.results }))),
+      );
       report(outcomes, queries, baselineIndex, log);
+      calibration(outcomes, log);
       sweep(outcomes, log);
       await medianLoad(
         {

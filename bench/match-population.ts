@@ -527,6 +527,16 @@ export function otherFamily(r: () => number, not: string): [string, string] {
   }
 }
 
+/**
+ * Household members who are not registered (but whose household is): the children of every
+ * 25th household and the first adult of another 25th (2 of 25 households with 2+ members), so
+ * `$match` meets the parents, children and siblings of registered persons.
+ */
+export function unregisteredMember(p: Person): boolean {
+  const k = Number(p.record.slice(p.record.indexOf('-') + 1));
+  return (p.household % 25 === 7 && k > 0) || (p.household % 25 === 13 && k === 0);
+}
+
 /** Another given name of the same sex, different from `not` (a sibling who is not registered). */
 export function otherGiven(r: () => number, sex: 'male' | 'female', not: string): [string, string] {
   for (;;) {
@@ -549,14 +559,23 @@ export function registeredPeople(population: { people: Person[]; registered: Map
  * that became a person (a namesake held for review did not).
  */
 export async function importPopulation(
-  o: { persons: number; seed: number; dir: string; env: NodeJS.ProcessEnv; databaseUrl: string },
+  o: {
+    persons: number;
+    seed: number;
+    dir: string;
+    env: NodeJS.ProcessEnv;
+    databaseUrl: string;
+    /** Persons left out of the import (never registered): a household's unregistered members. */
+    holdOut?: (p: Person) => boolean;
+  },
   log: (s: string) => void,
 ): Promise<{ people: Person[]; registered: Map<string, string> }> {
   const people: Person[] = [];
   for (let h = 0; people.length < o.persons; h++) people.push(...household(h, o.seed));
   people.length = o.persons;
   const file = path.join(o.dir, 'population.ndjson');
-  fs.writeFileSync(file, `${people.map((p) => JSON.stringify(flat(p))).join('\n')}\n`);
+  const imported = o.holdOut ? people.filter((p) => !o.holdOut?.(p)) : people;
+  fs.writeFileSync(file, `${imported.map((p) => JSON.stringify(flat(p))).join('\n')}\n`);
   const t0 = performance.now();
   // Large populations print a progress line a minute on stderr (BENCH_PROGRESS=1).
   const progress = process.env['BENCH_PROGRESS'] === '1' ? ['--progress', '60'] : ['--quiet'];

@@ -87,9 +87,15 @@ export interface Config {
   /** MEDID_REGISTRY_SWEEP_SECONDS: how often retirements and final merges are swept (0: never). Default 3600. */
   registrySweepSeconds: number;
   /**
+   * MEDID_ANALYZE_SECONDS: on PostgreSQL, how often medid looks for tables whose planner
+   * statistics are stale and analyzes them (store/statistics.ts; 0: never). Default 30.
+   */
+  analyzeSeconds: number;
+  /**
    * MEDID_MATCH_CERTAIN / _PROBABLE / _POSSIBLE: $match grade thresholds in bits of total
-   * Fellegi–Sunter weight. Defaults 70 / 25 / 8, chosen from the evaluation in the README
-   * (bench/match-eval.ts): zero false certain on 10,000 queries.
+   * weight (each fact counted once: mpi/evidence.ts). Defaults 70 / 20 / 8, chosen from the
+   * evaluation in the README (bench/match-eval.ts, one query seed chosen, another reported): zero
+   * false certain; 20 bits gave the best F1 for probable.
    */
   matchThresholds: { certain: number; probable: number; possible: number };
   /** MEDID_MATCH_BLOCK_LIMIT: a blocking key holding more persons is not used, and $match says so. Default 2000. */
@@ -149,6 +155,15 @@ export function loadConfig(env: Env = process.env): Config {
   if (defaultCount > maxCount) {
     throw new ConfigError('MEDID_DEFAULT_COUNT must not exceed MEDID_MAX_COUNT');
   }
+  const matchThresholds = {
+    certain: int(env, 'MEDID_MATCH_CERTAIN', 70, -100, 500),
+    probable: int(env, 'MEDID_MATCH_PROBABLE', 20, -100, 500),
+    possible: int(env, 'MEDID_MATCH_POSSIBLE', 8, -100, 500),
+  };
+  if (!(matchThresholds.possible < matchThresholds.probable && matchThresholds.probable <= matchThresholds.certain)) {
+    // A held family member is cut to the foot of possible: the bands must be in order.
+    throw new ConfigError('$match thresholds must satisfy MEDID_MATCH_POSSIBLE < MEDID_MATCH_PROBABLE <= MEDID_MATCH_CERTAIN');
+  }
   const databaseUrl = env['DATABASE_URL'] || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError('DATABASE_URL must start with postgres:// or postgresql://');
@@ -178,11 +193,8 @@ export function loadConfig(env: Env = process.env): Config {
     membershipRetentionDays: int(env, 'MEDID_MEMBERSHIP_RETENTION_DAYS', 365, 0, 3650),
     btgHours: int(env, 'MEDID_BTG_HOURS', 24, 1, 168),
     registrySweepSeconds: int(env, 'MEDID_REGISTRY_SWEEP_SECONDS', 3600, 0, 86400 * 7),
-    matchThresholds: {
-      certain: int(env, 'MEDID_MATCH_CERTAIN', 70, -100, 500),
-      probable: int(env, 'MEDID_MATCH_PROBABLE', 25, -100, 500),
-      possible: int(env, 'MEDID_MATCH_POSSIBLE', 8, -100, 500),
-    },
+    analyzeSeconds: int(env, 'MEDID_ANALYZE_SECONDS', 30, 0, 86400),
+    matchThresholds,
     matchBlockLimit: int(env, 'MEDID_MATCH_BLOCK_LIMIT', 2000, 10, 1_000_000),
   };
 }

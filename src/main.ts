@@ -15,6 +15,7 @@ import { loadDefinitions } from './fhir/definitions/index.ts';
 import { createLogger } from './core/logger.ts';
 import { migrate } from './store/migrate.ts';
 import { openAuditDb, openDb } from './store/open.ts';
+import { analyzeStale, autovacuumOn } from './store/statistics.ts';
 
 export const PROFILES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'profiles');
 const IG_SITE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'ig', 'site');
@@ -86,6 +87,32 @@ async function main(): Promise<void> {
         .catch((e: unknown) => logger.error({ err: (e as Error).message }, 'registry sweep failed'));
     };
     setInterval(sweep, config.registrySweepSeconds * 1000).unref();
+  }
+
+  // Planner statistics (store/statistics.ts): PGlite analyzes after its own writes; on
+  // PostgreSQL every node looks at the server's counters, and one at a time analyzes.
+  if (config.databaseUrl) {
+    void autovacuumOn(db)
+      .then((on) => {
+        if (on) return;
+        logger.warn(
+          config.analyzeSeconds > 0
+            ? 'PostgreSQL autovacuum is off: medid analyzes its tables itself when their statistics go stale (MEDID_ANALYZE_SECONDS)'
+            : 'PostgreSQL autovacuum is off and MEDID_ANALYZE_SECONDS=0: nothing keeps planner statistics fresh; searches and $match will slow down as data grows',
+        );
+      })
+      .catch((e: unknown) => logger.warn({ err: (e as Error).message }, 'could not read the autovacuum setting'));
+    if (config.analyzeSeconds > 0) {
+      const analyze = (): void => {
+        void analyzeStale(db)
+          .then((tables) => {
+            if (tables.length > 0) logger.info({ tables }, 'analyzed tables with stale planner statistics');
+          })
+          .catch((e: unknown) => logger.warn({ err: (e as Error).message }, 'analyzing stale tables failed'));
+      };
+      analyze();
+      setInterval(analyze, config.analyzeSeconds * 1000).unref();
+    }
   }
 
   let stopping = false;

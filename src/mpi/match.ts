@@ -4,12 +4,18 @@
  * of candidates from the blocking keys. Each result says which fields agreed, disagreed or were
  * missing and what each weighed, so a person at the desk can see why.
  *
- * Grades (thresholds in bits of total weight, configurable):
+ * The total weight counts each fact once (mpi/evidence.ts: a name in two scripts, one home,
+ * one household) and an agreeing identifier as a field of its own. Grades (thresholds in bits of
+ * total weight, configurable):
  * - certain: an identifier agrees and the demographics do not contradict it; or, without an
- *   identifier, a total weight ≥ `certain` (reachable only with contact data agreeing too);
- * - probable / possible: total weight ≥ `probable` / ≥ `possible`;
+ *   identifier, a total weight ≥ `certain` with the birth date exact;
+ * - probable / possible: total weight ≥ `probable` / ≥ `possible`; without an identifier, a
+ *   given name that disagrees or a birth date that disagrees with no contact data agreeing
+ *   holds a candidate at possible (a family member, a namesake);
  * - an identifier that agrees with contradicting demographics (another birth date, another sex,
  *   no name in common) is never certain: it is graded by its weight, at best probable.
+ * Results are ranked certain first, then by total weight — the score, a calibrated probability,
+ * rises with it — then identifier evidence first, then by id, so both databases give one order.
  */
 import type { Patient } from '@medplum/fhirtypes';
 import { errors } from '../core/outcome.ts';
@@ -20,9 +26,10 @@ import type { Db } from '../store/db.ts';
 import { blockedCandidates, patientsByIdentifiers, VALUE_COUNT_FIELDS } from '../store/mpi.ts';
 import { compare, namesSwapped } from './compare.ts';
 import type { Comparison } from './compare.ts';
+import { evidenceRows, heldBelowProbable } from './evidence.ts';
 import { blockingKeys, featuresOf } from './features.ts';
 import type { MatchFeatures } from './features.ts';
-import { fieldWeights, posterior } from './weights.ts';
+import { calibratedScore, fieldWeights } from './weights.ts';
 import type { FieldWeight, ValueCounts, Weights } from './weights.ts';
 
 export type MatchGrade = 'certain' | 'probable' | 'possible';
@@ -146,41 +153,56 @@ export class Matcher {
         const v = c[field];
         if (v !== undefined) counts[field] = found.counts[`${field}|${v}`];
       }
-      const fields = fieldWeights(cmp, w, counts);
-      const weight = fields.reduce((s, f) => s + f.weight, 0);
-      const p0 = posterior(weight, w.prior);
       const agreeing = idSystems.get(cand.patientId) ?? [];
+      const perField = fieldWeights(cmp, w, counts);
+      const fields = [...perField, ...evidenceRows(perField, agreeing.length > 0)];
+      let weight = fields.reduce((s, f) => s + f.weight, 0);
       const notes: string[] = [];
       let grade: MatchGrade | undefined =
         weight >= t.certain ? 'certain' : weight >= t.probable ? 'probable' : weight >= t.possible ? 'possible' : undefined;
-      let score = p0;
-      if (agreeing.length > 0) {
-        const why = contradiction(cmp);
-        if (why === undefined) {
-          grade = 'certain';
-          score = 0.99 + 0.01 * p0;
-        } else {
+      const why = agreeing.length > 0 ? contradiction(cmp) : undefined;
+      if (agreeing.length > 0 && why === undefined) {
+        grade = 'certain';
+      } else {
+        if (why !== undefined) {
           notes.push(`an identifier agrees, but ${why}: not certain`);
           grade = weight >= t.probable ? 'probable' : 'possible';
-          score = Math.min(p0, 0.98);
+        } else if (grade === 'certain' && cmp.birthDate !== 'exact') {
+          grade = 'probable';
         }
-      } else if (grade === 'certain' && cmp.birthDate !== 'exact') {
-        grade = 'probable';
+        const held = heldBelowProbable(cmp, agreeing.length > 0);
+        if (held && weight >= t.probable) {
+          // Held in the weight itself, at the foot of the possible band, so rank, grade and score
+          // say the same thing: such candidates were almost never the person in the benchmark.
+          notes.push(`held below probable: ${held}`);
+          const cut = t.possible + 0.01 - weight;
+          fields.push({ field: 'held', level: held.startsWith('the given name') ? 'family-member' : 'namesake', weight: cut });
+          weight += cut;
+          grade = weight >= t.possible ? 'possible' : undefined;
+        }
       }
       if (namesSwapped(q, c)) notes.push('family and given names were swapped on the query');
       if (grade === undefined) continue;
-      if (grade === 'certain' && agreeing.length === 0) score = Math.max(score, 0.95);
+      const rounded = Math.round(weight * 100) / 100;
+      // An identifier agreeing with consistent demographics was the person in every labelled case.
+      const score = grade === 'certain' && agreeing.length > 0 ? Math.max(calibratedScore(rounded), 0.99) : calibratedScore(rounded);
       results.push({
         patientId: cand.patientId,
         grade,
         score: Math.round(score * 10_000) / 10_000,
-        weight: Math.round(weight * 100) / 100,
+        weight: rounded,
         fields,
         identifiers: agreeing,
         notes,
       });
     }
-    results.sort((a, b) => b.score - a.score || b.weight - a.weight);
+    results.sort(
+      (a, b) =>
+        Number(b.grade === 'certain') - Number(a.grade === 'certain') ||
+        b.weight - a.weight ||
+        Number(b.identifiers.length > 0) - Number(a.identifiers.length > 0) ||
+        (a.patientId < b.patientId ? -1 : a.patientId > b.patientId ? 1 : 0),
+    );
     if (o.onlyCertain) {
       const certain = results.filter((r) => r.grade === 'certain');
       if (found.oversized.length > 0)

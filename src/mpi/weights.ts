@@ -63,8 +63,14 @@ export interface ValueCounts {
   givenKanji?: number;
 }
 
+/**
+ * Rows beside the fields: corrections for facts counted twice and an agreeing identifier's
+ * (mpi/evidence.ts), and the cut that holds a family member or namesake below probable (match.ts).
+ */
+export type EvidenceRow = 'familyName' | 'givenName' | 'contact' | 'household' | 'identifier' | 'held';
+
 export interface FieldWeight {
-  field: Field;
+  field: Field | EvidenceRow;
   level: string;
   weight: number;
 }
@@ -86,6 +92,19 @@ export function fieldWeights(c: Comparison, w: Weights, counts: ValueCounts = {}
     }
     return { field, level, weight: Math.log2(clamp(m, 1e-9, 1) / clamp(u, 1e-9, 1)) };
   });
+}
+
+/**
+ * The score $match reports: the probability that a candidate of this total weight is the person
+ * sought, a logistic curve fitted to labelled results (bench/match-eval.ts, 200,000 persons,
+ * 9,852 results, query seed 20261130; checked on another seed in the README). The prior-odds
+ * posterior below assumes the fields independent and said 0.99+ for candidates that were right
+ * 0 % of the time; this one rises with the weight just as the ranking does.
+ */
+export const SCORE_CURVE = { perBit: 1.1, midpoint: 19.3 };
+
+export function calibratedScore(total: number): number {
+  return 1 / (1 + Math.exp(-SCORE_CURVE.perBit * (total - SCORE_CURVE.midpoint)));
 }
 
 /** Posterior probability of a match, from the total weight and the prior. */

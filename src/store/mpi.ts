@@ -69,23 +69,26 @@ export async function replaceMatchRows(db: Db, rows: readonly IndexedPatient[], 
   if (rows.length === 0 && removed.length === 0) return;
   // One statement whose parts touch disjoint rows (sub-statements share one snapshot, so a row
   // must not be deleted and re-inserted by the same statement): stale keys are deleted, new
-  // keys inserted, features upserted, removed patients' rows deleted.
+  // keys inserted, features upserted, removed patients' rows deleted. The patients are an
+  // array compared with `= ANY`, which the planner answers from the patient_id index whatever
+  // its statistics; a join against a set-returning function (estimated at 100 rows) made it
+  // scan all of mpi.block on every Patient write.
+  const keys = rows.flatMap((r) => [...new Set(r.keys)].map((k) => ({ k, p: r.patientId })));
   await db.query(
-    `WITH nk AS (SELECT * FROM json_to_recordset($3::json) AS u(k text, p text)),
-          ids AS (SELECT json_array_elements_text($1::json) AS p),
-          gone AS (SELECT json_array_elements_text($4::json) AS p),
-          d1 AS (DELETE FROM mpi.block b USING ids WHERE b.patient_id = ids.p
+    `WITH nk AS (SELECT * FROM unnest($3::text[], $4::text[]) AS u(k, p)),
+          d1 AS (DELETE FROM mpi.block b WHERE b.patient_id = ANY($1::text[])
                  AND NOT EXISTS (SELECT 1 FROM nk WHERE nk.k = b.key AND nk.p = b.patient_id)),
-          d2 AS (DELETE FROM mpi.features f USING gone WHERE f.patient_id = gone.p),
+          d2 AS (DELETE FROM mpi.features f WHERE f.patient_id = ANY($5::text[])),
           f AS (INSERT INTO mpi.features (patient_id, features)
                 SELECT u.p, u.f FROM json_to_recordset($2::json) AS u(p text, f jsonb)
                 ON CONFLICT (patient_id) DO UPDATE SET features = EXCLUDED.features)
      INSERT INTO mpi.block (key, patient_id) SELECT nk.k, nk.p FROM nk ON CONFLICT DO NOTHING`,
     [
-      JSON.stringify([...rows.map((r) => r.patientId), ...removed]),
+      [...rows.map((r) => r.patientId), ...removed],
       JSON.stringify(rows.map((r) => ({ p: r.patientId, f: encodeFeatures(r.features) }))),
-      JSON.stringify(rows.flatMap((r) => [...new Set(r.keys)].map((k) => ({ k, p: r.patientId })))),
-      JSON.stringify(removed),
+      keys.map((x) => x.k),
+      keys.map((x) => x.p),
+      [...removed],
     ],
     'mpi_replace_rows',
   );

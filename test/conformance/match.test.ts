@@ -266,12 +266,64 @@ describe.each(testDrivers())('$match and $ihe-pix on %s', (driver) => {
     expect(matches(all.body).every((e) => grade(e) !== 'certain')).toBe(true);
   });
 
-  it('honours count and orders by score', async () => {
+  it('honours count and orders by score (which rises with the weight)', async () => {
     const res = await match(query({ kana: ['サトウ', 'ケンイチ'], birthDate: '1970-01-15' }), [{ name: 'count', valueInteger: 1 }]);
     expect(matches(res.body)).toHaveLength(1);
     const all = await match(query({ kana: ['テシガワラ', 'レン'], birthDate: '2001-07-07', gender: 'male' }));
     const scores = matches(all.body).map((e) => e.search?.score ?? 0);
     expect(scores).toEqual([...scores].sort((a, b) => b - a));
+  });
+
+  it('holds a family member below probable, saying why: same family, birth date and phone, another given name and sex', async () => {
+    // twinA's unregistered sister as the desk types her: everything but the given name and sex agrees with twinB too.
+    const res = await match(
+      query({
+        kana: ['テシガワラ', 'ミナ'],
+        kanji: ['勅使河原', '美奈'],
+        birthDate: '2001-07-07',
+        gender: 'female',
+        phone: '03-3333-4444',
+      }),
+    );
+    const m = matches(res.body);
+    const sister = m.find((e) => e.resource?.id === ids['twinB']?.patient);
+    expect(sister).toBeDefined();
+    expect(grade(sister)).toBe('possible');
+    expect(fieldResult(sister, 'givenKana')).toBe('disagree');
+    expect(fieldResult(sister, 'held')).toBe('family-member');
+    expect(
+      explanation(sister).some((x) => x.url === 'note' && /held below probable: the given name disagrees/.test(x.valueString ?? '')),
+    ).toBe(true);
+    // The rows of the explanation sum to its total weight.
+    const rows = explanation(sister)
+      .filter((x) => x.url === 'field')
+      .map((x) => x.extension?.find((y) => y.url === 'weight')?.valueDecimal ?? 0);
+    const total = explanation(sister).find((x) => x.url === 'weight')?.valueDecimal ?? 0;
+    expect(Math.abs(rows.reduce((a, b) => a + b, 0) - total)).toBeLessThan(0.1);
+    for (const e of m) expect(grade(e)).not.toBe('probable');
+  });
+
+  it('ranks by total weight: an agreeing identifier with one wrong birth-date digit comes before a namesake with the exact date', async () => {
+    const res = await match(
+      query({
+        identifier: [{ system: ID_SYSTEMS.insuredMemberId, value: `${INSURER}:1:301:00` }],
+        kana: ['サトウ', 'ケンイチ'],
+        kanji: ['佐藤', '健一'],
+        birthDate: '1970-01-16',
+        gender: 'male',
+      }),
+    );
+    const m = matches(res.body);
+    expect(m[0]?.resource?.id).toBe(ids['satoA']?.patient);
+    expect(fieldResult(m[0], 'identifier')).toBe('agree');
+    const weights = m.map((e) => explanation(e).find((x) => x.url === 'weight')?.valueDecimal ?? 0);
+    expect(weights).toEqual([...weights].sort((a, b) => b - a));
+  });
+
+  it('orders equal weights by id, the same on every database', async () => {
+    const res = await match(query({ kana: ['サトウ', 'ケンイチ'], kanji: ['佐藤', '健一'], birthDate: '1970-01-15', gender: 'male' }));
+    const got = matches(res.body).map((e) => e.resource?.id ?? '');
+    expect(got).toEqual([ids['satoA']?.patient, ids['satoB']?.patient].sort());
   });
 
   it('answers an empty searchset with 200 when nobody matches', async () => {

@@ -51,12 +51,12 @@ Description: "The reason a coverage ended, as the online eligibility system code
 Extension: MatchExplanation
 Id: match-explanation
 Title: "Why $match graded a candidate as it did"
-Description: "On each Bundle.entry of a $match result: the total Fellegi–Sunter weight (bits), the identifier systems that agreed, and for every compared field its result (exact, loose, similar, swapped, one-digit, agree, disagree, missing) and its weight in bits; notes say what kept a candidate from being certain."
+Description: "On each Bundle.entry of a $match result: the total weight (bits), the identifier systems that agreed, and for every compared field its result (exact, loose, similar, swapped, one-digit, agree, disagree, missing) and its weight in bits, followed by the rows that count each fact once (familyName and givenName: one name in two scripts; contact: one home; household: family name and home together, capped; identifier: an agreeing identifier; held: a family member or namesake held below probable). The rows' weights sum to the total; notes say what kept a candidate from being certain or probable."
 * ^context.type = #element
 * ^context.expression = "Bundle.entry"
 * extension contains weight 1..1 and identifier 0..* and field 0..* and note 0..*
 * extension[weight].value[x] only decimal
-* extension[weight] ^short = "Total weight in bits (sum of the field weights)"
+* extension[weight] ^short = "Total weight in bits (sum of the field and evidence rows)"
 * extension[identifier].value[x] only uri
 * extension[identifier] ^short = "An identifier system whose value agreed (deterministic evidence)"
 * extension[field].extension contains name 1..1 and result 1..1 and weight 1..1

@@ -1,0 +1,134 @@
+/** Facts counted once (a name in two scripts, one home, one household) and the rules that hold family members and namesakes below probable. */
+import type { Patient } from '@medplum/fhirtypes';
+import { describe, expect, it } from 'vitest';
+import { compare } from '../../../src/mpi/compare.ts';
+import { evidenceRows, heldBelowProbable, HOUSEHOLD_CAP_BITS, IDENTIFIER_BITS } from '../../../src/mpi/evidence.ts';
+import { featuresOf } from '../../../src/mpi/features.ts';
+import { calibratedScore, DEFAULT_WEIGHTS, fieldWeights, SCORE_CURVE } from '../../../src/mpi/weights.ts';
+import { NAME_REPRESENTATION } from '../../../src/core/systems.ts';
+
+interface Who {
+  kana: [string, string];
+  kanji: [string, string];
+  birthDate: string;
+  gender: Patient['gender'];
+  phone?: string;
+  postal?: string;
+  address?: string;
+}
+const patient = (o: Who): Patient => ({
+  resourceType: 'Patient',
+  name: [
+    { extension: [{ url: NAME_REPRESENTATION, valueCode: 'IDE' }], family: o.kanji[0], given: [o.kanji[1]] },
+    { extension: [{ url: NAME_REPRESENTATION, valueCode: 'SYL' }], family: o.kana[0], given: [o.kana[1]] },
+  ],
+  birthDate: o.birthDate,
+  gender: o.gender,
+  ...(o.phone ? { telecom: [{ system: 'phone' as const, value: o.phone }] } : {}),
+  ...(o.postal || o.address ? { address: [{ postalCode: o.postal, text: o.address }] } : {}),
+});
+
+const home = { phone: '03-1234-5678', postal: '1000001', address: '東京都千代田区千代田1-1' };
+const father: Who = { kana: ['マツモト', 'シゲル'], kanji: ['松本', '茂'], birthDate: '1950-06-01', gender: 'male', ...home };
+const daughter: Who = { kana: ['マツモト', 'ハナコ'], kanji: ['松本', '花子'], birthDate: '1982-09-14', gender: 'female', ...home };
+
+/** Weights as `medid mpi estimate` leaves them for a registry of a million, where 松本 is one person in 2,000. */
+const ESTIMATED = { ...DEFAULT_WEIGHTS, persons: 1_000_000 };
+const COUNTS = { familyKana: 500, familyKanji: 500, givenKana: 3_000, givenKanji: 2_000 };
+
+function score(q: Who, c: Who, identifier = false) {
+  const cmp = compare(featuresOf(patient(q)), featuresOf(patient(c)));
+  const fields = fieldWeights(cmp, ESTIMATED, COUNTS);
+  const rows = evidenceRows(fields, identifier);
+  return { cmp, fields, rows, total: [...fields, ...rows].reduce((s, f) => s + f.weight, 0) };
+}
+
+describe('evidence counted once', () => {
+  it('a name agreeing in kana and kanji weighs the stronger script plus one bit, not both', () => {
+    const { fields, rows } = score(father, father);
+    const kana = fields.find((f) => f.field === 'familyKana')?.weight ?? 0;
+    const kanji = fields.find((f) => f.field === 'familyKanji')?.weight ?? 0;
+    const fix = rows.find((r) => r.field === 'familyName')?.weight ?? 0;
+    expect(kana + kanji + fix).toBeCloseTo(Math.max(kana, kanji) + 1, 6);
+  });
+  it('postal code, address and phone agreeing count as one home (the strongest, plus a bit for each other)', () => {
+    const { fields, rows } = score(father, father);
+    const contact = ['postalCode', 'address', 'phone'].map((f) => fields.find((x) => x.field === f)?.weight ?? 0);
+    const fix = rows.find((r) => r.field === 'contact')?.weight ?? 0;
+    expect(contact.reduce((s, w) => s + w, 0) + fix).toBeCloseTo(Math.max(...contact) + 2, 6);
+  });
+  it('family name and home together weigh at most the household cap, and the explanation says so', () => {
+    const { rows } = score(daughter, father);
+    const household = rows.find((r) => r.field === 'household');
+    expect(household?.level).toBe('capped');
+    expect(household?.weight).toBeLessThan(0);
+    const { fields, rows: all } = score(daughter, father);
+    const familyAndHome = [...fields, ...all]
+      .filter((f) =>
+        ['familyKana', 'familyKanji', 'postalCode', 'address', 'phone', 'familyName', 'contact', 'household'].includes(f.field),
+      )
+      .reduce((s, f) => s + f.weight, 0);
+    expect(familyAndHome).toBeCloseTo(HOUSEHOLD_CAP_BITS, 6);
+  });
+  it('the issue’s daughter against her registered father: below zero, where independent fields made her a candidate (≥ 8 bits)', () => {
+    const { fields, total } = score(daughter, father);
+    expect(fields.reduce((s, f) => s + f.weight, 0)).toBeGreaterThanOrEqual(8);
+    expect(total).toBeLessThan(0);
+  });
+  it('an agreeing identifier is a row of its own', () => {
+    expect(score(father, father, true).rows.find((r) => r.field === 'identifier')?.weight).toBe(IDENTIFIER_BITS);
+    expect(score(father, father, false).rows.some((r) => r.field === 'identifier')).toBe(false);
+  });
+});
+
+describe('one name in two scripts', () => {
+  it('a kana slip under agreeing kanji costs at most 3 bits; kanji that differ under one reading keep their whole weight', () => {
+    const slip = score({ ...father, kana: ['マツモト', 'シゲヌ'] }, father);
+    expect(slip.cmp.givenKana).toBe('disagree');
+    const given = (r: typeof slip) =>
+      [...r.fields, ...r.rows].filter((f) => ['givenKana', 'givenKanji', 'givenName'].includes(f.field)).reduce((s, f) => s + f.weight, 0);
+    const kanji = slip.fields.find((f) => f.field === 'givenKanji')?.weight ?? 0;
+    expect(given(slip)).toBeCloseTo(kanji - 3, 6);
+    const otherKanji = score({ ...father, kanji: ['松本', '繁'] }, father);
+    expect(otherKanji.cmp.givenKanji).toBe('disagree');
+    const raw = otherKanji.fields.filter((f) => f.field === 'givenKana' || f.field === 'givenKanji').reduce((s, f) => s + f.weight, 0);
+    expect(given(otherKanji)).toBeCloseTo(raw, 6);
+  });
+});
+
+describe('the score', () => {
+  it('rises with the total weight, is 0.5 at the curve’s midpoint, and stays in (0, 1)', () => {
+    const ws = [-40, -10, 0, 8, 15, 19.3, 20, 25, 40, 80];
+    const scores = ws.map(calibratedScore);
+    expect(scores).toEqual([...scores].sort((a, b) => a - b));
+    expect(calibratedScore(SCORE_CURVE.midpoint)).toBeCloseTo(0.5, 9);
+    for (const s of scores) expect(s >= 0 && s <= 1).toBe(true);
+  });
+});
+
+describe('held below probable without an identifier', () => {
+  it('a given name that disagrees in every script given: a family member', () => {
+    expect(heldBelowProbable(score(daughter, father).cmp)).toMatch(/given name disagrees/);
+    const twin: Who = { ...father, kana: ['マツモト', 'タカシ'], kanji: ['松本', '隆'] };
+    expect(heldBelowProbable(score(twin, father).cmp)).toMatch(/given name disagrees/);
+  });
+  it('not when one script still agrees (a typo in the kana)', () => {
+    const typo: Who = { ...father, kana: ['マツモト', 'ヌケル'] };
+    expect(score(typo, father).cmp.givenKana).toBe('disagree');
+    expect(heldBelowProbable(score(typo, father).cmp)).toBeUndefined();
+  });
+  it('a birth date that disagrees outright with no contact data agreeing: a namesake', () => {
+    const namesake: Who = { ...father, birthDate: '1961-11-23', phone: undefined, postal: undefined, address: undefined };
+    expect(heldBelowProbable(score(namesake, father).cmp)).toMatch(/birth date disagrees/);
+  });
+  it('with an agreeing identifier only the family-member rule holds: a mistyped birth date on one’s own card is still oneself', () => {
+    const namesake: Who = { ...father, birthDate: '1961-11-23', phone: undefined, postal: undefined, address: undefined };
+    expect(heldBelowProbable(score(namesake, father).cmp, true)).toBeUndefined();
+    expect(heldBelowProbable(score(daughter, father).cmp, true)).toMatch(/given name disagrees/);
+  });
+  it('not for a day/month swap or one wrong digit, nor when the home agrees', () => {
+    expect(heldBelowProbable(score({ ...father, birthDate: '1950-01-06' }, father).cmp)).toBeUndefined();
+    expect(heldBelowProbable(score({ ...father, birthDate: '1950-06-02' }, father).cmp)).toBeUndefined();
+    expect(heldBelowProbable(score({ ...father, birthDate: '1961-11-23' }, father).cmp)).toBeUndefined();
+  });
+});
