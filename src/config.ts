@@ -93,9 +93,9 @@ export interface Config {
   analyzeSeconds: number;
   /**
    * MEDID_MATCH_CERTAIN / _PROBABLE / _POSSIBLE: $match grade thresholds in bits of total
-   * weight (each fact counted once: mpi/evidence.ts). Defaults 70 / 20 / 8, chosen from the
-   * evaluation in the README (bench/match-eval.ts, one query seed chosen, another reported): zero
-   * false certain; 20 bits gave the best F1 for probable.
+   * weight (each fact counted once: mpi/evidence.ts). Defaults 70 / 21 / 8, chosen from the
+   * evaluation in the README (bench/match-eval.ts, 1,000,000 persons, one query seed chosen,
+   * another reported): zero false certain; 21 bits gave the best F1 for probable.
    */
   matchThresholds: { certain: number; probable: number; possible: number };
   /** MEDID_MATCH_BLOCK_LIMIT: a blocking key holding more persons is not used, and $match says so. Default 2000. */
@@ -157,7 +157,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const matchThresholds = {
     certain: int(env, 'MEDID_MATCH_CERTAIN', 70, -100, 500),
-    probable: int(env, 'MEDID_MATCH_PROBABLE', 20, -100, 500),
+    probable: int(env, 'MEDID_MATCH_PROBABLE', 21, -100, 500),
     possible: int(env, 'MEDID_MATCH_POSSIBLE', 8, -100, 500),
   };
   if (!(matchThresholds.possible < matchThresholds.probable && matchThresholds.probable <= matchThresholds.certain)) {

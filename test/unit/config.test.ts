@@ -1,0 +1,21 @@
+/** Settings the server refuses to start with, and the $match defaults chosen by the evaluation. */
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.ts';
+
+describe('$match thresholds', () => {
+  it('default to 70 / 21 / 8 bits', () => {
+    expect(loadConfig({}).matchThresholds).toEqual({ certain: 70, probable: 21, possible: 8 });
+  });
+  it('must be in order: a held family member is cut to the foot of possible, below probable', () => {
+    expect(() => loadConfig({ MEDID_MATCH_POSSIBLE: '30' })).toThrow(ConfigError);
+    expect(() => loadConfig({ MEDID_MATCH_PROBABLE: '80' })).toThrow(ConfigError);
+    expect(loadConfig({ MEDID_MATCH_PROBABLE: '70' }).matchThresholds.probable).toBe(70);
+  });
+});
+
+describe('MEDID_ANALYZE_SECONDS', () => {
+  it('defaults to 30 and accepts 0 (never)', () => {
+    expect(loadConfig({}).analyzeSeconds).toBe(30);
+    expect(loadConfig({ MEDID_ANALYZE_SECONDS: '0' }).analyzeSeconds).toBe(0);
+  });
+});
