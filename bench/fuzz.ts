@@ -28,7 +28,6 @@ import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
 import type { Resource } from '@medplum/fhirtypes';
@@ -52,6 +51,7 @@ import {
 import type { FuzzRequest, ServerModel, Stage } from '../test/helpers/fuzz-requests.ts';
 import { benchAuth, benchLog, freshPgDatabase, ROOT, rssMb, startFlags, tempDataDir, writeResults } from './lib.ts';
 import type { Driver } from './lib.ts';
+import { freePort } from '../test/helpers/free-port.ts';
 
 const MAX_RSS_MB = 250;
 
@@ -115,16 +115,6 @@ interface Server {
   /** Log lines at warn and above without a request id. */
   otherLogs: string[];
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 async function startServer(env: Record<string, string>): Promise<Server> {

@@ -7,11 +7,11 @@ import type { OrgKind } from '../src/core/principal.ts';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { freePort } from '../test/helpers/free-port.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -22,16 +22,6 @@ export interface ServerUnderTest {
   pid: number;
   child: ChildProcess;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** A fresh PostgreSQL database for one benchmark run; dropped by the returned function. */

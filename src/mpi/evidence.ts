@@ -80,16 +80,24 @@ export function evidenceRows(fields: readonly FieldWeight[], identifierAgrees: b
   return out;
 }
 
+/** Why a candidate is held below probable: the kind of other person it looks like, and the note's words. */
+export interface Hold {
+  level: 'family-member' | 'namesake';
+  reason: string;
+}
+
 /**
  * Why a candidate must stay below probable, if it must. With an identifier that agrees, only the
  * family-member rule applies: members of one household can share an insured number's symbol
  * and number, while a person's own number with a mistyped birth date is still that person.
  */
-export function heldBelowProbable(c: Comparison, identifierAgrees = false): string | undefined {
+export function heldBelowProbable(c: Comparison, identifierAgrees = false): Hold | undefined {
   const given = [c.givenKana, c.givenKanji].filter((l) => l !== 'missing');
-  if (given.length > 0 && given.every((l) => l === 'disagree')) return 'the given name disagrees (a family member?)';
+  if (given.length > 0 && given.every((l) => l === 'disagree'))
+    return { level: 'family-member', reason: 'the given name disagrees (a family member?)' };
   if (identifierAgrees) return undefined;
   const home = c.postalCode === 'agree' || c.address === 'agree' || c.phone === 'agree';
-  if (c.birthDate === 'disagree' && !home) return 'the birth date disagrees and no contact data agrees (a namesake?)';
+  if (c.birthDate === 'disagree' && !home)
+    return { level: 'namesake', reason: 'the birth date disagrees and no contact data agrees (a namesake?)' };
   return undefined;
 }

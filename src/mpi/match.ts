@@ -174,9 +174,9 @@ export class Matcher {
         if (held && weight >= t.probable) {
           // Held in the weight itself, at the foot of the possible band, so rank, grade and score
           // say the same thing: such candidates were almost never the person in the benchmark.
-          notes.push(`held below probable: ${held}`);
+          notes.push(`held below probable: ${held.reason}`);
           const cut = t.possible + 0.01 - weight;
-          fields.push({ field: 'held', level: held.startsWith('the given name') ? 'family-member' : 'namesake', weight: cut });
+          fields.push({ field: 'held', level: held.level, weight: cut });
           weight += cut;
           grade = weight >= t.possible ? 'possible' : undefined;
         }

@@ -6,14 +6,14 @@
  * record-location Consents). Stored EpisodeOfCare resources are found as before. Runs on every
  * database driver.
  */
-import type { Bundle, Consent, EpisodeOfCare, Parameters, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Consent, EpisodeOfCare, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Organization as OrgRef } from '../../src/core/principal.ts';
-import { EXTENSIONS, ID_SYSTEMS } from '../../src/core/systems.ts';
+import { ID_SYSTEMS } from '../../src/core/systems.ts';
 import { testDrivers } from '../helpers/db.ts';
 import { eligibilityCard } from '../helpers/eligibility.ts';
 import { fhirFetch, useToken } from '../helpers/fhir.ts';
-import { insurerNumber, registerBody, registrationPatient, results } from '../helpers/registry.ts';
+import { insurerNumber, registerInsured } from '../helpers/registry.ts';
 import { startTestServer } from '../helpers/server.ts';
 import type { TestServer } from '../helpers/server.ts';
 
@@ -21,7 +21,6 @@ const INSURER = insurerNumber('0613921');
 const HOSPITAL = '1311111112';
 const CLINIC = '1322222223';
 const TODAY = '2026-04-10';
-const JPC = EXTENSIONS.jpCoverageInsuredPerson;
 
 describe.each(testDrivers())('EpisodeOfCare from service use on %s', (driver) => {
   let s: TestServer;
@@ -48,42 +47,13 @@ describe.each(testDrivers())('EpisodeOfCare from service use on %s', (driver) =>
   beforeAll(async () => {
     s = await startTestServer(driver, { deps: { clock: { now: () => new Date(`${TODAY}T03:00:00Z`) } } });
     useToken(s.token);
-    const spec = (number: string, given: string) =>
-      registrationPatient({
-        insurer: INSURER,
-        symbol: '1',
-        number,
-        kana: ['エピ', given],
-        kanji: ['恵比', given],
-        birthDate: '1981-01-01',
-        period: { start: '2020-04-01' },
-      });
-    const reg = await fhirFetch<Parameters>(`${s.base}/Patient/$register`, {
-      method: 'POST',
-      json: registerBody([
-        { record: 'p1', patient: spec('401', 'イチ') },
-        { record: 'p2', patient: spec('402', 'ニ') },
+    Object.assign(
+      pid,
+      await registerInsured(s.base, INSURER, { kana: 'エピ', kanji: '恵比' }, [
+        { record: 'p1', number: '401', given: 'イチ' },
+        { record: 'p2', number: '402', given: 'ニ' },
       ]),
-    });
-    for (const r of results(reg.body)) pid[r.record as string] = r.patient as string;
-    for (const [p, number] of [
-      ['p1', '401'],
-      ['p2', '402'],
-    ] as const) {
-      await post({
-        resourceType: 'Coverage',
-        status: 'active',
-        identifier: [{ system: ID_SYSTEMS.insuredMemberId, value: `${INSURER}:1:${number}:00` }],
-        extension: [
-          { url: `${JPC}Symbol`, valueString: '1' },
-          { url: `${JPC}Number`, valueString: number },
-          { url: `${JPC}SubNumber`, valueString: '00' },
-        ],
-        beneficiary: { reference: `Patient/${pid[p] ?? ''}` },
-        payor: [{ identifier: { system: ID_SYSTEMS.insurerNumber, value: INSURER } }],
-        period: { start: '2020-04-01' },
-      });
-    }
+    );
     hospitalOrg = (
       await post({
         resourceType: 'Organization',

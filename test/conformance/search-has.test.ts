@@ -4,20 +4,18 @@
  * policy the inner resources are only those the caller may read: `_has` must not reveal that a
  * hidden resource exists. Each test names the rule it proves and runs on every database driver.
  */
-import type { Bundle, OperationOutcome, Parameters, Resource } from '@medplum/fhirtypes';
+import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXTENSIONS, ID_SYSTEMS } from '../../src/core/systems.ts';
 import { testDrivers } from '../helpers/db.ts';
 import { eligibilityCard } from '../helpers/eligibility.ts';
 import { fhirFetch, useToken } from '../helpers/fhir.ts';
-import { insurerNumber, registerBody, registrationPatient, results } from '../helpers/registry.ts';
+import { insurerNumber, registerInsured } from '../helpers/registry.ts';
 import { startTestServer } from '../helpers/server.ts';
 import type { TestServer } from '../helpers/server.ts';
 
 const INSURER = insurerNumber('0613809');
 const HOSPITAL = '1311111111';
 const TODAY = '2026-04-10';
-const JPC = EXTENSIONS.jpCoverageInsuredPerson;
 const LOINC = 'http://loinc.org';
 
 describe.each(testDrivers())('_has on %s', (driver) => {
@@ -50,42 +48,13 @@ describe.each(testDrivers())('_has on %s', (driver) => {
   beforeAll(async () => {
     s = await startTestServer(driver, { deps: { clock: { now: () => new Date(`${TODAY}T03:00:00Z`) } } });
     useToken(s.token);
-    const spec = (number: string, given: string) =>
-      registrationPatient({
-        insurer: INSURER,
-        symbol: '1',
-        number,
-        kana: ['ハズ', given],
-        kanji: ['波津', given],
-        birthDate: '1981-01-01',
-        period: { start: '2020-04-01' },
-      });
-    const reg = await fhirFetch<Parameters>(`${s.base}/Patient/$register`, {
-      method: 'POST',
-      json: registerBody([
-        { record: 'p1', patient: spec('201', 'イチ') },
-        { record: 'p2', patient: spec('202', 'ニ') },
+    Object.assign(
+      pid,
+      await registerInsured(s.base, INSURER, { kana: 'ハズ', kanji: '波津' }, [
+        { record: 'p1', number: '201', given: 'イチ' },
+        { record: 'p2', number: '202', given: 'ニ' },
       ]),
-    });
-    for (const r of results(reg.body)) pid[r.record as string] = r.patient as string;
-    for (const [p, number] of [
-      ['p1', '201'],
-      ['p2', '202'],
-    ] as const) {
-      await post({
-        resourceType: 'Coverage',
-        status: 'active',
-        identifier: [{ system: ID_SYSTEMS.insuredMemberId, value: `${INSURER}:1:${number}:00` }],
-        extension: [
-          { url: `${JPC}Symbol`, valueString: '1' },
-          { url: `${JPC}Number`, valueString: number },
-          { url: `${JPC}SubNumber`, valueString: '00' },
-        ],
-        beneficiary: { reference: `Patient/${pid[p] ?? ''}` },
-        payor: [{ identifier: { system: ID_SYSTEMS.insurerNumber, value: INSURER } }],
-        period: { start: '2020-04-01' },
-      });
-    }
+    );
     hospital = await s.tokenFor('system/*.cruds', 'has-hospital', { kind: 'medical-institution', code: HOSPITAL });
     // The hospital confirms p1's card today: p1 is within its reach, p2 is not.
     const card = eligibilityCard(INSURER, '201', TODAY);

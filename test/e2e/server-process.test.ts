@@ -6,7 +6,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Bundle, Patient } from '@medplum/fhirtypes';
@@ -15,18 +14,9 @@ import { AccessTokens } from '../../src/auth/access-token.ts';
 import { generateSigningJwks, serverKeysFromJwks } from '../../src/auth/keys.ts';
 import { authEndpoints } from '../../src/auth/smart-configuration.ts';
 import { fhirFetch, useToken } from '../helpers/fhir.ts';
+import { freePort } from '../helpers/free-port.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 interface Proc {
   child: ChildProcess;

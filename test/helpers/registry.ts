@@ -2,7 +2,8 @@
 import type { Parameters, ParametersParameter, Patient } from '@medplum/fhirtypes';
 import { parseInsurerNumber } from '../../src/identifiers/insurer-number.ts';
 import { parseMyNumber } from '../../src/identifiers/my-number.ts';
-import { ID_SYSTEMS } from '../../src/core/systems.ts';
+import { EXTENSIONS, ID_SYSTEMS } from '../../src/core/systems.ts';
+import { fhirFetch } from './fhir.ts';
 import { NAME_REPRESENTATION } from '../../src/core/systems.ts';
 
 /** The 8-digit insurer number with a correct check digit for a 7-digit body. */
@@ -89,4 +90,57 @@ export function results(p: Parameters): ParsedResult[] {
         issues: get('issues')?.resource as ParsedResult['issues'],
       };
     });
+}
+
+/**
+ * Registers a family's members (insurer, 記号 1, each member's number, 枝番 00, born 1981-01-01,
+ * insured since 2020-04-01) and posts each one's Coverage, as an insurer's onboarding does;
+ * returns record → Patient id. Uses the token set by useToken.
+ */
+export async function registerInsured(
+  base: string,
+  insurer: string,
+  family: { kana: string; kanji: string },
+  members: readonly { record: string; number: string; given: string }[],
+): Promise<Record<string, string>> {
+  const reg = await fhirFetch<Parameters>(`${base}/Patient/$register`, {
+    method: 'POST',
+    json: registerBody(
+      members.map((m) => ({
+        record: m.record,
+        patient: registrationPatient({
+          insurer,
+          symbol: '1',
+          number: m.number,
+          kana: [family.kana, m.given],
+          kanji: [family.kanji, m.given],
+          birthDate: '1981-01-01',
+          period: { start: '2020-04-01' },
+        }),
+      })),
+    ),
+  });
+  const pid: Record<string, string> = {};
+  for (const r of results(reg.body)) pid[r.record as string] = r.patient as string;
+  const jpc = EXTENSIONS.jpCoverageInsuredPerson;
+  for (const m of members) {
+    const res = await fhirFetch(`${base}/Coverage`, {
+      method: 'POST',
+      json: {
+        resourceType: 'Coverage',
+        status: 'active',
+        identifier: [{ system: ID_SYSTEMS.insuredMemberId, value: `${insurer}:1:${m.number}:00` }],
+        extension: [
+          { url: `${jpc}Symbol`, valueString: '1' },
+          { url: `${jpc}Number`, valueString: m.number },
+          { url: `${jpc}SubNumber`, valueString: '00' },
+        ],
+        beneficiary: { reference: `Patient/${pid[m.record] ?? ''}` },
+        payor: [{ identifier: { system: ID_SYSTEMS.insurerNumber, value: insurer } }],
+        period: { start: '2020-04-01' },
+      },
+    });
+    if (res.status !== 201) throw new Error(`Coverage not created: ${res.text}`);
+  }
+  return pid;
 }

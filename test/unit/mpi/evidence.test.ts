@@ -108,27 +108,27 @@ describe('the score', () => {
 
 describe('held below probable without an identifier', () => {
   it('a given name that disagrees in every script given: a family member', () => {
-    expect(heldBelowProbable(score(daughter, father).cmp)).toMatch(/given name disagrees/);
+    expect(heldBelowProbable(score(daughter, father).cmp)?.reason).toMatch(/given name disagrees/);
     const twin: Who = { ...father, kana: ['マツモト', 'タカシ'], kanji: ['松本', '隆'] };
-    expect(heldBelowProbable(score(twin, father).cmp)).toMatch(/given name disagrees/);
+    expect(heldBelowProbable(score(twin, father).cmp)?.reason).toMatch(/given name disagrees/);
   });
   it('not when one script still agrees (a typo in the kana)', () => {
     const typo: Who = { ...father, kana: ['マツモト', 'ヌケル'] };
     expect(score(typo, father).cmp.givenKana).toBe('disagree');
-    expect(heldBelowProbable(score(typo, father).cmp)).toBeUndefined();
+    expect(heldBelowProbable(score(typo, father).cmp)?.reason).toBeUndefined();
   });
   it('a birth date that disagrees outright with no contact data agreeing: a namesake', () => {
     const namesake: Who = { ...father, birthDate: '1961-11-23', phone: undefined, postal: undefined, address: undefined };
-    expect(heldBelowProbable(score(namesake, father).cmp)).toMatch(/birth date disagrees/);
+    expect(heldBelowProbable(score(namesake, father).cmp)?.reason).toMatch(/birth date disagrees/);
   });
   it('with an agreeing identifier only the family-member rule holds: a mistyped birth date on one’s own card is still oneself', () => {
     const namesake: Who = { ...father, birthDate: '1961-11-23', phone: undefined, postal: undefined, address: undefined };
-    expect(heldBelowProbable(score(namesake, father).cmp, true)).toBeUndefined();
-    expect(heldBelowProbable(score(daughter, father).cmp, true)).toMatch(/given name disagrees/);
+    expect(heldBelowProbable(score(namesake, father).cmp, true)?.reason).toBeUndefined();
+    expect(heldBelowProbable(score(daughter, father).cmp, true)?.reason).toMatch(/given name disagrees/);
   });
   it('not for a day/month swap or one wrong digit, nor when the home agrees', () => {
-    expect(heldBelowProbable(score({ ...father, birthDate: '1950-01-06' }, father).cmp)).toBeUndefined();
-    expect(heldBelowProbable(score({ ...father, birthDate: '1950-06-02' }, father).cmp)).toBeUndefined();
-    expect(heldBelowProbable(score({ ...father, birthDate: '1961-11-23' }, father).cmp)).toBeUndefined();
+    expect(heldBelowProbable(score({ ...father, birthDate: '1950-01-06' }, father).cmp)?.reason).toBeUndefined();
+    expect(heldBelowProbable(score({ ...father, birthDate: '1950-06-02' }, father).cmp)?.reason).toBeUndefined();
+    expect(heldBelowProbable(score({ ...father, birthDate: '1961-11-23' }, father).cmp)?.reason).toBeUndefined();
   });
 });
