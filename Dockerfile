@@ -21,6 +21,8 @@ COPY --from=ig /app/ig/site ./ig/site
 # Build the slim R4 definitions cache now, so containers start fast and never write to /app.
 RUN node -e "import('./src/fhir/definitions/slim-structures.ts').then((m) => m.loadSlimStructures())" \
  && mkdir -p /data && chown node:node /data
+# glibc keeps up to 8 malloc arenas per core, each holding freed memory: two keep the server ~20 MB smaller.
+ENV MALLOC_ARENA_MAX=2
 USER node
 VOLUME ["/data"]
 EXPOSE 8080

@@ -49,7 +49,7 @@ import {
   tokenPurposeOf,
 } from '../test/helpers/fuzz-requests.ts';
 import type { FuzzRequest, ServerModel, Stage } from '../test/helpers/fuzz-requests.ts';
-import { benchAuth, benchLog, freshPgDatabase, ROOT, rssMb, startFlags, tempDataDir, writeResults } from './lib.ts';
+import { benchAuth, benchLog, freshPgDatabase, ROOT, rssMb, startEnv, startFlags, tempDataDir, writeResults } from './lib.ts';
 import type { Driver } from './lib.ts';
 import { freePort } from '../test/helpers/free-port.ts';
 
@@ -123,7 +123,7 @@ async function startServer(env: Record<string, string>): Promise<Server> {
   const base = `${root}/fhir`;
   const child = spawn(process.execPath, [...startFlags(), 'src/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', MEDID_BASE_URL: base, LOG_LEVEL: 'warn', ...env },
+    env: { ...startEnv(), ...process.env, PORT: String(port), HOST: '127.0.0.1', MEDID_BASE_URL: base, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs = new Map<string, string[]>();

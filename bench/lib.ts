@@ -44,11 +44,28 @@ export async function freshPgDatabase(adminUrl: string): Promise<{ url: string; 
   };
 }
 
+/** `npm start`'s command line: the environment it sets (`NAME=value` before `node`) and Node's flags. */
+function startScript(): string[] {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  return (pkg.scripts['start'] ?? '').split(' ').filter(Boolean);
+}
+
 /** The Node flags of `npm start`, so the benchmark runs the server exactly as users do. */
 export function startFlags(): string[] {
   if (process.env['BENCH_NODE_FLAGS'] !== undefined) return process.env['BENCH_NODE_FLAGS'].split(' ').filter(Boolean);
-  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  return (pkg.scripts['start'] ?? '').split(' ').filter((a) => a.startsWith('--'));
+  return startScript().filter((a) => a.startsWith('--'));
+}
+
+/** The environment `npm start` sets (MALLOC_ARENA_MAX), unless the caller's environment sets it already. */
+export function startEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const a of startScript()) {
+    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(a);
+    if (!m) break;
+    const [, name = '', value = ''] = m;
+    if (process.env[name] === undefined) env[name] = value;
+  }
+  return env;
 }
 
 export async function analyze(url: string): Promise<void> {
@@ -117,6 +134,7 @@ export async function startServer(env: Record<string, string>, root = ROOT): Pro
   const child = spawn(process.execPath, [...startFlags(), 'src/main.ts'], {
     cwd: root,
     env: {
+      ...startEnv(),
       ...process.env,
       PORT: String(port),
       HOST: '127.0.0.1',

@@ -33,3 +33,13 @@ export function checkRequestUrl(originalUrl: string, expression?: string): void 
     }
   }
 }
+
+/**
+ * A conditional create's search (If-None-Exist, or a Bundle entry's request.ifNoneExist) is a
+ * query string like the URL's own and gets the same check: it reaches the search SQL as it is.
+ */
+export function checkConditionalQuery(query: unknown, expression: string): void {
+  if (query === undefined || query === null || query === '') return;
+  if (typeof query !== 'string') throw errors.badRequest(`${expression} must be a string`, 'invalid-parameter', expression);
+  checkRequestUrl(`?${query.startsWith('?') ? query.slice(1) : query}`, expression);
+}

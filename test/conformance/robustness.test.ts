@@ -16,7 +16,14 @@ const OBS = { resourceType: 'Observation', status: 'final', code: { text: 'x' } 
 const XHTML = 'http://www.w3.org/1999/xhtml';
 
 /** A raw HTTP request, for paths and bodies fetch() would refuse or rewrite. */
-function raw(base: string, method: string, path: string, token: string, body?: string): Promise<{ status: number; text: string }> {
+function raw(
+  base: string,
+  method: string,
+  path: string,
+  token: string,
+  body?: string,
+  extraHeaders: Record<string, string> = {},
+): Promise<{ status: number; text: string }> {
   const u = new URL(base);
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -25,7 +32,7 @@ function raw(base: string, method: string, path: string, token: string, body?: s
         port: u.port,
         method,
         path,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' },
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json', ...extraHeaders },
       },
       (res) => {
         let text = '';
@@ -378,6 +385,40 @@ describe.each(testDrivers())('robustness on %s', (driver) => {
         expect(res.status, String(url)).toBe(400);
         expect(JSON.stringify(JSON.parse(res.text))).toContain('Bundle.entry[0].request.url');
       }
+    });
+    it('a conditional create whose If-None-Exist holds a NUL or a bad %-escape is 400 naming where, in a header or a Bundle entry', async () => {
+      // Found by the fuzz benchmark (seed 11): the query reached the search SQL and PostgreSQL refused the NUL (500).
+      for (const cond of ['identifier=%00', 'identifier=%E0%A4%A', 'name=a%01b']) {
+        const direct = await raw(s.base, 'POST', '/fhir/Medication', s.token, '{"resourceType":"Medication"}', {
+          'if-none-exist': cond,
+        });
+        expect(direct.status, cond).toBe(400);
+        expect(direct.text).toContain('If-None-Exist');
+        for (const type of ['batch', 'transaction']) {
+          const body = {
+            resourceType: 'Bundle',
+            type,
+            entry: [{ resource: { resourceType: 'Medication' }, request: { method: 'POST', url: 'Medication', ifNoneExist: cond } }],
+          };
+          const res = await raw(s.base, 'POST', '/fhir', s.token, JSON.stringify(body));
+          const text = JSON.stringify(JSON.parse(res.text));
+          // Entries are parsed before any runs, so a batch is refused as a whole too, like a bad request.url.
+          expect(res.status, `${type} ${cond}`).toBe(400);
+          expect(text, `${type} ${cond}`).toContain('Bundle.entry[0].request.ifNoneExist');
+        }
+      }
+      const n = await raw(
+        s.base,
+        'POST',
+        '/fhir',
+        s.token,
+        JSON.stringify({
+          resourceType: 'Bundle',
+          type: 'batch',
+          entry: [{ resource: { resourceType: 'Medication' }, request: { method: 'POST', url: 'Medication', ifNoneExist: 7 } }],
+        }),
+      );
+      expect(JSON.stringify(JSON.parse(n.text))).toContain('Bundle.entry[0].request.ifNoneExist must be a string');
     });
     it('a PATCH whose body is JSON null or a number is 400', async () => {
       for (const body of ['null', '7']) expect((await raw(s.base, 'PATCH', '/fhir/Patient/x', s.token, body)).status, body).toBe(400);

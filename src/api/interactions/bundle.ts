@@ -12,7 +12,7 @@ import crypto from 'node:crypto';
 import type { Bundle, BundleEntry } from '@medplum/fhirtypes';
 import type { FhirContext } from '../context.ts';
 import { errors, isOutcomeError, OperationOutcomeError, statusOf } from '../../core/outcome.ts';
-import { checkRequestUrl } from '../request-url.ts';
+import { checkConditionalQuery, checkRequestUrl } from '../request-url.ts';
 import type { FhirRequest, FhirResponse, HttpMethod } from '../request.ts';
 import type { Route, Router } from '../router.ts';
 
@@ -47,6 +47,7 @@ function parseEntries(bundle: Bundle, baseUrl: string): Entry[] {
     if (url === undefined || url === null || url === '') throw errors.badRequest(`${at}.url is required`, 'invalid-bundle', `${at}.url`);
     if (typeof url !== 'string') throw errors.badRequest(`${at}.url must be a string`, 'invalid-bundle', `${at}.url`);
     checkRequestUrl(url, `${at}.url`);
+    checkConditionalQuery(entry.request?.ifNoneExist, `${at}.ifNoneExist`);
     const rel = url.startsWith(baseUrl + '/') ? url.slice(baseUrl.length + 1) : url;
     if (/^[a-z][a-z0-9+.-]*:/i.test(rel))
       throw errors.badRequest(`${at}.url must be relative to this server's base`, 'invalid-bundle', `${at}.url`);

@@ -8,6 +8,7 @@ import type { StoredResource } from '../../fhir/stored-resource.ts';
 import type { FhirContext } from '../context.ts';
 import { errors, informational } from '../../core/outcome.ts';
 import { header, rowsFor } from '../request.ts';
+import { checkConditionalQuery } from '../request-url.ts';
 import type { FhirRequest, FhirResponse } from '../request.ts';
 import type { Route, RouteParams } from '../router.ts';
 import { assertReadable } from './scope-constraints.ts';
@@ -71,6 +72,7 @@ export function crudRoutes(ctx: FhirContext): Route[] {
       handler: async (req, params) => {
         const type = p(params, 'type');
         const ifNoneExist = header(req, 'if-none-exist');
+        checkConditionalQuery(ifNoneExist, 'If-None-Exist');
         const r = await ctx.uow.resources.create(type, req.body, {
           ifNoneExist: ifNoneExist || undefined,
           id: req.internal?.assignedId,
