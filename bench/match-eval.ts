@@ -16,7 +16,7 @@ import { KANJI_VARIANTS } from '../src/jp/kanji-variants.ts';
 import { kanaBase } from '../src/jp/kana.ts';
 import { NAME_REPRESENTATION } from '../src/core/systems.ts';
 import { benchAuth, benchLog, freshPgDatabase, median, medianLoad, ROOT, startServer, tempDataDir, writeResults } from './lib.ts';
-import { importPopulation, otherFamily, otherGiven, unregisteredMember } from './match-population.ts';
+import { flat, importPopulation, importRecords, otherFamily, otherGiven, unregisteredMember } from './match-population.ts';
 import type { Person } from './match-population.ts';
 import { rng } from './synthetic.ts';
 
@@ -43,6 +43,7 @@ const KINDS = [
   'identifier-contradicting',
   'twin',
   'married-moved',
+  'married-registered',
   'not-registered-sibling',
   'not-registered-household',
   'not-registered-namesake',
@@ -157,7 +158,17 @@ function patientOf(q: {
   };
 }
 
-function makeQueries(people: Person[], registered: Map<string, string>, twins: Person[], n: number): Query[] {
+/**
+ * The labelled queries, and the registrations to import before they are sent: the married women
+ * whose new family name the registry was told of (kind married-registered).
+ */
+function makeQueries(
+  people: Person[],
+  registered: Map<string, string>,
+  twins: Person[],
+  n: number,
+): { queries: Query[]; renames: Record<string, string>[] } {
+  const renames: Record<string, string>[] = [];
   const r = rng(QUERY_SEED);
   const inRegistry = people.filter((p) => registered.has(p.record));
   // Unregistered persons whose household has a registered member: parents, children, siblings.
@@ -173,7 +184,7 @@ function makeQueries(people: Person[], registered: Map<string, string>, twins: P
         : kind === 'not-registered-household' && unregistered.length > 0
           ? unregistered[Math.floor(r() * unregistered.length)]
           : pick();
-    if ((kind === 'married' || kind === 'married-moved') && p.sex !== 'female')
+    if ((kind === 'married' || kind === 'married-moved' || kind === 'married-registered') && p.sex !== 'female')
       for (let k = 0; k < 20 && p.sex !== 'female'; k++) p = pick();
     const q = {
       fj: p.familyKanji,
@@ -234,6 +245,18 @@ function makeQueries(people: Person[], registered: Map<string, string>, twins: P
         q.address = undefined;
         q.postal = undefined;
         break;
+      case 'married-registered': {
+        // Married and moved; her insurer registered the new family name and address (the
+        // registry keeps the old name as use: old). A clinic that knew her before types her
+        // maiden name, without card, phone or address.
+        const [nj, nk] = otherFamily(r, p.familyKana);
+        if (p.sex === 'female' && !renames.some((x) => x['record'] === p.record))
+          renames.push({ ...flat(p), family_kanji: nj, family_kana: nk, address: `${p.prefecture}${p.city}9-9-9`, phone: '' });
+        q.phone = undefined;
+        q.address = undefined;
+        q.postal = undefined;
+        break;
+      }
       case 'not-registered-household':
         // A registered person's parent, child or sibling, as a desk would type them: the
         // household's address and phone more often than other queries carry them.
@@ -288,10 +311,11 @@ function makeQueries(people: Person[], registered: Map<string, string>, twins: P
         break;
     }
     const iso = q.birthDate && /^\d{4}-\d{2}-\d{2}$/.test(q.birthDate) ? q.birthDate : undefined;
-    const baselineKey = q.fk && iso && q.sex ? `${kanaBase(q.fk + q.gk)}|${iso}|${q.sex}` : undefined;
+    // The exact baseline knows only current names: a maiden name finds nobody there.
+    const baselineKey = kind !== 'married-registered' && q.fk && iso && q.sex ? `${kanaBase(q.fk + q.gk)}|${iso}|${q.sex}` : undefined;
     out.push({ kind, truth, patient: patientOf(q), baselineKey });
   }
-  return out;
+  return { queries: out, renames };
 }
 
 interface Outcome {
@@ -509,7 +533,11 @@ async function main(): Promise<void> {
     log(
       `registered ${registered.size} persons (${held} held for review; ${notImported} household members left unregistered), ${twins.length} registered twins`,
     );
-    const queries = makeQueries(people, registered, twins, QUERIES);
+    const { queries, renames } = makeQueries(people, registered, twins, QUERIES);
+    if (renames.length > 0) {
+      const heldRenames = importRecords(renames, { dir, env, name: 'married' }, log);
+      log(`married-registered: ${renames.length} new family names registered, ${heldRenames.size} held for review`);
+    }
     const server = await startServer({
       DATABASE_URL: db.url,
       MEDID_DATA_DIR: dir,

@@ -554,6 +554,43 @@ export function registeredPeople(population: { people: Person[]; registered: Map
 }
 
 /**
+ * Imports flat records with `medid import` into the database of `env` (a file `<name>.ndjson`
+ * in `dir`) and returns the records held for review.
+ */
+export function importRecords(
+  records: readonly Record<string, string>[],
+  o: { dir: string; env: NodeJS.ProcessEnv; name: string },
+  log: (s: string) => void,
+): Set<string> {
+  const file = path.join(o.dir, `${o.name}.ndjson`);
+  fs.writeFileSync(file, `${records.map((r) => JSON.stringify(r)).join('\n')}\n`);
+  const t0 = performance.now();
+  // Large populations print a progress line a minute on stderr (BENCH_PROGRESS=1).
+  const progress = process.env['BENCH_PROGRESS'] === '1' ? ['--progress', '60'] : ['--quiet'];
+  const imp = spawnSync(process.execPath, ['src/cli/main.ts', 'import', file, ...progress, '--concurrency', '4'], {
+    cwd: ROOT,
+    env: o.env,
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  log(
+    `import ${o.name}: ${imp.stdout.trim().split('\n').at(-1) ?? `exit ${String(imp.status)}`} (${((performance.now() - t0) / 1000).toFixed(0)} s)`,
+  );
+  const errors = `${file}.errors.ndjson`;
+  return new Set(
+    fs.existsSync(errors)
+      ? fs
+          .readFileSync(errors, 'utf8')
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => (JSON.parse(l) as { record: string }).record)
+      : [],
+  );
+}
+
+/**
  * Writes `persons` persons (household seed `seed`) to an NDJSON file in `dir`, imports them with
  * `medid import` into the database of `env`, and returns them with the Patient id of each one
  * that became a person (a namesake held for review did not).
@@ -573,32 +610,11 @@ export async function importPopulation(
   const people: Person[] = [];
   for (let h = 0; people.length < o.persons; h++) people.push(...household(h, o.seed));
   people.length = o.persons;
-  const file = path.join(o.dir, 'population.ndjson');
   const imported = o.holdOut ? people.filter((p) => !o.holdOut?.(p)) : people;
-  fs.writeFileSync(file, `${imported.map((p) => JSON.stringify(flat(p))).join('\n')}\n`);
-  const t0 = performance.now();
-  // Large populations print a progress line a minute on stderr (BENCH_PROGRESS=1).
-  const progress = process.env['BENCH_PROGRESS'] === '1' ? ['--progress', '60'] : ['--quiet'];
-  const imp = spawnSync(process.execPath, ['src/cli/main.ts', 'import', file, ...progress, '--concurrency', '4'], {
-    cwd: ROOT,
-    env: o.env,
-    encoding: 'utf8',
-    maxBuffer: 1 << 26,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  log(
-    `import: ${imp.stdout.trim().split('\n').at(-1) ?? `exit ${String(imp.status)}`} (${((performance.now() - t0) / 1000).toFixed(0)} s)`,
-  );
-  const errors = `${file}.errors.ndjson`;
-  const held = new Set(
-    fs.existsSync(errors)
-      ? fs
-          .readFileSync(errors, 'utf8')
-          .trim()
-          .split('\n')
-          .filter(Boolean)
-          .map((l) => (JSON.parse(l) as { record: string }).record)
-      : [],
+  const held = importRecords(
+    imported.map((p) => flat(p)),
+    { dir: o.dir, env: o.env, name: 'population' },
+    log,
   );
   const client = new pg.Client({ connectionString: o.databaseUrl });
   await client.connect();

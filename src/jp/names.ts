@@ -21,13 +21,33 @@ function parts(n: HumanName): NameParts {
   return t.length >= 2 ? { family: t[0], given: t.slice(1).join('') } : { family: t[0] };
 }
 
+const isKana = (n: HumanName): boolean =>
+  representationOf(n) === 'SYL' ||
+  (representationOf(n) === undefined && isKanaOnly([n.family, ...(n.given ?? []), n.text].filter(Boolean).join('')));
+
+const isFormer = (n: HumanName): boolean => n.use === 'old' || n.use === 'maiden';
+
 /** Kana (SYL, or written only in kana) and kanji (IDE, or anything else not ABC) names of a Patient, current ones only. */
 export function namesOf(p: Patient): { kana?: NameParts; kanji?: NameParts } {
-  const names = (p.name ?? []).filter((n) => n.use !== 'old' && n.use !== 'maiden');
-  const isKana = (n: HumanName): boolean =>
-    representationOf(n) === 'SYL' ||
-    (representationOf(n) === undefined && isKanaOnly([n.family, ...(n.given ?? []), n.text].filter(Boolean).join('')));
+  const names = (p.name ?? []).filter((n) => !isFormer(n));
   const kana = names.find(isKana);
   const kanji = names.find((n) => !isKana(n) && representationOf(n) !== 'ABC');
   return { kana: kana ? parts(kana) : undefined, kanji: kanji ? parts(kanji) : undefined };
+}
+
+/**
+ * The family names a person no longer uses (`use: old` or `maiden`: the registry keeps a name
+ * that changed as `old`, e.g. on marriage), in kana and in kanji: a desk that knew the person
+ * before still types them.
+ */
+export function formerFamilyNamesOf(p: Patient): { kana: string[]; kanji: string[] } {
+  const kana: string[] = [];
+  const kanji: string[] = [];
+  for (const n of (p.name ?? []).filter(isFormer)) {
+    const family = parts(n).family;
+    if (!family) continue;
+    if (isKana(n)) kana.push(family);
+    else if (representationOf(n) !== 'ABC') kanji.push(family);
+  }
+  return { kana, kanji };
 }

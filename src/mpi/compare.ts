@@ -20,9 +20,10 @@ export const FIELDS = [
 export type Field = (typeof FIELDS)[number];
 
 export const LEVELS = {
-  familyKana: ['exact', 'loose', 'similar', 'disagree'],
+  // 'former': the name agrees with one the other side no longer uses (a maiden name, kept as `use: old`).
+  familyKana: ['exact', 'loose', 'similar', 'former', 'disagree'],
   givenKana: ['exact', 'loose', 'similar', 'disagree'],
-  familyKanji: ['exact', 'disagree'],
+  familyKanji: ['exact', 'former', 'disagree'],
   givenKanji: ['exact', 'disagree'],
   birthDate: ['exact', 'swapped', 'one-digit', 'disagree'],
   sex: ['agree', 'disagree'],
@@ -67,7 +68,7 @@ export function jaroWinkler(a: string, b: string): number {
   return jaro + prefix * 0.1 * (1 - jaro);
 }
 
-function kana(q: string | undefined, c: string | undefined, ql: string | undefined, cl: string | undefined): Level<'familyKana'> {
+function kana(q: string | undefined, c: string | undefined, ql: string | undefined, cl: string | undefined): Level<'givenKana'> {
   if (!q || !c) return 'missing';
   if (q === c) return 'exact';
   if (ql !== undefined && ql === cl) return 'loose';
@@ -76,6 +77,33 @@ function kana(q: string | undefined, c: string | undefined, ql: string | undefin
 
 const eq = <L extends string>(q: string | undefined, c: string | undefined, yes: L): L | 'disagree' | 'missing' =>
   !q || !c ? 'missing' : q === c ? yes : 'disagree';
+
+/**
+ * A family name that does not agree now but agrees with a name one side no longer uses: the
+ * query's name is the candidate's former one (the registry kept it when it changed), the
+ * query's former name is the candidate's, or both once had the same. Only a disagreement is
+ * looked at again: a current name that agrees, even loosely, says more.
+ */
+function agreesWithFormer(
+  q: string | undefined,
+  c: string | undefined,
+  qf: readonly string[] | undefined,
+  cf: readonly string[] | undefined,
+): boolean {
+  return (!!q && !!cf?.includes(q)) || (!!c && !!qf?.includes(c)) || (!!qf && !!cf && qf.some((n) => cf.includes(n)));
+}
+
+function familyKana(q: MatchFeatures, c: MatchFeatures): Level<'familyKana'> {
+  const level = kana(q.familyKana, c.familyKana, q.familyKanaLoose, c.familyKanaLoose);
+  return level === 'disagree' && agreesWithFormer(q.familyKana, c.familyKana, q.formerFamilyKana, c.formerFamilyKana) ? 'former' : level;
+}
+
+function familyKanji(q: MatchFeatures, c: MatchFeatures): Level<'familyKanji'> {
+  const level = eq(q.familyKanji, c.familyKanji, 'exact');
+  return level === 'disagree' && agreesWithFormer(q.familyKanji, c.familyKanji, q.formerFamilyKanji, c.formerFamilyKanji)
+    ? 'former'
+    : level;
+}
 
 /** Day and month swapped (1980-04-03 vs 1980-03-04), or exactly one digit different. */
 function birthDate(q: string | undefined, c: string | undefined): Level<'birthDate'> {
@@ -114,9 +142,9 @@ export function compare(q: MatchFeatures, c: MatchFeatures): Comparison {
         : 'disagree';
   const phone = !qq.phones || !c.phones ? 'missing' : qq.phones.some((p) => c.phones?.includes(p)) ? 'agree' : 'disagree';
   return {
-    familyKana: kana(qq.familyKana, c.familyKana, qq.familyKanaLoose, c.familyKanaLoose),
+    familyKana: familyKana(qq, c),
     givenKana: kana(qq.givenKana, c.givenKana, qq.givenKanaLoose, c.givenKanaLoose),
-    familyKanji: eq(qq.familyKanji, c.familyKanji, 'exact'),
+    familyKanji: familyKanji(qq, c),
     givenKanji: eq(qq.givenKanji, c.givenKanji, 'exact'),
     birthDate: birthDate(qq.birthDate, c.birthDate),
     sex: qq.sex === 'unknown' || c.sex === 'unknown' ? 'missing' : eq(qq.sex, c.sex, 'agree'),

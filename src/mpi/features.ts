@@ -13,13 +13,13 @@ import { addressKey } from '../jp/address.ts';
 import { parseJapaneseDate } from '../jp/date.ts';
 import { kanaKey, kanaLooseKey } from '../jp/kana.ts';
 import { kanjiKey } from '../jp/kanji.ts';
-import { namesOf } from '../jp/names.ts';
+import { formerFamilyNamesOf, namesOf } from '../jp/names.ts';
 import { phoneKey } from '../jp/phone.ts';
 import { postalKey } from '../jp/postal-code.ts';
 import { STORED_FEATURE_KEYS } from '../store/mpi.ts';
 
 /** The version of the stored match index (features and blocking keys). */
-export const MATCH_INDEX_VERSION = 1;
+export const MATCH_INDEX_VERSION = 2;
 
 export interface MatchFeatures {
   /** kanaKey of the family and given kana (long vowels, small kana, width folded). */
@@ -39,6 +39,9 @@ export interface MatchFeatures {
   address?: string;
   /** Phone digits, distinct. */
   phones?: string[];
+  /** kanaKey and kanjiKey of family names no longer used (`use: old` or `maiden`), distinct and not the current one. */
+  formerFamilyKana?: string[];
+  formerFamilyKanji?: string[];
 }
 
 /** Every feature has a stored key (the type check fails here when a new feature has none). */
@@ -46,8 +49,15 @@ export const STORED_KEY_OF: Readonly<Record<keyof MatchFeatures, string>> = STOR
 
 const nonEmpty = (s: string | undefined): string | undefined => (s === undefined || s === '' ? undefined : s);
 
+/** Distinct non-empty keys, without the current one; undefined when none is left. */
+function formerKeys(names: readonly string[], key: (s: string) => string, current: string | undefined): string[] | undefined {
+  const keys = [...new Set(names.map(key).filter((k) => k !== '' && k !== current))];
+  return keys.length > 0 ? keys : undefined;
+}
+
 export function featuresOf(p: Patient): MatchFeatures {
   const { kana, kanji } = namesOf(p);
+  const former = formerFamilyNamesOf(p);
   const addr = p.address?.find((a) => a.use !== 'old') ?? p.address?.[0];
   const addrText = addr ? (addr.text ?? [addr.state, addr.city, ...(addr.line ?? [])].filter(Boolean).join('')) : '';
   const phones = (p.telecom ?? [])
@@ -67,6 +77,8 @@ export function featuresOf(p: Patient): MatchFeatures {
     address: nonEmpty(addrText && addressKey(addrText)),
     phones: phones.length > 0 ? [...new Set(phones)] : undefined,
   };
+  f.formerFamilyKana = formerKeys(former.kana, kanaKey, f.familyKana);
+  f.formerFamilyKanji = formerKeys(former.kanji, kanjiKey, f.familyKanji);
   // Absent fields are left out: the stored JSON stays small.
   return Object.fromEntries(Object.entries(f).filter(([, v]) => v !== undefined));
 }

@@ -30,9 +30,11 @@ export const DEFAULT_WEIGHTS: Weights = {
     // Family names change (marriage, adoption): disagreement is weak evidence against a match.
     // Given names almost never do: disagreement (beyond the loose and similar levels that
     // absorb typos) is strong evidence — it is what tells twins and siblings apart.
-    familyKana: { exact: 0.84, loose: 0.03, similar: 0.03, disagree: 0.1 },
+    // 'former': some of the family names that differ are a name the person had before
+    // (marriage), which the registry knows when the change was registered.
+    familyKana: { exact: 0.81, loose: 0.03, similar: 0.03, former: 0.03, disagree: 0.1 },
     givenKana: { exact: 0.93, loose: 0.035, similar: 0.033, disagree: 0.002 },
-    familyKanji: { exact: 0.83, disagree: 0.17 },
+    familyKanji: { exact: 0.78, former: 0.05, disagree: 0.17 },
     givenKanji: { exact: 0.99, disagree: 0.01 },
     birthDate: { exact: 0.95, swapped: 0.015, 'one-digit': 0.025, disagree: 0.01 },
     sex: { agree: 0.99, disagree: 0.01 },
@@ -41,9 +43,10 @@ export const DEFAULT_WEIGHTS: Weights = {
     phone: { agree: 0.7, disagree: 0.3 },
   },
   u: {
-    familyKana: { exact: 0.003, loose: 0.002, similar: 0.02, disagree: 0.975 },
+    // Another person's former family name agreeing: the name's share times the few who changed theirs.
+    familyKana: { exact: 0.003, loose: 0.002, similar: 0.02, former: 0.0003, disagree: 0.9747 },
     givenKana: { exact: 0.003, loose: 0.002, similar: 0.03, disagree: 0.965 },
-    familyKanji: { exact: 0.003, disagree: 0.997 },
+    familyKanji: { exact: 0.003, former: 0.0003, disagree: 0.9967 },
     givenKanji: { exact: 0.002, disagree: 0.998 },
     birthDate: { exact: 0.00003, swapped: 0.00003, 'one-digit': 0.0008, disagree: 0.999 },
     sex: { agree: 0.5, disagree: 0.5 },
@@ -75,6 +78,13 @@ export interface FieldWeight {
   weight: number;
 }
 
+/**
+ * Levels whose weights are always the defaults: a former family name agreeing is too rare among
+ * blocked pairs for EM to see (an estimate would give it ~0 and make it weigh less than a
+ * disagreement), and an older estimate does not have it.
+ */
+const DEFAULT_LEVELS = new Set<string>(['former']);
+
 const NAME_FIELDS = new Set<Field>(['familyKana', 'givenKana', 'familyKanji', 'givenKanji']);
 const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x));
 
@@ -83,8 +93,9 @@ export function fieldWeights(c: Comparison, w: Weights, counts: ValueCounts = {}
   return FIELDS.map((field) => {
     const level = c[field];
     if (level === 'missing') return { field, level, weight: 0 };
-    const m = (w.m[field] as Record<string, number | undefined>)[level] ?? 0.5;
-    let u = (w.u[field] as Record<string, number | undefined>)[level] ?? 0.5;
+    const from = DEFAULT_LEVELS.has(level) ? DEFAULT_WEIGHTS : w;
+    const m = (from.m[field] as Record<string, number | undefined>)[level] ?? 0.5;
+    let u = (from.u[field] as Record<string, number | undefined>)[level] ?? 0.5;
     if (level === 'exact' && NAME_FIELDS.has(field) && w.persons > 0) {
       // Frequency-aware: the share of persons with this very value (an unseen value counts once).
       const n = counts[field as keyof ValueCounts] ?? 0;

@@ -23,6 +23,8 @@ export const STORED_FEATURE_KEYS = {
   postalCode: 'z',
   address: 'a',
   phones: 'p',
+  formerFamilyKana: 'ok',
+  formerFamilyKanji: 'oj',
 } as const;
 
 export type FeatureName = keyof typeof STORED_FEATURE_KEYS;
@@ -52,6 +54,8 @@ function decodeFeatures(o: Record<string, unknown> | null): StoredFeatures {
     postalCode: f['z'],
     address: f['a'],
     phones: f['p'],
+    formerFamilyKana: f['ok'],
+    formerFamilyKanji: f['oj'],
   } satisfies Record<FeatureName, unknown>;
 }
 

@@ -127,6 +127,14 @@ describe.each(testDrivers())('$match and $ihe-pix on %s', (driver) => {
       gender: 'female',
       birthDate: '1990-12-01',
     },
+    bride: {
+      insurer: INSURER,
+      number: '501',
+      kanji: ['中村', '真理子'],
+      kana: ['ナカムラ', 'マリコ'],
+      gender: 'female',
+      birthDate: '1988-02-20',
+    },
   };
   const match = async (resource: Patient, extra: Parameters['parameter'] = [], token?: string) => {
     const res = await fhirFetch<Bundle>(`${s.base}/Patient/$match`, {
@@ -147,7 +155,7 @@ describe.each(testDrivers())('$match and $ihe-pix on %s', (driver) => {
       json: registerBody(Object.entries(people).map(([record, p]) => ({ record, patient: registrationPatient(p) }))),
     });
     for (const r of results(res.body)) ids[r.record as string] = { patient: r.patient as string, medicalId: r.medicalId as string };
-    expect(Object.keys(ids)).toHaveLength(6);
+    expect(Object.keys(ids)).toHaveLength(7);
     expect(results(res.body).find((r) => r.record === 'satoB')?.status).toBe('created');
     // The hospital's own patient id for hanako (PIXm).
     const p = (await fhirFetch<Patient>(`${s.base}/Patient/${ids['hanako']?.patient ?? ''}`)).body;
@@ -236,6 +244,23 @@ describe.each(testDrivers())('$match and $ihe-pix on %s', (driver) => {
     expect(top).toBeDefined();
     expect(['probable', 'possible']).toContain(grade(top));
     expect(fieldResult(top, 'familyKana')).toBe('disagree');
+  });
+
+  it('finds a maiden name the registry kept when the marriage was registered: family name "former", probable or better', async () => {
+    // The insurer registers the new family name under the same insured number; the registry keeps 中村 as use: old.
+    const married: PersonSpec = { ...people['bride'], kanji: ['小林', '真理子'], kana: ['コバヤシ', 'マリコ'] };
+    const reg = await fhirFetch<Parameters>(`${s.base}/Patient/$register`, {
+      method: 'POST',
+      json: registerBody([{ record: 'bride', patient: registrationPatient(married) }]),
+    });
+    expect(results(reg.body)[0]?.patient).toBe(ids['bride']?.patient);
+    // A clinic that knew her before she married: the maiden name, no card, no phone, no address.
+    const res = await match(query({ kana: ['ナカムラ', 'マリコ'], kanji: ['中村', '真理子'], birthDate: '1988-02-20', gender: 'female' }));
+    const top = matches(res.body)[0];
+    expect(top?.resource?.id).toBe(ids['bride']?.patient);
+    expect(['probable', 'certain']).toContain(grade(top));
+    expect(fieldResult(top, 'familyKana')).toBe('former');
+    expect(fieldResult(top, 'familyKanji')).toBe('former');
   });
 
   it('recognizes family and given swapped, and day/month swapped', async () => {

@@ -132,3 +132,65 @@ describe('held below probable without an identifier', () => {
     expect(heldBelowProbable(score({ ...father, birthDate: '1961-11-23' }, father).cmp)?.reason).toBeUndefined();
   });
 });
+
+describe('a family name the person no longer uses (married and moved, no identifier)', () => {
+  // 松本花子 married and became 高橋花子; the registry kept 松本 as `use: old` when the insurer
+  // registered the change. A clinic that knew her before types 松本, with no card and no home.
+  const married: Who = { ...daughter, kana: ['タカハシ', 'ハナコ'], kanji: ['高橋', '花子'] };
+  const withFormer = (p: Patient, kana: string, kanji: string): Patient => ({
+    ...p,
+    name: [
+      ...(p.name ?? []),
+      { use: 'old', extension: [{ url: NAME_REPRESENTATION, valueCode: 'IDE' }], family: kanji, given: ['花子'] },
+      { use: 'old', extension: [{ url: NAME_REPRESENTATION, valueCode: 'SYL' }], family: kana, given: ['ハナコ'] },
+    ],
+  });
+  const registered = withFormer(patient(married), 'マツモト', '松本');
+  const noContact = (w: Who): Who => ({ ...w, phone: undefined, postal: undefined, address: undefined });
+  const total = (q: Patient, c: Patient) => {
+    const cmp = compare(featuresOf(q), featuresOf(c));
+    const fields = fieldWeights(cmp, ESTIMATED, COUNTS);
+    return { cmp, total: [...fields, ...evidenceRows(fields, false)].reduce((s, f) => s + f.weight, 0) };
+  };
+
+  it('the features keep former family names in both scripts, without the current one', () => {
+    expect(featuresOf(registered)).toMatchObject({ formerFamilyKana: ['マツモト'], formerFamilyKanji: ['松本'], familyKana: 'タカハシ' });
+    expect(featuresOf(patient(married)).formerFamilyKana).toBeUndefined();
+  });
+  it('the maiden name typed at the desk agrees with the registry’s former name: level former, in both scripts', () => {
+    const { cmp } = total(patient(noContact(daughter)), registered);
+    expect([cmp.familyKana, cmp.familyKanji]).toEqual(['former', 'former']);
+  });
+  it('and lifts her by more than 10 bits, clear of probable (21), where without the history she sits at its edge', () => {
+    const q = patient(noContact(daughter));
+    const without = total(q, patient(married)).total;
+    const withHistory = total(q, registered).total;
+    expect(without).toBeLessThan(23);
+    expect(withHistory - without).toBeGreaterThan(10);
+    expect(withHistory).toBeGreaterThan(30);
+  });
+  it('works the other way round: the query names her former name as use: old, the registry has only the new one', () => {
+    const q = withFormer(patient(noContact(married)), 'マツモト', '松本');
+    const c = patient({ ...daughter });
+    expect(total(q, c).cmp.familyKana).toBe('former');
+  });
+  it('a current name that agrees is exact, not former; another name altogether still disagrees', () => {
+    expect(total(patient(married), registered).cmp.familyKana).toBe('exact');
+    const other: Who = { ...daughter, kana: ['スズキ', 'ハナコ'], kanji: ['鈴木', '花子'] };
+    expect(total(patient(other), registered).cmp.familyKana).toBe('disagree');
+  });
+  it('a former name weighs less than the same name agreeing now', () => {
+    const w = (level: 'exact' | 'former') =>
+      fieldWeights({ ...compare(featuresOf(registered), featuresOf(registered)), familyKana: level }, DEFAULT_WEIGHTS).find(
+        (f) => f.field === 'familyKana',
+      )?.weight ?? 0;
+    expect(w('former')).toBeGreaterThan(0);
+    expect(w('former')).toBeLessThan(w('exact'));
+  });
+  it('keeps its default weight under an estimate: EM sees too few former names among blocked pairs to weigh them', () => {
+    const cmp = { ...compare(featuresOf(registered), featuresOf(registered)), familyKana: 'former' as const };
+    const estimated = { ...DEFAULT_WEIGHTS, m: { ...DEFAULT_WEIGHTS.m, familyKana: { ...DEFAULT_WEIGHTS.m.familyKana, former: 1e-7 } } };
+    const w = (weights: typeof DEFAULT_WEIGHTS) => fieldWeights(cmp, weights).find((f) => f.field === 'familyKana')?.weight;
+    expect(w(estimated)).toBe(w(DEFAULT_WEIGHTS));
+  });
+});

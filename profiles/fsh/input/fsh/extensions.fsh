@@ -51,7 +51,7 @@ Description: "The reason a coverage ended, as the online eligibility system code
 Extension: MatchExplanation
 Id: match-explanation
 Title: "Why $match graded a candidate as it did"
-Description: "On each Bundle.entry of a $match result: the total weight (bits), the identifier systems that agreed, and for every compared field its result (exact, loose, similar, swapped, one-digit, agree, disagree, missing) and its weight in bits, followed by the rows that count each fact once (familyName and givenName: one name in two scripts; contact: one home; household: family name and home together, capped; identifier: an agreeing identifier; held: a family member or namesake held below probable). The rows' weights sum to the total; notes say what kept a candidate from being certain or probable."
+Description: "On each Bundle.entry of a $match result: the total weight (bits), the identifier systems that agreed, and for every compared field its result (exact, loose, similar, former — a family name the other side no longer uses, such as a maiden name the registry kept —, swapped, one-digit, agree, disagree, missing) and its weight in bits, followed by the rows that count each fact once (familyName and givenName: one name in two scripts; contact: one home; household: family name and home together, capped; identifier: an agreeing identifier; held: a family member or namesake held below probable). The rows' weights sum to the total; notes say what kept a candidate from being certain or probable."
 * ^context.type = #element
 * ^context.expression = "Bundle.entry"
 * extension contains weight 1..1 and identifier 0..* and field 0..* and note 0..*
