@@ -39,7 +39,8 @@ export function registryIntegrityGuard(medicalIdSystem: string): WriteGuard {
       refuse('only the registry Patient carries a medical ID (no other resource may name the medical-ID system)', w.type);
     }
     if (w.type !== 'Patient') return;
-    const registered = (await personByPatientId(db, w.id)) !== undefined;
+    // A create under an id the server has just drawn cannot be a registry Patient: no lookup.
+    const registered = !w.minted && (await personByPatientId(db, w.id)) !== undefined;
     if (!registered) {
       if (w.after && (carriesMedicalId(w.after) || carriesMyNumber(w.after))) {
         refuse('medical IDs and My Numbers enter the registry through Patient/$register only', 'Patient.identifier');

@@ -61,7 +61,8 @@ export type AfterWrite = (db: Db, changes: readonly WriteChange[]) => Promise<vo
  */
 export type WriteGuard = (
   db: Db,
-  w: { type: string; id: string; before: string | null | undefined; after: Resource | undefined },
+  /** `minted`: a create whose id the server has just drawn (no row, person or link can name it yet). */
+  w: { type: string; id: string; before: string | null | undefined; after: Resource | undefined; minted: boolean },
 ) => Promise<void>;
 
 export interface RepositoryDeps {
@@ -173,7 +174,8 @@ export class Repository {
         if (found.length > 1) throw errors.multipleMatches(`If-None-Exist matched ${found.length} ${type} resources`);
         if (found[0]) return { stored: found[0], created: false };
       }
-      return repo.insert(resource, opts.id ?? crypto.randomUUID(), 1, opts.access);
+      // opts.id is a transaction entry's id, drawn like this one when the Bundle was read (or the registry's own, which is trusted and not guarded).
+      return repo.insert(resource, opts.id ?? crypto.randomUUID(), 1, opts.access, true);
     });
   }
 
@@ -185,9 +187,10 @@ export class Repository {
     before: StoredResource | undefined,
     after: Resource | undefined,
     compartment: readonly string[] | undefined,
+    minted = false,
   ): Promise<void> {
     if (access === undefined) return;
-    for (const guard of this.deps.guards ?? []) await guard(this.deps.db, { type, id, before: before?.content, after });
+    for (const guard of this.deps.guards ?? []) await guard(this.deps.db, { type, id, before: before?.content, after, minted });
     if (compartment !== undefined && !(await withinReach(this.deps.db, access, type, compartment))) {
       throw errors.forbidden(
         `Access policy: this ${type} would concern a person outside the caller's reach (rule: writes stay within reach)`,
@@ -202,6 +205,7 @@ export class Repository {
     versionId: number,
     existing: StoredResource | undefined,
     access?: RowAccess,
+    minted = false,
   ): Promise<StoredResource> {
     const lastUpdated = this.deps.clock.now().toISOString();
     const stored: Resource = { ...resource, id, meta: { ...resource.meta, versionId: String(versionId), lastUpdated } };
@@ -213,7 +217,7 @@ export class Repository {
     const compartment = this.deps.compartment.patientsOf(resource.resourceType, id, ix);
     // An update that keeps the persons it concerns needs no second look: lockVisible saw them.
     const samePersons = existing !== undefined && sameMembers(existing.compartment, compartment);
-    await this.checkClientWrite(access, resource.resourceType, id, existing, resource, samePersons ? undefined : compartment);
+    await this.checkClientWrite(access, resource.resourceType, id, existing, resource, samePersons ? undefined : compartment, minted);
     const v = { resourceType: resource.resourceType, id, versionId, lastUpdated, content, compartment };
     const seq = existing ? existing.seq : await insertResource(this.deps.db, v, ix);
     if (existing) await updateResource(this.deps.db, existing.seq, v, ix);
@@ -267,8 +271,8 @@ export class Repository {
     return changes.map((c) => c.stored);
   }
 
-  private async insert(resource: Resource, id: string, versionId: number, access?: RowAccess): Promise<WriteResult> {
-    return { stored: await this.write(resource, id, versionId, undefined, access), created: true };
+  private async insert(resource: Resource, id: string, versionId: number, access?: RowAccess, minted = false): Promise<WriteResult> {
+    return { stored: await this.write(resource, id, versionId, undefined, access, minted), created: true };
   }
 
   /**
