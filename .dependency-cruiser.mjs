@@ -5,7 +5,7 @@
 //   kernel    core/ · jp/ · identifiers/ · fhir/   (everyone may use them)
 //   store     SQL, the drivers, the database-error mapper
 //   repo      the FHIR resource repository as a unit of work, validation, search, history
-//   services  auth/ · audit/ · privacy/ · mpi/ · eligibility/ · registry/ — they never import
+//   services  auth/ · audit/ · privacy/ · mpi/ · eligibility/ · registry/ · pseudonym/ — they never import
 //             each other: they meet in api/ handlers and in app.ts (events, injected functions)
 //   api       router, FhirRequest, interactions/, operations/, the audit hook — never store/
 //   http      the Express edge
@@ -13,7 +13,7 @@
 //
 // Type-only imports count: a type pulled from above is an upward dependency all the same.
 
-const SERVICES = ['auth', 'audit', 'privacy', 'mpi', 'eligibility', 'registry'];
+const SERVICES = ['auth', 'audit', 'privacy', 'mpi', 'eligibility', 'registry', 'pseudonym'];
 const LAYERS = [['core'], ['jp'], ['identifiers', 'fhir'], ['store'], ['repo'], SERVICES, ['api'], ['http'], ['cli', 'top']];
 
 /** `src/<folder>/…`, or the top-level files for 'top'. */
@@ -34,7 +34,28 @@ const upward = LAYERS.flatMap((layer, i) => {
       ];
 });
 
+// Named apart from the rule above so a refusal says why: the registry (and the My Number MAC in
+// privacy/my-number) and the pseudonymization service hold different keys and never each other's
+// (privacy-design.md §1); the store's SQL for one is not the other's either.
+const keyHolders = [
+  {
+    name: 'no-pseudonym-keys-in-registry',
+    comment: 'The registry and the My Number MAC never reach the pseudonymization service or its SQL (its keys stay with it)',
+    severity: 'error',
+    from: { path: '^src/(registry|privacy)/' },
+    to: { path: '^src/(pseudonym/|store/pseudonym)' },
+  },
+  {
+    name: 'no-registry-keys-in-pseudonym',
+    comment: 'The pseudonymization service never reaches the registry, the My Number MAC or their SQL',
+    severity: 'error',
+    from: { path: '^src/pseudonym/' },
+    to: { path: '^src/(registry/|privacy/|store/(my-number|persons|registry))' },
+  },
+];
+
 const sideways = [
+  ...keyHolders,
   ...SERVICES.map((s) => ({
     name: `no-service-to-service-from-${s}`,
     comment: 'Services never import each other: announce an event or take a function, wired in app.ts',

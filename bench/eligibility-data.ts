@@ -8,6 +8,7 @@ import type { BenchAuth } from './lib.ts';
 import { INSURERS } from './match-population.ts';
 import type { Person } from './match-population.ts';
 import { rng } from './synthetic.ts';
+import { FilePseudonymKeys } from '../src/pseudonym/file-keys.ts';
 
 /** What a card carries. */
 export type Card = Pick<Person, 'birthDate' | 'insurer' | 'symbol' | 'number' | 'branch'>;
@@ -88,6 +89,7 @@ export async function seedCoverages(
     logger: createLogger('warn'),
     keys: (await loadServerKeys({ file: auth.keyFile, dataDir: dir })).keys,
     registrySecret: Buffer.alloc(32),
+    pseudonymKeys: new FilePseudonymKeys(Buffer.alloc(32, 1)),
   });
   const r = rng(5);
   let n = 0;

@@ -52,6 +52,7 @@ import type { FuzzRequest, ServerModel, Stage } from '../test/helpers/fuzz-reque
 import { benchAuth, benchLog, freshPgDatabase, ROOT, rssMb, startEnv, startFlags, tempDataDir, writeResults } from './lib.ts';
 import type { Driver } from './lib.ts';
 import { freePort } from '../test/helpers/free-port.ts';
+import { FilePseudonymKeys } from '../src/pseudonym/file-keys.ts';
 
 const MAX_RSS_MB = 250;
 
@@ -203,6 +204,7 @@ async function routeModel(): Promise<{ match: ServerModel['match']; toXml: (r: u
     logger: createLogger('silent'),
     keys: await serverKeysFromJwks(await generateSigningJwks()),
     registrySecret: crypto.randomBytes(32),
+    pseudonymKeys: new FilePseudonymKeys(crypto.randomBytes(32)),
   });
   return {
     match: (method, p) => {

@@ -13,6 +13,7 @@ import { generateSigningJwks, serverKeysFromJwks } from '../src/auth/keys.ts';
 import { createLogger } from '../src/core/logger.ts';
 import type { FhirDefinitions } from '../src/fhir/definitions/index.ts';
 import type { Db } from '../src/store/db.ts';
+import { FilePseudonymKeys } from '../src/pseudonym/file-keys.ts';
 
 const noDatabase = (): never => {
   throw new Error('the IG build has no database: the CapabilityStatement must not need one');
@@ -51,6 +52,7 @@ export async function capabilityStatement(defs: FhirDefinitions, date: string): 
     logger: createLogger('silent'),
     keys: await serverKeysFromJwks(await generateSigningJwks()),
     registrySecret: crypto.randomBytes(32),
+    pseudonymKeys: new FilePseudonymKeys(crypto.randomBytes(32)),
   });
   const server = http.createServer(app.express);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

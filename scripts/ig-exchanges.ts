@@ -22,6 +22,7 @@ import { loadDefinitions } from '../src/fhir/definitions/index.ts';
 import { verhoeffCheckDigit } from '../src/identifiers/check-digits.ts';
 import { parseInsurerNumber } from '../src/identifiers/insurer-number.ts';
 import type { Db } from '../src/store/db.ts';
+import { FilePseudonymKeys } from '../src/pseudonym/file-keys.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** The base URL the examples show: a local `npm start`. */
@@ -203,6 +204,7 @@ async function record(db: Db): Promise<Recording> {
     logger: createLogger('silent'),
     keys: await serverKeysFromJwks(await generateSigningJwks()),
     registrySecret: Buffer.alloc(32, 7),
+    pseudonymKeys: new FilePseudonymKeys(Buffer.alloc(32, 8)),
     clock: { now: () => NOW },
   });
   await app.publishConformance();

@@ -35,6 +35,9 @@ import { AccessTokens } from './auth/access-token.ts';
 import { RemoteJwksCache } from './auth/client-keys.ts';
 import type { FetchFn } from './auth/client-keys.ts';
 import { ClientDirectory } from './auth/clients.ts';
+import type { PseudonymKeys } from './pseudonym/keys.ts';
+import { PseudonymDomainList } from './pseudonym/domain-list.ts';
+import { PseudonymService } from './pseudonym/service.ts';
 import { assertAllowed } from './auth/guard.ts';
 import type { ServerKeys } from './auth/keys.ts';
 import { authEndpoints, capabilitySecurity, smartConfiguration } from './auth/smart-configuration.ts';
@@ -94,6 +97,8 @@ export interface AppDeps {
   config: Pick<Config, 'baseUrl'> & Partial<Config>;
   /** The registry secret (keyed MACs of My Number); tests pass random bytes. */
   registrySecret: Buffer;
+  /** The pseudonymization service's keys (operations, not bytes); tests pass keys from random bytes. */
+  pseudonymKeys: PseudonymKeys;
   /**
    * Connections for the audit writer's batches (outside transactions). A separate small pool
    * keeps audit batches from queueing behind requests for the main pool's connections (and
@@ -118,6 +123,7 @@ export interface App {
   context: FhirContext;
   tokens: AccessTokens;
   clients: ClientDirectory;
+  pseudonyms: PseudonymService;
   auditLog: AuditLog;
   /** Resolves when no request handler is running (graceful shutdown). */
   drained: () => Promise<void>;
@@ -234,7 +240,8 @@ export function createApp(deps: AppDeps): App {
 
   // The FHIR API: operations (each named after its OperationDefinition), authorization and audit.
   const endpoints = authEndpoints(baseUrl);
-  const clients = new ClientDirectory(deps.db);
+  const pseudonyms = new PseudonymService({ keys: deps.pseudonymKeys, domains: new PseudonymDomainList(deps.db) });
+  const clients = new ClientDirectory(deps.db, (code) => pseudonyms.domains.has(code));
   const tokens = new AccessTokens({
     keys: deps.keys,
     issuer: endpoints.issuer,
@@ -378,6 +385,7 @@ export function createApp(deps: AppDeps): App {
     context,
     tokens,
     clients,
+    pseudonyms,
     auditLog,
     drained: () => inFlight.drained(),
     publishConformance: () => publishConformance(uow.resources, deps.defs.conformance),

@@ -57,6 +57,14 @@ export interface Config {
    * My Number is kept as a keyed MAC. Default: generated once into MEDID_DATA_DIR/keys.
    */
   secretFile: string | undefined;
+  /**
+   * MEDID_PSEUDONYM_KEY_FILE: the pseudonymization service's master secret (≥ 32 random bytes,
+   * raw or base64), from which each domain's key derives. Not the registry secret: the two have
+   * different holders. Default: generated once into MEDID_DATA_DIR/keys.
+   */
+  pseudonymKeyFile: string | undefined;
+  /** MEDID_DOMAINS_FILE: a JSON array of pseudonym domains { "code", "name" }, upserted at start-up. */
+  domainsFile: string | undefined;
   /** MEDID_MEDICAL_ID_SYSTEM: the medical ID's identifier system URI (published in the IG). */
   medicalIdSystem: string;
   /** MEDID_RULE_RECIPIENT_CHECK_DIGIT (off): check 公費受給者番号 with the unconfirmed 2-1 rule. */
@@ -184,6 +192,8 @@ export function loadConfig(env: Env = process.env): Config {
     clientsFile: env['MEDID_CLIENTS_FILE'] || undefined,
     audit: onOff(env, 'MEDID_AUDIT', true),
     secretFile: env['MEDID_SECRET_FILE'] || undefined,
+    pseudonymKeyFile: env['MEDID_PSEUDONYM_KEY_FILE'] || undefined,
+    domainsFile: env['MEDID_DOMAINS_FILE'] || undefined,
     medicalIdSystem: env['MEDID_MEDICAL_ID_SYSTEM'] || ID_SYSTEMS.medicalId,
     ruleRecipientCheckDigit: onOff(env, 'MEDID_RULE_RECIPIENT_CHECK_DIGIT', false),
     ruleLateElderlyCheckDigit: onOff(env, 'MEDID_RULE_LATE_ELDERLY_CHECK_DIGIT', false),

@@ -3,6 +3,7 @@
  * createApp → listen. SIGTERM/SIGINT stop accepting connections, let in-flight requests
  * finish (up to MEDID_SHUTDOWN_GRACE_MS), then close the database.
  */
+import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +11,8 @@ import { createApp, kindPurposes } from './app.ts';
 import { readClientsFile, RegistrationError } from './auth/clients.ts';
 import { KeyError, loadServerKeys } from './auth/keys.ts';
 import { loadRegistrySecret, SecretError } from './privacy/my-number/secret.ts';
+import { DomainError, parseDomainsFile } from './pseudonym/domains.ts';
+import { FilePseudonymKeys, loadPseudonymMaster, PseudonymKeyFileError } from './pseudonym/file-keys.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { loadDefinitions } from './fhir/definitions/index.ts';
 import { createLogger } from './core/logger.ts';
@@ -51,11 +54,33 @@ async function main(): Promise<void> {
       'MEDID_SECRET_FILE is not set: My Number MACs use a secret generated into MEDID_DATA_DIR; every node must share it, and losing it makes registered My Numbers unfindable',
     );
   }
+  const { master, generated: newMaster } = loadPseudonymMaster({ file: config.pseudonymKeyFile, dataDir: config.dataDir });
+  if (newMaster) logger.info('generated the pseudonym master secret in the data directory');
+  if (!config.pseudonymKeyFile && config.databaseUrl) {
+    logger.warn(
+      'MEDID_PSEUDONYM_KEY_FILE is not set: domain pseudonyms derive from a secret generated into MEDID_DATA_DIR; every node must share it, and losing it changes every pseudonym',
+    );
+  }
   const dbOptions = { databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize };
   const auditDb = openAuditDb(db, dbOptions);
-  const app = createApp({ config, db, auditDb, defs, logger, keys, registrySecret: secret, igSiteDir: IG_SITE_DIR });
+  const app = createApp({
+    config,
+    db,
+    auditDb,
+    defs,
+    logger,
+    keys,
+    registrySecret: secret,
+    pseudonymKeys: new FilePseudonymKeys(master),
+    igSiteDir: IG_SITE_DIR,
+  });
   const published = await app.publishConformance();
   if (published > 0) logger.info({ published }, 'conformance resources published');
+  if (config.domainsFile) {
+    const domains = parseDomainsFile(fs.readFileSync(config.domainsFile, 'utf8'), config.domainsFile);
+    for (const d of domains) await app.pseudonyms.domains.add(d);
+    logger.info({ domains: domains.length }, 'pseudonym domains loaded from MEDID_DOMAINS_FILE');
+  }
   if (config.clientsFile) {
     const rows = readClientsFile(config.clientsFile, kindPurposes);
     for (const row of rows) await app.clients.register(row);
@@ -142,7 +167,13 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  if (e instanceof RegistrationError || e instanceof KeyError || e instanceof SecretError) {
+  if (
+    e instanceof RegistrationError ||
+    e instanceof KeyError ||
+    e instanceof SecretError ||
+    e instanceof PseudonymKeyFileError ||
+    e instanceof DomainError
+  ) {
     process.stderr.write(`medid: configuration error: ${e.message}\n`);
     process.exit(2);
   }

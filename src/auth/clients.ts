@@ -146,13 +146,22 @@ const CACHE_MS = 5_000;
 
 export class ClientDirectory {
   private readonly db: Db;
+  private readonly isDomain: (code: string) => Promise<boolean>;
   private readonly cache = new Map<string, { client: Client | undefined; at: number }>();
 
-  constructor(db: Db) {
+  /** `isDomain`: whether a code is a pseudonym domain (the pseudonymization service's list, passed in). */
+  constructor(db: Db, isDomain: (code: string) => Promise<boolean>) {
     this.db = db;
+    this.isDomain = isDomain;
   }
 
+  /** Stores a checked registration; a database client must belong to a pseudonym domain (its organization code). */
   async register(row: ClientRow): Promise<void> {
+    if (row.orgKind === 'database' && !(await this.isDomain(row.orgCode))) {
+      throw new RegistrationError(
+        `${row.clientId}: organization.code of a database client must be a pseudonym domain (list them with medid domain list; the authority adds one with medid domain add)`,
+      );
+    }
     await upsertClient(this.db, row);
     this.cache.delete(row.clientId);
   }

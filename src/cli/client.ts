@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import type { JWK } from 'jose';
 import { kindPurposes } from '../app.ts';
 import { checkRegistration, ClientDirectory } from '../auth/clients.ts';
+import { PseudonymDomainList } from '../pseudonym/domain-list.ts';
 import type { OrgKind } from '../core/principal.ts';
 import { loadConfig } from '../config.ts';
 import type { Db } from '../store/db.ts';
@@ -42,14 +43,14 @@ export async function clientAddCommand(args: string[]): Promise<number> {
     'client add',
     kindPurposes,
   );
-  await withDb((db) => new ClientDirectory(db).register(row));
+  await withDb((db) => new ClientDirectory(db, (code) => new PseudonymDomainList(db).has(code)).register(row));
   process.stdout.write(`registered ${row.clientId}\n`);
   return 0;
 }
 
 export async function clientListCommand(args: string[]): Promise<number> {
   parseCommand(CLIENT_LIST, args);
-  const clients = await withDb((db) => new ClientDirectory(db).list());
+  const clients = await withDb((db) => new ClientDirectory(db, (code) => new PseudonymDomainList(db).has(code)).list());
   for (const c of clients) {
     process.stdout.write(`${c.clientId}\t${c.active ? 'active' : 'disabled'}\t${c.org.kind}:${c.org.code}\t${c.name}\t${c.scope}\n`);
   }
@@ -60,7 +61,7 @@ export async function clientSetActiveCommand(args: string[], active: boolean): P
   const spec = active ? CLIENT_ENABLE : CLIENT_DISABLE;
   const id = parseCommand(spec, args).positionals[0];
   if (!id) throw new UsageError(`needs a client id: medid ${spec.name} <client-id>`, spec.name);
-  const ok = await withDb((db) => new ClientDirectory(db).setActive(id, active));
+  const ok = await withDb((db) => new ClientDirectory(db, (code) => new PseudonymDomainList(db).has(code)).setActive(id, active));
   if (!ok) {
     process.stderr.write(`medid: no client ${id}\n`);
     return 1;

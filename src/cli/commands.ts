@@ -44,6 +44,26 @@ export const CLIENT_ADD: CommandSpec = {
   ],
 };
 
+export const DOMAIN_ADD: CommandSpec = {
+  name: 'domain add',
+  args: '<code> <name>',
+  maxArgs: 2,
+  summary: 'add a pseudonym domain (one per utilizing database), or rename one',
+  description:
+    'The closed list of pseudonym domains: each research database gets its own pseudonyms, under a key derived for\nits domain, and a database client must name its domain as its organization code. Codes: 2–64 of a-z 0-9 -,\nstarting with a letter. A domain is never removed: its pseudonyms would be given again to another. Also\nMEDID_DOMAINS_FILE (a JSON array of { "code", "name" }, upserted at start-up).',
+  options: {},
+  env: DB_ENV,
+  examples: ['npx medid domain add rare-disease-registry "難病データベース（研究班）"'],
+};
+
+export const DOMAIN_LIST: CommandSpec = {
+  name: 'domain list',
+  summary: 'list the pseudonym domains (code, name)',
+  options: {},
+  env: DB_ENV,
+  examples: ['npx medid domain list'],
+};
+
 export const CLIENT_LIST: CommandSpec = {
   name: 'client list',
   summary: 'list registered clients (id, state, organization, name, scopes)',
@@ -165,6 +185,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   MIGRATE,
   CLIENT_ADD,
   CLIENT_LIST,
+  DOMAIN_ADD,
+  DOMAIN_LIST,
   CLIENT_DISABLE,
   CLIENT_ENABLE,
   TOKEN,
@@ -178,6 +200,7 @@ export const COMMANDS: readonly CommandSpec[] = [
 /** Commands with sub-commands: `medid client --help` lists theirs. */
 export const GROUPS: Record<string, string> = {
   client: 'client registrations (SMART Backend Services)',
+  domain: 'pseudonym domains (one per utilizing database)',
   mpi: 'the $match index and weights',
 };
 

@@ -16,6 +16,7 @@ import { loadDefinitions } from '../fhir/definitions/index.ts';
 import { DEFAULT_RULES } from '../identifiers/kind.ts';
 import type { IdentifierRules } from '../identifiers/kind.ts';
 import { createLogger } from '../core/logger.ts';
+import { FilePseudonymKeys, loadPseudonymMaster } from '../pseudonym/file-keys.ts';
 import { loadRegistrySecret } from '../privacy/my-number/secret.ts';
 import { patientFromRecord, recordFromPatient } from '../registry/patient.ts';
 import { recordFromFlat } from '../registry/record.ts';
@@ -112,6 +113,7 @@ async function directSink(concurrency: number): Promise<Sink & { rules: Identifi
   await migrate(db);
   const { keys } = await loadServerKeys({ file: config.signingKeyFile, dataDir: config.dataDir });
   const { secret } = loadRegistrySecret({ file: config.secretFile, dataDir: config.dataDir });
+  const { master } = loadPseudonymMaster({ file: config.pseudonymKeyFile, dataDir: config.dataDir });
   const app = createApp({
     config,
     db,
@@ -119,6 +121,7 @@ async function directSink(concurrency: number): Promise<Sink & { rules: Identifi
     logger: createLogger('warn'),
     keys,
     registrySecret: secret,
+    pseudonymKeys: new FilePseudonymKeys(master),
   });
   const principal = cliPrincipal('import', 'system/Patient.cu');
   // A load into a young database refreshes the statistics each time it has doubled the data

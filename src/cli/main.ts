@@ -21,6 +21,8 @@ const RUN: Record<string, () => Promise<Run>> = {
   migrate: async () => (await import('./migrate.ts')).migrateCommand,
   'client add': async () => (await import('./client.ts')).clientAddCommand,
   'client list': async () => (await import('./client.ts')).clientListCommand,
+  'domain add': async () => (await import('./domain.ts')).domainAddCommand,
+  'domain list': async () => (await import('./domain.ts')).domainListCommand,
   'client disable': async () => {
     const { clientSetActiveCommand } = await import('./client.ts');
     return (args) => clientSetActiveCommand(args, false);
@@ -93,13 +95,20 @@ async function runCommand(name: string, args: string[]): Promise<number> {
 /** Errors the operator can act on: their message, no stack, exit status 2. */
 async function isKnown(e: unknown): Promise<boolean> {
   if (!(e instanceof Error)) return false;
-  const [{ ConfigError }, { RegistrationError }, { KeyError }, { DatabaseInUseError }] = await Promise.all([
+  const [{ ConfigError }, { RegistrationError }, { KeyError }, { DatabaseInUseError }, { DomainError }] = await Promise.all([
     import('../config.ts'),
     import('../auth/clients.ts'),
     import('../auth/keys.ts'),
     import('../store/pglite.ts'),
+    import('../pseudonym/domains.ts'),
   ]);
-  return e instanceof ConfigError || e instanceof RegistrationError || e instanceof KeyError || e instanceof DatabaseInUseError;
+  return (
+    e instanceof ConfigError ||
+    e instanceof RegistrationError ||
+    e instanceof KeyError ||
+    e instanceof DatabaseInUseError ||
+    e instanceof DomainError
+  );
 }
 
 main(process.argv.slice(2)).then(

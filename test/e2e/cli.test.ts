@@ -128,6 +128,105 @@ describe('the medid command line', () => {
     expect(medid(['client', 'list'], env).stdout).toContain('insurer-b\tactive\tinsurer:06138093');
   }, 120_000);
 
+  it('keeps the pseudonym domains: seeded, added, listed; a database client must name one; MEDID_DOMAINS_FILE at start-up', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'medid-cli-domains-'));
+    const port = await freePort();
+    const env = { MEDID_DATA_DIR: dir, PORT: String(port), MEDID_BASE_URL: `http://127.0.0.1:${port}/fhir` };
+    try {
+      expect(medid(['domain', 'list'], env).stdout).toContain('ndb\t');
+      const addDb = (code: string) =>
+        medid(
+          [
+            'client',
+            'add',
+            '--id',
+            `db-${code}`,
+            '--name',
+            code,
+            '--scope',
+            'system/Patient.rs',
+            '--org-kind',
+            'database',
+            '--org-code',
+            code,
+          ].concat(['--jwks-uri', 'https://db.example/jwks.json']),
+          env,
+        );
+      const refused = addDb('cancer-study');
+      expect(refused.status).toBe(2);
+      expect(refused.stderr).toContain('must be a pseudonym domain');
+      expect(medid(['domain', 'add', 'Bad_Code', 'x'], env).status).toBe(2);
+      const added = medid(['domain', 'add', 'cancer-study', 'がん研究班 DB'], env);
+      expect(added.stdout).toBe('added cancer-study\n');
+      expect(medid(['domain', 'add', 'cancer-study', 'がん研究班DB'], env).stdout).toBe('renamed cancer-study\n');
+      expect(addDb('cancer-study').status).toBe(0);
+      expect(medid(['domain', 'list'], env).stdout).toContain('cancer-study\tがん研究班DB');
+
+      const domainsFile = path.join(dir, 'domains.json');
+      const clientsFile = path.join(dir, 'clients.json');
+      fs.writeFileSync(domainsFile, JSON.stringify([{ code: 'care-study', name: '介護研究' }]));
+      fs.writeFileSync(
+        clientsFile,
+        JSON.stringify([
+          {
+            client_id: 'db-care',
+            name: 'Care study',
+            jwks_uri: 'https://care.example/jwks.json',
+            scope: 'system/Patient.rs',
+            organization: { kind: 'database', code: 'care-study' },
+          },
+        ]),
+      );
+      const child = spawn(process.execPath, ['src/main.ts'], {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          ...env,
+          DATABASE_URL: '',
+          HOST: '127.0.0.1',
+          MEDID_DOMAINS_FILE: domainsFile,
+          MEDID_CLIENTS_FILE: clientsFile,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let ready = false;
+      try {
+        for (let i = 0; i < 300 && !ready && child.exitCode === null; i++) {
+          ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+            (r) => r.ok,
+            () => false,
+          );
+          if (!ready) await new Promise((r) => setTimeout(r, 100));
+        }
+      } finally {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      expect(ready).toBe(true);
+      expect(medid(['domain', 'list'], env).stdout).toContain('care-study\t介護研究');
+      expect(medid(['client', 'list'], env).stdout).toContain('db-care\tactive\tdatabase:care-study');
+
+      fs.writeFileSync(
+        domainsFile,
+        JSON.stringify([
+          { code: 'ok-one', name: 'x' },
+          { code: 'ok-one', name: 'y' },
+        ]),
+      );
+      const twice = spawnSync(process.execPath, ['src/main.ts'], {
+        cwd: ROOT,
+        env: { ...process.env, ...env, DATABASE_URL: '', PORT: '0', MEDID_DOMAINS_FILE: domainsFile },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(twice.status).toBe(2);
+      expect(twice.stderr).toContain('MEDID_DOMAINS_FILE[1]: code is listed twice');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('refuses to start on a malformed MEDID_CLIENTS_FILE, naming the entry and field', () => {
     const file = path.join(dataDir, 'bad-clients.json');
     fs.writeFileSync(

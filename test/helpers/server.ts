@@ -18,6 +18,7 @@ import type { Logger } from '../../src/core/logger.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openTestDb } from './db.ts';
 import type { Driver, TestDb } from './db.ts';
+import { FilePseudonymKeys } from '../../src/pseudonym/file-keys.ts';
 
 export const PROFILES_DIR = path.resolve(import.meta.dirname, '..', '..', 'profiles');
 
@@ -73,6 +74,7 @@ export async function startTestServer(driver: Driver, o: TestServerOptions = {})
     keys,
     ...o.deps,
     registrySecret: o.deps?.registrySecret ?? crypto.randomBytes(32),
+    pseudonymKeys: o.deps?.pseudonymKeys ?? new FilePseudonymKeys(crypto.randomBytes(32)),
   });
   server.on('request', app.express);
   await app.publishConformance();

@@ -114,7 +114,7 @@ describe('client assertion times and issuer', () => {
 
   it('looks clients up through the bounded cache: assertions naming endless unknown clients do not grow memory', async () => {
     const db = { driver: 'pg', query: () => Promise.resolve({ rows: [], rowCount: 0 }) } as unknown as Db;
-    const directory = new ClientDirectory(db);
+    const directory = new ClientDirectory(db, () => Promise.resolve(true));
     const d = { ...deps, clients: directory };
     const b64 = (o: object): string => Buffer.from(JSON.stringify(o)).toString('base64url');
     for (let i = 0; i < 12_000; i++) {

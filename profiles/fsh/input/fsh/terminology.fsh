@@ -78,3 +78,18 @@ Description: "The validity of a card on a day, as the online eligibility system 
 * #3 "無効（新しい資格あり） (invalid: a newer coverage exists)"
 * #4 "該当資格なし (not found)"
 * #5 "複数該当 (several found)"
+
+CodeSystem: PseudonymDomainCS
+Id: pseudonym-domain
+Title: "Pseudonym domains (仮名化ドメイン)"
+Description: "The closed list of pseudonym domains: one per utilizing database, each with its own pseudonyms for a person (v1. + 26 Crockford base32 characters, an AES-256 permutation of the person key under the domain's key), which no other database can join with its own. A database client's organization code is its domain's code. The codes below are those a new deployment starts with; the authority adds others (medid domain add, MEDID_DOMAINS_FILE), so this CodeSystem is a fragment of the deployment's list."
+* ^url = "http://medid.example.org/fhir/CodeSystem/pseudonym-domain"
+* ^status = #active
+* ^caseSensitive = true
+* ^content = #fragment
+* #ndb "NDB（レセプト情報・特定健診等情報データベース）" "National Database of Health Insurance Claims and Specific Health Checkups"
+* #kaigo "介護DB（介護保険総合データベース）" "Long-term care insurance database"
+* #dpc "DPCデータベース" "Diagnosis Procedure Combination database"
+* #nanbyo "難病データベース" "Designated intractable (rare) disease database"
+* #shoman "小児慢性特定疾病児童等データベース" "Pediatric chronic specific disease database"
+* #gan-toroku "全国がん登録データベース" "National cancer registry"

@@ -1,0 +1,44 @@
+/**
+ * Pseudonym domains: one per utilizing database (NDB, the rare-disease, cancer and care
+ * databases, research registries), a closed list kept by the authority (privacy-design.md
+ * §4): a typo must fail, not open a new pseudonym space. A `database` client belongs to
+ * exactly one — its organization code is the domain's code.
+ */
+export interface PseudonymDomain {
+  /** Lower-case letters, digits and hyphens, starting with a letter (a database client's organization code). */
+  code: string;
+  name: string;
+}
+
+export class DomainError extends Error {
+  override name = 'DomainError';
+}
+
+export const DOMAIN_CODE = /^[a-z][a-z0-9-]{1,63}$/;
+
+/** Checks one domain; the message names the field. */
+export function checkDomain(d: unknown, where: string): PseudonymDomain {
+  const o = (typeof d === 'object' && d !== null ? d : {}) as Record<string, unknown>;
+  if (typeof o['code'] !== 'string' || !DOMAIN_CODE.test(o['code']))
+    throw new DomainError(`${where}: code must be 2–64 of a-z 0-9 - starting with a letter`);
+  if (typeof o['name'] !== 'string' || o['name'].trim() === '') throw new DomainError(`${where}: name is required`);
+  return { code: o['code'], name: o['name'].trim() };
+}
+
+/** The contents of MEDID_DOMAINS_FILE: a JSON array of { code, name }, codes unique. */
+export function parseDomainsFile(text: string, file: string): PseudonymDomain[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new DomainError(`MEDID_DOMAINS_FILE ${file}: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(parsed)) throw new DomainError(`MEDID_DOMAINS_FILE ${file}: must be a JSON array of { "code": …, "name": … }`);
+  const out = parsed.map((d, i) => checkDomain(d, `MEDID_DOMAINS_FILE[${i}]`));
+  const seen = new Set<string>();
+  for (const [i, d] of out.entries()) {
+    if (seen.has(d.code)) throw new DomainError(`MEDID_DOMAINS_FILE[${i}]: code is listed twice`);
+    seen.add(d.code);
+  }
+  return out;
+}
