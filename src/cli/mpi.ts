@@ -11,7 +11,7 @@ import { estimate } from '../mpi/estimate.ts';
 import { isReplaced, matchRowsOf } from '../mpi/index-hook.ts';
 import type { Db } from '../store/db.ts';
 import { migrate } from '../store/migrate.ts';
-import { patientsAfter, rebuildValueCounts, replaceMatchRows, samplePairs, saveWeights } from '../store/mpi.ts';
+import { birthDateCollision, patientsAfter, rebuildValueCounts, replaceMatchRows, samplePairs, saveWeights } from '../store/mpi.ts';
 import { openDb } from '../store/open.ts';
 import { parseCommand, UsageError } from './args.ts';
 import { MPI_ESTIMATE, MPI_REINDEX } from './commands.ts';
@@ -59,7 +59,7 @@ export async function mpiEstimateCommand(args: string[]): Promise<number> {
   return withDb(async (db) => {
     const persons = await rebuildValueCounts(db);
     const { random, blocked } = await samplePairs(db, sample);
-    const report = estimate(random, blocked, persons);
+    const report = estimate(random, blocked, persons, await birthDateCollision(db));
     await saveWeights(db, report.weights);
     process.stdout.write(
       `${JSON.stringify({ persons, randomPairs: report.randomPairs, blockedPairs: report.blockedPairs, mEstimated: report.mEstimated, prior: report.weights.prior, note: report.note })}\n`,

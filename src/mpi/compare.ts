@@ -81,8 +81,9 @@ const eq = <L extends string>(q: string | undefined, c: string | undefined, yes:
 /**
  * A family name that does not agree now but agrees with a name one side no longer uses: the
  * query's name is the candidate's former one (the registry kept it when it changed), the
- * query's former name is the candidate's, or both once had the same. Only a disagreement is
- * looked at again: a current name that agrees, even loosely, says more.
+ * query's former name is the candidate's, or both once had the same. Looked at when the current
+ * names disagree or are only similar (サトウ / サイトウ): an exact former name says more than a
+ * near one; a current name that agrees exactly or loosely is kept (it weighs more).
  */
 function agreesWithFormer(
   q: string | undefined,
@@ -95,7 +96,10 @@ function agreesWithFormer(
 
 function familyKana(q: MatchFeatures, c: MatchFeatures): Level<'familyKana'> {
   const level = kana(q.familyKana, c.familyKana, q.familyKanaLoose, c.familyKanaLoose);
-  return level === 'disagree' && agreesWithFormer(q.familyKana, c.familyKana, q.formerFamilyKana, c.formerFamilyKana) ? 'former' : level;
+  return (level === 'disagree' || level === 'similar') &&
+    agreesWithFormer(q.familyKana, c.familyKana, q.formerFamilyKana, c.formerFamilyKana)
+    ? 'former'
+    : level;
 }
 
 function familyKanji(q: MatchFeatures, c: MatchFeatures): Level<'familyKanji'> {

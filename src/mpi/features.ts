@@ -49,9 +49,15 @@ export const STORED_KEY_OF: Readonly<Record<keyof MatchFeatures, string>> = STOR
 
 const nonEmpty = (s: string | undefined): string | undefined => (s === undefined || s === '' ? undefined : s);
 
-/** Distinct non-empty keys, without the current one; undefined when none is left. */
+/**
+ * Former family names kept per script: a person rarely has had more, and a query listing dozens
+ * of "old" names must not turn every family-name disagreement into a former-name agreement.
+ */
+export const MAX_FORMER_NAMES = 3;
+
+/** Distinct non-empty keys, without the current one, the first MAX_FORMER_NAMES; undefined when none is left. */
 function formerKeys(names: readonly string[], key: (s: string) => string, current: string | undefined): string[] | undefined {
-  const keys = [...new Set(names.map(key).filter((k) => k !== '' && k !== current))];
+  const keys = [...new Set(names.map(key).filter((k) => k !== '' && k !== current))].slice(0, MAX_FORMER_NAMES);
   return keys.length > 0 ? keys : undefined;
 }
 

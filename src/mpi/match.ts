@@ -75,8 +75,9 @@ function contradiction(c: Comparison): string | undefined {
   if (c.birthDate !== 'exact' && c.birthDate !== 'missing')
     return `birth date ${c.birthDate === 'disagree' ? 'disagrees' : `differs (${c.birthDate})`}`;
   if (c.sex === 'disagree') return 'sex disagrees';
-  const kanaNone = c.familyKana === 'disagree' && c.givenKana === 'disagree';
-  const kanjiNone = c.familyKanji === 'disagree' && c.givenKanji === 'disagree';
+  // A former family name is no name in common now.
+  const kanaNone = (c.familyKana === 'disagree' || c.familyKana === 'former') && c.givenKana === 'disagree';
+  const kanjiNone = (c.familyKanji === 'disagree' || c.familyKanji === 'former') && c.givenKanji === 'disagree';
   if (kanaNone || kanjiNone) return 'no name in common';
   return undefined;
 }

@@ -85,6 +85,13 @@ export interface FieldWeight {
  */
 const DEFAULT_LEVELS = new Set<string>(['former']);
 
+/**
+ * About the share of adults who once had another family name (mostly women who married): a
+ * stranger's former name agrees by chance this much more rarely than the name itself — so with
+ * m(former) = 0.03 a former name always weighs about 3 bits less than the same name agreeing now.
+ */
+const FORMER_NAME_SHARE = 0.3;
+
 const NAME_FIELDS = new Set<Field>(['familyKana', 'givenKana', 'familyKanji', 'givenKanji']);
 const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x));
 
@@ -96,10 +103,12 @@ export function fieldWeights(c: Comparison, w: Weights, counts: ValueCounts = {}
     const from = DEFAULT_LEVELS.has(level) ? DEFAULT_WEIGHTS : w;
     const m = (from.m[field] as Record<string, number | undefined>)[level] ?? 0.5;
     let u = (from.u[field] as Record<string, number | undefined>)[level] ?? 0.5;
-    if (level === 'exact' && NAME_FIELDS.has(field) && w.persons > 0) {
-      // Frequency-aware: the share of persons with this very value (an unseen value counts once).
+    if ((level === 'exact' || level === 'former') && NAME_FIELDS.has(field) && w.persons > 0) {
+      // Frequency-aware: the share of persons with this very value (an unseen value counts once);
+      // a former name (the query's name, counted as a current one) also needs the name to have changed.
       const n = counts[field as keyof ValueCounts] ?? 0;
-      u = clamp(Math.max(n, 1) / w.persons, 1e-7, 0.5);
+      const share = clamp(Math.max(n, 1) / w.persons, 1e-7, 0.5);
+      u = level === 'exact' ? share : clamp(share * FORMER_NAME_SHARE, 1e-7, 0.5);
     }
     return { field, level, weight: Math.log2(clamp(m, 1e-9, 1) / clamp(u, 1e-9, 1)) };
   });

@@ -188,6 +188,19 @@ export async function rebuildValueCounts(db: Db): Promise<number> {
   return rows[0]?.n ?? 0;
 }
 
+/**
+ * The chance that two distinct registered persons share a birth date, from the whole
+ * distribution (Σ nᵢ(nᵢ−1) / N(N−1)); undefined with fewer than two persons with one.
+ */
+export async function birthDateCollision(db: Db): Promise<number | undefined> {
+  const { rows } = await db.query<{ same: number | null; total: number | null }>(
+    `SELECT sum(n * (n - 1))::float8 AS same, (sum(n) * (sum(n) - 1))::float8 AS total
+     FROM (SELECT count(*)::float8 AS n FROM mpi.features WHERE features ? 'b' GROUP BY features->>'b') d`,
+  );
+  const { same, total } = rows[0] ?? { same: null, total: null };
+  return same !== null && total !== null && total > 0 ? same / total : undefined;
+}
+
 /** Features of random pairs of persons, and of pairs sharing a blocking key (from sampled keys). */
 export async function samplePairs(
   db: Db,

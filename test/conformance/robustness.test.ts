@@ -420,6 +420,40 @@ describe.each(testDrivers())('robustness on %s', (driver) => {
       );
       expect(JSON.stringify(JSON.parse(n.text))).toContain('Bundle.entry[0].request.ifNoneExist must be a string');
     });
+    it('a conditional reference whose criteria hold a NUL is 400, and the refusal does not repeat the criteria', async () => {
+      const body = {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [
+          {
+            resource: {
+              resourceType: 'Observation',
+              status: 'final',
+              code: { text: 'x' },
+              subject: { reference: 'Patient?identifier=a%00b' },
+            },
+            request: { method: 'POST', url: 'Observation' },
+          },
+        ],
+      };
+      const res = await raw(s.base, 'POST', '/fhir', s.token, JSON.stringify(body));
+      expect(res.status).toBe(400);
+      expect(res.text).toContain('control character');
+      const none = await raw(
+        s.base,
+        'POST',
+        '/fhir',
+        s.token,
+        JSON.stringify({
+          ...body,
+          entry: [
+            { ...body.entry[0], resource: { ...body.entry[0]?.resource, subject: { reference: 'Patient?identifier=urn:x|9876543' } } },
+          ],
+        }),
+      );
+      expect(none.status).toBe(412);
+      expect(none.text).not.toContain('9876543');
+    });
     it('a PATCH whose body is JSON null or a number is 400', async () => {
       for (const body of ['null', '7']) expect((await raw(s.base, 'PATCH', '/fhir/Patient/x', s.token, body)).status, body).toBe(400);
     });

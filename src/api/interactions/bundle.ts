@@ -181,11 +181,12 @@ async function runTransaction(ctx: FhirContext, makeRouter: RouterFactory, req: 
     const resolveCondition = async (ref: string): Promise<string> => {
       const [type, criteria] = ref.split('?') as [string, string];
       if (!ctx.defs.isResourceType(type))
-        throw errors.badRequest(`Conditional reference ${ref}: unknown type ${type}`, 'invalid-reference');
+        throw errors.badRequest('A conditional reference names an unknown resource type', 'invalid-reference');
       const found = await repo.findMatches(type, criteria);
       if (found.length !== 1)
         throw errors.preconditionFailed(
-          `Conditional reference ${ref} matched ${found.length} resources; it must match exactly one`,
+          // The criteria are not repeated: they hold identifier values.
+          `A conditional reference to ${type} matched ${found.length} resources; it must match exactly one`,
           'invalid-reference',
         );
       const target = `${type}/${found[0]?.id ?? ''}`;

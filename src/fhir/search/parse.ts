@@ -41,7 +41,17 @@ const SORTABLE = new Set(['string', 'date', 'token', 'number', 'quantity', 'uri'
 
 class Unsupported extends Error {}
 
+const CONTROL = /\p{Cc}/u;
+
 export function parseSearch(resourceType: string, query: readonly [string, string][], o: SearchParseOptions): SearchRequest {
+  // Every search passes here — the URL's own (checked at the edge too), conditional criteria of
+  // a create, update or delete, and conditional references in a transaction: a NUL cannot be
+  // compared with stored text (PostgreSQL refuses it), and its value is not repeated.
+  for (const [name, value] of query) {
+    if (CONTROL.test(name) || CONTROL.test(value)) {
+      throw errors.badRequest('A search parameter contains a control character', 'invalid-parameter');
+    }
+  }
   const req: SearchRequest = {
     resourceType,
     criteria: [],

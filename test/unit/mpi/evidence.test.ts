@@ -187,6 +187,45 @@ describe('a family name the person no longer uses (married and moved, no identif
     expect(w('former')).toBeGreaterThan(0);
     expect(w('former')).toBeLessThan(w('exact'));
   });
+  it('weighs about 3 bits less than the same name agreeing now, common or rare, under the registry’s counts', () => {
+    for (const count of [15_000, 500, 1]) {
+      const counts = { ...COUNTS, familyKana: count, familyKanji: count };
+      const w = (level: 'exact' | 'former') =>
+        fieldWeights(
+          { ...compare(featuresOf(registered), featuresOf(registered)), familyKana: level, familyKanji: level },
+          ESTIMATED,
+          counts,
+        )
+          .filter((f) => f.field === 'familyKana' || f.field === 'familyKanji')
+          .map((f) => f.weight);
+      const [exactKana = 0, exactKanji = 0] = w('exact');
+      const [formerKana = 0, formerKanji = 0] = w('former');
+      expect(exactKana - formerKana, String(count)).toBeCloseTo(Math.log2((0.81 / 0.03) * 0.3), 1);
+      expect(exactKanji - formerKanji, String(count)).toBeGreaterThan(2);
+    }
+  });
+  it('counts at most three former names per script, so a query listing many cannot agree with everyone', () => {
+    const many: Patient = {
+      ...patient(noContact(daughter)),
+      name: [
+        ...(patient(noContact(daughter)).name ?? []),
+        ...['アベ', 'イトウ', 'ウエダ', 'エンドウ', 'オオノ'].map((family) => ({
+          use: 'old' as const,
+          extension: [{ url: NAME_REPRESENTATION, valueCode: 'SYL' }],
+          family,
+          given: ['ハナコ'],
+        })),
+      ],
+    };
+    expect(featuresOf(many).formerFamilyKana).toHaveLength(3);
+  });
+  it('is taken over a merely similar current name: an exact former name says more', () => {
+    // タカハラ against the current タカハシ is only similar; against her former タカハラ it agrees.
+    const q = patient({ ...noContact(daughter), kana: ['タカハラ', 'ハナコ'], kanji: ['高原', '花子'] });
+    const c = withFormer(patient(married), 'タカハラ', '高原');
+    expect(compare(featuresOf(q), featuresOf(patient(married))).familyKana).toBe('similar');
+    expect(total(q, c).cmp.familyKana).toBe('former');
+  });
   it('keeps its default weight under an estimate: EM sees too few former names among blocked pairs to weigh them', () => {
     const cmp = { ...compare(featuresOf(registered), featuresOf(registered)), familyKana: 'former' as const };
     const estimated = { ...DEFAULT_WEIGHTS, m: { ...DEFAULT_WEIGHTS.m, familyKana: { ...DEFAULT_WEIGHTS.m.familyKana, former: 1e-7 } } };
