@@ -63,7 +63,8 @@ export function startEnv(): Record<string, string> {
     const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(a);
     if (!m) break;
     const [, name = '', value = ''] = m;
-    if (process.env[name] === undefined) env[name] = value;
+    // `NAME=${NAME:-default}`: the caller's own value wins, as in the shell.
+    if (process.env[name] === undefined) env[name] = /^\$\{[A-Z_][A-Z0-9_]*:-(.*)\}$/.exec(value)?.[1] ?? value;
   }
   return env;
 }

@@ -10,9 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { createApp, kindPurposes } from './app.ts';
 import { readClientsFile, RegistrationError } from './auth/clients.ts';
 import { KeyError, loadServerKeys } from './auth/keys.ts';
-import { loadRegistrySecret, SecretError } from './privacy/my-number/secret.ts';
+import { loadRegistrySecret } from './privacy/my-number/secret.ts';
+import { SecretFileError } from './core/secret-file.ts';
 import { DomainError, parseDomainsFile } from './pseudonym/domains.ts';
-import { FilePseudonymKeys, loadPseudonymMaster, PseudonymKeyFileError } from './pseudonym/file-keys.ts';
+import { FilePseudonymKeys, loadPseudonymMaster } from './pseudonym/file-keys.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { loadDefinitions } from './fhir/definitions/index.ts';
 import { createLogger } from './core/logger.ts';
@@ -56,6 +57,10 @@ async function main(): Promise<void> {
   }
   const { master, generated: newMaster } = loadPseudonymMaster({ file: config.pseudonymKeyFile, dataDir: config.dataDir });
   if (newMaster) logger.info('generated the pseudonym master secret in the data directory');
+  // Two holders, two secrets (privacy-design.md §1): one file given for both defeats the split.
+  if (master.equals(secret)) {
+    throw new SecretFileError('MEDID_PSEUDONYM_KEY_FILE holds the same secret as MEDID_SECRET_FILE: the two must differ');
+  }
   if (!config.pseudonymKeyFile && config.databaseUrl) {
     logger.warn(
       'MEDID_PSEUDONYM_KEY_FILE is not set: domain pseudonyms derive from a secret generated into MEDID_DATA_DIR; every node must share it, and losing it changes every pseudonym',
@@ -77,7 +82,13 @@ async function main(): Promise<void> {
   const published = await app.publishConformance();
   if (published > 0) logger.info({ published }, 'conformance resources published');
   if (config.domainsFile) {
-    const domains = parseDomainsFile(fs.readFileSync(config.domainsFile, 'utf8'), config.domainsFile);
+    let text: string;
+    try {
+      text = fs.readFileSync(config.domainsFile, 'utf8');
+    } catch (e) {
+      throw new DomainError(`MEDID_DOMAINS_FILE ${config.domainsFile}: ${(e as Error).message}`);
+    }
+    const domains = parseDomainsFile(text, config.domainsFile);
     for (const d of domains) await app.pseudonyms.domains.add(d);
     logger.info({ domains: domains.length }, 'pseudonym domains loaded from MEDID_DOMAINS_FILE');
   }
@@ -85,6 +96,13 @@ async function main(): Promise<void> {
     const rows = readClientsFile(config.clientsFile, kindPurposes);
     for (const row of rows) await app.clients.register(row);
     logger.info({ clients: rows.length }, 'client registrations loaded from MEDID_CLIENTS_FILE');
+  }
+  const orphans = await app.clients.withoutDomain();
+  if (orphans.length > 0) {
+    logger.warn(
+      { clients: orphans.map((c) => c.clientId) },
+      'database clients whose organization code is no pseudonym domain: add their domains (medid domain add) or disable them',
+    );
   }
 
   const server = http.createServer(app.express);
@@ -167,13 +185,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  if (
-    e instanceof RegistrationError ||
-    e instanceof KeyError ||
-    e instanceof SecretError ||
-    e instanceof PseudonymKeyFileError ||
-    e instanceof DomainError
-  ) {
+  if (e instanceof RegistrationError || e instanceof KeyError || e instanceof SecretFileError || e instanceof DomainError) {
     process.stderr.write(`medid: configuration error: ${e.message}\n`);
     process.exit(2);
   }

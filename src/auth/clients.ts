@@ -181,11 +181,23 @@ export class ClientDirectory {
     return this.get(clientId);
   }
 
+  /** Active database clients whose organization code is no pseudonym domain (registered before domains existed). */
+  async withoutDomain(): Promise<Client[]> {
+    const out: Client[] = [];
+    for (const c of await this.list()) if (c.active && c.org.kind === 'database' && !(await this.isDomain(c.org.code))) out.push(c);
+    return out;
+  }
+
   async list(): Promise<Client[]> {
     return (await listClients(this.db)).map(toClient);
   }
 
+  /** Enables or disables; a database client is enabled only while its domain is on the list. */
   async setActive(clientId: string, active: boolean): Promise<boolean> {
+    const current = active ? await this.get(clientId) : undefined;
+    if (current?.org.kind === 'database' && !(await this.isDomain(current.org.code))) {
+      throw new RegistrationError(`${clientId}: organization.code of a database client must be a pseudonym domain (medid domain add)`);
+    }
     const ok = await setClientStatus(this.db, clientId, active ? 'active' : 'disabled');
     this.cache.delete(clientId);
     return ok;

@@ -51,7 +51,8 @@ export class PseudonymService {
   /**
    * The person key behind a pseudonym of `domain` — for authorized linkage only (the caller is
    * the linkage service acting on an approved order). Undefined when the text is not a
-   * pseudonym; any well-formed text decrypts to some key, so the caller looks the key up.
+   * pseudonym; a KeyVersionError when it is one of a key version this service does not hold.
+   * Any well-formed text decrypts to some key, so the caller looks the key up.
    */
   async kidOf(pseudonym: string, domain: string): Promise<Buffer | undefined> {
     await this.assertDomain(domain);

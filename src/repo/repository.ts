@@ -160,7 +160,8 @@ export class Repository {
   async create(
     type: string,
     body: unknown,
-    opts: { ifNoneExist?: string; id?: string; trusted?: boolean } & WriteAccess = {},
+    /** `idMinted`: `id` was drawn by the server for this create (a transaction entry's), never a client's choice. */
+    opts: { ifNoneExist?: string; id?: string; idMinted?: boolean; trusted?: boolean } & WriteAccess = {},
   ): Promise<WriteResult> {
     const resource = this.prepare(body, type, opts.trusted);
     if (opts.ifNoneExist === undefined && this.deps.afterWrite.length === 0 && opts.access === undefined) {
@@ -174,8 +175,7 @@ export class Repository {
         if (found.length > 1) throw errors.multipleMatches(`If-None-Exist matched ${found.length} ${type} resources`);
         if (found[0]) return { stored: found[0], created: false };
       }
-      // opts.id is a transaction entry's id, drawn like this one when the Bundle was read (or the registry's own, which is trusted and not guarded).
-      return repo.insert(resource, opts.id ?? crypto.randomUUID(), 1, opts.access, true);
+      return repo.insert(resource, opts.id ?? crypto.randomUUID(), 1, opts.access, opts.id === undefined || opts.idMinted === true);
     });
   }
 

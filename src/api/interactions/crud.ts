@@ -76,6 +76,8 @@ export function crudRoutes(ctx: FhirContext): Route[] {
         const r = await ctx.uow.resources.create(type, req.body, {
           ifNoneExist: ifNoneExist || undefined,
           id: req.internal?.assignedId,
+          // The Bundle drew it (crypto.randomUUID) when it read the transaction.
+          idMinted: req.internal?.assignedId !== undefined,
           access: rowsFor(req, 'write'),
         });
         const res = writeResponse(

@@ -65,4 +65,26 @@ describe.each(testDrivers())('the pseudonymization service on %s', (driver) => {
     await clients.register(row('nanbyo'));
     expect((await clients.get('db-nanbyo'))?.org).toEqual({ kind: 'database', code: 'nanbyo' });
   });
+
+  it('finds database clients registered before their domain existed, and will not enable one until it does', async () => {
+    const before = new ClientDirectory(t.db, () => Promise.resolve(true));
+    await before.register({
+      clientId: 'db-old',
+      name: 'old',
+      jwks: null,
+      jwksUri: 'https://old.example/jwks.json',
+      scope: 'system/Patient.rs',
+      orgKind: 'database',
+      orgCode: 'old-study',
+      purposes: [],
+      status: 'disabled',
+    });
+    const clients = new ClientDirectory(t.db, (code) => ps.domains.has(code));
+    await expect(clients.setActive('db-old', true)).rejects.toThrow(RegistrationError);
+    await before.setActive('db-old', true);
+    expect((await clients.withoutDomain()).map((c) => c.clientId)).toEqual(['db-old']);
+    await ps.domains.add({ code: 'old-study', name: '旧研究' });
+    expect(await clients.withoutDomain()).toEqual([]);
+    expect(await clients.setActive('db-old', true)).toBe(true);
+  });
 });
