@@ -116,13 +116,13 @@ export function fieldWeights(c: Comparison, w: Weights, counts: ValueCounts = {}
 
 /**
  * The score $match reports: the probability that a candidate of this total weight is the person
- * sought, a logistic curve fitted to labelled results (bench/match-eval.ts, 1,000,000 persons,
- * query seed 20261201; checked on seed 20261202 in the README — at 200,000 persons the same fit
- * gave 1.1 and 19.3 bits: a larger registry has more strangers who share a given name and birth
- * date). The prior-odds posterior below assumes the fields independent and said 0.99+ for
- * candidates that were right 0 % of the time; this one rises with the weight as the ranking does.
+ * sought, a logistic curve fitted to labelled results (`npm run bench:match-refit`: maximum
+ * likelihood over every result of bench/match-eval.ts at 1,000,000 persons, query seed 20261201,
+ * with former names and the whole-registry birth-date u; reported on seed 20261202 in the README).
+ * The prior-odds posterior below assumes the fields independent and said 0.99+ for candidates
+ * that were right 0 % of the time; this one rises with the weight as the ranking does.
  */
-export const SCORE_CURVE = { perBit: 1.03, midpoint: 21.15 };
+export const SCORE_CURVE = { perBit: 1.081, midpoint: 21.73 };
 
 export function calibratedScore(total: number): number {
   return 1 / (1 + Math.exp(-SCORE_CURVE.perBit * (total - SCORE_CURVE.midpoint)));
