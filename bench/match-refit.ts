@@ -89,7 +89,7 @@ export function fitCurve(outcomes: readonly Outcome[]): { perBit: number; midpoi
     for (let i = 0; i < xs.length; i++) {
       const x = xs[i];
       const p = 1 / (1 + Math.exp(-(a * x + b)));
-      const e = (ys[i]) - p;
+      const e = ys[i] - p;
       const w = p * (1 - p);
       ga += e * x;
       gb += e;

@@ -65,6 +65,8 @@ export const ID_SYSTEMS = {
   regionalNetwork: `${MEDID_CANONICAL}/sid/regional-network`,
   /** A regional network's own patient ids: this prefix + the network's code (its local-ID domain). */
   networkPatientIdPrefix: `${MEDID_CANONICAL}/sid/network-patient-id/`,
+  /** A person's pseudonym in one utilizing database's domain: this prefix + the domain's code. */
+  pseudonymPrefix: `${MEDID_CANONICAL}/sid/pseudonym/`,
   /** An organization known to medid by its own code (neither an insurer nor a medical institution). */
   organization: `${MEDID_CANONICAL}/sid/organization`,
   // medid's own: keys of its work items and requests
