@@ -18,6 +18,8 @@ import { NAME_REPRESENTATION } from '../src/core/systems.ts';
 import { benchAuth, benchLog, freshPgDatabase, median, medianLoad, ROOT, startServer, tempDataDir, writeResults } from './lib.ts';
 import { flat, importPopulation, importRecords, otherFamily, otherGiven, unregisteredMember } from './match-population.ts';
 import type { Person } from './match-population.ts';
+import { gradeAt, STRONG_GRADES } from './match-outcomes.ts';
+import type { MatchOutcome, MatchResult } from './match-outcomes.ts';
 import { rng } from './synthetic.ts';
 
 const PERSONS = Number(process.env['BENCH_MATCH_PERSONS'] ?? 100_000);
@@ -318,20 +320,9 @@ function makeQueries(
   return { queries: out, renames };
 }
 
-interface Outcome {
-  kind: Kind;
+interface Outcome extends MatchOutcome<Kind> {
   truth: string | undefined;
-  /** In the order returned; `held` when a rule kept the result below probable whatever its weight. */
-  results: {
-    id: string;
-    grade: string;
-    weight: number;
-    score: number;
-    byIdentifier: boolean;
-    held: boolean;
-    /** The explanation's rows: field or evidence row → weight in bits. */
-    fields: Record<string, number>;
-  }[];
+  results: (MatchResult & { fields: Record<string, number> })[];
   ms: number;
   status: number;
 }
@@ -381,7 +372,7 @@ async function sendAll(base: string, token: string, queries: Query[], concurrenc
   return out;
 }
 
-const STRONG = new Set(['certain', 'probable']);
+const STRONG = STRONG_GRADES;
 const f1 = (p: number, r: number): number => (p + r === 0 ? 0 : (2 * p * r) / (p + r));
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
@@ -477,15 +468,7 @@ function sweep(outcomes: Outcome[], log: (s: string) => void): void {
       for (const o of outcomes) {
         if (o.truth) pos++;
         for (const r of o.results) {
-          const g = r.byIdentifier
-            ? r.grade
-            : r.held
-              ? 'possible'
-              : r.weight >= certain
-                ? 'certain'
-                : r.weight >= probable
-                  ? 'probable'
-                  : 'possible';
+          const g = gradeAt(r, { certain, probable });
           if (g === 'certain' && (r.id !== o.truth || o.kind === 'identifier-contradicting')) fc++;
           if (STRONG.has(g)) {
             strong++;

@@ -13,28 +13,15 @@
  */
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
+import { gradeAt, STRONG_GRADES } from './match-outcomes.ts';
+import type { MatchOutcome, MatchResult } from './match-outcomes.ts';
 
-interface Result {
-  id: string;
-  grade: string;
-  weight: number;
-  score: number;
-  byIdentifier: boolean;
-  held: boolean;
-}
-interface Outcome {
-  kind: string;
-  truth: string | null;
-  results: Result[];
-}
+type Outcome = MatchOutcome;
 
 const HOUSEHOLD = 'not-registered-household';
 
-/** The grade at `probable` bits: identifier evidence keeps the server's grade; a hold caps at possible. */
-function strong(r: Result, probable: number): boolean {
-  if (r.byIdentifier) return r.grade === 'certain' || r.grade === 'probable';
-  return !r.held && r.weight >= probable;
-}
+/** Certain or probable at `probable` bits (certain is never reached by weight alone below it). */
+const strong = (r: MatchResult, probable: number): boolean => STRONG_GRADES.has(gradeAt(r, { certain: Infinity, probable }));
 
 export function measure(outcomes: readonly Outcome[], probable: number) {
   let tp = 0;

@@ -23,6 +23,31 @@ function medid(args: string[], env: Record<string, string>): { status: number | 
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** `src/main.ts` started as an operator would, waited for until /readyz answers (or it exits); `stop` ends it. */
+async function serve(env: Record<string, string>, port: number): Promise<{ ready: boolean; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, ['src/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, DATABASE_URL: '', HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise((r) => child.once('exit', r));
+  let ready = false;
+  for (let i = 0; i < 300 && !ready && child.exitCode === null; i++) {
+    ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (!ready) await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    ready,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
 describe('the medid command line', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'medid-cli-'));
   afterAll(() => {
@@ -99,20 +124,8 @@ describe('the medid command line', () => {
         },
       ]),
     );
-    const child = spawn(process.execPath, ['src/main.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, ...env, DATABASE_URL: '', HOST: '127.0.0.1', MEDID_CLIENTS_FILE: clientsFile },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const server = await serve({ ...env, MEDID_CLIENTS_FILE: clientsFile }, port);
     try {
-      for (let i = 0; i < 300; i++) {
-        try {
-          if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) break;
-        } catch {
-          // starting
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
       const res = await fhirFetch(`http://127.0.0.1:${port}/fhir/Patient?_count=1`, {
         headers: { authorization: `Bearer ${token.stdout.trim()}` },
       });
@@ -121,9 +134,7 @@ describe('the medid command line', () => {
       expect(busy.status).toBe(2);
       expect(busy.stderr).toMatch(/in use by process \d+/);
     } finally {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
+      await server.stop();
     }
     expect(medid(['client', 'list'], env).stdout).toContain('insurer-b\tactive\tinsurer:06138093');
   }, 120_000);
@@ -177,33 +188,9 @@ describe('the medid command line', () => {
           },
         ]),
       );
-      const child = spawn(process.execPath, ['src/main.ts'], {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          ...env,
-          DATABASE_URL: '',
-          HOST: '127.0.0.1',
-          MEDID_DOMAINS_FILE: domainsFile,
-          MEDID_CLIENTS_FILE: clientsFile,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let ready = false;
-      try {
-        for (let i = 0; i < 300 && !ready && child.exitCode === null; i++) {
-          ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
-            (r) => r.ok,
-            () => false,
-          );
-          if (!ready) await new Promise((r) => setTimeout(r, 100));
-        }
-      } finally {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await exited;
-      }
-      expect(ready).toBe(true);
+      const server = await serve({ ...env, MEDID_DOMAINS_FILE: domainsFile, MEDID_CLIENTS_FILE: clientsFile }, port);
+      await server.stop();
+      expect(server.ready).toBe(true);
       expect(medid(['domain', 'list'], env).stdout).toContain('care-study\t介護研究');
       expect(medid(['client', 'list'], env).stdout).toContain('db-care\tactive\tdatabase:care-study');
 
