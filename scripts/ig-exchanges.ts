@@ -12,8 +12,11 @@ import { syncBuiltinESMExports } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Parameters, Patient, Resource } from '@medplum/fhirtypes';
-import { createApp } from '../src/app.ts';
+import type { Parameters, Patient, Resource, Task } from '@medplum/fhirtypes';
+import { CompactEncrypt, CompactSign, exportJWK, generateKeyPair, importJWK } from 'jose';
+import type { CryptoKey, JWK } from 'jose';
+import { createApp, kindPurposes } from '../src/app.ts';
+import { checkRegistration } from '../src/auth/clients.ts';
 import { generateSigningJwks, serverKeysFromJwks } from '../src/auth/keys.ts';
 import { createLogger } from '../src/core/logger.ts';
 import type { Organization } from '../src/core/principal.ts';
@@ -119,6 +122,16 @@ const HANAKO = person({
 class Canonicalizer {
   private readonly ids = new Map<string, string>();
   private readonly mids = new Map<string, string>();
+  private readonly jwes = new Map<string, string>();
+  private readonly jwss = new Map<string, string>();
+  private readonly lps = new Map<string, string>();
+  private readonly dps = new Map<string, string>();
+
+  private mask(seen: Map<string, string>, name: string, raw: string): string {
+    const v = seen.get(raw) ?? `$${name}_${seen.size + 1}`;
+    seen.set(raw, v);
+    return v;
+  }
 
   private uuid(raw: string): string {
     let v = this.ids.get(raw);
@@ -148,9 +161,20 @@ class Canonicalizer {
   }
 
   text(s: string): string {
-    return s
-      .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, (m) => this.uuid(m))
-      .replace(/(?<!\d)1\d{13}(?!\d)/g, (m) => (verhoeffCheckDigit(m.slice(0, 13)) === Number(m[13]) ? this.medicalId(m) : m));
+    // Compact JWEs (sealed envelopes, sealed pseudonyms) differ on every run (ephemeral ECDH keys): $JWE_1, $JWE_2, …;
+    // so do ECDSA signatures (officers' approvals: $JWS_n) and a linkage order's project pseudonyms (a random key: $LP_n).
+    return (
+      s
+        .replace(/eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/g, (m) =>
+          this.mask(this.jwes, 'JWE', m),
+        )
+        .replace(/eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/g, (m) => this.mask(this.jwss, 'JWS', m))
+        .replace(/\bp\.[0-9A-Z]{26}\b/g, (m) => this.mask(this.lps, 'LP', m))
+        // Domain pseudonyms derive from person keys the registrar draws at random: $DP_n.
+        .replace(/\bv\d{1,4}\.[0-9A-Z]{26}\b/g, (m) => this.mask(this.dps, 'DP', m))
+        .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, (m) => this.uuid(m))
+        .replace(/(?<!\d)1\d{13}(?!\d)/g, (m) => (verhoeffCheckDigit(m.slice(0, 13)) === Number(m[13]) ? this.medicalId(m) : m))
+    );
   }
 
   value<T>(v: T): T {
@@ -505,6 +529,51 @@ async function record(db: Db): Promise<Recording> {
       title: 'The hospital cross-references a medical ID to the person’s other identifiers (IHE PIXm)',
     });
 
+    // ---- $feed-network-id: 山田 太郎 is enrolled in a regional network (his Consent names it)
+    const network: Caller = {
+      label: 'テスト地域医療連携ネットワーク (a test regional network, code test-net)',
+      clientId: 'test-regional-network',
+      organization: { kind: 'regional-network', code: 'test-net' },
+      scope: 'system/Patient.ru',
+      purposeOfUse: 'TREAT',
+    };
+    const networkSystem = `${ID_SYSTEMS.networkPatientIdPrefix}test-net`;
+    await call(authority, 'POST', 'Consent', {
+      expect: 201,
+      body: {
+        resourceType: 'Consent',
+        status: 'active',
+        scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+        category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+        patient: { reference: taro },
+        policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTIN' }] },
+        provision: {
+          type: 'permit',
+          actor: [
+            {
+              role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] },
+              reference: { identifier: { system: ID_SYSTEMS.regionalNetwork, value: 'test-net' } },
+            },
+          ],
+        },
+      },
+    });
+    await call(network, 'POST', 'Patient/$feed-network-id', {
+      operation: 'Patient-feed-network-id',
+      title: 'The regional network feeds its own patient id for 山田 太郎 (IHE PIXm’s identity feed, ITI-104)',
+      body: {
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'localIdentifier', valueIdentifier: { system: networkSystem, value: 'TN-000123' } },
+          { name: 'patientIdentifier', valueIdentifier: { system: ID_SYSTEMS.medicalId, value: taroMid } },
+        ],
+      },
+    });
+    await call(network, 'GET', `Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${networkSystem}|TN-000123`)}`, {
+      operation: 'Patient-ihe-pix',
+      title: 'The network cross-references its own id to the medical ID',
+    });
+
     // ---- $break-the-glass: 山田 花子 has no care relationship with the hospital
     await call(emergency, 'POST', `${hanako}/$break-the-glass`, {
       operation: 'Patient-break-the-glass',
@@ -560,6 +629,133 @@ async function record(db: Db): Promise<Recording> {
       operation: 'Patient-unmerge',
       title: 'The authority undoes that merge within the undo window',
       body: mergeParams(false),
+    });
+
+    // ---- $pseudonymize: the hospital sends the NDB data about 山田 太郎 with a work number and a
+    // sealed envelope (his insured number, sealed to medid); the NDB forwards the envelope.
+    const ndb: Caller = {
+      label: 'NDB (a utilizing database, pseudonym domain ndb)',
+      clientId: 'ndb-analysis',
+      organization: { kind: 'database', code: 'ndb' },
+      scope: 'system/Patient.r',
+      purposeOfUse: 'HRESCH',
+    };
+    const hospitalKey = await generateKeyPair('ES384', { extractable: true });
+    const ndbSig = await generateKeyPair('ES384', { extractable: true });
+    const ndbEnc = await generateKeyPair('ECDH-ES+A256KW', { crv: 'P-256', extractable: true });
+    const register = async (c: Caller, keys: JWK[]): Promise<void> =>
+      app.clients.register(
+        checkRegistration(
+          { client_id: c.clientId, name: c.label, jwks: { keys }, scope: c.scope, organization: c.organization },
+          'client',
+          kindPurposes,
+        ),
+      );
+    await register(hospital, [{ ...(await exportJWK(hospitalKey.publicKey)), kid: 'hospital-2026', use: 'sig', alg: 'ES384' }]);
+    await register(ndb, [
+      { ...(await exportJWK(ndbSig.publicKey)), kid: 'ndb-sig-2026', use: 'sig', alg: 'ES384' },
+      { ...(await exportJWK(ndbEnc.publicKey)), kid: 'ndb-enc-2026', use: 'enc', alg: 'ECDH-ES+A256KW' },
+    ]);
+    const medidKey = ((await (await fetch(`${actual}/.well-known/medid-envelope-jwks`)).json()) as { keys: JWK[] }).keys[0];
+    const at = Math.floor(NOW.getTime() / 1000);
+    const claims = {
+      iss: hospital.clientId,
+      aud: 'ndb',
+      work: 'NDB-20260410-000123',
+      iat: at,
+      exp: at + 3600,
+      insured: `${INSURER}:1:1001:00`,
+    };
+    const signed = await new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
+      .setProtectedHeader({ alg: 'ES384', kid: 'hospital-2026', typ: 'medid-envelope+jwt' })
+      .sign(hospitalKey.privateKey);
+    const envelope = await new CompactEncrypt(new TextEncoder().encode(signed))
+      .setProtectedHeader({ alg: 'ECDH-ES+A256KW', enc: 'A256GCM', kid: medidKey.kid, cty: 'JWT' })
+      .encrypt(await importJWK(medidKey, 'ECDH-ES+A256KW'));
+    const pseudonymize = { resourceType: 'Parameters', parameter: [{ name: 'envelope', valueString: envelope }] };
+    await call(ndb, 'POST', '$pseudonymize', {
+      operation: 'pseudonymize',
+      title:
+        'The NDB forwards the sealed envelope the hospital sent with its data and receives its pseudonym of the person, sealed to its own key ($JWE_n stand for compact JWEs, which differ on every run)',
+      body: pseudonymize,
+    });
+    await call(ndb, 'POST', '$pseudonymize', {
+      operation: 'pseudonymize',
+      title: 'The same envelope again: refused, naming the rule (a work number is redeemed once)',
+      body: pseudonymize,
+    });
+
+    // ---- Linkage (R19): the authority files an order linking the NDB and the cancer registry for one
+    // study; two officers sign it; each database converts its own pseudonym of 山田 太郎; it closes.
+    const officer = async (id: string, label: string): Promise<{ caller: Caller; key: CryptoKey }> => {
+      const caller: Caller = {
+        label,
+        clientId: id,
+        organization: { kind: 'authority', code: 'medid' },
+        scope: 'system/Task.u',
+        purposeOfUse: 'HOPERAT',
+      };
+      const k = await generateKeyPair('ES384', { extractable: true });
+      await register(caller, [{ ...(await exportJWK(k.publicKey)), kid: `${id}-2026`, use: 'sig', alg: 'ES384' }]);
+      return { caller, key: k.privateKey };
+    };
+    const custodian = await officer('officer-data-custodian', 'the authority’s data custodian (an officer)');
+    const ethics = await officer('officer-ethics-board', 'the ethics board’s delegate (an officer)');
+    const gan: Caller = {
+      ...ndb,
+      label: 'the national cancer registry (pseudonym domain gan-toroku)',
+      clientId: 'gan-toroku-analysis',
+      organization: { kind: 'database', code: 'gan-toroku' },
+    };
+    const linkOp = (code: string): string => `Task-${code}`;
+    const order = await call<Task>(authority, 'POST', 'Task/$linkage-order', {
+      operation: linkOp('linkage-order'),
+      title: 'The authority files a linkage order between the NDB and the cancer registry: inert until two officers sign it',
+      expect: 201,
+      body: {
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'domain', valueCode: 'ndb' },
+          { name: 'domain', valueCode: 'gan-toroku' },
+          { name: 'project', valueString: '大腸がん術後の医療費に関する研究' },
+          { name: 'purpose', valueCode: 'HRESCH' },
+          { name: 'legalBasis', valueString: '厚生労働大臣による第三者提供の承認（2026年4月）' },
+          { name: 'start', valueDate: '2026-04-10' },
+          { name: 'end', valueDate: '2027-03-31' },
+        ],
+      },
+    });
+    const canonicalOrder = order.input?.find((i) => i.type.coding?.[0]?.code === 'canonical-order')?.valueString ?? '{}';
+    const sign = (o: { caller: Caller; key: CryptoKey }): Promise<string> =>
+      new CompactSign(
+        new TextEncoder().encode(JSON.stringify({ iss: o.caller.clientId, iat: at, order: JSON.parse(canonicalOrder) as unknown })),
+      )
+        .setProtectedHeader({ alg: 'ES384', kid: `${o.caller.clientId}-2026`, typ: 'medid-linkage-approval+jwt' })
+        .sign(o.key);
+    for (const [n, o] of [custodian, ethics].entries())
+      await call(o.caller, 'POST', `Task/${order.id ?? ''}/$approve`, {
+        operation: linkOp('approve'),
+        title: `${n + 1}. ${o.caller.label} signs the order's canonical text with its own key ($JWS_n stand for compact JWS, which differ on every run)${n === 1 ? ': the second approval activates it' : ''}`,
+        body: { resourceType: 'Parameters', parameter: [{ name: 'approval', valueString: await sign(o) }] },
+      });
+    const { rows: taroKey } = await db.query<{ kid: Buffer }>('SELECT kid FROM registry.person WHERE patient_id = $1', [
+      taro.slice('Patient/'.length),
+    ]);
+    for (const [c, domain] of [
+      [ndb, 'ndb'],
+      [gan, 'gan-toroku'],
+    ] as const) {
+      const own = await app.pseudonyms.pseudonymOf(taroKey[0]?.kid, domain);
+      await call(c, 'POST', `Task/${order.id ?? ''}/$link`, {
+        operation: linkOp('link'),
+        title: `${c.label} converts its own pseudonyms to the order's project pseudonyms ($DP_n and $LP_n: they differ on every run, person keys and the order's key being random) — the same person, the same project pseudonym`,
+        body: { resourceType: 'Parameters', parameter: [{ name: 'pseudonym', valueString: own }] },
+      });
+    }
+    await call(authority, 'POST', `Task/${order.id ?? ''}/$close`, {
+      operation: linkOp('close'),
+      title: 'The study has its data: the authority closes the order, and its key is destroyed for good',
+      body: { resourceType: 'Parameters', parameter: [{ name: 'reason', valueCode: 'completed' }] },
     });
 
     // ---- $validate

@@ -5,6 +5,7 @@
  * around every dispatch, health endpoints and the one error handler. Each test builds its own
  * app on its own database with its own keys.
  */
+import crypto from 'node:crypto';
 import express from 'express';
 import helmet from 'helmet';
 import type { Express } from 'express';
@@ -17,6 +18,15 @@ import type { OperationHandler } from './api/operations/operation.ts';
 import { patientChangeMedicalId } from './api/operations/patient-change-medical-id.ts';
 import { patientExport } from './api/operations/patient-export.ts';
 import { patientExportStatusRoutes } from './api/operations/patient-export-status.ts';
+import { patientFeedNetworkId } from './api/operations/patient-feed-network-id.ts';
+import { pseudonymizedExportRoutes } from './api/operations/patient-export-pseudonymized.ts';
+import { pseudonymizedRoutes } from './api/interactions/pseudonymized.ts';
+import { taskApprove } from './api/operations/task-approve.ts';
+import { taskClose } from './api/operations/task-close.ts';
+import { taskLink } from './api/operations/task-link.ts';
+import { taskLinkageOrder } from './api/operations/task-linkage-order.ts';
+import { LinkageOrders } from './pseudonym/linkage.ts';
+import type { Principal } from './core/principal.ts';
 import { patientIhePix } from './api/operations/patient-ihe-pix.ts';
 import { patientMatch } from './api/operations/patient-match.ts';
 import { patientMerge } from './api/operations/patient-merge.ts';
@@ -30,7 +40,7 @@ import { createFhirRouter } from './api/routes.ts';
 import { AuditLog } from './audit/audit-log.ts';
 import { AuditTrail } from './audit/audit-trail.ts';
 import { loginAuditRow } from './audit/login-audit.ts';
-import { auditWrite } from './audit/write-audit.ts';
+import { auditPersonWrite, auditWrite } from './audit/write-audit.ts';
 import { AccessTokens } from './auth/access-token.ts';
 import { RemoteJwksCache } from './auth/client-keys.ts';
 import type { FetchFn } from './auth/client-keys.ts';
@@ -38,6 +48,13 @@ import { ClientDirectory } from './auth/clients.ts';
 import type { PseudonymKeys } from './pseudonym/keys.ts';
 import { PseudonymDomainList } from './pseudonym/domain-list.ts';
 import { PseudonymService } from './pseudonym/service.ts';
+import { pseudonymize } from './api/operations/pseudonymize.ts';
+import { sealerFor } from './auth/client-encryption.ts';
+import { verifyClientJws } from './auth/client-signature.ts';
+import { FileEnvelopeKeys } from './privacy/envelope-keys.ts';
+import { EnvelopeDesk, registryEnvelopeStore } from './registry/envelope.ts';
+import type { EnvelopeKeys } from './registry/envelope.ts';
+import type { JWK } from 'jose';
 import { assertAllowed } from './auth/guard.ts';
 import type { ServerKeys } from './auth/keys.ts';
 import { authEndpoints, capabilitySecurity, smartConfiguration } from './auth/smart-configuration.ts';
@@ -56,6 +73,7 @@ import { consentRulesHook } from './privacy/consent/hook.ts';
 import { registryIntegrityGuard } from './privacy/registry-integrity.ts';
 import { carriedMedicalIdHook } from './registry/carried-medical-id.ts';
 import { BreakTheGlass } from './privacy/break-the-glass.ts';
+import { NetworkIds } from './privacy/network-ids.ts';
 import { patientBreakTheGlass } from './api/operations/patient-break-the-glass.ts';
 import { EligibilityDesk } from './eligibility/confirm.ts';
 import { MismatchDesk } from './eligibility/mismatch.ts';
@@ -82,6 +100,7 @@ import { MyNumberMac } from './privacy/my-number/mac.ts';
 import { MyNumberVault } from './privacy/my-number/vault.ts';
 import { ExportJobs } from './registry/export-jobs.ts';
 import { Lifecycle } from './registry/lifecycle.ts';
+import { linkSealer, readOversightKey } from './registry/sealed-link.ts';
 import { Registrar } from './registry/registrar.ts';
 import { publishConformance } from './repo/conformance.ts';
 import { UnitOfWork } from './repo/unit-of-work.ts';
@@ -114,6 +133,12 @@ export interface AppDeps {
   igSiteDir?: string;
   /** How client jwks_uri documents are fetched (tests pass a stub). */
   fetch?: FetchFn;
+  /**
+   * The authority's envelope key (sealed delivery, R18), as an operation and its public JWKS;
+   * main.ts passes the file-backed one. Absent: a key generated for this process only (tests,
+   * scripts) — envelopes sealed to it do not survive a restart.
+   */
+  envelopeKeys?: EnvelopeKeys & { readonly jwks: { keys: JWK[] } };
 }
 
 export interface App {
@@ -124,6 +149,8 @@ export interface App {
   tokens: AccessTokens;
   clients: ClientDirectory;
   pseudonyms: PseudonymService;
+  /** Linkage orders between utilizing databases (the registry sweep ends expired ones). */
+  linkage: LinkageOrders;
   auditLog: AuditLog;
   /** Resolves when no request handler is running (graceful shutdown). */
   drained: () => Promise<void>;
@@ -218,6 +245,9 @@ export function createApp(deps: AppDeps): App {
     medicalIdSystem,
     deathRetentionDays: config.deathRetentionDays,
     mergeUndoDays: config.mergeUndoDays,
+    // A change that breaks linkage keeps the old→new link only sealed to the oversight body's
+    // public key, or not at all; sealed without a usable key refuses to start.
+    sealLink: config.breakLinkageLink === 'sealed' ? linkSealer(readOversightKey(config.oversightKeyFile)) : undefined,
   });
   const weights = new WeightsStore();
   const matcher = new Matcher({
@@ -242,6 +272,21 @@ export function createApp(deps: AppDeps): App {
   const endpoints = authEndpoints(baseUrl);
   const pseudonyms = new PseudonymService({ keys: deps.pseudonymKeys, domains: new PseudonymDomainList(deps.db) });
   const clients = new ClientDirectory(deps.db, (code) => pseudonyms.domains.has(code));
+  const remoteJwks = new RemoteJwksCache(deps.fetch);
+  // Sealed delivery (R18): the registry opens a provider's envelope with the authority's key and
+  // auth's check of the provider's signature; $pseudonymize composes it with the pseudonymization service.
+  const envelopeKeys = deps.envelopeKeys ?? new FileEnvelopeKeys(crypto.randomBytes(32));
+  const envelopes = new EnvelopeDesk({
+    keys: envelopeKeys,
+    verifySealer: async (jws, typ) => {
+      const r = await verifyClientJws(jws, typ, { client: (id) => clients.getCached(id), remoteJwks });
+      return r.ok ? { ok: true, sealer: { clientId: r.client.clientId, org: r.client.org }, payload: r.payload } : r;
+    },
+    parseIdentifier: (system, value) => identifiers.parse(system, value),
+    medicalIdSystem,
+    store: registryEnvelopeStore(deps.db),
+    now: () => clock.now(),
+  });
   const tokens = new AccessTokens({
     keys: deps.keys,
     issuer: endpoints.issuer,
@@ -252,7 +297,7 @@ export function createApp(deps: AppDeps): App {
   });
   const tokenEndpoint = new TokenEndpoint({
     clients,
-    remoteJwks: new RemoteJwksCache(deps.fetch),
+    remoteJwks,
     tokenEndpoint: endpoints.tokenEndpoint,
     recordJti: (c, j, e) => recordAssertionJti(deps.db, c, j, e),
     now: () => clock.now().getTime(),
@@ -273,6 +318,13 @@ export function createApp(deps: AppDeps): App {
     },
     after: auditAfter(auditDeps, tx),
   });
+  const linkage = new LinkageOrders({
+    keys: deps.pseudonymKeys,
+    domains: pseudonyms.domains,
+    approvalsNeeded: config.linkageApprovals,
+    now: () => clock.now(),
+  });
+  const isViewer = (p: Principal | undefined): boolean => p !== undefined && policy.pseudonymizedTypes(p).length > 0;
   const operations: OperationHandler[] = [
     resourceValidate,
     patientRegister(registrar, { rules: identifiers.rules, medicalIdSystem, concurrency: deps.db.driver === 'pg' ? 4 : 1 }),
@@ -283,9 +335,30 @@ export function createApp(deps: AppDeps): App {
     patientExport(exportJobs, baseUrl),
     patientMatch(matcher, policy, medicalIdSystem),
     patientIhePix({ medicalIdSystem }),
+    // Regional networks' local ids, each change audited in its own transaction.
+    patientFeedNetworkId(
+      new NetworkIds({ medicalIdSystem, clock, policy, audit: auditPersonWrite({ auditLog, clock }, '$feed-network-id') }),
+    ),
     coverageEligibilityRequestSubmit(eligibility),
     patientRecordLocations,
     patientBreakTheGlass(new BreakTheGlass(config.btgHours)),
+    // Authorized linkage (R19): orders, k officers' signed approvals, conversions, closure.
+    taskLinkageOrder(linkage),
+    taskApprove(linkage, async (jws, typ) => {
+      const r = await verifyClientJws(jws, typ, { client: (id) => clients.getCached(id), remoteJwks });
+      return r.ok ? { ok: true, clientId: r.client.clientId, org: r.client.org, payload: r.payload } : r;
+    }),
+    taskLink(linkage, (p) => policy.pseudonymizedAccess(p, 'Patient', clock.now())),
+    taskClose(linkage),
+    pseudonymize({
+      desk: envelopes,
+      pseudonyms,
+      answerSealer: async (clientId) => {
+        const client = await clients.getCached(clientId);
+        return client ? sealerFor(client, remoteJwks) : { ok: false, text: `client ${clientId} is not registered` };
+      },
+      logger: deps.logger,
+    }),
   ];
   let capability: string | undefined;
   const router: Router = createFhirRouter(context, {
@@ -293,6 +366,10 @@ export function createApp(deps: AppDeps): App {
     auditTrail,
     hooks,
     extra: [
+      // A utilizing database's own routes first: it sees persons only pseudonymized.
+      ...pseudonymizedRoutes(context, { pseudonyms, isViewer }),
+      ...pseudonymizedExportRoutes(context, { jobs: exportJobs, pseudonyms, isViewer, k: config.exportK }),
+      ...patientExportStatusRoutes(exportJobs, baseUrl, { when: (req) => isViewer(req.principal) }),
       ...patientExportStatusRoutes(exportJobs, baseUrl),
       {
         method: 'GET',
@@ -364,6 +441,13 @@ export function createApp(deps: AppDeps): App {
   );
   const mount = mountPathOf(baseUrl);
   app.get(`${mount}/.well-known/smart-configuration`, smartConfigurationHandler(smartConfiguration(endpoints, scopesSupported)));
+  // The key providers seal envelopes to (public, like the token signing keys' JWKS).
+  const envelopeJwks = JSON.stringify({ keys: envelopeKeys.jwks.keys });
+  app.get(`${mount}/.well-known/medid-envelope-jwks`, (_req, res) => {
+    res.setHeader('Cache-Control', 'public, max-age=3600');
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.type('application/json').send(envelopeJwks);
+  });
   // CORS: the CapabilityStatement is public and read by browser-based clients.
   app.use(`${mount}/metadata`, (_req, res, next) => {
     res.setHeader('Access-Control-Allow-Origin', '*');
@@ -386,6 +470,7 @@ export function createApp(deps: AppDeps): App {
     tokens,
     clients,
     pseudonyms,
+    linkage,
     auditLog,
     drained: () => inFlight.drained(),
     publishConformance: () => publishConformance(uow.resources, deps.defs.conformance),

@@ -63,6 +63,14 @@ export interface Config {
    * different holders. Default: generated once into MEDID_DATA_DIR/keys.
    */
   pseudonymKeyFile: string | undefined;
+  /**
+   * MEDID_ENVELOPE_KEY_FILE: the secret (≥ 32 random bytes, raw or base64) the authority's
+   * envelope key derives from — the ECDH P-256 key providers seal insured numbers to (sealed
+   * delivery, R18; public at [base]/.well-known/medid-envelope-jwks). The registry's side of the
+   * split, but a key of its own: it differs from the other two. Default: generated once into
+   * MEDID_DATA_DIR/keys.
+   */
+  envelopeKeyFile: string | undefined;
   /** MEDID_DOMAINS_FILE: a JSON array of pseudonym domains { "code", "name" }, upserted at start-up. */
   domainsFile: string | undefined;
   /** MEDID_MEDICAL_ID_SYSTEM: the medical ID's identifier system URI (published in the IG). */
@@ -78,6 +86,30 @@ export interface Config {
   deathRetentionDays: number;
   /** MEDID_MERGE_UNDO_DAYS: days within which Patient/$unmerge can undo a merge. Default 30. */
   mergeUndoDays: number;
+  /**
+   * MEDID_BREAK_LINKAGE_LINK: what a medical-ID change that breaks linkage ($change-medical-id,
+   * reason break-linkage: new person key, every pseudonym changes) keeps of the old→new link.
+   * none (default): nothing, so nobody — the authority included — can link them again. sealed:
+   * a JWE to the oversight body's public key (MEDID_OVERSIGHT_KEY_FILE), stored append-only in
+   * the registry; medid cannot open it.
+   */
+  breakLinkageLink: 'none' | 'sealed';
+  /**
+   * MEDID_OVERSIGHT_KEY_FILE: the oversight body's public key as a JWK (EC P-256/P-384/P-521 or
+   * X25519/X448; a file holding a private key is refused). Required with MEDID_BREAK_LINKAGE_LINK=sealed.
+   */
+  oversightKeyFile: string | undefined;
+  /**
+   * MEDID_EXPORT_K: the small-cell guard of a database's pseudonymized export — every released
+   * combination of birth year-month, sex, postal 3 digits and insurer kind is shared by at least
+   * this many persons (smaller cells generalized once, then suppressed). Default 5.
+   */
+  exportK: number;
+  /**
+   * MEDID_LINKAGE_APPROVALS: how many distinct authority officers must sign a linkage order
+   * before any conversion (R19; nobody approves an order they filed). Default 2.
+   */
+  linkageApprovals: number;
   /**
    * MEDID_CARE_RELATIONSHIP_DAYS: days a medical institution's valid eligibility confirmation
    * keeps the person within its reach. Default 90: prescriptions run up to 90 days, so a patient
@@ -172,6 +204,14 @@ export function loadConfig(env: Env = process.env): Config {
     // A held family member is cut to the foot of possible: the bands must be in order.
     throw new ConfigError('$match thresholds must satisfy MEDID_MATCH_POSSIBLE < MEDID_MATCH_PROBABLE <= MEDID_MATCH_CERTAIN');
   }
+  const breakLinkageLink = env['MEDID_BREAK_LINKAGE_LINK'] || 'none';
+  if (breakLinkageLink !== 'none' && breakLinkageLink !== 'sealed') {
+    throw new ConfigError(`MEDID_BREAK_LINKAGE_LINK must be none or sealed, got "${breakLinkageLink}"`);
+  }
+  const oversightKeyFile = env['MEDID_OVERSIGHT_KEY_FILE'] || undefined;
+  if (breakLinkageLink === 'sealed' && !oversightKeyFile) {
+    throw new ConfigError('MEDID_BREAK_LINKAGE_LINK=sealed needs MEDID_OVERSIGHT_KEY_FILE (the oversight body’s public JWK)');
+  }
   const databaseUrl = env['DATABASE_URL'] || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError('DATABASE_URL must start with postgres:// or postgresql://');
@@ -193,12 +233,17 @@ export function loadConfig(env: Env = process.env): Config {
     audit: onOff(env, 'MEDID_AUDIT', true),
     secretFile: env['MEDID_SECRET_FILE'] || undefined,
     pseudonymKeyFile: env['MEDID_PSEUDONYM_KEY_FILE'] || undefined,
+    envelopeKeyFile: env['MEDID_ENVELOPE_KEY_FILE'] || undefined,
     domainsFile: env['MEDID_DOMAINS_FILE'] || undefined,
     medicalIdSystem: env['MEDID_MEDICAL_ID_SYSTEM'] || ID_SYSTEMS.medicalId,
     ruleRecipientCheckDigit: onOff(env, 'MEDID_RULE_RECIPIENT_CHECK_DIGIT', false),
     ruleLateElderlyCheckDigit: onOff(env, 'MEDID_RULE_LATE_ELDERLY_CHECK_DIGIT', false),
     deathRetentionDays: int(env, 'MEDID_DEATH_RETENTION_DAYS', 3650, 0, 36500),
     mergeUndoDays: int(env, 'MEDID_MERGE_UNDO_DAYS', 30, 0, 3650),
+    breakLinkageLink,
+    oversightKeyFile,
+    exportK: int(env, 'MEDID_EXPORT_K', 5, 1, 1000),
+    linkageApprovals: int(env, 'MEDID_LINKAGE_APPROVALS', 2, 1, 20),
     careRelationshipDays: int(env, 'MEDID_CARE_RELATIONSHIP_DAYS', 90, 0, 3650),
     membershipRetentionDays: int(env, 'MEDID_MEMBERSHIP_RETENTION_DAYS', 365, 0, 3650),
     btgHours: int(env, 'MEDID_BTG_HOURS', 24, 1, 168),

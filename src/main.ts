@@ -14,6 +14,8 @@ import { loadRegistrySecret } from './privacy/my-number/secret.ts';
 import { SecretFileError } from './core/secret-file.ts';
 import { DomainError, parseDomainsFile } from './pseudonym/domains.ts';
 import { FilePseudonymKeys, loadPseudonymMaster } from './pseudonym/file-keys.ts';
+import { FileEnvelopeKeys, loadEnvelopeSecret } from './privacy/envelope-keys.ts';
+import { OversightKeyError } from './registry/sealed-link.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { loadDefinitions } from './fhir/definitions/index.ts';
 import { createLogger } from './core/logger.ts';
@@ -66,6 +68,22 @@ async function main(): Promise<void> {
       'MEDID_PSEUDONYM_KEY_FILE is not set: domain pseudonyms derive from a secret generated into MEDID_DATA_DIR; every node must share it, and losing it changes every pseudonym',
     );
   }
+  const { secret: envelopeSecret, generated: newEnvelopeKey } = loadEnvelopeSecret({
+    file: config.envelopeKeyFile,
+    dataDir: config.dataDir,
+  });
+  if (newEnvelopeKey) logger.info('generated the envelope key secret in the data directory');
+  if (envelopeSecret.equals(secret) || envelopeSecret.equals(master)) {
+    throw new SecretFileError(
+      'MEDID_ENVELOPE_KEY_FILE holds the same secret as MEDID_SECRET_FILE or MEDID_PSEUDONYM_KEY_FILE: each must differ',
+    );
+  }
+  if (!config.envelopeKeyFile && config.databaseUrl) {
+    logger.warn(
+      'MEDID_ENVELOPE_KEY_FILE is not set: the key providers seal envelopes to derives from a secret generated into MEDID_DATA_DIR; every node must share it, and losing it makes envelopes in flight unreadable',
+    );
+  }
+  const envelopeKeys = new FileEnvelopeKeys(envelopeSecret);
   const dbOptions = { databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize };
   const auditDb = openAuditDb(db, dbOptions);
   const app = createApp({
@@ -77,6 +95,7 @@ async function main(): Promise<void> {
     keys,
     registrySecret: secret,
     pseudonymKeys: new FilePseudonymKeys(master),
+    envelopeKeys,
     igSiteDir: IG_SITE_DIR,
   });
   const published = await app.publishConformance();
@@ -125,7 +144,10 @@ async function main(): Promise<void> {
         .sweep()
         .then(async (r) => {
           const expired = await app.exportJobs.deleteExpired();
-          if (r.retired + r.finalized + expired > 0) logger.info({ ...r, expiredExports: expired }, 'registry sweep');
+          // Linkage orders past their period: their salts are destroyed (pseudonym/linkage.ts).
+          const endedOrders = await app.linkage.expireDue(db);
+          if (r.retired + r.finalized + expired + endedOrders > 0)
+            logger.info({ ...r, expiredExports: expired, expiredLinkageOrders: endedOrders }, 'registry sweep');
         })
         .catch((e: unknown) => logger.error({ err: (e as Error).message }, 'registry sweep failed'));
     };
@@ -185,7 +207,13 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  if (e instanceof RegistrationError || e instanceof KeyError || e instanceof SecretFileError || e instanceof DomainError) {
+  if (
+    e instanceof RegistrationError ||
+    e instanceof KeyError ||
+    e instanceof SecretFileError ||
+    e instanceof DomainError ||
+    e instanceof OversightKeyError
+  ) {
     process.stderr.write(`medid: configuration error: ${e.message}\n`);
     process.exit(2);
   }

@@ -6,6 +6,7 @@
  */
 import type { Need } from '../auth/guard.ts';
 import type { AccessPolicy } from '../privacy/access-policy.ts';
+import { NO_ROWS } from './request.ts';
 import type { FhirRequest } from './request.ts';
 import type { Route } from './router.ts';
 
@@ -15,6 +16,13 @@ const OPERATION_OF: Readonly<Record<string, string>> = { '$export-file': '$expor
 export function authorizeByPolicy(policy: AccessPolicy, req: FhirRequest, route: Route, needs: readonly Need[], now: Date): void {
   const p = req.principal;
   if (!p) return;
+  if (route.view === 'pseudonymized') {
+    // Reads only: the view's own rule decides, and nothing is written or identified through it.
+    if (route.name.startsWith('$')) policy.assertOperation(p, OPERATION_OF[route.name] ?? route.name);
+    const read = policy.pseudonymizedAccess(p, route.type ?? '', now);
+    req.access = { read, write: NO_ROWS, identify: NO_ROWS };
+    return;
+  }
   if (route.name.startsWith('$')) policy.assertOperation(p, OPERATION_OF[route.name] ?? route.name);
   else
     for (const n of needs) if (n.type !== '*') policy.assertMay(p, n.type, n.permission === 'r' || n.permission === 's' ? 'read' : 'write');

@@ -13,6 +13,7 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import { auditRow } from '../audit/balp.ts';
 import type { AuditAction, AuditInput } from '../audit/balp.ts';
 import type { Clock } from '../core/clock.ts';
+import type { Organization } from '../core/principal.ts';
 import type { Logger } from '../core/logger.ts';
 import { errors, isOutcomeError, isUnavailable, statusOf } from '../core/outcome.ts';
 import type { PatientCompartment } from '../fhir/compartment.ts';
@@ -112,7 +113,14 @@ export function auditAfter(d: AuditDeps, tx: UnitOfWork | undefined) {
     const disclosed = outcome.response.disclosed ?? [];
     const touches = (type !== undefined && d.compartment.has(type)) || disclosed.some((x) => d.compartment.has(x.resourceType));
     if (!touches) return;
-    const patients = [...new Set(disclosed.flatMap((x) => x.patients))];
+    // One event per patient — and per providing organization, when a disclosure names one (R21).
+    const seen = new Map<string, { patientId: string; provider: Organization | undefined }>();
+    for (const x of disclosed)
+      for (const patientId of x.patients) {
+        const key = x.provider ? `${patientId}\u0000${x.provider.kind}:${x.provider.code}` : patientId;
+        if (!seen.has(key)) seen.set(key, { patientId, provider: x.provider });
+      }
+    const patients = [...seen.values()];
     const single = disclosed.length === 1 && action === 'R' ? disclosed[0] : undefined;
     const input = {
       ...baseInput(d, req),
@@ -123,7 +131,9 @@ export function auditAfter(d: AuditDeps, tx: UnitOfWork | undefined) {
       entity: single ? `${single.resourceType}/${single.id}${single.versionId ? `/_history/${single.versionId}` : ''}` : entity,
       query: action === 'E' ? (outcome.response.query ?? route.auditQuery?.(req) ?? queryString(req)) : undefined,
     };
-    const rows = (patients.length > 0 ? patients : [undefined]).map((patientId) => auditRow({ ...input, patientId }));
+    const rows = (patients.length > 0 ? patients : [{ patientId: undefined, provider: undefined }]).map(({ patientId, provider }) =>
+      auditRow({ ...input, patientId, provider }),
+    );
     try {
       await d.auditLog.record(rows, tx?.db, outcome.response.auditedWrites);
     } catch (err) {

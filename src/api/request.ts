@@ -5,7 +5,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { PendingWrite } from '../audit/audited-writes.ts';
 import type { RowAccess } from '../core/access.ts';
-import type { Principal } from '../core/principal.ts';
+import type { Organization, Principal } from '../core/principal.ts';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -47,6 +47,8 @@ export interface Disclosure {
   id: string;
   versionId?: number;
   patients: readonly string[];
+  /** The organization that provided what was resolved (a provider's sealed envelope, R21): its AuditEvents name it too. */
+  provider?: Organization;
 }
 
 export interface FhirResponse {
@@ -73,7 +75,7 @@ export interface NdjsonBody {
 }
 
 /** Nothing at all: what a request that was never authorized may see. */
-const NO_ROWS: RowAccess = {
+export const NO_ROWS: RowAccess = {
   kind: 'limited',
   anyTypes: [],
   personTypes: [],

@@ -37,6 +37,13 @@ export interface Route {
    * personal data (GET Patient/$match) keeps only which kinds of data were given.
    */
   auditQuery?: (req: FhirRequest) => string;
+  /**
+   * A route for some callers only (the pseudonymized view serves utilizing databases): for any
+   * other request the router looks on, as if the route were not there.
+   */
+  when?: (req: FhirRequest) => boolean;
+  /** Authorized by the pseudonymized view's rule (the access policy's `pseudonymized` types), not the type rules. */
+  view?: 'pseudonymized';
 }
 
 /** Cross-cutting steps around every dispatch: authorization before, audit after. */
@@ -81,16 +88,18 @@ export class Router {
     this.routes.push({ ...route, segments: route.pattern.split('/').filter(Boolean) });
   }
 
-  /** The route for a method and path, or undefined; `allowed` lists methods the path accepts. */
+  /** The route for a method and path (and the request, for routes `when` it applies), or undefined; `allowed` lists methods the path accepts. */
   match(
     method: HttpMethod,
     path: string,
+    req?: FhirRequest,
   ): { route: Route; params: RouteParams } | { route: undefined; allowed: HttpMethod[]; typeError?: string } {
     const parts = path.split('/').filter(Boolean).map(decodeSegment);
     const allowed: HttpMethod[] = [];
     let typeError: string | undefined;
     for (const r of this.routes) {
       if (r.segments.length !== parts.length) continue;
+      if (r.when && !(req && r.when(req))) continue;
       const params: RouteParams = {};
       let ok = true;
       for (let i = 0; i < parts.length && ok; i++) {
@@ -117,7 +126,7 @@ export class Router {
   }
 
   async dispatch(req: FhirRequest): Promise<FhirResponse> {
-    const m = this.match(req.method, req.path);
+    const m = this.match(req.method, req.path, req);
     if (m.route) {
       const { route, params } = m;
       if (!this.hooks) return route.handler(req, params);

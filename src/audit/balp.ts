@@ -9,7 +9,7 @@
  * AuditEvent from a row when someone reads the log.
  */
 import type { AuditEvent, AuditEventAgent, AuditEventEntity, Coding } from '@medplum/fhirtypes';
-import type { OrgKind, Principal } from '../core/principal.ts';
+import type { Organization, OrgKind, Principal } from '../core/principal.ts';
 import { ID_SYSTEMS, PROFILES, SYSTEMS } from '../core/systems.ts';
 import type { AuditRow } from '../store/audit.ts';
 
@@ -35,6 +35,8 @@ export interface AuditInput {
   entity?: string;
   /** The query string of a search (BALP: base64 in entity.query). */
   query?: string;
+  /** The organization that provided what was resolved (the provider that sealed an envelope, R21). */
+  provider?: Organization;
   /** `login` for token-endpoint authentication events (DCM 110114 / 110122). */
   eventType?: 'rest' | 'login';
   recorded: Date;
@@ -65,6 +67,8 @@ export function auditRow(i: AuditInput): AuditRow {
     tokenId: p?.tokenId ?? null,
     entityRef: i.entity ?? null,
     query: i.query ?? null,
+    providerKind: i.provider?.kind ?? null,
+    providerCode: i.provider?.code ?? null,
   };
 }
 
@@ -113,6 +117,14 @@ export function toAuditEvent(r: AuditRow & { seq: number }, server: AuditServer)
       who: { identifier: { system: ORG_SYSTEM[r.orgKind as OrgKind], value: r.orgCode } },
       requestor: true,
       purposeOfUse: [purpose(r.purpose)],
+    });
+  }
+  if (r.providerKind && r.providerCode) {
+    // The organization whose sealed envelope this disclosure resolved: the source of the information (R21).
+    agents.push({
+      type: { coding: [{ system: SYSTEMS.participationType, code: 'INF', display: 'informant' }] },
+      who: { identifier: { system: ORG_SYSTEM[r.providerKind as OrgKind], value: r.providerCode } },
+      requestor: false,
     });
   }
   agents.push({

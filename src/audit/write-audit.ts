@@ -53,3 +53,18 @@ export function auditWrite(d: WriteAuditDeps) {
     await d.auditLog.record(rows, db);
   };
 }
+
+/**
+ * A service's own write about a person, kept outside FHIR resources (a regional network's local
+ * id: privacy/network-ids.ts), audited like a resource write: in the write's own transaction,
+ * naming the person, the caller's organization and purpose. `subtype` names the operation.
+ */
+export function auditPersonWrite(d: Pick<WriteAuditDeps, 'auditLog' | 'clock'>, subtype: string) {
+  return async (db: Db, w: { action: 'C' | 'U' | 'D'; patientId: string }): Promise<void> => {
+    if (!d.auditLog.isEnabled) return;
+    await d.auditLog.record(
+      [auditRow({ ...requestFacts(), recorded: d.clock.now(), action: w.action, subtype, outcome: 0, patientId: w.patientId })],
+      db,
+    );
+  };
+}

@@ -7,6 +7,7 @@
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, importJWK, jwtVerify } from 'jose';
 import type { JWK, JWTPayload, ProtectedHeaderParameters } from 'jose';
 import type { Client, ClientDirectory } from './clients.ts';
+import { signingKeyFits } from './client-keys.ts';
 import type { RemoteJwksCache } from './client-keys.ts';
 import { OAUTH } from '../core/systems.ts';
 
@@ -136,12 +137,7 @@ const steps: [string, Step][] = [
       } catch (e) {
         return fail('jwks_uri', (e as Error).message, c);
       }
-      const fits = candidates.filter(
-        (k) =>
-          (alg === 'RS384' ? k.kty === 'RSA' : k.kty === 'EC' && k.crv === 'P-384') &&
-          (k.alg === undefined || k.alg === alg) &&
-          (k.use === undefined || k.use === 'sig'),
-      );
+      const fits = candidates.filter((k) => signingKeyFits(k, alg));
       if (fits.length !== 1) fail('key', `${fits.length} registered keys match kid ${kid} and alg ${alg}`, c);
       c.key = fits[0];
     },

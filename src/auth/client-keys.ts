@@ -3,7 +3,8 @@
  * and cached no longer than the response's Cache-Control allows (SMART backend services:
  * "cache no longer than the client's Cache-Control"). An unknown kid triggers one refetch (the
  * client may have rotated keys), at most every 30 s per URL, so a flood of bad kids cannot
- * make medid hammer a client's server.
+ * make medid hammer a client's server. Also here: which registered key may do what — verify a
+ * signature (`signingKeyFits`) or receive an encrypted answer (`encryptionKeyProblem`).
  */
 import type { JWK } from 'jose';
 
@@ -20,6 +21,33 @@ const MAX_TTL_MS = 24 * 3600_000;
 const REFETCH_FLOOR_MS = 30_000;
 const TIMEOUT_MS = 5_000;
 const MAX_BYTES = 256 * 1024;
+
+/**
+ * Whether a registered key may verify a signature made with `alg` (RS384 or ES384): the right
+ * type and curve, no other `alg` declared, and not an encryption key (`use: enc` keys are for
+ * encrypting answers to the client, never for its signatures).
+ */
+export function signingKeyFits(k: JWK, alg: string): boolean {
+  return (
+    (alg === 'RS384' ? k.kty === 'RSA' : k.kty === 'EC' && k.crv === 'P-384') &&
+    (k.alg === undefined || k.alg === alg) &&
+    (k.use === undefined || k.use === 'sig')
+  );
+}
+
+/** How answers are encrypted to a client's `use: "enc"` key (auth/client-encryption.ts). */
+export const ANSWER_ALG = 'ECDH-ES+A256KW';
+export const ANSWER_ENC = 'A256GCM';
+const EC_CURVES = ['P-256', 'P-384', 'P-521'];
+
+/** Why a JWKS member marked `use: "enc"` cannot receive answers; undefined when it can (registration checks this). */
+export function encryptionKeyProblem(k: JWK): string | undefined {
+  if (typeof k.kid !== 'string' || k.kid === '') return 'an encryption key (use "enc") needs a kid';
+  if (!((k.kty === 'EC' && EC_CURVES.includes(k.crv ?? '')) || (k.kty === 'OKP' && k.crv === 'X25519')))
+    return `encryption key ${k.kid}: must be an EC key on ${EC_CURVES.join(', ')} or an OKP X25519 key (ECDH-ES)`;
+  if (k.alg !== undefined && k.alg !== ANSWER_ALG) return `encryption key ${k.kid}: alg must be ${ANSWER_ALG} (or absent)`;
+  return undefined;
+}
 
 /** Seconds a response may be cached: max-age, or 0 for no-store/no-cache, or the default. */
 export function cacheLifetimeMs(cacheControl: string | null): number {
@@ -63,6 +91,12 @@ export class RemoteJwksCache {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Every key at `url` (cached as for `keysFor`). */
+  async keys(url: string): Promise<JWK[]> {
+    const entry = this.cache.get(url);
+    return (entry && entry.expires > this.now() ? entry : await this.fetchKeys(url)).keys;
   }
 
   /** Keys at `url` whose kid is `kid`, refetching once when the cached set lacks it. */

@@ -12,6 +12,7 @@ import type { ClientRow } from '../store/clients.ts';
 import { ORG_KINDS } from '../core/principal.ts';
 import { PURPOSES_OF_USE } from '../core/systems.ts';
 import type { OrgKind, Organization } from '../core/principal.ts';
+import { encryptionKeyProblem } from './client-keys.ts';
 import { parseScope } from './scopes.ts';
 
 export interface ClientRegistration {
@@ -72,6 +73,11 @@ export function checkRegistration(
   if (!r.jwks === !r.jwks_uri) bad('jwks/jwks_uri', 'exactly one of the two is required');
   if (r.jwks && (!Array.isArray(r.jwks.keys) || r.jwks.keys.length === 0 || r.jwks.keys.some((k) => 'd' in k))) {
     bad('jwks', 'must be a JWKS of public keys (no private parts)');
+  }
+  // An encryption key (use "enc") receives answers only the client can read ($pseudonymize); it never verifies a signature.
+  for (const k of r.jwks?.keys ?? []) {
+    const problem = k.use === 'enc' ? encryptionKeyProblem(k) : undefined;
+    if (problem) bad('jwks', problem);
   }
   if (r.jwks_uri) {
     let u: URL | undefined;

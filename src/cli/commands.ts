@@ -30,7 +30,11 @@ export const CLIENT_ADD: CommandSpec = {
     'org-kind': { type: 'string', value: 'KIND', required: true, description: ORG_KINDS },
     'org-code': { type: 'string', value: 'CODE', required: true, description: '医療機関コード, 保険者番号, database or network code' },
     'jwks-uri': { type: 'string', value: 'URL', description: 'where its public keys are published (or --jwks-file)' },
-    'jwks-file': { type: 'string', value: 'FILE', description: 'a JWKS file with its public keys (or --jwks-uri)' },
+    'jwks-file': {
+      type: 'string',
+      value: 'FILE',
+      description: 'a JWKS file with its public keys (or --jwks-uri); a database adds its "use": "enc" key for $pseudonymize',
+    },
     purposes: {
       type: 'string',
       value: 'P,P',
@@ -50,8 +54,15 @@ export const DOMAIN_ADD: CommandSpec = {
   maxArgs: 2,
   summary: 'add a pseudonym domain (one per utilizing database), or rename one',
   description:
-    'The closed list of pseudonym domains: each research database gets its own pseudonyms, under a key derived for\nits domain, and a database client must name its domain as its organization code. Codes: 2–64 of a-z 0-9 -,\nstarting with a letter. A domain is never removed: its pseudonyms would be given again to another. Also\nMEDID_DOMAINS_FILE (a JSON array of { "code", "name" }, upserted at start-up).',
-  options: {},
+    'The closed list of pseudonym domains: each research database gets its own pseudonyms, under a key derived for\nits domain, and a database client must name its domain as its organization code. Codes: 2–64 of a-z 0-9 -,\nstarting with a letter. A domain is never removed: its pseudonyms would be given again to another. Also\nMEDID_DOMAINS_FILE (a JSON array of { "code", "name", "birthDate"? }, upserted at start-up).',
+  options: {
+    'birth-date': {
+      type: 'string',
+      value: 'PRECISION',
+      default: 'year-month',
+      description: 'how much of a birth date the database sees: year-month or year',
+    },
+  },
   env: DB_ENV,
   examples: ['npx medid domain add rare-disease-registry "難病データベース（研究班）"'],
 };

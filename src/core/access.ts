@@ -12,7 +12,12 @@ export type Relationship =
   /** an insured or public-payer member id under the insurer's number, current or recently ended */
   | 'membership'
   /** only a permit Consent naming the organization (regional networks) */
-  | 'consent';
+  | 'consent'
+  /**
+   * everyone, unless the person's Consents deny the organization or opt out of the system: a
+   * utilizing database, which sees persons only pseudonymized (pseudonym/), never identified
+   */
+  | 'research';
 
 export interface PersonReach {
   /** The organization as consent rules and grants name it: `kind:code`. */

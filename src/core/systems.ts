@@ -29,6 +29,16 @@ export const SYSTEMS = {
   coverageLossReason: `${MEDID_CANONICAL}/CodeSystem/coverage-loss-reason`,
   /** Work items of the registry: registration-review, registry-mismatch. */
   registryTask: `${MEDID_CANONICAL}/CodeSystem/registry-task`,
+  /** The kind of insurer or payer behind a number (協会けんぽ, 組合健保, 国保…), as a utilizing database sees a Coverage. */
+  insurerKind: `${MEDID_CANONICAL}/CodeSystem/insurer-kind`,
+  /** The kind of facility behind a 医療機関コード (医科, 歯科, 調剤), as a utilizing database sees a service use. */
+  facilityKind: `${MEDID_CANONICAL}/CodeSystem/facility-kind`,
+  /** Linkage orders between utilizing databases: the Task code and its input and output types. */
+  linkage: `${MEDID_CANONICAL}/CodeSystem/linkage`,
+  /** A registered client's client_id (the requester of a linkage order). */
+  clientId: `${MEDID_CANONICAL}/sid/client-id`,
+  /** Prefectures by JIS X 0401 code (01 北海道 … 47 沖縄県). */
+  prefecture: 'urn:iso:std:iso:3166:-2:JP',
 } as const;
 
 /**
@@ -98,6 +108,10 @@ export const EXTENSIONS = {
   eligibilityValidity: `${MEDID_CANONICAL}/StructureDefinition/eligibility-validity`,
   coverageLossReason: `${MEDID_CANONICAL}/StructureDefinition/coverage-loss-reason`,
   serviceUseVisits: `${MEDID_CANONICAL}/StructureDefinition/service-use-visits`,
+  /** In a pseudonymized export's manifest: the small-cell guard's k and counts. */
+  smallCellGuard: `${MEDID_CANONICAL}/StructureDefinition/small-cell-guard`,
+  /** On a pseudonymized EpisodeOfCare: the prefecture of the facility, instead of the facility. */
+  facilityPrefecture: `${MEDID_CANONICAL}/StructureDefinition/facility-prefecture`,
   /** On an OperationDefinition: the SMART permissions the operation needs ("{type}.r", "Patient.rs"). */
   operationScope: `${MEDID_CANONICAL}/StructureDefinition/operation-scope`,
 } as const;

@@ -15,6 +15,7 @@ const CLASSES: readonly [TypeClass, string][] = [
 ];
 
 const RELATIONSHIP: Record<string, string> = {
+  research: 'everyone whose Consents neither deny it nor opt out of the system',
   care: 'a valid eligibility confirmation by it within `MEDID_CARE_RELATIONSHIP_DAYS` (90), a permit Consent naming it, or its break-the-glass grant',
   membership: 'an insured or public-payer member id under its number, current or ended within `MEDID_MEMBERSHIP_RETENTION_DAYS` (365)',
   consent: 'a permit Consent naming it',
@@ -54,7 +55,9 @@ export function accessPolicyMarkdown(): string {
         ? 'everyone, always audited with the purpose recorded'
         : reachesPersons
           ? RELATIONSHIP[p.relationship]
-          : 'nobody: no identified data at all (pseudonymized delivery is a later issue)';
+          : p.pseudonymized
+            ? `no identified data at all; ${RELATIONSHIP[p.relationship]}, pseudonymized — ${p.pseudonymized.join(', ')} by its own domain's pseudonyms (read, search, Bulk \`$export\` after the small-cell guard): pseudonym as id and only identifier, sex, birth year-month (or year, per domain), 3 postal digits, insurer kind`
+            : 'nobody: no identified data at all';
     const match = p.match
       ? ` \`$match\`: purposes ${[...p.match.purposes].join(', ')} only, at most ${p.match.maxCount} matches graded ${p.match.minGrade} or better; persons outside reach come back with name, sex, birth date and medical ID only.`
       : '';

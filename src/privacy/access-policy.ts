@@ -41,6 +41,12 @@ export interface KindPolicy {
   identify: Reach;
   /** How $match answers it (absent: as any search — persons within reach only, whole). */
   match?: MatchRule;
+  /**
+   * Types it reads pseudonymized only, through the pseudonymized view (api/interactions/
+   * pseudonymized.ts: by its own pseudonyms, rebuilt from an allow-list, and Bulk $export after
+   * the small-cell guard) — never through the generic interactions, whose rule stays `none`.
+   */
+  pseudonymized?: readonly string[];
 }
 
 /** $match for a kind that may look beyond its reach (a medical institution identifying a new patient). */
@@ -98,9 +104,13 @@ export const ACCESS_POLICY: Readonly<Record<OrgKind, KindPolicy>> = {
       '$export',
       '$match',
       '$ihe-pix',
+      '$feed-network-id',
       '$submit',
       '$record-locations',
       '$validate',
+      '$linkage-order',
+      '$approve',
+      '$close',
     ],
   },
   'medical-institution': {
@@ -131,14 +141,18 @@ export const ACCESS_POLICY: Readonly<Record<OrgKind, KindPolicy>> = {
     operations: ['$register', '$export', '$match', '$ihe-pix', '$submit', '$validate'],
   },
   database: {
-    // No identified data at all: pseudonymized delivery comes with the pseudonymization service.
-    relationship: 'consent',
+    // No identified data at all: persons only as the pseudonymized view shows them, in its own
+    // domain. Not even its own AuditEvents: they name the persons' Patient ids, which every
+    // other organization knows too (a join key across databases).
+    relationship: 'research',
     purposes: ['HRESCH', 'CLINTRCH', 'PUBHLTH'],
     breakTheGlass: false,
     classes: { registry: R('none', 'none'), personal: R('none', 'none'), directory: R('all', 'none'), other: R('none', 'none') },
-    types: { AuditEvent: R('own', 'none') },
+    types: {},
     identify: 'none',
-    operations: ['$validate'],
+    // $pseudonymize: sealed envelopes forwarded from providers, answered with its own pseudonyms (R18).
+    operations: ['$export', '$pseudonymize', '$link', '$validate'],
+    pseudonymized: ['Patient', 'Coverage', 'EpisodeOfCare'],
   },
   'regional-network': {
     relationship: 'consent',
@@ -147,7 +161,8 @@ export const ACCESS_POLICY: Readonly<Record<OrgKind, KindPolicy>> = {
     classes: { registry: R('none', 'none'), personal: R('none', 'none'), directory: R('all', 'none'), other: R('none', 'none') },
     types: { AuditEvent: R('own', 'none') },
     identify: 'related',
-    operations: ['$match', '$ihe-pix', '$validate'],
+    // $feed-network-id: its own local ids, for its enrolled persons (privacy/network-ids.ts).
+    operations: ['$match', '$ihe-pix', '$feed-network-id', '$validate'],
   },
 };
 
@@ -206,21 +221,43 @@ export class AccessPolicy {
     const kind = kindOf(p);
     const policy = ACCESS_POLICY[kind];
     if (policy.relationship === undefined) return { read: ALL_ROWS, write: ALL_ROWS, identify: ALL_ROWS };
-    const window = policy.relationship === 'care' ? this.settings.careRelationshipDays : this.settings.membershipRetentionDays;
+    const person = this.personReach(p, policy.relationship, now);
+    const limited = (what: 'read' | 'write' | 'identify'): RowAccess => ({ kind: 'limited', ...this.typesFor(kind, what), person });
+    return { read: limited('read'), write: limited('write'), identify: limited('identify') };
+  }
+
+  /** The types the caller reads through the pseudonymized view only (none: it reads identified data, or nothing). */
+  pseudonymizedTypes(p: Principal): readonly string[] {
+    return ACCESS_POLICY[kindOf(p)].pseudonymized ?? [];
+  }
+
+  /**
+   * The rows the pseudonymized view reads for the caller (before it rebuilds them): the persons
+   * within its reach, for its pseudonymized types only. Refuses (403) a caller with no such view.
+   */
+  pseudonymizedAccess(p: Principal, type: string, now: Date): RowAccess {
+    const kind = kindOf(p);
+    const policy = ACCESS_POLICY[kind];
+    const types = policy.pseudonymized ?? [];
+    if (!types.includes(type) || policy.relationship === undefined)
+      throw errors.forbidden(`Access policy: ${kind} clients have no pseudonymized view of ${type} (rule ${kind}.pseudonymized)`);
+    return { kind: 'limited', anyTypes: [], personTypes: types, person: this.personReach(p, policy.relationship, now) };
+  }
+
+  private personReach(p: Principal, relationship: Relationship, now: Date): PersonReach {
+    const window = relationship === 'care' ? this.settings.careRelationshipDays : this.settings.membershipRetentionDays;
     const instant = now.toISOString();
     const today = instant.slice(0, 10);
-    const person: PersonReach = {
+    return {
       actor: actorOf(p),
-      relationship: policy.relationship,
+      relationship,
       code: p.org?.code ?? '',
       since: this.dayBefore(today, window),
       today,
       now: instant,
       purpose: p.purposeOfUse,
-      breakTheGlass: p.purposeOfUse === 'BTG' && policy.breakTheGlass,
+      breakTheGlass: p.purposeOfUse === 'BTG' && ACCESS_POLICY[kindOf(p)].breakTheGlass,
     };
-    const limited = (what: 'read' | 'write' | 'identify'): RowAccess => ({ kind: 'limited', ...this.typesFor(kind, what), person });
-    return { read: limited('read'), write: limited('write'), identify: limited('identify') };
   }
 
   /** `days` before `day` (YYYY-MM-DD), remembered for the day (every request asks it). */

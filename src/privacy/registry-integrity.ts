@@ -6,6 +6,9 @@
  * authority's included, may not create, alter, copy, strip or delete them; no other resource
  * may carry the medical-ID system or a My Number. The registry's own writes are not clients'
  * writes and do not pass here (repository: only writes with an access pass the guards).
+ * A regional network's local id is not written on any Patient either: it is fed through
+ * Patient/$feed-network-id and kept apart (network-ids.ts), seen by the authority and that
+ * network only — on a Patient, everyone who reads it would see it.
  */
 import type { Identifier, Patient, Resource } from '@medplum/fhirtypes';
 import { errors } from '../core/outcome.ts';
@@ -30,6 +33,14 @@ function ownedPart(p: Patient, ownedSystems: ReadonlySet<string>): string {
   return JSON.stringify([ids, ...OWNED_ELEMENTS.map((k) => p[k] ?? null)]);
 }
 
+/** Whether `after` carries a network's local id that `before` (the stored version) did not. */
+function addsNetworkId(after: Patient, before: string | null | undefined): boolean {
+  const ids = (after.identifier ?? []).filter((i) => (i.system ?? '').startsWith(ID_SYSTEMS.networkPatientIdPrefix));
+  if (ids.length === 0) return false;
+  const had = before ? ((JSON.parse(before) as Patient).identifier ?? []) : [];
+  return ids.some((i) => !had.some((h) => h.system === i.system && h.value === i.value));
+}
+
 export function registryIntegrityGuard(medicalIdSystem: string): WriteGuard {
   const ownedSystems = new Set([medicalIdSystem, ID_SYSTEMS.myNumber, ID_SYSTEMS.insuredMemberId, ID_SYSTEMS.publicPayerMemberId]);
   const carriesMedicalId = (r: Resource): boolean => JSON.stringify(r).includes(`"${medicalIdSystem}"`);
@@ -39,6 +50,12 @@ export function registryIntegrityGuard(medicalIdSystem: string): WriteGuard {
       refuse('only the registry Patient carries a medical ID (no other resource may name the medical-ID system)', w.type);
     }
     if (w.type !== 'Patient') return;
+    if (w.after && addsNetworkId(w.after as Patient, w.before)) {
+      refuse(
+        "a regional network's local id is fed through Patient/$feed-network-id only (kept apart from the Patient: only the authority and that network see it)",
+        'Patient.identifier',
+      );
+    }
     // A create under an id the server has just drawn cannot be a registry Patient: no lookup.
     const registered = !w.minted && (await personByPatientId(db, w.id)) !== undefined;
     if (!registered) {

@@ -22,17 +22,21 @@ export class PseudonymDomainList {
     return rows;
   }
 
-  /** Adds a domain (or renames it); returns whether it was new. */
+  /** Adds a domain (or changes its name and settings); returns whether it was new. */
   async add(d: PseudonymDomain): Promise<boolean> {
     const checked = checkDomain(d, 'domain');
-    const created = await upsertDomain(this.db, checked);
+    const created = await upsertDomain(this.db, { ...checked, birthDate: checked.birthDate ?? 'year-month' });
     this.known.set(checked.code, checked);
     return created;
   }
 
   async has(code: string): Promise<boolean> {
-    if (this.known.has(code)) return true;
-    await this.list();
-    return this.known.has(code);
+    return (await this.get(code)) !== undefined;
+  }
+
+  /** The domain and its settings, or undefined when the code is no domain. */
+  async get(code: string): Promise<PseudonymDomain | undefined> {
+    if (!this.known.has(code)) await this.list();
+    return this.known.get(code);
   }
 }

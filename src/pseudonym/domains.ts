@@ -8,7 +8,12 @@ export interface PseudonymDomain {
   /** Lower-case letters, digits and hyphens, starting with a letter (a database client's organization code). */
   code: string;
   name: string;
+  /** How much of a birth date the database sees: year-month (the default) or the year only. */
+  birthDate?: BirthDatePrecision;
 }
+
+export type BirthDatePrecision = 'year-month' | 'year';
+export const BIRTH_DATE_PRECISIONS: readonly BirthDatePrecision[] = ['year-month', 'year'];
 
 export class DomainError extends Error {
   override name = 'DomainError';
@@ -22,10 +27,13 @@ export function checkDomain(d: unknown, where: string): PseudonymDomain {
   if (typeof o['code'] !== 'string' || !DOMAIN_CODE.test(o['code']))
     throw new DomainError(`${where}: code must be 2–64 of a-z 0-9 - starting with a letter`);
   if (typeof o['name'] !== 'string' || o['name'].trim() === '') throw new DomainError(`${where}: name is required`);
-  return { code: o['code'], name: o['name'].trim() };
+  const birthDate = o['birthDate'] ?? 'year-month';
+  if (!BIRTH_DATE_PRECISIONS.includes(birthDate as BirthDatePrecision))
+    throw new DomainError(`${where}: birthDate must be ${BIRTH_DATE_PRECISIONS.join(' or ')}`);
+  return { code: o['code'], name: o['name'].trim(), birthDate: birthDate as BirthDatePrecision };
 }
 
-/** The contents of MEDID_DOMAINS_FILE: a JSON array of { code, name }, codes unique. */
+/** The contents of MEDID_DOMAINS_FILE: a JSON array of { code, name, birthDate? }, codes unique. */
 export function parseDomainsFile(text: string, file: string): PseudonymDomain[] {
   let parsed: unknown;
   try {

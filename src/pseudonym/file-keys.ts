@@ -48,6 +48,21 @@ export class FilePseudonymKeys implements PseudonymKeys {
     return Buffer.concat([c.update(block), c.final()]);
   }
 
+  prpLink(salt: Uint8Array, order: string, blocks: readonly Uint8Array[]): Buffer[] {
+    if (salt.length < 16) throw new RangeError('a linkage order salt is at least 16 bytes');
+    // Never cached: the key lives only as long as one call, so a destroyed salt leaves nothing behind.
+    const key = Buffer.from(crypto.hkdfSync('sha256', this.master, salt, `medid/link/${order}`, 32));
+    try {
+      const keyObject = crypto.createSecretKey(key);
+      return blocks.map((b) => {
+        const c = crypto.createCipheriv('aes-256-ecb', keyObject, null).setAutoPadding(false);
+        return Buffer.concat([c.update(b), c.final()]);
+      });
+    } finally {
+      key.fill(0);
+    }
+  }
+
   prpInverse(domain: string, version: number, block: Uint8Array): Buffer {
     const d = crypto.createDecipheriv('aes-256-ecb', this.key(domain, version), null).setAutoPadding(false);
     return Buffer.concat([d.update(block), d.final()]);

@@ -11,6 +11,12 @@ export interface PseudonymKeys {
   prp(domain: string, version: number, block: Uint8Array): Buffer;
   /** The inverse: only the service itself, for authorized linkage. */
   prpInverse(domain: string, version: number, block: Uint8Array): Buffer;
+  /**
+   * AES-256 of blocks under a linkage order's key K_L = HKDF-SHA256(master, salt = the
+   * order's salt, info = "medid/link/<order>") (privacy-design.md §5): once the salt is
+   * destroyed, no one — the service included — can make the order's project pseudonyms again.
+   */
+  prpLink(salt: Uint8Array, order: string, blocks: readonly Uint8Array[]): Buffer[];
 }
 
 export class KeyVersionError extends Error {

@@ -11,6 +11,11 @@ export function formatPseudonym(version: number, block: Uint8Array): string {
   return `v${version}.${base32crockford.encode(block)}`;
 }
 
+/** A linkage order's project pseudonym: `p.` + Crockford base32 — never mistaken for a domain's (`v1.`). */
+export function formatProjectPseudonym(block: Uint8Array): string {
+  return `p.${base32crockford.encode(block)}`;
+}
+
 /** The version and block of a pseudonym's text, or undefined when it is not one (any case). */
 export function parsePseudonym(text: string): { version: number; block: Uint8Array } | undefined {
   const [, v = '', body = ''] = /^v([1-9]\d{0,3})\.([0-9A-Za-z]{26})$/.exec(text) ?? [];

@@ -8,17 +8,28 @@
  *     3 digits; deceased as a flag only;
  *   - nothing else: no name, telecom, address lines, contacts, links, narrative, extensions,
  *     version or last-updated instant (each a join key or an identifying fact).
+ * In two steps — the facts, then the Patient — so an export can keep only the facts of a
+ * million persons in memory and generalize them before it writes (small-cells.ts).
  */
 import type { Patient } from '@medplum/fhirtypes';
-import { ID_SYSTEMS } from '../core/systems.ts';
-
-export type BirthDatePrecision = 'year-month' | 'year';
+import { ID_SYSTEMS, SYSTEMS } from '../core/systems.ts';
+import type { BirthDatePrecision } from './domains.ts';
 
 /** v3-ObservationValue PSEUDED: the resource is pseudonymized. */
-const PSEUDED = { system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'PSEUDED', display: 'pseudonymized' };
+export const PSEUDED = { system: SYSTEMS.observationValue, code: 'PSEUDED', display: 'pseudonymized' };
 
 export function pseudonymSystem(domain: string): string {
   return `${ID_SYSTEMS.pseudonymPrefix}${domain}`;
+}
+
+/** The facts of a Patient a database may see, before any small-cell generalization. */
+export interface ResearchFacts {
+  sex?: string;
+  /** YYYY-MM or YYYY. */
+  birth?: string;
+  /** The current postal code's first 3 digits (2 once generalized). */
+  postal?: string;
+  deceased: boolean;
 }
 
 function generalizedBirthDate(date: string | undefined, precision: BirthDatePrecision): string | undefined {
@@ -32,21 +43,33 @@ function postal3(p: Patient): string | undefined {
   return digits.length >= 3 ? digits.slice(0, 3) : undefined;
 }
 
-export function pseudonymizedPatient(
-  p: Patient,
-  o: { domain: string; pseudonym: string; birthDatePrecision?: BirthDatePrecision },
-): Patient {
-  const birthDate = generalizedBirthDate(p.birthDate, o.birthDatePrecision ?? 'year-month');
-  const postalCode = postal3(p);
-  const deceased = p.deceasedBoolean === true || p.deceasedDateTime !== undefined;
+export function researchFactsOf(p: Patient, precision: BirthDatePrecision = 'year-month'): ResearchFacts {
+  const birth = generalizedBirthDate(p.birthDate, precision);
+  const postal = postal3(p);
+  return {
+    ...(p.gender ? { sex: p.gender } : {}),
+    ...(birth ? { birth } : {}),
+    ...(postal ? { postal } : {}),
+    deceased: p.deceasedBoolean === true || p.deceasedDateTime !== undefined,
+  };
+}
+
+export function patientOfFacts(f: ResearchFacts, o: { domain: string; pseudonym: string }): Patient {
   return {
     resourceType: 'Patient',
     id: o.pseudonym,
     meta: { security: [PSEUDED] },
     identifier: [{ system: pseudonymSystem(o.domain), value: o.pseudonym }],
-    ...(p.gender ? { gender: p.gender } : {}),
-    ...(birthDate ? { birthDate } : {}),
-    ...(deceased ? { deceasedBoolean: true } : {}),
-    ...(postalCode ? { address: [{ postalCode, country: 'JP' }] } : {}),
+    ...(f.sex ? { gender: f.sex as Patient['gender'] } : {}),
+    ...(f.birth ? { birthDate: f.birth } : {}),
+    ...(f.deceased ? { deceasedBoolean: true } : {}),
+    ...(f.postal ? { address: [{ postalCode: f.postal, country: 'JP' }] } : {}),
   };
+}
+
+export function pseudonymizedPatient(
+  p: Patient,
+  o: { domain: string; pseudonym: string; birthDatePrecision?: BirthDatePrecision },
+): Patient {
+  return patientOfFacts(researchFactsOf(p, o.birthDatePrecision), o);
 }

@@ -7,11 +7,24 @@
 import crypto from 'node:crypto';
 import { errors } from '../core/outcome.ts';
 import type { Db } from '../store/db.ts';
-import { deleteExpiredExports, deleteExportJob, insertExportJob, readExportFile, readExportJob } from '../store/exports.ts';
+import {
+  addExportFile,
+  deleteExpiredExports,
+  deleteExportJob,
+  finishExportJob,
+  insertExportJob,
+  readExportFile,
+  readExportJob,
+} from '../store/exports.ts';
 import type { ExportJob } from '../store/exports.ts';
 import { runExportJob } from './export.ts';
 
 export type { ExportJob };
+
+/** Where a job's files go: one resource type per file, with the persons it discloses. */
+export interface ExportFileSink {
+  file(type: string, lines: readonly string[], patientIds: readonly string[]): Promise<void>;
+}
 
 export interface ExportJobsDeps {
   db: Db;
@@ -71,17 +84,53 @@ export class ExportJobs {
     await deleteExportJob(this.d.db, id);
   }
 
+  /**
+   * Starts a job whose files another service writes (a database's pseudonymized export: the
+   * pseudonymization service renders, the registry keeps the job). `produce` gets a sink for
+   * files and returns the summary the manifest repeats.
+   */
+  async startWith(
+    r: { clientId: string; domain: string; request: string },
+    produce: (sink: ExportFileSink) => Promise<Record<string, unknown>>,
+  ): Promise<string> {
+    const id = crypto.randomUUID();
+    const now = this.d.now();
+    await insertExportJob(this.d.db, {
+      id,
+      clientId: r.clientId,
+      domain: r.domain,
+      request: r.request,
+      since: undefined,
+      at: now.toISOString(),
+      expiresAt: new Date(now.getTime() + this.d.retentionMs).toISOString(),
+    });
+    let n = 0;
+    const sink: ExportFileSink = {
+      file: (type, lines, patients) => addExportFile(this.d.db, id, n++, lines.length, `${lines.join('\n')}\n`, { type, patients }),
+    };
+    const job = produce(sink).then(
+      (summary) => finishExportJob(this.d.db, id, undefined, summary),
+      (e: unknown) => finishExportJob(this.d.db, id, (e as Error).message).catch(() => undefined),
+    );
+    this.running.add(job);
+    void job.finally(() => this.running.delete(job));
+    return id;
+  }
+
   /** File `n` (as the URL names it: 0, 1, …) of the client's job, and the ids of the persons in it (each is audited when the file leaves). */
   async file(id: string, clientId: string | undefined, n: string): Promise<{ ndjson: string; patientIds: string[] }> {
     await this.status(id, clientId);
-    const content = /^\d{1,6}$/.test(n) ? await readExportFile(this.d.db, id, Number(n)) : undefined;
-    if (content === undefined) throw errors.notFound(`Export ${id} has no file ${n}`);
+    const file = /^\d{1,6}$/.test(n) ? await readExportFile(this.d.db, id, Number(n)) : undefined;
+    if (file === undefined) throw errors.notFound(`Export ${id} has no file ${n}`);
     return {
-      ndjson: content,
-      patientIds: content
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => (JSON.parse(l) as { id: string }).id),
+      ndjson: file.content,
+      // A pseudonymized file names no person: the job kept who is in it.
+      patientIds:
+        file.patients ??
+        file.content
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => (JSON.parse(l) as { id: string }).id),
     };
   }
 

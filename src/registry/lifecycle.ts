@@ -5,11 +5,13 @@
  * the Patient resources (so history shows every step, and the audit hook records each write).
  * No medical ID is ever deleted or issued again: the rows stay, only their status moves.
  */
+import crypto from 'node:crypto';
 import type { Identifier, Patient } from '@medplum/fhirtypes';
 import type { Clock } from '../core/clock.ts';
 import { errors } from '../core/outcome.ts';
 import { issueUnusedMedicalId } from '../identifiers/medical-id.ts';
 import type { UnitOfWork } from '../repo/unit-of-work.ts';
+import { insertLinkageBreak, keysMergedInto, replacePersonKey } from '../store/linkage-breaks.ts';
 import { insertMerge, markMergeFinal, markMergeUndone, mergesToFinalize, openMergeOf } from '../store/merges.ts';
 import { hasMyNumber, moveMyNumber } from '../store/my-number.ts';
 import {
@@ -24,6 +26,7 @@ import {
   updatePerson,
 } from '../store/persons.ts';
 import type { PersonRow } from '../store/persons.ts';
+import type { LinkSeal } from './sealed-link.ts';
 
 export interface LifecycleDeps {
   uow: UnitOfWork;
@@ -34,6 +37,11 @@ export interface LifecycleDeps {
   /** Days within which a merge can be undone. */
   mergeUndoDays: number;
   drawMedicalId?: () => string;
+  /**
+   * Seals the old→new link of a change that breaks linkage to the oversight key
+   * (MEDID_BREAK_LINKAGE_LINK=sealed); absent, nothing of the link is kept (none).
+   */
+  sealLink?: LinkSeal;
 }
 
 const DAY_MS = 86_400_000;
@@ -105,6 +113,45 @@ export class Lifecycle {
       };
       const { stored } = await tx.resources.update('Patient', patientId, next, { trusted: true });
       return { old, new: mid, patient: JSON.parse(stored.content as string) as Patient };
+    });
+  }
+
+  /**
+   * R6 case 2 (special reasons, the authority's decision): breaks linkage. The person gets a new
+   * key (KID) — replaced in place, so the old one names nobody and every domain pseudonym
+   * changes — and a new medical ID; every earlier medical ID is retired and leaves the Patient
+   * (as `use: old` it would lead from the old number to the new one). Persons merged into it get
+   * new keys too. The decision is recorded with its note; the old→new link only sealed to the
+   * oversight key, or not at all.
+   */
+  breakLinkage(patientId: string, note: string): Promise<{ old: string; new: string; patient: Patient; record: number; sealed: boolean }> {
+    return this.d.uow.transaction(async (tx) => {
+      const p = await person(tx, patientId, 'The');
+      assertActive(p, 'The');
+      const { at, day } = this.now();
+      const old = await endActiveMedicalId(tx.db, p.personKey, 'retired', at);
+      if (!old) throw errors.conflict(`Patient/${patientId} has no active medical ID`, 'business-rule');
+      await retireMedicalIds(tx.db, p.personKey, at);
+      // Duplicates merged into the person were linked to it by merge notices: their keys go too.
+      const merged = (await keysMergedInto(tx.db, p.personKey)).map((oldKey) => ({ oldKey, newKey: crypto.randomBytes(16) }));
+      const newKey = crypto.randomBytes(16);
+      for (const k of [{ oldKey: p.personKey, newKey }, ...merged])
+        if (!(await replacePersonKey(tx.db, k.oldKey, k.newKey, at))) throw new Error('a person vanished while its key was replaced');
+      const mid = await issueUnusedMedicalId((m) => issueMedicalId(tx.db, newKey, m, at), this.d.drawMedicalId);
+      const sealedLink = this.d.sealLink
+        ? await this.d.sealLink({ patientId, oldKey: p.personKey, newKey, merged, date: day, reason: 'break-linkage' })
+        : null;
+      const record = await insertLinkageBreak(tx.db, { patientId, decidedOn: day, note, sealedLink });
+      const current = await patientOf(tx, patientId);
+      const next: Patient = {
+        ...current,
+        identifier: [
+          { use: 'official', system: this.d.medicalIdSystem, value: mid, period: { start: day } },
+          ...(current.identifier ?? []).filter((i) => i.system !== this.d.medicalIdSystem),
+        ],
+      };
+      const { stored } = await tx.resources.update('Patient', patientId, next, { trusted: true });
+      return { old, new: mid, patient: JSON.parse(stored.content as string) as Patient, record, sealed: sealedLink !== null };
     });
   }
 

@@ -86,5 +86,7 @@ function relationshipSql(b: Sql, r: PersonReach, pid: string): string {
       );
     case 'consent':
       return 'FALSE';
+    case 'research':
+      return 'TRUE';
   }
 }

@@ -25,6 +25,9 @@ export interface AuditRow {
   tokenId: string | null;
   entityRef: string | null;
   query: string | null;
+  /** The organization that provided what was resolved (a provider's sealed envelope, R21); absent for most events. */
+  providerKind?: string | null;
+  providerCode?: string | null;
 }
 
 /** Column order shared by the INSERT and the SELECTs (a closed list: no user input). */
@@ -47,6 +50,8 @@ const COLUMNS: [keyof AuditRow, string, string][] = [
   ['tokenId', 'token_id', 'text'],
   ['entityRef', 'entity_ref', 'text'],
   ['query', 'query', 'text'],
+  ['providerKind', 'provider_kind', 'text'],
+  ['providerCode', 'provider_code', 'text'],
 ];
 
 // The batch travels as one JSON parameter: JSON.stringify is native and fast, where 19 array

@@ -323,3 +323,37 @@ export async function bindNewIdentifiers(db: Db, rows: readonly (PersonIdentifie
   );
   return rows.length - rowCount;
 }
+
+// ---- Person keys for the pseudonymization service (the registry hands KIDs over, never keys) ----
+
+/** Persons by Patient id, with their keys (for a database's pseudonymized view). */
+export async function personsByPatientIds(db: Db, patientIds: readonly string[]): Promise<PersonRow[]> {
+  if (patientIds.length === 0) return [];
+  const { rows } = await db.query<PersonDbRow>(
+    `SELECT ${PERSON_COLS} FROM registry.person p WHERE p.patient_id = ANY($1::text[])`,
+    [[...patientIds]],
+    'registry_persons_by_ids',
+  );
+  return rows.map(toPerson);
+}
+
+/** The person an insured or public-payer member id names (current or past), if any. */
+export async function personByIdentifier(db: Db, system: string, value: string): Promise<PersonRow | undefined> {
+  const { rows } = await db.query<PersonDbRow>(
+    `SELECT ${PERSON_COLS} FROM registry.person_identifier i JOIN registry.person p ON p.kid = i.kid WHERE i.system = $1 AND i.value = $2`,
+    [system, value],
+    'registry_person_by_identifier',
+  );
+  return rows[0] ? toPerson(rows[0]) : undefined;
+}
+
+/** The person a medical ID was issued to, and whether that ID is still the active one. */
+export async function personByMedicalId(db: Db, mid: string): Promise<{ person: PersonRow; active: boolean } | undefined> {
+  const { rows } = await db.query<PersonDbRow & { mid_status: string }>(
+    `SELECT ${PERSON_COLS}, m.status AS mid_status FROM registry.medical_id m JOIN registry.person p ON p.kid = m.kid WHERE m.mid = $1`,
+    [mid],
+    'registry_person_by_mid',
+  );
+  const r = rows[0];
+  return r ? { person: toPerson(r), active: r.mid_status === 'active' } : undefined;
+}

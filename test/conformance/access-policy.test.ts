@@ -148,7 +148,8 @@ describe.each(testDrivers())('access policy on %s', (driver) => {
   const card = eligibilityCard;
 
   /** Whether `kind` may see the sample `type` resource of person `p`, by the policy table and the scenario. */
-  const expected = (kind: OrgKind, type: SampleType, p: Person): 'visible' | 'hidden' | 'refused' => {
+  const expected = (kind: OrgKind, type: SampleType, p: Person): 'visible' | 'hidden' | 'refused' | 'pseudonymized' => {
+    if (ACCESS_POLICY[kind].pseudonymized?.includes(type)) return 'pseudonymized';
     const reach: Reach = policy.rule(kind, type).read;
     if (reach === 'none') return 'refused';
     if (reach === 'all' || kind === 'authority') return 'visible';
@@ -167,6 +168,15 @@ describe.each(testDrivers())('access policy on %s', (driver) => {
       const hist = await fhirFetch<Bundle>(`${s.base}/${type}/${id}/_history`, as(kind));
       const search = await fhirFetch<Bundle>(`${s.base}/${type}?_id=${id}&_total=accurate`, as(kind));
       const typeHistory = await fhirFetch<Bundle>(`${s.base}/${type}/_history?_count=1000`, as(kind));
+      if (want === 'pseudonymized') {
+        // Its own routes take pseudonyms only (a server id names nobody); every generic path is refused.
+        expect(read.status, `${label}: read`).toBe(type === 'Patient' ? 404 : 403);
+        for (const r of [vread, hist, typeHistory]) expect(r.status, label).toBe(403);
+        expect(search.status, `${label}: search`).toBe(type === 'Patient' ? 200 : 400);
+        expect(search.body.total ?? 0, `${label}: search total`).toBe(0);
+        for (const r of [read, vread, hist, search, typeHistory]) expect(r.text, label).not.toContain(mid[p] ?? 'none');
+        continue;
+      }
       if (want === 'refused') {
         for (const r of [read, vread, hist, search, typeHistory]) {
           expect(r.status, label).toBe(403);
@@ -188,7 +198,8 @@ describe.each(testDrivers())('access policy on %s', (driver) => {
   it.each(KINDS)('%s: a search over every Patient counts and returns only the persons within reach', async (kind) => {
     const res = await fhirFetch<Bundle<Patient>>(`${s.base}/Patient?_count=1000&_total=accurate`, as(kind));
     if (policy.rule(kind, 'Patient').read === 'none') {
-      expect(res.status).toBe(403);
+      // A database searches by its own pseudonyms only (a 400 naming the rule); others are refused.
+      expect(res.status).toBe(ACCESS_POLICY[kind].pseudonymized?.includes('Patient') ? 400 : 403);
       return;
     }
     const want = kind === 'authority' ? [...PERSONS] : WITHIN_REACH[kind];

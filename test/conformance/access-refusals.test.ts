@@ -198,23 +198,26 @@ describe.each(testDrivers())('access refusals on %s', (driver) => {
     expect(results(again.body)[0]?.status).toBe('unchanged');
   });
 
-  it('a research database receives no identified data: reads, searches, My Number lookups, $ihe-pix and $export are 403', async () => {
+  it('a research database receives no identified data: identified reads are 404 or 403, other identifiers and criteria refused, $ihe-pix 403', async () => {
     const db = await token('database', 'ndb');
     const mn = encodeURIComponent(`${ID_SYSTEMS.myNumber}|${myNumber('12345678901')}`);
-    for (const path of [
-      `/Patient/${pid['a'] ?? ''}`,
-      `/Patient?identifier=${mn}`,
-      '/Coverage',
-      '/Observation?_count=10',
-      '/Patient/_history',
-    ]) {
+    // Its own routes take pseudonyms only: a Patient id names nobody, another system is refused.
+    const byId = await call(`/Patient/${pid['a'] ?? ''}`, db);
+    expect(byId.status).toBe(404);
+    expect(byId.text).not.toContain(pid['a'] ?? 'none');
+    const byMyNumber = await call(`/Patient?identifier=${mn}`, db);
+    expect(byMyNumber.status).toBe(403);
+    expect(byMyNumber.text).toMatch(/rule database\.identifier/);
+    expect((await call('/Coverage', db)).status).toBe(400);
+    for (const path of ['/Observation?_count=10', '/Patient/_history', `/Patient/${pid['a'] ?? ''}/_history`]) {
       const res = await call(path, db);
       expect(res.status, path).toBe(403);
       expect(res.text, path).toMatch(/Access policy: database clients/);
     }
     const pix = await call(`/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${ID_SYSTEMS.medicalId}|${mid['a'] ?? ''}`)}`, db);
     expect(pix.status).toBe(403);
-    expect((await call('/Patient/$export', db, { headers: { prefer: 'respond-async' } })).status).toBe(403);
+    // $export is its pseudonymized export (test/conformance/pseudonymized-view.test.ts).
+    expect((await call('/Patient/$export', db, { headers: { prefer: 'respond-async' } })).status).toBe(202);
     // The directory stays readable.
     expect((await call('/Organization', db)).status).toBe(200);
   });
@@ -268,15 +271,23 @@ describe.each(testDrivers())('access refusals on %s', (driver) => {
     const a = pid['a'] ?? '';
     const net = await token('regional-network', 'chiba-net');
     const system = `${ID_SYSTEMS.networkPatientIdPrefix}chiba-net`;
-    const current = (await call<Patient>(`/Patient/${a}`, s.token)).body;
-    const put = await call(`/Patient/${a}`, s.token, {
-      method: 'PUT',
-      json: { ...current, identifier: [...(current.identifier ?? []), { system, value: 'CN-0001' }] },
-    });
-    expect(put.status).toBe(200);
+    // The network feeds its id for her (Patient/$feed-network-id); only once she is enrolled.
+    const feed = () =>
+      call(`/Patient/$feed-network-id`, net, {
+        method: 'POST',
+        json: {
+          resourceType: 'Parameters',
+          parameter: [
+            { name: 'localIdentifier', valueIdentifier: { system, value: 'CN-0001' } },
+            { name: 'patientIdentifier', valueIdentifier: { system: ID_SYSTEMS.medicalId, value: mid['a'] } },
+          ],
+        },
+      });
+    expect((await feed()).status).toBe(404); // not enrolled yet
     const ask = (t: string) => call<Parameters>(`/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${system}|CN-0001`)}`, t);
-    expect((await ask(net)).status).toBe(404); // not enrolled yet
+    expect((await ask(net)).status).toBe(404);
     await writeConsent(s, consent(a, 'permit', { kind: 'regional-network', code: 'chiba-net' }));
+    expect((await feed()).status).toBe(200);
     const found = await ask(net);
     expect(found.status).toBe(200);
     expect(found.body.parameter?.find((p) => p.valueIdentifier?.system === ID_SYSTEMS.medicalId)?.valueIdentifier?.value).toBe(mid['a']);

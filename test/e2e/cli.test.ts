@@ -169,9 +169,10 @@ describe('the medid command line', () => {
       expect(medid(['domain', 'add', 'Bad_Code', 'x'], env).status).toBe(2);
       const added = medid(['domain', 'add', 'cancer-study', 'がん研究班 DB'], env);
       expect(added.stdout).toBe('added cancer-study\n');
-      expect(medid(['domain', 'add', 'cancer-study', 'がん研究班DB'], env).stdout).toBe('renamed cancer-study\n');
+      expect(medid(['domain', 'add', 'cancer-study', 'がん研究班DB', '--birth-date', 'year'], env).stdout).toBe('changed cancer-study\n');
+      expect(medid(['domain', 'add', 'x-study', 'x', '--birth-date', 'day'], env).status).toBe(2);
       expect(addDb('cancer-study').status).toBe(0);
-      expect(medid(['domain', 'list'], env).stdout).toContain('cancer-study\tがん研究班DB');
+      expect(medid(['domain', 'list'], env).stdout).toContain('cancer-study\tがん研究班DB\tbirth date: year');
 
       const domainsFile = path.join(dir, 'domains.json');
       const clientsFile = path.join(dir, 'clients.json');

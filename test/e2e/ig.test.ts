@@ -144,7 +144,7 @@ describe('the implementation guide', () => {
       expect(html, d.code).toMatch(
         new RegExp(`<pre>(GET|POST) /fhir/[^ ]*\\$${d.code}[^ ]* HTTP/1\\.1\nHost: localhost:8080\nAuthorization: Bearer \\$TOKEN`),
       );
-      expect(html, d.code).toMatch(/<pre>HTTP\/1\.1 20[02] (OK|Accepted)\n/);
+      expect(html, d.code).toMatch(/<pre>HTTP\/1\.1 20[012] (OK|Created|Accepted)\n/);
     }
     const submit = await (await fetch(`${s.root}/ig/operations/submit.html`)).text();
     expect(submit).toContain('CoverageEligibilityResponse');

@@ -19,3 +19,15 @@ describe('MEDID_ANALYZE_SECONDS', () => {
     expect(loadConfig({ MEDID_ANALYZE_SECONDS: '0' }).analyzeSeconds).toBe(0);
   });
 });
+
+describe('MEDID_BREAK_LINKAGE_LINK', () => {
+  it('defaults to none; sealed needs MEDID_OVERSIGHT_KEY_FILE; nothing else is accepted', () => {
+    expect(loadConfig({}).breakLinkageLink).toBe('none');
+    expect(() => loadConfig({ MEDID_BREAK_LINKAGE_LINK: 'sealed' })).toThrow(ConfigError);
+    expect(() => loadConfig({ MEDID_BREAK_LINKAGE_LINK: 'clear' })).toThrow(/none or sealed/);
+    expect(loadConfig({ MEDID_BREAK_LINKAGE_LINK: 'sealed', MEDID_OVERSIGHT_KEY_FILE: '/k.json' })).toMatchObject({
+      breakLinkageLink: 'sealed',
+      oversightKeyFile: '/k.json',
+    });
+  });
+});

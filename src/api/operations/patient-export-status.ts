@@ -5,13 +5,18 @@
  * for the client that started it.
  */
 import { errors } from '../../core/outcome.ts';
+import { EXTENSIONS } from '../../core/systems.ts';
 import type { ExportJobs } from '../../registry/export-jobs.ts';
 import type { FhirResponse } from '../request.ts';
 import type { Route } from '../router.ts';
 
-export function patientExportStatusRoutes(jobs: ExportJobs, baseUrl: string): Route[] {
+/**
+ * The routes, for the generic interactions' callers, or (`only`) for the callers of the
+ * pseudonymized view, whose jobs are pseudonymized exports (authorized by the view's rule).
+ */
+export function patientExportStatusRoutes(jobs: ExportJobs, baseUrl: string, only?: Pick<Route, 'when'>): Route[] {
   const access = (): { type: string; permission: 'r' }[] => [{ type: 'Patient', permission: 'r' }];
-  return [
+  const routes: Route[] = [
     {
       method: 'GET',
       pattern: '/_export/:id',
@@ -29,8 +34,10 @@ export function patientExportStatusRoutes(jobs: ExportJobs, baseUrl: string): Ro
           transactionTime: job.transactionTime.toISOString(),
           request: job.request,
           requiresAccessToken: true,
-          output: job.files.map((f) => ({ type: 'Patient', url: `${baseUrl}/_export/${id}/${f.n}`, count: f.lines })),
+          output: job.files.map((f) => ({ type: f.type, url: `${baseUrl}/_export/${id}/${f.n}`, count: f.lines })),
           error: [],
+          // Bulk Data manifests may carry an extension object: a pseudonymized export reports its small-cell guard.
+          ...(job.summary ? { extension: { [EXTENSIONS.smallCellGuard]: job.summary } } : {}),
         };
         return { status: 200, headers: { Expires: job.expiresAt.toUTCString() }, body: { json: JSON.stringify(manifest) } };
       },
@@ -62,4 +69,5 @@ export function patientExportStatusRoutes(jobs: ExportJobs, baseUrl: string): Ro
       },
     },
   ];
+  return only ? routes.map((r) => ({ ...r, ...only, type: 'Patient', view: 'pseudonymized' as const })) : routes;
 }

@@ -79,7 +79,9 @@ describe('pseudonyms per domain', () => {
 
 describe('domains', () => {
   it('are codes of a-z 0-9 - starting with a letter, with a name', () => {
-    expect(checkDomain({ code: 'ndb', name: ' NDB ' }, 'd')).toEqual({ code: 'ndb', name: 'NDB' });
+    expect(checkDomain({ code: 'ndb', name: ' NDB ' }, 'd')).toEqual({ code: 'ndb', name: 'NDB', birthDate: 'year-month' });
+    expect(checkDomain({ code: 'ndb', name: 'NDB', birthDate: 'year' }, 'd').birthDate).toBe('year');
+    expect(() => checkDomain({ code: 'ndb', name: 'NDB', birthDate: 'day' }, 'd')).toThrow(/birthDate must be year-month or year/);
     for (const bad of [
       { code: 'NDB', name: 'x' },
       { code: '1db', name: 'x' },
@@ -91,7 +93,7 @@ describe('domains', () => {
     }
   });
   it('load from MEDID_DOMAINS_FILE, which names the entry at fault', () => {
-    expect(parseDomainsFile('[{"code":"ndb","name":"NDB"}]', 'f')).toEqual([{ code: 'ndb', name: 'NDB' }]);
+    expect(parseDomainsFile('[{"code":"ndb","name":"NDB"}]', 'f')).toEqual([{ code: 'ndb', name: 'NDB', birthDate: 'year-month' }]);
     expect(() => parseDomainsFile('{}', 'f')).toThrow(/must be a JSON array/);
     expect(() => parseDomainsFile('[{"code":"a1","name":"x"},{"code":"b","name":"x"}]', 'f')).toThrow(/MEDID_DOMAINS_FILE\[1\]: code/);
   });

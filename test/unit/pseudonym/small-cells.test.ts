@@ -17,10 +17,30 @@ describe('the small-cell guard', () => {
     expect(r.generalized).toBe(5);
     expect(r.suppressed).toBe(1);
     expect(r.released).toHaveLength(10);
-    expect(r.released.filter((x) => x.generalized).map((x) => x.qi)).toEqual(
+    expect(r.released.filter((x) => x.level > 0).map((x) => x.qi)).toEqual(
       Array.from({ length: 5 }, () => ({ birth: '1975', sex: 'M', postal: '12', insurerKind: 'kokuho' })),
     );
-    expect(r.released.filter((x) => !x.generalized).every((x) => x.qi.birth === '1980-04')).toBe(true);
+    expect(r.released.filter((x) => x.level === 0).every((x) => x.qi.birth === '1980-04')).toBe(true);
+    expect(r.byLevel).toEqual([5, 5, 0, 0, 0]);
+  });
+  it('climbs the ladder only as far as it must: region, then no place, then no insurer kind; death is kept at every level', () => {
+    const spread = ['100', '200', '300', '400', '500'].map((postal, i) => ({
+      birth: `1960-0${i + 1}`,
+      sex: 'M',
+      postal,
+      insurerKind: 'kyokai',
+    }));
+    const dead = Array.from({ length: 5 }, (_, i) => ({
+      birth: `1940-0${i + 1}`,
+      sex: 'F',
+      postal: '150',
+      insurerKind: i < 3 ? 'koki' : 'kokuho',
+      deceased: true as const,
+    }));
+    const r = guardSmallCells([...spread, ...dead], (x) => x, 5);
+    expect(r.byLevel).toEqual([0, 0, 0, 5, 5]);
+    expect(r.released.find((x) => x.record === spread[0])?.qi).toEqual({ birth: '1960', sex: 'M', insurerKind: 'kyokai' });
+    expect(r.released.find((x) => x.record === dead[0])?.qi).toEqual({ birth: '1940', sex: 'F', deceased: true });
   });
   it('generalizes birth year-month to the year and the 3-digit postal area to 2 digits, nothing else', () => {
     expect(generalize({ birth: '1980-04', sex: 'F', postal: '100', insurerKind: 'kenpo' })).toEqual({
@@ -45,7 +65,8 @@ describe('the small-cell guard', () => {
         for (const x of r.released) counts.set(tuple(x.qi), (counts.get(tuple(x.qi)) ?? 0) + 1);
         expect([...counts.values()].every((n) => n >= k)).toBe(true);
         expect(r.released.length + r.suppressed).toBe(records.length);
-        expect(r.released.filter((x) => x.generalized)).toHaveLength(r.generalized);
+        expect(r.released.filter((x) => x.level > 0)).toHaveLength(r.generalized);
+        expect(r.byLevel.reduce((a, b) => a + b, 0)).toBe(r.released.length);
       }),
     );
   });

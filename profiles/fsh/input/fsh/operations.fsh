@@ -169,7 +169,7 @@ Usage: #definition
 * status = #active
 * kind = #operation
 * publisher = "medid"
-* description = "R6 (lost or leaked card): issues the person a new random medical ID. The previous one stays on the Patient with use = old and its period ended, still finds the person for authorized callers, and is never issued again. The person's internal key is unchanged, so research pseudonyms stay continuous. Reserved to the authority's staff; needs system/Patient.u."
+* description = "R6: issues the person a new random medical ID, for one of two reasons. lost-card (the default; a lost or leaked card): the previous ID stays on the Patient with use = old and its period ended, still finds the person for authorized callers, and is never issued again; the person's internal key is unchanged, so research pseudonyms stay continuous. break-linkage (special reasons, on the authority's decision, with a recorded note): the person also gets a new internal key, so the pseudonym in every utilizing database changes and their earlier records stay unlinkable to the new ones; every earlier medical ID is retired (never issued again) and leaves the Patient; the old-to-new link is kept only as a record sealed to the oversight body's public key, or not at all (MEDID_BREAK_LINKAGE_LINK); the databases are not told. The note is kept with the decision, never in the audit record (which keeps the reason code), a log or the response; it goes in the Parameters body, never in the URL. Reserved to the authority's staff; needs system/Patient.u."
 * affectsState = true
 * code = #change-medical-id
 * resource[0] = #Patient
@@ -191,6 +191,26 @@ Usage: #definition
 * parameter[2].min = 1
 * parameter[2].max = "1"
 * parameter[2].type = #Patient
+* parameter[3].name = #reason
+* parameter[3].use = #in
+* parameter[3].min = 0
+* parameter[3].max = "1"
+* parameter[3].type = #code
+* parameter[3].documentation = "lost-card (default): new medical ID, same internal key and pseudonyms. break-linkage: new internal key too, every pseudonym changes."
+* parameter[3].binding.strength = #required
+* parameter[3].binding.valueSet = "http://medid.example.org/fhir/ValueSet/medical-id-change-reason"
+* parameter[4].name = #note
+* parameter[4].use = #in
+* parameter[4].min = 0
+* parameter[4].max = "1"
+* parameter[4].type = #string
+* parameter[4].documentation = "Required with break-linkage, refused otherwise: the authority's recorded reason for the decision (at most 2000 characters). Kept with the decision in the registry only."
+* parameter[5].name = #link
+* parameter[5].use = #out
+* parameter[5].min = 0
+* parameter[5].max = "1"
+* parameter[5].type = #code
+* parameter[5].documentation = "With break-linkage: what was kept of the old-to-new link, sealed (a record only the oversight body's private key opens) or none."
 
 Instance: Patient-record-death
 InstanceOf: OperationDefinition
@@ -330,7 +350,7 @@ Usage: #definition
 * status = #active
 * kind = #operation
 * publisher = "medid"
-* description = "R3, in the FHIR Bulk Data async pattern: kick off with Prefer: respond-async; 202 with Content-Location naming the status URL; poll it (202 with X-Progress while running; 200 with the manifest when done); download each NDJSON file with the same token; DELETE the status URL to cancel or discard. Each line is a minimal Patient: its id, its medical IDs (current and old) and only the calling insurer's own numbers. An insurer exports persons holding one of its numbers; the authority names the insurer. Each downloaded file writes one AuditEvent per person in it. Files expire after 24 hours. Needs system/Patient.r."
+* description = "R3, in the FHIR Bulk Data async pattern: kick off with Prefer: respond-async; 202 with Content-Location naming the status URL; poll it (202 with X-Progress while running; 200 with the manifest when done); download each NDJSON file with the same token; DELETE the status URL to cancel or discard. Each line is a minimal Patient: its id, its medical IDs (current and old) and only the calling insurer's own numbers. An insurer exports persons holding one of its numbers; the authority names the insurer. Each downloaded file writes one AuditEvent per person in it. Files expire after 24 hours. A utilizing database (a database client) gets its pseudonymized export instead: every person within its reach as Patient and Coverage NDJSON under its own domain's pseudonyms, rebuilt from allow-lists, after the small-cell guard (every released combination of birth year-month, sex, postal 3 digits and insurer kind shared by at least MEDID_EXPORT_K persons: smaller cells generalized once, then suppressed); the manifest's extension (small-cell-guard) reports k and how many persons were released, generalized and suppressed. Needs system/Patient.r."
 * affectsState = false
 * code = #export
 * resource[0] = #Patient
@@ -348,7 +368,7 @@ Usage: #definition
 * parameter[1].min = 0
 * parameter[1].max = "1"
 * parameter[1].type = #string
-* parameter[1].documentation = "Patient (the only type exported)."
+* parameter[1].documentation = "Patient (the only type of an insurer's export); Patient, Coverage or both (the default) for a database's pseudonymized export."
 * parameter[2].name = #_outputFormat
 * parameter[2].use = #in
 * parameter[2].min = 0
@@ -449,6 +469,62 @@ Usage: #definition
 * parameter[3].max = "1"
 * parameter[3].type = #Reference
 
+Instance: Patient-feed-network-id
+InstanceOf: OperationDefinition
+Usage: #definition
+* extension[0].url = "http://medid.example.org/fhir/StructureDefinition/operation-scope"
+* extension[0].valueString = "Patient.u"
+* url = "http://medid.example.org/fhir/OperationDefinition/Patient-feed-network-id"
+* version = "0.1.0"
+* name = "PatientFeedNetworkId"
+* title = "Feed a regional network's local patient id (IHE PIXm ITI-104, as an operation)"
+* status = #active
+* kind = #operation
+* publisher = "medid"
+* description = "R12: a regional network, as IHE PIXm's Patient Identity Source, feeds the local id it gives a person enrolled in it, so that Patient/$ihe-pix cross-references it. An operation rather than ITI-104's conditional update (PUT Patient?identifier=…): the Patient is the registry's, which a network may neither read nor change, and a network's local ids are kept apart from it (seen by the authority and that network only, never by those who read the Patient). localIdentifier must be in the caller's own local-ID domain (http://medid.example.org/fhir/sid/network-patient-id/ + its network code; the authority may feed any network's); its value 1–64 visible ASCII characters without |, comma or backslash. patientIdentifier names the person: the medical ID or another registry identifier the caller may query, never a local id. The person must be enrolled: within the network's reach, that is a permit Consent naming the network — also when the authority feeds for it; otherwise, or for an unknown person, 404. One local id names one person (an id already fed for another person is 409, its values never repeated) and a person has one local id per network: feeding a new one moves the person to it (outcome moved, previous: the one it replaced); feeding the same pair again changes nothing (unchanged). remove = true removes localIdentifier (ITI-104's remove), whoever it names (removed, or absent when it named nobody). A person who withdraws the network's Consent is beyond its reach: the feed is refused and $ihe-pix answers 404. Each change is audited in its own transaction (AuditEvent naming the person, the network and the purpose of use). Needs system/Patient.u."
+* affectsState = true
+* code = #feed-network-id
+* resource[0] = #Patient
+* system = false
+* type = true
+* instance = false
+* parameter[0].name = #localIdentifier
+* parameter[0].use = #in
+* parameter[0].min = 1
+* parameter[0].max = "1"
+* parameter[0].type = #Identifier
+* parameter[0].documentation = "The network's own id for the person (system: its local-ID domain)."
+* parameter[1].name = #patientIdentifier
+* parameter[1].use = #in
+* parameter[1].min = 0
+* parameter[1].max = "1"
+* parameter[1].type = #Identifier
+* parameter[1].documentation = "The person, by the medical ID or another registry identifier the caller may query. Required unless remove is true; not given with remove."
+* parameter[2].name = #remove
+* parameter[2].use = #in
+* parameter[2].min = 0
+* parameter[2].max = "1"
+* parameter[2].type = #boolean
+* parameter[2].documentation = "true: remove localIdentifier instead of feeding it."
+* parameter[3].name = #outcome
+* parameter[3].use = #out
+* parameter[3].min = 1
+* parameter[3].max = "1"
+* parameter[3].type = #code
+* parameter[3].documentation = "added, moved, unchanged, removed or absent."
+* parameter[4].name = #targetId
+* parameter[4].use = #out
+* parameter[4].min = 0
+* parameter[4].max = "1"
+* parameter[4].type = #Reference
+* parameter[4].documentation = "The Patient the local id names (not given for a removal)."
+* parameter[5].name = #previous
+* parameter[5].use = #out
+* parameter[5].min = 0
+* parameter[5].max = "1"
+* parameter[5].type = #Identifier
+* parameter[5].documentation = "The person's former local id in the network (outcome moved)."
+
 Instance: CoverageEligibilityRequest-submit
 InstanceOf: OperationDefinition
 Usage: #definition
@@ -539,3 +615,226 @@ Usage: #definition
 * parameter[2].min = 1
 * parameter[2].max = "1"
 * parameter[2].type = #Reference
+
+Instance: pseudonymize
+InstanceOf: OperationDefinition
+Usage: #definition
+* extension[0].url = "http://medid.example.org/fhir/StructureDefinition/operation-scope"
+* extension[0].valueString = "Patient.r"
+* url = "http://medid.example.org/fhir/OperationDefinition/pseudonymize"
+* version = "0.1.0"
+* name = "Pseudonymize"
+* title = "Resolve providers' sealed envelopes to the database's own pseudonyms (sealed delivery, R18)"
+* status = #active
+* kind = #operation
+* publisher = "medid"
+* description = "R18, named after the $pseudonymize of gPAS and the TTP-FHIR gateway: a provider sending data to a utilizing database attaches a sealed envelope — a compact JWE (alg ECDH-ES+A256KW, enc A256GCM) to the authority's key published at [base]/.well-known/medid-envelope-jwks, whose plaintext is a JWS (typ medid-envelope+jwt, RS384 or ES384) signed with the provider's own registered client key, with claims iss (its client_id), aud (the database's code), work (the one-time work number sent with the data), iat and exp (at most 24 hours apart), and exactly one of insured (保険者番号:記号:番号:枝番), publicPayer (公費負担者番号::受給者番号:) or medicalId. The database forwards the envelopes it cannot read; medid answers, per envelope in input order, the work number and the database's own pseudonym of the person as a JWE (ECDH-ES+A256KW, A256GCM, kid of the key) to the encryption key (use enc) in the database's client registration, whose plaintext is {\"pseudonym\", \"target\", \"work\"}. A refused envelope (status refused) says why in an OperationOutcome naming the rule (envelope.signature, envelope.aud, envelope.replay, envelope.exp, envelope.person-unknown, …), never repeating an identifier: not sealed to medid's key, not signed by an active medical institution or insurer client, addressed to another database, expired, a work number already redeemed, an unknown person or one no longer served to research. Databases only; a database without a registered encryption key is refused (403). One AuditEvent per person resolved names the database, the provider that sealed the envelope (agent INF) and the purpose of use; it never holds an identifier or a work number. At most 100 envelopes per call. Needs system/Patient.r."
+* affectsState = true
+* code = #pseudonymize
+* system = true
+* type = false
+* instance = false
+* parameter[0].name = #envelope
+* parameter[0].use = #in
+* parameter[0].min = 1
+* parameter[0].max = "100"
+* parameter[0].type = #string
+* parameter[0].documentation = "A sealed envelope as the provider made it (compact JWE), forwarded unchanged."
+* parameter[1].name = #result
+* parameter[1].use = #out
+* parameter[1].min = 1
+* parameter[1].max = "*"
+* parameter[1].documentation = "One per envelope, in input order."
+* parameter[1].part[0].name = #work
+* parameter[1].part[0].use = #out
+* parameter[1].part[0].min = 0
+* parameter[1].part[0].max = "1"
+* parameter[1].part[0].type = #string
+* parameter[1].part[0].documentation = "The envelope's work number, once its signature verified."
+* parameter[1].part[1].name = #status
+* parameter[1].part[1].use = #out
+* parameter[1].part[1].min = 1
+* parameter[1].part[1].max = "1"
+* parameter[1].part[1].type = #code
+* parameter[1].part[1].documentation = "pseudonymized | refused"
+* parameter[1].part[2].name = #target
+* parameter[1].part[2].use = #out
+* parameter[1].part[2].min = 0
+* parameter[1].part[2].max = "1"
+* parameter[1].part[2].type = #code
+* parameter[1].part[2].documentation = "The pseudonym domain (the calling database's code)."
+* parameter[1].part[3].name = #pseudonym
+* parameter[1].part[3].use = #out
+* parameter[1].part[3].min = 0
+* parameter[1].part[3].max = "1"
+* parameter[1].part[3].type = #string
+* parameter[1].part[3].documentation = "The pseudonym, as a compact JWE to the database's registered encryption key."
+* parameter[1].part[4].name = #issues
+* parameter[1].part[4].use = #out
+* parameter[1].part[4].min = 0
+* parameter[1].part[4].max = "1"
+* parameter[1].part[4].type = #OperationOutcome
+* parameter[1].part[4].documentation = "Why the envelope was refused: the rule in details.coding (medid-error-rule)."
+
+Instance: Task-linkage-order
+InstanceOf: OperationDefinition
+Usage: #definition
+* extension[0].url = "http://medid.example.org/fhir/StructureDefinition/operation-scope"
+* extension[0].valueString = "Task.c"
+* url = "http://medid.example.org/fhir/OperationDefinition/Task-linkage-order"
+* version = "0.1.0"
+* name = "FileLinkageOrder"
+* title = "File a linkage order between utilizing databases"
+* status = #active
+* kind = #operation
+* publisher = "medid"
+* description = "R19: the authority files an order to link two or more utilizing databases' data for one project, purpose (HRESCH, CLINTRCH or PUBHLTH), legal basis and period. The order is stored inert — no key exists for it — and answered as a Task (code linkage#linkage-order, status requested) whose canonical-order input is the order as RFC 8785 JSON: the exact text each approving officer signs (Task/[id]/$approve). Reserved to the authority's staff; needs system/Task.c."
+* affectsState = true
+* code = #linkage-order
+* resource[0] = #Task
+* system = false
+* type = true
+* instance = false
+* parameter[0].name = #domain
+* parameter[0].use = #in
+* parameter[0].min = 2
+* parameter[0].max = "*"
+* parameter[0].type = #code
+* parameter[0].documentation = "A pseudonym domain whose database takes part (CodeSystem pseudonym-domain); two or more."
+* parameter[1].name = #project
+* parameter[1].use = #in
+* parameter[1].min = 1
+* parameter[1].max = "1"
+* parameter[1].type = #string
+* parameter[2].name = #purpose
+* parameter[2].use = #in
+* parameter[2].min = 1
+* parameter[2].max = "1"
+* parameter[2].type = #code
+* parameter[2].documentation = "v3-ActReason: HRESCH, CLINTRCH or PUBHLTH."
+* parameter[3].name = #legalBasis
+* parameter[3].use = #in
+* parameter[3].min = 1
+* parameter[3].max = "1"
+* parameter[3].type = #string
+* parameter[4].name = #start
+* parameter[4].use = #in
+* parameter[4].min = 1
+* parameter[4].max = "1"
+* parameter[4].type = #date
+* parameter[5].name = #end
+* parameter[5].use = #in
+* parameter[5].min = 1
+* parameter[5].max = "1"
+* parameter[5].type = #date
+* parameter[5].documentation = "The last day conversions are answered; after it the order ends by itself and its key is destroyed."
+* parameter[6].name = #return
+* parameter[6].use = #out
+* parameter[6].min = 1
+* parameter[6].max = "1"
+* parameter[6].type = #Task
+
+Instance: Task-approve
+InstanceOf: OperationDefinition
+Usage: #definition
+* extension[0].url = "http://medid.example.org/fhir/StructureDefinition/operation-scope"
+* extension[0].valueString = "Task.u"
+* url = "http://medid.example.org/fhir/OperationDefinition/Task-approve"
+* version = "0.1.0"
+* name = "ApproveLinkageOrder"
+* title = "Approve a linkage order (one officer's signature)"
+* status = #active
+* kind = #operation
+* publisher = "medid"
+* description = "R19: one authority officer approves a linkage order by sending a compact JWS (header typ medid-linkage-approval+jwt, signed with the officer's own registered client key — the one its client assertions use) whose payload holds iss (the officer's client_id) and order (the order, exactly as the Task's canonical-order input reads). Sent by that officer's client. The order becomes active (its key is made) at the MEDID_LINKAGE_APPROVALS-th distinct approval (default 2). Refused, naming the rule: a signature that does not verify, a signer that is not the authority's, a sender that is not the signer, the officer who filed the order, another text, a second approval by one officer, an order no longer pending. Needs system/Task.u."
+* affectsState = true
+* code = #approve
+* resource[0] = #Task
+* system = false
+* type = false
+* instance = true
+* parameter[0].name = #approval
+* parameter[0].use = #in
+* parameter[0].min = 1
+* parameter[0].max = "1"
+* parameter[0].type = #string
+* parameter[1].name = #return
+* parameter[1].use = #out
+* parameter[1].min = 1
+* parameter[1].max = "1"
+* parameter[1].type = #Task
+
+Instance: Task-link
+InstanceOf: OperationDefinition
+Usage: #definition
+* extension[0].url = "http://medid.example.org/fhir/StructureDefinition/operation-scope"
+* extension[0].valueString = "Patient.r"
+* url = "http://medid.example.org/fhir/OperationDefinition/Task-link"
+* version = "0.1.0"
+* name = "LinkPseudonyms"
+* title = "Convert a database's pseudonyms to a linkage order's project pseudonyms"
+* status = #active
+* kind = #operation
+* publisher = "medid"
+* description = "R19: a utilizing database named by an active linkage order sends its own domain's pseudonyms (up to 100,000 per call) and receives, for each person it may see, the order's project pseudonym (p. + 26 Crockford base32 characters): the same person gets the same project pseudonym in every database's answer, so the analysis environment joins on it; no database learns another's pseudonyms. Persons it may not see are counted in notLinked, never named. Each person converted gets an AuditEvent under their Patient id (their access history); the batch is recorded by counts. Refused before approval, before or after the order's period, after closure or revocation (the key is gone), and for a database the order does not name. Needs system/Patient.r."
+* affectsState = false
+* code = #link
+* resource[0] = #Task
+* system = false
+* type = false
+* instance = true
+* parameter[0].name = #pseudonym
+* parameter[0].use = #in
+* parameter[0].min = 1
+* parameter[0].max = "*"
+* parameter[0].type = #string
+* parameter[1].name = #link
+* parameter[1].use = #out
+* parameter[1].min = 0
+* parameter[1].max = "*"
+* parameter[1].part[0].name = #pseudonym
+* parameter[1].part[0].use = #out
+* parameter[1].part[0].min = 1
+* parameter[1].part[0].max = "1"
+* parameter[1].part[0].type = #string
+* parameter[1].part[1].name = #projectPseudonym
+* parameter[1].part[1].use = #out
+* parameter[1].part[1].min = 1
+* parameter[1].part[1].max = "1"
+* parameter[1].part[1].type = #string
+* parameter[2].name = #notLinked
+* parameter[2].use = #out
+* parameter[2].min = 1
+* parameter[2].max = "1"
+* parameter[2].type = #integer
+
+Instance: Task-close
+InstanceOf: OperationDefinition
+Usage: #definition
+* extension[0].url = "http://medid.example.org/fhir/StructureDefinition/operation-scope"
+* extension[0].valueString = "Task.u"
+* url = "http://medid.example.org/fhir/OperationDefinition/Task-close"
+* version = "0.1.0"
+* name = "CloseLinkageOrder"
+* title = "Close or revoke a linkage order"
+* status = #active
+* kind = #operation
+* publisher = "medid"
+* description = "R19: the authority ends a linkage order, completed or revoked; its salt is destroyed at once (and the table vacuumed), so its project pseudonyms can never be made again — by anyone, the authority included. An order past its period ends by itself. Reserved to the authority's staff; needs system/Task.u."
+* affectsState = true
+* code = #close
+* resource[0] = #Task
+* system = false
+* type = false
+* instance = true
+* parameter[0].name = #reason
+* parameter[0].use = #in
+* parameter[0].min = 0
+* parameter[0].max = "1"
+* parameter[0].type = #code
+* parameter[0].documentation = "completed (default) or revoked."
+* parameter[1].name = #return
+* parameter[1].use = #out
+* parameter[1].min = 1
+* parameter[1].max = "1"
+* parameter[1].type = #Task

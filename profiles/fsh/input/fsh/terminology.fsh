@@ -54,6 +54,25 @@ Title: "Coverage loss reasons"
 Description: "Reasons a coverage ends."
 * include codes from system CoverageLossReasonCS
 
+CodeSystem: MedicalIdChangeReasonCS
+Id: medical-id-change-reason
+Title: "Reasons for a medical ID change"
+Description: "Why Patient/$change-medical-id issues a new medical ID (R6, privacy-design §3): the two cases differ in whether the person's pseudonyms change."
+* ^url = "http://medid.example.org/fhir/CodeSystem/medical-id-change-reason"
+* ^status = #active
+* ^caseSensitive = true
+* ^content = #complete
+* #lost-card "Lost or leaked card" "A new medical ID for the same person key: every pseudonym stays, the old ID stays on the Patient as use = old."
+* #break-linkage "Break linkage" "On the authority's decision for special reasons: a new person key and a new medical ID; every pseudonym changes, earlier IDs are retired and leave the Patient, the old-to-new link is kept only sealed to the oversight body or not at all."
+
+ValueSet: MedicalIdChangeReasonVS
+Id: medical-id-change-reason
+Title: "Reasons for a medical ID change"
+Description: "Why Patient/$change-medical-id issues a new medical ID."
+* ^url = "http://medid.example.org/fhir/ValueSet/medical-id-change-reason"
+* ^status = #active
+* include codes from system MedicalIdChangeReasonCS
+
 CodeSystem: RegistryTaskCS
 Id: registry-task
 Title: "medid registry tasks"
@@ -93,3 +112,47 @@ Description: "The closed list of pseudonym domains: one per utilizing database, 
 * #nanbyo "難病データベース" "Designated intractable (rare) disease database"
 * #shoman "小児慢性特定疾病児童等データベース" "Pediatric chronic specific disease database"
 * #gan-toroku "全国がん登録データベース" "National cancer registry"
+
+CodeSystem: LinkageCS
+Id: linkage
+Title: "Linkage orders (連結指示)"
+Description: "The Task code of a linkage order between utilizing databases (R19), and the types of its inputs and outputs."
+* ^url = "http://medid.example.org/fhir/CodeSystem/linkage"
+* ^status = #active
+* ^caseSensitive = true
+* #linkage-order "Linkage order between utilizing databases" "An order to give two or more databases' records of the same persons one project pseudonym, under k officers' signed approvals."
+* #domain "Domain" "A pseudonym domain whose database takes part."
+* #project "Project" "The study the linkage serves."
+* #purpose "Purpose" "The purpose of use (v3-ActReason)."
+* #legal-basis "Legal basis" "The law or decision that permits the linkage."
+* #period "Period" "The days conversions are answered."
+* #canonical-order "Canonical order" "The order as RFC 8785 JSON: the text officers sign."
+* #approval "Approval" "One officer's approval: client id and time (the signed JWS is kept with the order)."
+
+CodeSystem: InsurerKindCS
+Id: insurer-kind
+Title: "保険者種別 (insurer kinds)"
+Description: "The kind of insurer or public payer behind a number, from its 法別番号: what a utilizing database sees of a Coverage instead of the insurer."
+* ^url = "http://medid.example.org/fhir/CodeSystem/insurer-kind"
+* ^status = #active
+* ^caseSensitive = true
+* #kokuho "国民健康保険" "National Health Insurance (municipal and NHI associations; 6-digit insurer numbers)"
+* #kyokai "全国健康保険協会（協会けんぽ）" "Japan Health Insurance Association (法別 01)"
+* #kumiai "組合管掌健康保険" "Society-managed health insurance (法別 06)"
+* #kyosai "共済組合" "Mutual aid associations (法別 31–34)"
+* #koki "後期高齢者医療" "Late-stage elderly medical care (法別 39)"
+* #other-insurance "その他の被用者保険" "Seamen's, day-labourers', Self-Defense Forces and other employee insurance"
+* #public-assistance "生活保護（医療扶助）" "Public assistance, medical aid (公費 法別 12)"
+* #public "公費負担医療" "Other public expense medical care"
+
+CodeSystem: FacilityKindCS
+Id: facility-kind
+Title: "医療機関の種別 (facility kinds)"
+Description: "The kind of facility behind a 医療機関コード (its 点数表番号): what a utilizing database sees of a service use instead of the facility."
+* ^url = "http://medid.example.org/fhir/CodeSystem/facility-kind"
+* ^status = #active
+* ^caseSensitive = true
+* #medical "医科" "Medical (点数表番号 1)"
+* #dental "歯科" "Dental (点数表番号 3)"
+* #pharmacy "調剤" "Pharmacy (点数表番号 4)"
+* #other "その他" "Other"
