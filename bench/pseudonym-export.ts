@@ -127,7 +127,7 @@ try {
       totals.push(total);
       const guard = Object.values(manifest.extension ?? {})[0] as Record<string, unknown>;
       log(
-        `run ${run}: files written in ${written.toFixed(0)} s, all ${manifest.output.length} files downloaded (${(bytes / 1e6).toFixed(0)} MB, every person audited) at ${total.toFixed(0)} s; server RSS peak ${rssMb(server.pid).peak} MB; guard ${JSON.stringify(guard)}`,
+        `run ${run}: files written in ${written.toFixed(0)} s, all ${manifest.output.length} files downloaded (${(bytes / 1e6).toFixed(0)} MB, every person audited) at ${total.toFixed(0)} s; server RSS peak ${Math.round(rssMb(server.pid).peak)} MB; guard ${JSON.stringify(guard)}`,
       );
       await fetch(status, { method: 'DELETE', headers: h });
     }

@@ -39,8 +39,12 @@ export async function keyedPersonOfIdentifier(db: Db, system: string, value: str
   return p && keyed(p);
 }
 
-/** The person a medical ID names; `active` says whether it is the person's current one. */
+/**
+ * The person a medical ID names: its current one, or one it replaced (a lost card: same person,
+ * same key). A retired ID names nobody — retired at death, or by a change that broke linkage,
+ * whose whole point is that the old number no longer leads to the person.
+ */
 export async function keyedPersonOfMedicalId(db: Db, mid: string): Promise<{ person: KeyedPerson; active: boolean } | undefined> {
   const r = await personByMedicalId(db, mid);
-  return r && { person: keyed(r.person), active: r.active };
+  return r && r.status !== 'retired' ? { person: keyed(r.person), active: r.status === 'active' } : undefined;
 }

@@ -347,13 +347,16 @@ export async function personByIdentifier(db: Db, system: string, value: string):
   return rows[0] ? toPerson(rows[0]) : undefined;
 }
 
-/** The person a medical ID was issued to, and whether that ID is still the active one. */
-export async function personByMedicalId(db: Db, mid: string): Promise<{ person: PersonRow; active: boolean } | undefined> {
+/** The person a medical ID was issued to, and that ID's status (active, replaced by a new one, or retired). */
+export async function personByMedicalId(
+  db: Db,
+  mid: string,
+): Promise<{ person: PersonRow; status: 'active' | 'replaced' | 'retired' } | undefined> {
   const { rows } = await db.query<PersonDbRow & { mid_status: string }>(
     `SELECT ${PERSON_COLS}, m.status AS mid_status FROM registry.medical_id m JOIN registry.person p ON p.kid = m.kid WHERE m.mid = $1`,
     [mid],
     'registry_person_by_mid',
   );
   const r = rows[0];
-  return r ? { person: toPerson(r), active: r.mid_status === 'active' } : undefined;
+  return r ? { person: toPerson(r), status: r.mid_status as 'active' | 'replaced' | 'retired' } : undefined;
 }

@@ -18,7 +18,7 @@ import { ID_SYSTEMS } from '../../src/core/systems.ts';
 import { PseudonymDomainList } from '../../src/pseudonym/domain-list.ts';
 import { FilePseudonymKeys } from '../../src/pseudonym/file-keys.ts';
 import { PseudonymService } from '../../src/pseudonym/service.ts';
-import { keyedPersonOfKey, keyedPersons } from '../../src/registry/person-keys.ts';
+import { keyedPersonOfKey, keyedPersonOfMedicalId, keyedPersons } from '../../src/registry/person-keys.ts';
 import type { SealedLinkV1 } from '../../src/registry/sealed-link.ts';
 import { testDrivers } from '../helpers/db.ts';
 import { fhirFetch } from '../helpers/fhir.ts';
@@ -144,6 +144,8 @@ describe.each(testDrivers())('breaking linkage on %s', (driver) => {
     expect(param(res.body, 'link')).toBeUndefined();
     expect(await pseudonyms(s, r.patient)).toEqual(before);
     expect((await keyedPersonOfKey(s.testDb.db, kid))?.patientId).toBe(r.patient);
+    // The replaced number still names the person for sealed delivery (data sent under the old card).
+    expect((await keyedPersonOfMedicalId(s.testDb.db, r.medicalId))?.person.patientId).toBe(r.patient);
     const explicit = await change(s, r.patient, [{ name: 'reason', valueCode: 'lost-card' }]);
     expect(explicit.status, explicit.text).toBe(200);
     expect(await pseudonyms(s, r.patient)).toEqual(before);
@@ -171,6 +173,8 @@ describe.each(testDrivers())('breaking linkage on %s', (driver) => {
     expect(oldKid && (await keyedPersonOfKey(s.testDb.db, oldKid))).toBeUndefined();
     // Nothing in the database keeps the old key.
     expect(await rowsHolding(s, oldKey)).toEqual([]);
+    // A sealed envelope naming the old medical ID names nobody: it must not lead to the new pseudonyms.
+    expect(await keyedPersonOfMedicalId(s.testDb.db, r.medicalId)).toBeUndefined();
 
     // The old medical ID is retired (never issued again) and has left the Patient: it leads nowhere.
     const p = (await call<Patient>(s, `/Patient/${r.patient}`)).body;
