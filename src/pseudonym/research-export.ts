@@ -5,8 +5,8 @@
  * year-month, sex, postal 3 digits, insurer kind).
  *
  * The guard needs every person's cell before the first line is written, so the export reads
- * once and keeps, per person, only a cell number, a flag and two short strings (~120 bytes:
- * ~120 MB at a million persons); then it writes the files. At national scale the same job runs
+ * once and keeps, per person, only a cell number and two short strings (~110 bytes), and per
+ * cell one integer; then it writes the files. At national scale the same job runs
  * per birth year — cells never span two birth years, so each year's release is k-anonymous on
  * its own and memory stays per year (not built: one domain's export of 1,000,000 persons fits).
  */
@@ -17,8 +17,7 @@ import { currentInsurerKind, pseudonymizedCoverage } from './pseudonymized-cover
 import type { HeldNumber } from './pseudonymized-coverage.ts';
 import { patientOfFacts, researchFactsOf } from './pseudonymized-patient.ts';
 import type { PseudonymService } from './service.ts';
-import { cellOf, LEVELS, planSmallCells } from './small-cells.ts';
-import type { QuasiIdentifiers } from './small-cells.ts';
+import { CellCounter, planSmallCells } from './small-cells.ts';
 
 /** A person as the registry hands it over (registry/research-source.ts). */
 export interface ResearchPerson {
@@ -68,8 +67,7 @@ export async function writeResearchExport(
   sink: ResearchSink,
 ): Promise<ResearchExportSummary> {
   const precision = o.domain.birthDate ?? 'year-month';
-  const cellIndex = new Map<string, number>();
-  const cells: { qi: QuasiIdentifiers; count: number }[] = [];
+  const counter = new CellCounter();
   const cellOfPerson: number[] = [];
   const ids: string[] = [];
   const names: string[] = [];
@@ -81,27 +79,20 @@ export async function writeResearchExport(
     page.forEach((person, i) => {
       const f = researchFactsOf(JSON.parse(person.content) as Patient, precision);
       const insurerKind = currentInsurerKind(person.numbers, o.today);
-      const qi: QuasiIdentifiers = {
-        ...(f.birth ? { birth: f.birth } : {}),
-        ...(f.sex ? { sex: f.sex } : {}),
-        ...(f.postal ? { postal: f.postal } : {}),
-        ...(insurerKind ? { insurerKind } : {}),
-        ...(f.deceased ? { deceased: true as const } : {}),
-      };
-      const key = cellOf(qi);
-      let c = cellIndex.get(key);
-      if (c === undefined) {
-        c = cells.length;
-        cellIndex.set(key, c);
-        cells.push({ qi, count: 0 });
-      }
-      (cells[c] as { count: number }).count++;
-      cellOfPerson.push(c);
+      cellOfPerson.push(
+        counter.add({
+          ...(f.birth ? { birth: f.birth } : {}),
+          ...(f.sex ? { sex: f.sex } : {}),
+          ...(f.postal ? { postal: f.postal } : {}),
+          ...(insurerKind ? { insurerKind } : {}),
+          ...(f.deceased ? { deceased: true as const } : {}),
+        }),
+      );
       ids.push(person.patientId);
       names.push(ps[i]);
     });
   }
-  const plan = planSmallCells(cells, o.k);
+  const plan = planSmallCells(counter.codec, counter.codes, counter.counts, o.k);
 
   for (const type of o.types) {
     let lines: string[] = [];
@@ -116,7 +107,8 @@ export async function writeResearchExport(
       const c = cellOfPerson[n];
       const level = plan.levels[c];
       if (level < 0) continue;
-      const qi = LEVELS[level]((cells[c] as { qi: QuasiIdentifiers }).qi);
+      // What is released is decoded from the cell: exactly the tuple the guard counted.
+      const qi = counter.codec.decode(counter.codec.atLevel(counter.codes[c], level));
       const pseudonym = names[n];
       if (type === 'Patient') {
         const facts = {
