@@ -20,6 +20,7 @@
  * neither side inherits the other's dead rows.
  *
  *   BENCH_BASELINE=/path/to/other/checkout npm run bench:paired
+ *   BENCH_BASELINE=. BENCH_BASELINE_ENV='MEDID_ACCESS_LOG=off' npm run bench:paired   (one checkout, two settings)
  *   BENCH_ROUNDS=5 BENCH_DURATION=10 BENCH_PERSONS=100000 BENCH_SCENARIOS='$match,$submit'
  *
  * The baseline checkout needs its own `npm ci`.
@@ -49,6 +50,16 @@ import { importPopulation, registeredPeople } from './match-population.ts';
 import type { Person } from './match-population.ts';
 
 const BASELINE = process.env['BENCH_BASELINE'];
+/** Settings for each side's server (`NAME=value …`): one checkout against itself with a feature on and off. */
+const envOf = (text: string | undefined): Record<string, string> =>
+  Object.fromEntries(
+    (text ?? '')
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+const THIS_ENV = envOf(process.env['BENCH_THIS_ENV']);
+const BASELINE_ENV = envOf(process.env['BENCH_BASELINE_ENV']);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
 const DURATION = Number(process.env['BENCH_DURATION'] ?? 10);
 const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 3);
@@ -192,7 +203,7 @@ async function main(): Promise<void> {
   if (!compatibleMigrations(BASELINE, ROOT))
     throw new Error("the baseline's migrations are not this checkout's (or a prefix of them): they cannot serve one database");
   const { lines, log } = benchLog(
-    `medid paired benchmark: this checkout vs ${BASELINE}, ${PERSONS} persons, ${ROUNDS} rounds × ${DURATION} s`,
+    `medid paired benchmark: this checkout ${JSON.stringify(THIS_ENV)} vs ${BASELINE} ${JSON.stringify(BASELINE_ENV)}, ${PERSONS} persons, ${ROUNDS} rounds × ${DURATION} s`,
   );
   const dir = tempDataDir();
   const auth = await benchAuth(dir);
@@ -211,8 +222,8 @@ async function main(): Promise<void> {
       )}`,
     );
     const sides = [
-      { name: 'this', root: ROOT },
-      { name: 'baseline', root: BASELINE },
+      { name: 'this', root: ROOT, env: THIS_ENV },
+      { name: 'baseline', root: path.resolve(BASELINE), env: BASELINE_ENV },
     ] as const;
     const scenarios = SCENARIOS.filter((sc) => !ONLY || ONLY.includes(sc.name));
     type Figures = { rps: number; cpu: number };
@@ -223,7 +234,7 @@ async function main(): Promise<void> {
       const got = new Map<string, Partial<Record<'this' | 'baseline', Figures>>>(scenarios.map((sc) => [sc.name, {}]));
       for (const side of order) {
         await vacuum(db.url);
-        const server = await startServer(serverEnv(db.url, dir, auth), side.root);
+        const server = await startServer({ ...serverEnv(db.url, dir, auth), ...side.env }, side.root);
         try {
           const admin = await tokenFromKeyFile(
             auth.keyFile,

@@ -26,6 +26,13 @@ import { taskClose } from './api/operations/task-close.ts';
 import { taskLink } from './api/operations/task-link.ts';
 import { taskLinkageOrder } from './api/operations/task-linkage-order.ts';
 import { LinkageOrders } from './pseudonym/linkage.ts';
+import { AccessLog } from './audit/access-log.ts';
+import { FileLogKey, logKeyName } from './audit/log-key.ts';
+import type { LogKey } from './audit/log-key.ts';
+import { TreeHeads } from './audit/tree-heads.ts';
+import { accessLogRoutes } from './api/interactions/access-log.ts';
+import { logCheckpointHandler } from './http/log-checkpoint.ts';
+import { auditPersonOf } from './pseudonym/audit-person.ts';
 import type { Principal } from './core/principal.ts';
 import { patientIhePix } from './api/operations/patient-ihe-pix.ts';
 import { patientMatch } from './api/operations/patient-match.ts';
@@ -139,6 +146,11 @@ export interface AppDeps {
    * scripts) — envelopes sealed to it do not survive a restart.
    */
   envelopeKeys?: EnvelopeKeys & { readonly jwks: { keys: JWK[] } };
+  /**
+   * The access log's signing key (an operation and its public forms); main.ts passes the
+   * file-backed one. Absent: a key generated for this process only (tests, scripts).
+   */
+  logKey?: LogKey;
 }
 
 export interface App {
@@ -152,6 +164,8 @@ export interface App {
   /** Linkage orders between utilizing databases (the registry sweep ends expired ones). */
   linkage: LinkageOrders;
   auditLog: AuditLog;
+  /** The access log's signed tree heads and proofs (absent when the access log is off); main.ts starts its timer. */
+  treeHeads: TreeHeads | undefined;
   /** Resolves when no request handler is running (graceful shutdown). */
   drained: () => Promise<void>;
   /** Writes medid's conformance resources into the store (start-up); returns how many changed. */
@@ -192,7 +206,24 @@ export function createApp(deps: AppDeps): App {
   // The rules every write applies before validation; $validate runs the same ones.
   const validator = new Validator(deps.defs, [identifierHook(identifiers), vault.beforeWrite]);
   const compartment = new PatientCompartment();
-  const auditLog = new AuditLog(deps.auditDb ?? deps.db, { enabled: config.audit });
+  // The access log (issue 17): each event a leaf of one Merkle tree, its person by a keyed pseudonym.
+  const accessLog =
+    config.audit && config.accessLog
+      ? new AccessLog({ db: deps.auditDb ?? deps.db, personOf: (patientId) => auditPersonOf(deps.pseudonymKeys, patientId) })
+      : undefined;
+  const auditLog = new AuditLog(deps.auditDb ?? deps.db, { enabled: config.audit, accessLog });
+  // Its signed tree heads and proofs, read from the stored tree (main pool: never in the way of audit batches).
+  const treeHeads = accessLog
+    ? new TreeHeads({
+        db: deps.db,
+        key: deps.logKey ?? new FileLogKey(crypto.randomBytes(32), logKeyName(baseUrl)),
+        now: () => clock.now(),
+        logger: deps.logger,
+        headSeconds: config.logHeadSeconds,
+        headEntries: config.logHeadEntries,
+        appended: () => accessLog.appended,
+      })
+    : undefined;
   const uow = new UnitOfWork({
     db: deps.db,
     defs: deps.defs,
@@ -371,6 +402,7 @@ export function createApp(deps: AppDeps): App {
       ...pseudonymizedExportRoutes(context, { jobs: exportJobs, pseudonyms, isViewer, k: config.exportK }),
       ...patientExportStatusRoutes(exportJobs, baseUrl, { when: (req) => isViewer(req.principal) }),
       ...patientExportStatusRoutes(exportJobs, baseUrl),
+      ...(treeHeads ? accessLogRoutes(treeHeads, { headSeconds: config.logHeadSeconds }) : []),
       {
         method: 'GET',
         pattern: '/metadata',
@@ -448,6 +480,8 @@ export function createApp(deps: AppDeps): App {
     res.setHeader('Access-Control-Allow-Origin', '*');
     res.type('application/json').send(envelopeJwks);
   });
+  // The access log's latest signed checkpoint, as text (public: witnesses poll it).
+  if (treeHeads) app.get(`${mount}/_log/checkpoint`, logCheckpointHandler(treeHeads, { headSeconds: config.logHeadSeconds }));
   // CORS: the CapabilityStatement is public and read by browser-based clients.
   app.use(`${mount}/metadata`, (_req, res, next) => {
     res.setHeader('Access-Control-Allow-Origin', '*');
@@ -472,6 +506,7 @@ export function createApp(deps: AppDeps): App {
     pseudonyms,
     linkage,
     auditLog,
+    treeHeads,
     drained: () => inFlight.drained(),
     publishConformance: () => publishConformance(uow.resources, deps.defs.conformance),
     registrar,

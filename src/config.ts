@@ -53,6 +53,23 @@ export interface Config {
    */
   audit: boolean;
   /**
+   * MEDID_ACCESS_LOG: on (default) or off. On, every audit event is a leaf of the tamper-evident
+   * access log (a Merkle tree, signed heads) in the statement that records it; off only to measure
+   * what the log costs (paired benchmark).
+   */
+  accessLog: boolean;
+  /**
+   * MEDID_LOG_KEY_FILE: the secret (≥ 32 random bytes, raw or base64) the access log's Ed25519
+   * signing key derives from — it signs the tree heads (C2SP checkpoints and JWS; public at
+   * [base]/_log/key). A key of its own: it differs from the other secrets. Default: generated
+   * once into MEDID_DATA_DIR/keys.
+   */
+  logKeyFile: string | undefined;
+  /** MEDID_LOG_HEAD_SECONDS: how often a new tree head is signed when the access log grew. Default 5. */
+  logHeadSeconds: number;
+  /** MEDID_LOG_HEAD_ENTRIES: a node also signs a head as soon as it appended this many entries since its last. Default 10000. */
+  logHeadEntries: number;
+  /**
    * MEDID_SECRET_FILE: the registry secret (≥ 32 random bytes, raw or base64) under which
    * My Number is kept as a keyed MAC. Default: generated once into MEDID_DATA_DIR/keys.
    */
@@ -231,6 +248,10 @@ export function loadConfig(env: Env = process.env): Config {
     signingKeyFile: env['MEDID_SIGNING_KEY_FILE'] || undefined,
     clientsFile: env['MEDID_CLIENTS_FILE'] || undefined,
     audit: onOff(env, 'MEDID_AUDIT', true),
+    accessLog: onOff(env, 'MEDID_ACCESS_LOG', true),
+    logKeyFile: env['MEDID_LOG_KEY_FILE'] || undefined,
+    logHeadSeconds: int(env, 'MEDID_LOG_HEAD_SECONDS', 5, 1, 3600),
+    logHeadEntries: int(env, 'MEDID_LOG_HEAD_ENTRIES', 10_000, 1, 100_000_000),
     secretFile: env['MEDID_SECRET_FILE'] || undefined,
     pseudonymKeyFile: env['MEDID_PSEUDONYM_KEY_FILE'] || undefined,
     envelopeKeyFile: env['MEDID_ENVELOPE_KEY_FILE'] || undefined,

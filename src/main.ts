@@ -15,6 +15,7 @@ import { SecretFileError } from './core/secret-file.ts';
 import { DomainError, parseDomainsFile } from './pseudonym/domains.ts';
 import { FilePseudonymKeys, loadPseudonymMaster } from './pseudonym/file-keys.ts';
 import { FileEnvelopeKeys, loadEnvelopeSecret } from './privacy/envelope-keys.ts';
+import { FileLogKey, loadLogSecret, logKeyName } from './audit/log-key.ts';
 import { OversightKeyError } from './registry/sealed-link.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { loadDefinitions } from './fhir/definitions/index.ts';
@@ -84,6 +85,17 @@ async function main(): Promise<void> {
     );
   }
   const envelopeKeys = new FileEnvelopeKeys(envelopeSecret);
+  const { secret: logSecret, generated: newLogKey } = loadLogSecret({ file: config.logKeyFile, dataDir: config.dataDir });
+  if (newLogKey) logger.info('generated the access log signing key secret in the data directory');
+  if ([secret, master, envelopeSecret].some((s) => logSecret.equals(s))) {
+    throw new SecretFileError('MEDID_LOG_KEY_FILE holds the same secret as another medid secret file: each must differ');
+  }
+  if (!config.logKeyFile && config.databaseUrl) {
+    logger.warn(
+      'MEDID_LOG_KEY_FILE is not set: the access log signs its tree heads with a key derived from a secret generated into MEDID_DATA_DIR; every node must share it, and witnesses trust its public key',
+    );
+  }
+  const logKey = new FileLogKey(logSecret, logKeyName(config.baseUrl));
   const dbOptions = { databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize };
   const auditDb = openAuditDb(db, dbOptions);
   const app = createApp({
@@ -96,6 +108,7 @@ async function main(): Promise<void> {
     registrySecret: secret,
     pseudonymKeys: new FilePseudonymKeys(master),
     envelopeKeys,
+    logKey,
     igSiteDir: IG_SITE_DIR,
   });
   const published = await app.publishConformance();
@@ -122,6 +135,20 @@ async function main(): Promise<void> {
       { clients: orphans.map((c) => c.clientId) },
       'database clients whose organization code is no pseudonym domain: add their domains (medid domain add) or disable them',
     );
+  }
+
+  // Audit events another run wrote inside transactions and left queued get their place in the
+  // access log before anything new is served; writers outside requests (medid import) are taken
+  // by the same drain every few seconds.
+  await app.auditLog.settle(true);
+  setInterval(() => {
+    app.auditLog.settle(true).catch((e: unknown) => logger.error({ err: (e as Error).message }, 'access log drain failed'));
+  }, 5000).unref();
+  // Signed tree heads of the access log: every MEDID_LOG_HEAD_SECONDS when it grew, and every
+  // MEDID_LOG_HEAD_ENTRIES entries (the timer is unref'd).
+  if (app.treeHeads) {
+    app.treeHeads.start();
+    logger.info({ keyName: logKey.keyName, verifierKey: logKey.verifierKey }, 'access log heads signed with this key');
   }
 
   const server = http.createServer(app.express);

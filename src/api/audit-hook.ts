@@ -76,6 +76,16 @@ export function auditAfter(d: AuditDeps, tx: UnitOfWork | undefined) {
     params: RouteParams,
     outcome: { response: FhirResponse } | { error: unknown },
   ): Promise<void> => {
+    // Events this request wrote inside its transactions take their place in the access log now,
+    // before anything leaves (outside a transaction's own router: its caller settles).
+    if (!tx) {
+      try {
+        await d.auditLog.settle();
+      } catch (err) {
+        d.logger.error({ requestId: req.requestId, err: (err as Error).message }, 'the access log could not take the events written');
+        if ('response' in outcome) throw errors.auditFailed(isUnavailable(err));
+      }
+    }
     const action = actionOf(route);
     if (!action) return;
     if (!d.auditLog.isEnabled) {

@@ -6,9 +6,11 @@
  * statement (group commit). Under load that turns thousands of small inserts per second into
  * a few larger ones, which is what keeps auditing every read affordable.
  */
+import { currentRequestContext } from '../core/request-context.ts';
 import type { Db } from '../store/db.ts';
 import { insertAuditEvents } from '../store/audit.ts';
 import type { AuditedWriteRows, AuditRow } from '../store/audit.ts';
+import type { AccessLog } from './access-log.ts';
 import { AuditedWrites } from './audited-writes.ts';
 import type { PendingWrite } from './audited-writes.ts';
 
@@ -26,6 +28,8 @@ export interface AuditLogOptions {
   maxBatch?: number;
   /** Batches in flight at once (each uses a connection). One gives the largest batches: measured ~19 rows per INSERT at 3,500 reads/s, against ~11 with two. */
   maxInFlight?: number;
+  /** The access log (issue 17): every event gets its leaf in the statement that inserts it. */
+  accessLog?: AccessLog;
 }
 
 export class AuditLog {
@@ -36,6 +40,7 @@ export class AuditLog {
   private queue: Pending[] = [];
   private inFlight = 0;
   private scheduled = false;
+  private readonly accessLog: AccessLog | undefined;
   /** The kinds of write that commit with audit records (registered by their owners in app.ts). */
   readonly auditedWrites = new AuditedWrites();
   /** Batches written and rows in them, since start (how well group commit is grouping). */
@@ -46,6 +51,26 @@ export class AuditLog {
     this.enabled = o.enabled;
     this.maxBatch = o.maxBatch ?? 500;
     this.maxInFlight = o.maxInFlight ?? 1;
+    this.accessLog = o.accessLog;
+  }
+
+  /** Writes a batch outside any transaction: with its leaves when the access log is on. */
+  private write(rows: readonly AuditRow[], writes: readonly AuditedWriteRows[]): Promise<void> {
+    return this.accessLog ? this.accessLog.append(rows, writes) : insertAuditEvents(this.db, rows, writes);
+  }
+
+  /**
+   * Gives the events the current request wrote inside its transactions (committed by now) their
+   * leaves: called before a response leaves, so data never leaves ahead of its entry's place in
+   * the log. `always`: whatever is queued (start-up, and a timer for writers outside requests —
+   * `medid import`, a node that stopped mid-way).
+   */
+  async settle(always = false): Promise<void> {
+    if (!this.accessLog) return;
+    const ctx = currentRequestContext();
+    if (!always && !ctx?.auditQueued) return;
+    if (ctx) ctx.auditQueued = false;
+    await this.accessLog.drain();
   }
 
   get isEnabled(): boolean {
@@ -65,7 +90,10 @@ export class AuditLog {
     }
     if (rows.length === 0 && resolved.length === 0) return;
     if (tx) {
-      await insertAuditEvents(tx, rows, resolved);
+      // Inside a transaction the event cannot have its leaf yet (its place is when it commits): it queues.
+      await insertAuditEvents(tx, rows, resolved, this.accessLog && rows.length > 0 ? 'pending' : undefined);
+      const ctx = currentRequestContext();
+      if (ctx && rows.length > 0 && this.accessLog) ctx.auditQueued = true;
       return;
     }
     await new Promise<void>((resolve, reject) => {
@@ -96,8 +124,7 @@ export class AuditLog {
     this.inFlight++;
     try {
       const rows = batch.flatMap((p) => p.rows);
-      await insertAuditEvents(
-        this.db,
+      await this.write(
         rows,
         batch.flatMap((p) => p.writes),
       );
@@ -108,7 +135,7 @@ export class AuditLog {
       if (batch.length === 1) batch[0]?.reject(e);
       // One request's bad row, or an audited write's row lock lost to a deadlock, must not withhold
       // every response grouped with it: each is retried on its own, and only what fails again fails.
-      else for (const p of batch) await insertAuditEvents(this.db, p.rows, p.writes).then(p.resolve, p.reject);
+      else for (const p of batch) await this.write(p.rows, p.writes).then(p.resolve, p.reject);
     } finally {
       this.inFlight--;
       this.schedule();

@@ -191,6 +191,33 @@ export const BTG_REPORT: CommandSpec = {
   examples: ['npx medid btg-report --date 2026-04-10 --format json'],
 };
 
+export const LOG_VERIFY: CommandSpec = {
+  name: 'log verify',
+  summary: "check the whole access log from the database: leaves, tree, heads, events, persons' chains",
+  description:
+    "Trusts nothing medid computed: recomputes every leaf hash from its entry and the tree from the leaves, checks\nevery stored subtree and head, rebuilds every entry from its audit event (a rewritten or deleted event is named\nby its id), finds events with no leaf, and checks each person's chain (no gap in seq, each prev the leaf hash\nbefore it). Exit status 0 when all holds, 1 when anything fails. Reads one snapshot; with the embedded\ndatabase, stop the server first.",
+  options: {
+    key: {
+      type: 'string',
+      value: 'KEY|FILE',
+      default: 'signatures not checked',
+      description: "the log's public key: a verifier key (name+id+key), or a file with one, GET /_log/key's answer, a PEM or a JWK",
+    },
+    checkpoint: { type: 'string', value: 'FILE', description: "a checkpoint kept outside (a witness's): the log must extend it" },
+    persons: {
+      type: 'boolean',
+      default: 'off',
+      description: "also check each entry's person against its event's Patient id (needs the pseudonym key)",
+    },
+    format: { type: 'string', value: 'text|json', default: 'text', description: 'output format' },
+  },
+  env: [...DB_ENV, 'MEDID_PSEUDONYM_KEY_FILE'],
+  examples: [
+    'npx medid log verify',
+    'curl -s https://medid.example/fhir/_log/key > log-key.json && npx medid log verify --key log-key.json --format json',
+  ],
+};
+
 /** Every command, in the order `medid --help` lists them. */
 export const COMMANDS: readonly CommandSpec[] = [
   MIGRATE,
@@ -206,6 +233,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   MPI_REINDEX,
   MPI_ESTIMATE,
   BTG_REPORT,
+  LOG_VERIFY,
 ];
 
 /** Commands with sub-commands: `medid client --help` lists theirs. */
@@ -213,6 +241,7 @@ export const GROUPS: Record<string, string> = {
   client: 'client registrations (SMART Backend Services)',
   domain: 'pseudonym domains (one per utilizing database)',
   mpi: 'the $match index and weights',
+  log: 'the tamper-evident access log (issue 17)',
 };
 
 export function commandNamed(name: string): CommandSpec | undefined {

@@ -9,6 +9,9 @@ import { auditRow } from '../audit/balp.ts';
 import { loadConfig } from '../config.ts';
 import { exportLines } from '../registry/export.ts';
 import { insertAuditEvents } from '../store/audit.ts';
+import { AccessLog } from '../audit/access-log.ts';
+import { FilePseudonymKeys, loadPseudonymMaster } from '../pseudonym/file-keys.ts';
+import { auditPersonOf } from '../pseudonym/audit-person.ts';
 import { migrate } from '../store/migrate.ts';
 import { openDb } from '../store/open.ts';
 import { parseCommand, UsageError } from './args.ts';
@@ -27,6 +30,9 @@ export async function exportCommand(args: string[]): Promise<number> {
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
   const out = outFile ? fs.createWriteStream(outFile) : process.stdout;
   const principal = cliPrincipal('export', 'system/Patient.r');
+  const { master } = loadPseudonymMaster({ file: config.pseudonymKeyFile, dataDir: config.dataDir });
+  const keys = new FilePseudonymKeys(master);
+  const accessLog = config.audit && config.accessLog ? new AccessLog({ db, personOf: (pid) => auditPersonOf(keys, pid) }) : undefined;
   let n = 0;
   try {
     await migrate(db);
@@ -36,6 +42,7 @@ export async function exportCommand(args: string[]): Promise<number> {
     const release = async (): Promise<void> => {
       if (ids.length === 0) return;
       const recorded = new Date();
+      // Queued for the access log, then given their leaves, before the chunk is written.
       await insertAuditEvents(
         db,
         ids.map((patientId) =>
@@ -52,7 +59,10 @@ export async function exportCommand(args: string[]): Promise<number> {
             recorded,
           }),
         ),
+        [],
+        accessLog ? 'pending' : undefined,
       );
+      await accessLog?.drain();
       out.write(`${buf.join('\n')}\n`);
       n += ids.length;
       ids = [];

@@ -37,6 +37,7 @@ const RUN: Record<string, () => Promise<Run>> = {
   'mpi reindex': async () => (await import('./mpi.ts')).mpiReindexCommand,
   'mpi estimate': async () => (await import('./mpi.ts')).mpiEstimateCommand,
   'btg-report': async () => (await import('./btg-report.ts')).btgReportCommand,
+  'log verify': async () => (await import('./log-verify.ts')).logVerifyCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

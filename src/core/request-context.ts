@@ -13,6 +13,11 @@ export interface RequestContext {
   /** v3-ActReason code: the request's purpose_of_use parameter or X-Purpose-Of-Use header, else TREAT. */
   purposeOfUse: string;
   remoteAddress: string | undefined;
+  /**
+   * Set when the request wrote audit events inside a transaction: they wait for their place in
+   * the access log, which the audit hook gives them before the response leaves.
+   */
+  auditQueued?: boolean;
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();

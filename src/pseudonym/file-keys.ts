@@ -48,6 +48,17 @@ export class FilePseudonymKeys implements PseudonymKeys {
     return Buffer.concat([c.update(block), c.final()]);
   }
 
+  private readonly macKeys = new Map<string, crypto.KeyObject>();
+
+  mac(purpose: string, data: Uint8Array): Buffer {
+    let k = this.macKeys.get(purpose);
+    if (!k) {
+      k = crypto.createSecretKey(Buffer.from(crypto.hkdfSync('sha256', this.master, Buffer.alloc(0), `medid/mac/${purpose}`, 32)));
+      this.macKeys.set(purpose, k);
+    }
+    return crypto.createHmac('sha256', k).update(data).digest();
+  }
+
   prpLink(salt: Uint8Array, order: string, blocks: readonly Uint8Array[]): Buffer[] {
     if (salt.length < 16) throw new RangeError('a linkage order salt is at least 16 bytes');
     // Never cached: the key lives only as long as one call, so a destroyed salt leaves nothing behind.

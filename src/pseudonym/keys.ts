@@ -17,6 +17,8 @@ export interface PseudonymKeys {
    * destroyed, no one — the service included — can make the order's project pseudonyms again.
    */
   prpLink(salt: Uint8Array, order: string, blocks: readonly Uint8Array[]): Buffer[];
+  /** HMAC-SHA256 under the key for `purpose` (HKDF(master, info "medid/mac/<purpose>")): one-way pseudonyms, e.g. the access log's. */
+  mac(purpose: string, data: Uint8Array): Buffer;
 }
 
 export class KeyVersionError extends Error {

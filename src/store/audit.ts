@@ -28,6 +28,8 @@ export interface AuditRow {
   /** The organization that provided what was resolved (a provider's sealed envelope, R21); absent for most events. */
   providerKind?: string | null;
   providerCode?: string | null;
+  /** The access-log entry's nonce, when its leaf goes in with it (audit/access-log.ts). */
+  nonce?: string | null;
 }
 
 /** Column order shared by the INSERT and the SELECTs (a closed list: no user input). */
@@ -52,7 +54,11 @@ const COLUMNS: [keyof AuditRow, string, string][] = [
   ['query', 'query', 'text'],
   ['providerKind', 'provider_kind', 'text'],
   ['providerCode', 'provider_code', 'text'],
+  ['nonce', 'nonce', 'text'],
 ];
+
+/** The event's columns as AuditRow keys, for readers that join audit.event as `alias` (store/access-log-read.ts). */
+export const auditColumnsOf = (alias: string): string => COLUMNS.map(([k, c]) => `${alias}.${c} AS "${k}"`).join(', ');
 
 // The batch travels as one JSON parameter: JSON.stringify is native and fast, where 19 array
 // parameters would each be escaped element by element in JavaScript.
@@ -92,29 +98,151 @@ function foldWrites(writes: readonly AuditedWriteRows[]): { sql: AuditedWriteSql
 /** Statement text by name: its shape depends only on which kinds travel (a closed list). */
 const statements = new Map<string, string>();
 
+/** A leaf of the access log (audit.log_leaf), as the appender computed it; `nonce` finds its event. */
+export interface LeafRow {
+  idx: number;
+  /** Its event's id when known (a pending event's); else found by `nonce` among the batch's events. */
+  event?: number;
+  nonce: string;
+  /** Lowercase hex. */
+  hash: string;
+  entry: string;
+  person: string | null;
+  pseq: number | null;
+}
+
+/** A complete subtree above the leaves (audit.log_node). */
+export interface NodeRow {
+  level: number;
+  idx: number;
+  /** Lowercase hex. */
+  hash: string;
+}
+
+/** What goes into the access log with a batch: its leaves and nodes, or (inside another transaction) a place in the queue. */
+export type LogPart = { leaves: readonly LeafRow[]; nodes: readonly NodeRow[] } | 'pending';
+
+const LEAVES = (param: number, from: string): string =>
+  `INSERT INTO audit.log_leaf (idx, event, hash, entry, person, pseq)
+   SELECT l.idx, ${from === 'events' ? 'e.seq' : 'l.event'}, decode(l.hash, 'hex'), l.entry, l.person, l.pseq
+   FROM json_to_recordset($${param}::json) AS l(idx int8, event int8, nonce text, hash text, entry text, person text, pseq int4)${
+     from === 'events' ? ' JOIN events e ON e.nonce = l.nonce' : ''
+   }`;
+const NODES = (param: number): string =>
+  `INSERT INTO audit.log_node (level, idx, hash)
+   SELECT n.level, n.idx, decode(n.hash, 'hex') FROM json_to_recordset($${param}::json) AS n(level int2, idx int8, hash text)`;
+
 /**
- * Appends events and, atomically with them, the audited writes of the disclosures they record:
- * one statement (`WITH events AS (INSERT …), w_<kind> AS (…) SELECT 1`). With no events (the
+ * Appends events and, atomically with them, the audited writes of the disclosures they record
+ * and their place in the access log — their leaves and the subtrees they complete, or (inside
+ * another transaction) a place in the queue the appender empties once it commits: one statement
+ * (`WITH events AS (INSERT …), leaves AS (…), w_<kind> AS (…) SELECT 1`). With no events (the
  * audit switched off for a benchmark) the writes run alone, still in one statement.
  */
-export async function insertAuditEvents(db: Db, rows: readonly AuditRow[], writes: readonly AuditedWriteRows[] = []): Promise<void> {
+export async function insertAuditEvents(
+  db: Db,
+  rows: readonly AuditRow[],
+  writes: readonly AuditedWriteRows[] = [],
+  log?: LogPart,
+): Promise<void> {
   const folded = foldWrites(writes);
   if (rows.length === 0 && folded.length === 0) return;
-  if (folded.length === 0) {
+  if (folded.length === 0 && log === undefined) {
     await db.query(INSERT, [JSON.stringify(rows)], 'insert_audit');
     return;
   }
-  const events = rows.length > 0 ? [`events AS (${INSERT})`] : [];
-  const first = rows.length > 0 ? 2 : 1;
-  const ctes = [...events, ...folded.map((w, i) => `w_${w.sql.kind} AS (${w.sql.cte(first + i)})`)];
-  const params = [...(rows.length > 0 ? [JSON.stringify(rows)] : []), ...folded.map((w) => JSON.stringify(w.rows))];
-  const name = `insert_audit${rows.length > 0 ? '' : '_none'}_${folded.map((w) => w.sql.kind).join('_')}`;
+  const ctes: string[] = [];
+  const params: string[] = [];
+  const next = (): number => params.length + 1;
+  if (rows.length > 0) {
+    params.push(JSON.stringify(rows));
+    ctes.push(`events AS (${INSERT} RETURNING seq, nonce)`);
+    if (log === 'pending') ctes.push(`queued AS (INSERT INTO audit.log_pending (event) SELECT seq FROM events)`);
+    else if (log) {
+      ctes.push(`leaves AS (${LEAVES(next(), 'events')})`);
+      params.push(JSON.stringify(log.leaves));
+      ctes.push(`nodes AS (${NODES(next())})`);
+      params.push(JSON.stringify(log.nodes));
+    }
+  }
+  for (const w of folded) {
+    ctes.push(`w_${w.sql.kind} AS (${w.sql.cte(next())})`);
+    params.push(JSON.stringify(w.rows));
+  }
+  const logShape = log === undefined || rows.length === 0 ? '' : log === 'pending' ? '_pending' : '_logged';
+  const name = `insert_audit${rows.length > 0 ? '' : '_none'}${logShape}_${folded.map((w) => w.sql.kind).join('_')}`;
   let text = statements.get(name);
   if (text === undefined) {
     text = `WITH ${ctes.join(', ')} SELECT 1`;
     statements.set(name, text);
   }
   await db.query(text, params, name);
+}
+
+// ---- The access log: pending events, leaves and subtrees read back ----
+
+/** Events written inside other transactions, committed and waiting for their leaves (oldest first). */
+export async function pendingAuditEvents(db: Db, limit: number): Promise<StoredAudit[]> {
+  const { rows } = await db.query<StoredAudit>(
+    // Joined, so a queue row whose event is gone (only tampering can do that) never blocks the rest.
+    `${SELECT} e WHERE e.seq IN (SELECT p.event FROM audit.log_pending p JOIN audit.event x ON x.seq = p.event ORDER BY p.event LIMIT $1) ORDER BY e.seq`,
+    [limit],
+    'audit_pending',
+  );
+  return rows.map(toStored);
+}
+
+/** Gives queued events their leaves: the leaves, the subtrees they complete, out of the queue — one statement. */
+export async function appendPendingLeaves(db: Db, leaves: readonly LeafRow[], nodes: readonly NodeRow[]): Promise<void> {
+  await db.query(
+    `WITH leaves AS (${LEAVES(1, 'pending')} RETURNING event), nodes AS (${NODES(2)}),
+       done AS (DELETE FROM audit.log_pending p USING leaves l WHERE p.event = l.event) SELECT 1`,
+    [JSON.stringify(leaves), JSON.stringify(nodes)],
+    'audit_log_pending',
+  );
+}
+
+/** How many leaves the log has. */
+export async function logSize(db: Db): Promise<number> {
+  const { rows } = await db.query<{ n: string | number }>(
+    `SELECT coalesce(max(idx) + 1, 0) AS n FROM audit.log_leaf`,
+    [],
+    'audit_log_size',
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** Stored subtree hashes, in the order asked (level 0: leaves; above: audit.log_node). */
+export async function readSubtrees(db: Db, subtrees: readonly { level: number; index: number }[]): Promise<Buffer[]> {
+  if (subtrees.length === 0) return [];
+  const { rows } = await db.query<{ level: number; idx: string | number; hash: Buffer }>(
+    `SELECT 0 AS level, idx, hash FROM audit.log_leaf WHERE idx = ANY($1::int8[])
+     UNION ALL
+     SELECT n.level, n.idx, n.hash FROM audit.log_node n JOIN unnest($2::int2[], $3::int8[]) AS w(level, idx) ON n.level = w.level AND n.idx = w.idx`,
+    [
+      subtrees.filter((t) => t.level === 0).map((t) => t.index),
+      subtrees.filter((t) => t.level > 0).map((t) => t.level),
+      subtrees.filter((t) => t.level > 0).map((t) => t.index),
+    ],
+    'audit_log_subtrees',
+  );
+  const found = new Map(rows.map((r) => [`${r.level}/${Number(r.idx)}`, Buffer.from(r.hash)]));
+  return subtrees.map((t) => {
+    const h = found.get(`${t.level}/${t.index}`);
+    if (!h) throw new Error(`access log: subtree ${t.level}/${t.index} is not stored`);
+    return h;
+  });
+}
+
+/** Where each person's chain stands: its last entry's seq and leaf hash. */
+export async function chainHeads(db: Db, persons: readonly string[]): Promise<Map<string, { seq: number; hash: string }>> {
+  if (persons.length === 0) return new Map();
+  const { rows } = await db.query<{ person: string; pseq: number; hash: Buffer }>(
+    `SELECT DISTINCT ON (person) person, pseq, hash FROM audit.log_leaf WHERE person = ANY($1::text[]) ORDER BY person, pseq DESC`,
+    [[...persons]],
+    'audit_log_heads',
+  );
+  return new Map(rows.map((r) => [r.person, { seq: r.pseq, hash: Buffer.from(r.hash).toString('hex') }]));
 }
 
 export interface StoredAudit extends AuditRow {

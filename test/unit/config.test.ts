@@ -31,3 +31,18 @@ describe('MEDID_BREAK_LINKAGE_LINK', () => {
     });
   });
 });
+
+describe('the access log’s tree heads', () => {
+  it('are signed every 5 s and every 10,000 entries by default, with a key generated into the data directory', () => {
+    expect(loadConfig({})).toMatchObject({ logHeadSeconds: 5, logHeadEntries: 10_000, logKeyFile: undefined });
+    expect(loadConfig({ MEDID_LOG_HEAD_SECONDS: '1', MEDID_LOG_HEAD_ENTRIES: '500', MEDID_LOG_KEY_FILE: '/k' })).toMatchObject({
+      logHeadSeconds: 1,
+      logHeadEntries: 500,
+      logKeyFile: '/k',
+    });
+  });
+  it('refuses an interval of 0 or no whole number of entries', () => {
+    expect(() => loadConfig({ MEDID_LOG_HEAD_SECONDS: '0' })).toThrow(/MEDID_LOG_HEAD_SECONDS/);
+    expect(() => loadConfig({ MEDID_LOG_HEAD_ENTRIES: '1.5' })).toThrow(ConfigError);
+  });
+});

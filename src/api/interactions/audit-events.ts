@@ -151,7 +151,7 @@ function entryOf(base: string, e: AuditEntry): string {
  * The access policy for the audit log: the authority reads all of it; every other caller reads
  * the events its own client caused (reach `own`), compiled into the query.
  */
-function ownClient(req: FhirRequest): string | undefined {
+export function ownClient(req: FhirRequest): string | undefined {
   return req.principal?.org?.kind === 'authority' ? undefined : (req.principal?.clientId ?? '');
 }
 

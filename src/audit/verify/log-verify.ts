@@ -308,30 +308,14 @@ export function canonicalJson(value: unknown): string {
 // Log entries and the per-person chain
 
 /**
- * One entry of the access log, entry format version 1. Its leaf data is the UTF-8 of its RFC 8785
- * form (canonicalJson), so its leaf hash is SHA-256(0x00 ‖ that). The fields:
- *
- * ```text
- * {
- *   v: 1,                     entry format version
- *   event: string,            the AuditEvent's id, by which an inclusion proof is asked for
- *   type: string,             what happened: the BALP subtype (read, search-type, $match, …), login, key, staff
- *   time: string,             when, ISO 8601 UTC with milliseconds
- *   outcome: number,          FHIR AuditEvent.outcome: 0 success, 4 refused, 8 and 12 failed
- *   actorOrg: string | null,  the organization that acted ('<kind>:<code>'), the authority's own included
- *   actorRole: string | null, the acting client's role
- *   purpose: string,          PurposeOfUse: TREAT, ETREAT (break the glass), …
- *   domain: string | null,    the pseudonym domain data went to, if any
- *   person: string | null,    the person's pseudonym in the audit domain, AP = HMAC(K_audit, KID),
- *                             base64url: never a KID, medical ID or My Number; null for an entry about no one
- *   seq: number | null,       the person's entry count, 1, 2, 3, … (null iff person is)
- *   prev: string | null,      lowercase hex of the leaf hash of the person's entry seq − 1; 64 zeros at seq 1
- *   nonce: string             16 random bytes, base64url: a sibling hash in a proof gives no way to guess an entry
- * }
- * ```
- *
- * This verifier relies only on `person`, `seq`, `prev` and `nonce`; the other fields are checked
- * by being hashed. A new field or meaning is a new `v`.
+ * One entry of the access log, entry format version 1 (the fields are listed where the server
+ * builds them, audit/log-entry.ts). Its leaf data is the UTF-8 of its RFC 8785 form
+ * (canonicalJson), so its leaf hash is SHA-256(0x00 ‖ that). This verifier relies only on
+ * `person` (the person's pseudonym in the audit domain, never a KID, medical ID or My Number),
+ * `seq` (1, 2, 3, … per person), `prev` (lowercase hex of the leaf hash of the person's entry
+ * seq − 1; 64 zeros at seq 1) and `nonce` (16 random bytes: a sibling hash in a proof gives no
+ * way to guess an entry); the other fields are checked by being hashed. A new field or meaning is
+ * a new `v`.
  */
 export interface LogEntry {
   readonly v: number;

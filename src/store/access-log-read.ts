@@ -1,0 +1,165 @@
+/**
+ * The access log read back whole, for `medid log verify` (audit/log-audit.ts): leaves with the
+ * events they name, the stored subtrees, the signed heads and each person's chain, every one in
+ * keyset pages (one page of entry texts in memory at a time), and what the log should hold but
+ * does not. Plain reads of what is stored: nothing here trusts a hash medid computed.
+ */
+import type { AuditRow } from './audit.ts';
+import { auditColumnsOf } from './audit.ts';
+import type { Db } from './db.ts';
+
+/** A leaf as stored, with the event row it names (`event` undefined when that row is gone). */
+export interface StoredLeaf {
+  idx: number;
+  /** The AuditEvent id the leaf names. */
+  eventId: number;
+  hash: Buffer;
+  entry: string;
+  person: string | null;
+  pseq: number | null;
+  event: AuditRow | undefined;
+}
+
+/** A stored subtree above the leaves (audit.log_node). */
+export interface StoredNode {
+  level: number;
+  idx: number;
+  hash: Buffer;
+}
+
+/** A stored tree head (audit.log_head). */
+export interface StoredHead {
+  size: number;
+  root: Buffer;
+  checkpoint: string;
+  /** The compact JWS (EdDSA) over {origin, size, root, time}. */
+  jws: string;
+  signedAt: string;
+}
+
+/** A leaf of a person's chain, in (person, pseq) order. */
+export interface ChainLeaf {
+  idx: number;
+  person: string;
+  pseq: number;
+  entry: string;
+}
+
+const num = (v: unknown): number => Number(v);
+const bytes = (v: unknown): Buffer => Buffer.from(v as Uint8Array);
+const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : String(v));
+
+/**
+ * Runs `fn` on one snapshot of the database (REPEATABLE READ, read only): a log still growing
+ * under a running server is checked as it stood when the check began.
+ */
+export function onSnapshot<T>(db: Db, fn: (db: Db) => Promise<T>): Promise<T> {
+  return db.tx(async (t) => {
+    await t.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    return fn(t);
+  });
+}
+
+/** Leaves after index `after` (−1: from the first), by index, each with its event row if there is one. */
+export async function leavesAfter(db: Db, after: number, limit: number): Promise<StoredLeaf[]> {
+  const { rows } = await db.query(
+    `SELECT l.idx AS "leafIdx", l.event AS "leafEvent", l.hash AS "leafHash", l.entry AS "leafEntry", l.person AS "leafPerson",
+            l.pseq AS "leafPseq", e.seq AS "eventSeq", ${auditColumnsOf('e')}
+     FROM audit.log_leaf l LEFT JOIN audit.event e ON e.seq = l.event
+     WHERE l.idx > $1 ORDER BY l.idx LIMIT $2`,
+    [after, limit],
+    'log_verify_leaves',
+  );
+  return rows.map((r) => {
+    const { leafIdx, leafEvent, leafHash, leafEntry, leafPerson, leafPseq, eventSeq, ...event } = r;
+    return {
+      idx: num(leafIdx),
+      eventId: num(leafEvent),
+      hash: bytes(leafHash),
+      entry: String(leafEntry),
+      person: (leafPerson as string | null) ?? null,
+      pseq: leafPseq === null || leafPseq === undefined ? null : num(leafPseq),
+      event:
+        eventSeq === null || eventSeq === undefined ? undefined : ({ ...event, recorded: iso(event['recorded']) } as unknown as AuditRow),
+    };
+  });
+}
+
+/** Stored subtrees after (level, idx), in (level, idx) order. */
+export async function nodesAfter(db: Db, after: { level: number; idx: number }, limit: number): Promise<StoredNode[]> {
+  const { rows } = await db.query<{ level: number; idx: unknown; hash: unknown }>(
+    `SELECT level, idx, hash FROM audit.log_node WHERE (level, idx) > ($1::int2, $2::int8) ORDER BY level, idx LIMIT $3`,
+    [after.level, after.idx, limit],
+    'log_verify_nodes',
+  );
+  return rows.map((r) => ({ level: num(r.level), idx: num(r.idx), hash: bytes(r.hash) }));
+}
+
+/** Stored heads larger than `after`, by size. */
+export async function headsAfter(db: Db, after: number, limit: number): Promise<StoredHead[]> {
+  const { rows } = await db.query<{ size: unknown; root: unknown; checkpoint: string; jws: string; signed_at: unknown }>(
+    `SELECT size, root, checkpoint, jws, signed_at FROM audit.log_head WHERE size > $1 ORDER BY size LIMIT $2`,
+    [after, limit],
+    'log_verify_heads',
+  );
+  return rows.map((r) => ({ size: num(r.size), root: bytes(r.root), checkpoint: r.checkpoint, jws: r.jws, signedAt: iso(r.signed_at) }));
+}
+
+/** Leaves of persons' chains after (person, pseq), in (person, pseq) order (null: from the start). */
+export async function chainLeavesAfter(db: Db, after: { person: string; pseq: number } | null, limit: number): Promise<ChainLeaf[]> {
+  // Two statements, so that each pages down the (person, pseq) index.
+  const { rows } = after
+    ? await db.query<{ idx: unknown; person: string; pseq: unknown; entry: string }>(
+        `SELECT idx, person, pseq, entry FROM audit.log_leaf
+         WHERE person IS NOT NULL AND (person, pseq) > ($1::text, $2::int4) ORDER BY person, pseq LIMIT $3`,
+        [after.person, after.pseq, limit],
+        'log_verify_chains_after',
+      )
+    : await db.query<{ idx: unknown; person: string; pseq: unknown; entry: string }>(
+        `SELECT idx, person, pseq, entry FROM audit.log_leaf WHERE person IS NOT NULL ORDER BY person, pseq LIMIT $1`,
+        [limit],
+        'log_verify_chains_first',
+      );
+  return rows.map((r) => ({ idx: num(r.idx), person: r.person, pseq: num(r.pseq), entry: r.entry }));
+}
+
+/**
+ * Events from `fromEvent` on that have no leaf and are not waiting in audit.log_pending: how many,
+ * and the first `limit` of their ids.
+ */
+export async function unloggedEvents(db: Db, fromEvent: number, limit: number): Promise<{ count: number; ids: number[] }> {
+  const { rows } = await db.query<{ seq: unknown; n: unknown }>(
+    `SELECT e.seq, count(*) OVER () AS n FROM audit.event e
+     WHERE e.seq >= $1
+       AND NOT EXISTS (SELECT 1 FROM audit.log_leaf l WHERE l.event = e.seq)
+       AND NOT EXISTS (SELECT 1 FROM audit.log_pending p WHERE p.event = e.seq)
+     ORDER BY e.seq LIMIT $2`,
+    [fromEvent, limit],
+    'log_verify_unlogged',
+  );
+  return { count: rows.length === 0 ? 0 : num(rows[0]?.n), ids: rows.map((r) => num(r.seq)) };
+}
+
+/**
+ * The queue of events waiting for their leaves: its length, and entries that cannot be right —
+ * an event that is gone, or one that has its leaf already (each: how many, and the first `limit`).
+ */
+export async function pendingState(
+  db: Db,
+  limit: number,
+): Promise<{ waiting: number; gone: { count: number; ids: number[] }; logged: { count: number; ids: number[] } }> {
+  const waiting = await db.query<{ n: unknown }>(`SELECT count(*) AS n FROM audit.log_pending`, [], 'log_verify_pending');
+  const some = async (condition: string, name: string): Promise<{ count: number; ids: number[] }> => {
+    const { rows } = await db.query<{ event: unknown; n: unknown }>(
+      `SELECT p.event, count(*) OVER () AS n FROM audit.log_pending p WHERE ${condition} ORDER BY p.event LIMIT $1`,
+      [limit],
+      name,
+    );
+    return { count: rows.length === 0 ? 0 : num(rows[0]?.n), ids: rows.map((r) => num(r.event)) };
+  };
+  return {
+    waiting: num(waiting.rows[0]?.n ?? 0),
+    gone: await some('NOT EXISTS (SELECT 1 FROM audit.event e WHERE e.seq = p.event)', 'log_verify_pending_gone'),
+    logged: await some('EXISTS (SELECT 1 FROM audit.log_leaf l WHERE l.event = p.event)', 'log_verify_pending_logged'),
+  };
+}
