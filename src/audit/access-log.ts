@@ -68,13 +68,53 @@ export class AccessLog {
   private reset(): void {
     this.frontier = undefined;
     this.heads.clear();
+    this.generation++;
   }
+
+  /**
+   * Starts reading the chain heads of persons whose events were just queued, while the batch
+   * ahead of them commits: the appender is one at a time, and a lookup of its own before each
+   * statement would nearly halve what it can take. One query per turn of the event loop.
+   */
+  warm(patientIds: readonly string[]): void {
+    for (const id of patientIds) {
+      const person = this.d.personOf(id);
+      if (!this.heads.has(person) && !this.loading.has(person)) this.toWarm.add(person);
+    }
+    if (this.toWarm.size === 0 || this.warmScheduled) return;
+    this.warmScheduled = true;
+    setImmediate(() => {
+      this.warmScheduled = false;
+      const persons = [...this.toWarm].filter((p) => !this.heads.has(p) && !this.loading.has(p));
+      this.toWarm.clear();
+      if (persons.length === 0) return;
+      const gen = this.generation;
+      const done = chainHeads(this.d.db, persons)
+        .then((found) => {
+          // A batch adopted meanwhile knows better; a reset (another node appended) makes this stale.
+          if (gen !== this.generation) return;
+          for (const p of persons) if (!this.heads.has(p)) this.remember(p, found.get(p) ?? { seq: 0, hash: FIRST_PREV });
+        })
+        .catch(() => undefined)
+        .finally(() => {
+          for (const p of persons) if (this.loading.get(p) === done) this.loading.delete(p);
+        });
+      for (const p of persons) this.loading.set(p, done);
+    });
+  }
+
+  private readonly loading = new Map<string, Promise<void>>();
+  private readonly toWarm = new Set<string>();
+  private warmScheduled = false;
+  private generation = 0;
 
   private async state(db: Db, persons: readonly string[]): Promise<void> {
     if (!this.frontier) {
       const size = await logSize(db);
       this.frontier = size === 0 ? EMPTY_FRONTIER : await readFrontier(size, { read: (t) => readSubtrees(db, t) });
     }
+    const waiting = [...new Set(persons.flatMap((p) => (this.heads.has(p) ? [] : [this.loading.get(p)])))].filter((x) => x !== undefined);
+    if (waiting.length > 0) await Promise.all(waiting);
     const missing = [...new Set(persons)].filter((p) => !this.heads.has(p));
     if (missing.length > 0) {
       const found = await chainHeads(db, missing);

@@ -96,6 +96,8 @@ export class AuditLog {
       if (ctx && rows.length > 0 && this.accessLog) ctx.auditQueued = true;
       return;
     }
+    // The access log starts reading these persons' chains now, while the batch ahead commits.
+    this.accessLog?.warm(rows.flatMap((r) => (r.patientId ? [r.patientId] : [])));
     await new Promise<void>((resolve, reject) => {
       this.queue.push({ rows: [...rows], writes: resolved, resolve, reject });
       this.schedule();

@@ -238,7 +238,9 @@ export async function readSubtrees(db: Db, subtrees: readonly { level: number; i
 export async function chainHeads(db: Db, persons: readonly string[]): Promise<Map<string, { seq: number; hash: string }>> {
   if (persons.length === 0) return new Map();
   const { rows } = await db.query<{ person: string; pseq: number; hash: Buffer }>(
-    `SELECT DISTINCT ON (person) person, pseq, hash FROM audit.log_leaf WHERE person = ANY($1::text[]) ORDER BY person, pseq DESC`,
+    // One index probe per person (the (person, pseq) key, backwards), however long their chains grow.
+    `SELECT p.person, l.pseq, l.hash FROM unnest($1::text[]) AS p(person)
+     CROSS JOIN LATERAL (SELECT pseq, hash FROM audit.log_leaf WHERE person = p.person ORDER BY pseq DESC LIMIT 1) l`,
     [[...persons]],
     'audit_log_heads',
   );
