@@ -129,15 +129,15 @@ export class AccessLog {
   }
 
   /** The leaves, nodes and state after appending `rows` (each with its nonce set), from the state now. */
-  private plan(rows: readonly (AuditRow & { nonce: string; event?: number })[]): Planned {
+  private plan(rows: readonly (AuditRow & { nonce: string; event?: number; person: string | null })[]): Planned {
     let frontier = this.frontier as Frontier;
     const heads = new Map<string, { seq: number; hash: string }>();
     const leaves: LeafRow[] = [];
     const nodes: NodeRow[] = [];
     for (const r of rows) {
       let link: ChainLink | null = null;
-      if (r.patientId) {
-        const person = this.d.personOf(r.patientId);
+      if (r.person) {
+        const person = r.person;
         const head = heads.get(person) ?? this.heads.get(person) ?? { seq: 0, hash: FIRST_PREV };
         link = { person, seq: head.seq + 1, prev: head.hash };
       }
@@ -169,7 +169,7 @@ export class AccessLog {
 
   /** Appends a batch of events with their leaves (and the audited writes that commit with them): one statement. */
   append(rows: readonly AuditRow[], writes: readonly AuditedWriteRows[]): Promise<void> {
-    const withNonces = rows.map((r) => ({ ...r, nonce: crypto.randomBytes(16).toString('base64url') }));
+    const withNonces = this.prepared(rows);
     return this.run(async () => {
       for (let attempt = 1; ; attempt++) {
         try {
@@ -194,7 +194,7 @@ export class AccessLog {
       for (;;) {
         const pending = await pendingAuditEvents(this.d.db, PENDING_BATCH);
         if (pending.length === 0) return total;
-        const rows = pending.map((r) => ({ ...r, event: r.seq, nonce: crypto.randomBytes(16).toString('base64url') }));
+        const rows = this.prepared(pending).map((r) => ({ ...r, event: r.seq }));
         try {
           await this.state(this.d.db, this.personsOf(rows));
           const p = this.plan(rows);
@@ -212,8 +212,17 @@ export class AccessLog {
     });
   }
 
-  private personsOf(rows: readonly AuditRow[]): string[] {
-    return rows.flatMap((r) => (r.patientId ? [this.d.personOf(r.patientId)] : []));
+  /** Rows with their entry's nonce and their person's pseudonym, computed once (one keyed MAC per event). */
+  private prepared<R extends AuditRow>(rows: readonly R[]): (R & { nonce: string; person: string | null })[] {
+    return rows.map((r) => ({
+      ...r,
+      nonce: crypto.randomBytes(16).toString('base64url'),
+      person: r.patientId ? this.d.personOf(r.patientId) : null,
+    }));
+  }
+
+  private personsOf(rows: readonly { person: string | null }[]): string[] {
+    return rows.flatMap((r) => (r.person ? [r.person] : []));
   }
 }
 

@@ -2,7 +2,6 @@
  * `npx medid client|token` and MEDID_CLIENTS_FILE, as an operator uses them: against the
  * embedded database in a data directory, then with the server started on it.
  */
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,42 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { COMMANDS, GROUPS } from '../../src/cli/commands.ts';
 import { fhirFetch } from '../helpers/fhir.ts';
 import { freePort } from '../helpers/free-port.ts';
-
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
-
-function medid(args: string[], env: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['bin/medid.js', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: '', ...env },
-    encoding: 'utf8',
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** `src/main.ts` started as an operator would, waited for until /readyz answers (or it exits); `stop` ends it. */
-async function serve(env: Record<string, string>, port: number): Promise<{ ready: boolean; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['src/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, DATABASE_URL: '', HOST: '127.0.0.1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise((r) => child.once('exit', r));
-  let ready = false;
-  for (let i = 0; i < 300 && !ready && child.exitCode === null; i++) {
-    ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (!ready) await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    ready,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
+import { medid, serve, serverToExit } from '../helpers/medid-process.ts';
 
 describe('the medid command line', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'medid-cli-'));
@@ -202,12 +166,7 @@ describe('the medid command line', () => {
           { code: 'ok-one', name: 'y' },
         ]),
       );
-      const twice = spawnSync(process.execPath, ['src/main.ts'], {
-        cwd: ROOT,
-        env: { ...process.env, ...env, DATABASE_URL: '', PORT: '0', MEDID_DOMAINS_FILE: domainsFile },
-        encoding: 'utf8',
-        timeout: 60_000,
-      });
+      const twice = serverToExit({ ...env, PORT: '0', MEDID_DOMAINS_FILE: domainsFile });
       expect(twice.status).toBe(2);
       expect(twice.stderr).toContain('MEDID_DOMAINS_FILE[1]: code is listed twice');
     } finally {
@@ -229,17 +188,10 @@ describe('the medid command line', () => {
         },
       ]),
     );
-    const r = spawnSync(process.execPath, ['src/main.ts'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        DATABASE_URL: '',
-        MEDID_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'medid-cli-bad-')),
-        PORT: '0',
-        MEDID_CLIENTS_FILE: file,
-      },
-      encoding: 'utf8',
-      timeout: 60_000,
+    const r = serverToExit({
+      MEDID_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'medid-cli-bad-')),
+      PORT: '0',
+      MEDID_CLIENTS_FILE: file,
     });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('MEDID_CLIENTS_FILE[0]: organization.code');

@@ -4,7 +4,6 @@
  * a database owner rewrites one audit row and deletes another with the triggers off, it fails
  * (exit 1) naming both events — in text and in JSON. A usage error is exit 2.
  */
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,41 +13,7 @@ import type { LogVerifyReport } from '../../src/audit/log-audit.ts';
 import { PgliteDb } from '../../src/store/pglite.ts';
 import { fhirFetch } from '../helpers/fhir.ts';
 import { freePort } from '../helpers/free-port.ts';
-
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
-
-function medid(args: string[], env: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['bin/medid.js', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: '', ...env },
-    encoding: 'utf8',
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-async function serve(env: Record<string, string>, port: number): Promise<{ ready: boolean; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['src/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, DATABASE_URL: '', HOST: '127.0.0.1' },
-    stdio: ['ignore', 'ignore', 'ignore'],
-  });
-  const exited = new Promise((r) => child.once('exit', r));
-  let ready = false;
-  for (let i = 0; i < 600 && !ready && child.exitCode === null; i++) {
-    ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (!ready) await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    ready,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
+import { medid, serve } from '../helpers/medid-process.ts';
 
 describe('medid log verify', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'medid-log-verify-'));

@@ -44,7 +44,7 @@ const NOT_FOUND = 'No person of this database has that pseudonym (or the person 
 const FORMAT = new Set(['_format', '_pretty', '_count', '_total']);
 
 /** The caller's domain: its organization code (the client directory admits no database without one). */
-async function domainOf(d: PseudonymizedViewDeps, req: FhirRequest): Promise<PseudonymDomain> {
+export async function domainOf(d: Pick<PseudonymizedViewDeps, 'pseudonyms'>, req: FhirRequest): Promise<PseudonymDomain> {
   const code = req.principal?.org?.code ?? '';
   const domain = await d.pseudonyms.domains.get(code);
   if (!domain) throw errors.forbidden(`Access policy: the client's organization code is no pseudonym domain (rule database.domain)`);

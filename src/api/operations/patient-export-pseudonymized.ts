@@ -20,6 +20,7 @@ import type { FhirContext } from '../context.ts';
 import { header, preferences, rowsFor } from '../request.ts';
 import type { FhirRequest, FhirResponse } from '../request.ts';
 import type { Route } from '../router.ts';
+import { domainOf } from '../interactions/pseudonymized.ts';
 
 export interface PseudonymizedExportDeps {
   jobs: ExportJobs;
@@ -73,9 +74,7 @@ export function pseudonymizedExportRoutes(ctx: FhirContext, d: PseudonymizedExpo
     for (const t of asked)
       if (!RESEARCH_TYPES.includes(t as ResearchType))
         throw errors.badRequest(`_type: a pseudonymized export lists ${RESEARCH_TYPES.join(' and ')} only`, 'invalid-parameter', '_type');
-    const code = req.principal?.org?.code ?? '';
-    const domain = await d.pseudonyms.domains.get(code);
-    if (!domain) throw errors.forbidden("Access policy: the client's organization code is no pseudonym domain (rule database.domain)");
+    const domain = await domainOf(d, req);
     const access = rowsFor(req, 'read');
     const now = ctx.clock.now();
     const query = new URLSearchParams(req.query).toString();
