@@ -17,6 +17,7 @@ RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean -
 COPY bin ./bin
 COPY src ./src
 COPY profiles ./profiles
+COPY portal ./portal
 COPY --from=ig /app/ig/site ./ig/site
 # Build the slim R4 definitions cache now, so containers start fast and never write to /app.
 RUN node -e "import('./src/fhir/definitions/slim-structures.ts').then((m) => m.loadSlimStructures())" \

@@ -55,4 +55,19 @@ export default tseslint.config(
     },
   },
   { files: ['eslint.config.js', '.dependency-cruiser.mjs', 'bin/medid.js'], ...tseslint.configs.disableTypeChecked },
+  // The person's portal (portal/*.js): plain browser ES modules, linted without type information.
+  {
+    files: ['portal/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      globals: Object.fromEntries(
+        [
+          ...['window', 'document', 'location', 'history', 'navigator', 'localStorage', 'sessionStorage', 'fetch', 'crypto', 'CSS'],
+          ...['console', 'URL', 'URLSearchParams', 'TextEncoder', 'Intl', 'btoa', 'atob', 'setTimeout', 'clearTimeout'],
+          ...['Node', 'Element', 'HTMLElement', 'HTMLInputElement', 'HTMLSelectElement', 'HTMLButtonElement', 'HTMLDialogElement', 'Event'],
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );

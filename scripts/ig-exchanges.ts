@@ -20,7 +20,7 @@ import { checkRegistration } from '../src/auth/clients.ts';
 import { generateSigningJwks, serverKeysFromJwks } from '../src/auth/keys.ts';
 import { createLogger } from '../src/core/logger.ts';
 import type { Organization } from '../src/core/principal.ts';
-import { ID_SYSTEMS, NAME_REPRESENTATION } from '../src/core/systems.ts';
+import { ID_SYSTEMS, NAME_REPRESENTATION, SYSTEMS } from '../src/core/systems.ts';
 import { loadDefinitions } from '../src/fhir/definitions/index.ts';
 import { verhoeffCheckDigit } from '../src/identifiers/check-digits.ts';
 import { parseInsurerNumber } from '../src/identifiers/insurer-number.ts';
@@ -774,6 +774,231 @@ async function record(db: Db): Promise<Recording> {
       operation: 'Resource-validate',
       title: 'The same Patient without a birth date: the profile’s rule fails, named by element',
       body: { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: noBirthDate }] },
+    });
+
+    // ---- Cards at the desk beyond the insurance card (issue 18): a public-assistance recipient's
+    // 公費 numbers, and a My Number card registered for health-insurance use, then read at reception.
+    const WELFARE = '12131017'; // 生活保護 (法別 12), a test welfare office
+    const CERTIFICATE = { system: ID_SYSTEMS.jpkiUserCertificate, value: '3A:7F:00:12:9B:C4:5E:01' };
+    const more = await call<Parameters>(authority, 'POST', 'Patient/$register', {
+      body: {
+        resourceType: 'Parameters',
+        parameter: [
+          {
+            name: 'registration',
+            part: [
+              { name: 'record', valueString: 'sato' },
+              {
+                name: 'patient',
+                resource: {
+                  ...person({
+                    kanji: ['佐藤', '花子'],
+                    kana: ['サトウ', 'ハナコ'],
+                    birthDate: '1951-12-03',
+                    gender: 'female',
+                    insurer: INSURER,
+                    symbol: '',
+                    number: '',
+                    branch: '',
+                  }),
+                  identifier: [{ system: ID_SYSTEMS.publicPayerMemberId, value: `${WELFARE}::1234567:` }],
+                },
+              },
+            ],
+          },
+          {
+            name: 'registration',
+            part: [
+              { name: 'record', valueString: 'ichiro' },
+              {
+                name: 'patient',
+                resource: {
+                  ...person({
+                    kanji: ['山田', '一郎'],
+                    kana: ['ヤマダ', 'イチロウ'],
+                    birthDate: '1975-09-09',
+                    gender: 'male',
+                    insurer: INSURER,
+                    symbol: '1',
+                    number: '1002',
+                    branch: '00',
+                  }),
+                  identifier: [
+                    { system: ID_SYSTEMS.insuredMemberId, value: `${INSURER}:1:1002:00` },
+                    { system: ID_SYSTEMS.myNumber, value: '123456789018' },
+                  ],
+                },
+              },
+            ],
+          },
+        ],
+      },
+    });
+    const patientOf = (record: string): string =>
+      more.parameter
+        ?.find((x) => x.name === 'result' && x.part?.some((y) => y.name === 'record' && y.valueString === record))
+        ?.part?.find((y) => y.name === 'patient')?.valueReference?.reference ?? '';
+    await call(authority, 'PUT', `Coverage?identifier=${encodeURIComponent(`${ID_SYSTEMS.publicPayerMemberId}|${WELFARE}::1234567:`)}`, {
+      expect: 201,
+      body: {
+        resourceType: 'Coverage',
+        status: 'active',
+        identifier: [{ system: ID_SYSTEMS.publicPayerMemberId, value: `${WELFARE}::1234567:` }],
+        class: [
+          {
+            type: { coding: [{ system: SYSTEMS.coverageClassType, code: 'card-class' }] },
+            value: 'medical-aid',
+            name: '医療券・調剤券（生活保護）',
+          },
+        ],
+        subscriberId: '1234567',
+        beneficiary: { reference: patientOf('sato') },
+        payor: [{ identifier: { system: ID_SYSTEMS.publicPayerNumber, value: WELFARE } }],
+        period: { start: '2023-10-01' },
+      },
+    });
+    await call(authority, 'PUT', `Coverage?identifier=${encodeURIComponent(`${ID_SYSTEMS.insuredMemberId}|${INSURER}:1:1002:00`)}`, {
+      expect: 201,
+      body: {
+        resourceType: 'Coverage',
+        status: 'active',
+        identifier: [{ system: ID_SYSTEMS.insuredMemberId, value: `${INSURER}:1:1002:00` }],
+        extension: [
+          { url: `${JPC}Symbol`, valueString: '1' },
+          { url: `${JPC}Number`, valueString: '1002' },
+          { url: `${JPC}SubNumber`, valueString: '00' },
+        ],
+        beneficiary: { reference: patientOf('ichiro') },
+        payor: [{ identifier: { system: ID_SYSTEMS.insurerNumber, value: INSURER } }],
+        period: { start: '2021-04-01' },
+      },
+    });
+    await call(hospital, 'POST', 'CoverageEligibilityRequest/$submit', {
+      operation: 'CoverageEligibilityRequest-submit',
+      title:
+        'A hospital confirms a public-assistance recipient’s 医療券: 公費負担者番号 as the insurer, 受給者番号 as the Coverage’s subscriberId (JP Core)',
+      body: {
+        resourceType: 'CoverageEligibilityRequest',
+        status: 'active',
+        purpose: ['validation'],
+        created: '2026-04-10T09:30:00+09:00',
+        contained: [
+          { resourceType: 'Patient', id: 'p', birthDate: '1951-12-03' },
+          {
+            resourceType: 'Coverage',
+            id: 'c',
+            status: 'active',
+            beneficiary: { reference: '#p' },
+            payor: [{ identifier: { system: ID_SYSTEMS.publicPayerNumber, value: WELFARE } }],
+            subscriberId: '1234567',
+          },
+        ],
+        patient: { reference: '#p' },
+        servicedDate: '2026-04-10',
+        insurer: { identifier: { system: ID_SYSTEMS.publicPayerNumber, value: WELFARE } },
+        insurance: [{ coverage: { reference: '#c' } }],
+      },
+    });
+    await call(authority, 'POST', 'Patient/$register-card', {
+      operation: 'Patient-register-card',
+      title:
+        'The authority registers 山田 一郎’s My Number card for health-insurance use (利用登録): the certificate’s serial, its last day, and the My Number J-LIS associates with it (a test number; kept only as a keyed MAC)',
+      body: {
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'certificate', valueIdentifier: CERTIFICATE },
+          { name: 'myNumber', valueString: '123456789018' },
+          { name: 'notAfter', valueDate: '2030-09-09' },
+        ],
+      },
+    });
+    await call(hospital, 'POST', 'CoverageEligibilityRequest/$submit', {
+      operation: 'CoverageEligibilityRequest-submit',
+      title:
+        'At reception, a My Number card (マイナ保険証): the card reader presents the certificate after the holder’s PIN or face check, and the answer is every coverage of theirs that day',
+      body: {
+        resourceType: 'CoverageEligibilityRequest',
+        status: 'active',
+        purpose: ['validation'],
+        created: '2026-04-10T10:00:00+09:00',
+        contained: [{ resourceType: 'Patient', id: 'p', identifier: [CERTIFICATE] }],
+        patient: { reference: '#p' },
+        servicedDate: '2026-04-10',
+        insurer: { display: 'マイナ保険証: the card names the person, medid the insurer' },
+      },
+    });
+
+    // ---- Registry, complete: a newborn under a provisional name, held registrations and their resolution.
+    // (Last, so the examples before keep their ids.)
+    const registration = (record: string, patient: Patient) => ({
+      resourceType: 'Parameters',
+      parameter: [
+        {
+          name: 'registration',
+          part: [
+            { name: 'record', valueString: record },
+            { name: 'patient', resource: patient },
+          ],
+        },
+      ],
+    });
+    await call(insurer, 'POST', 'Patient/$register', {
+      operation: 'Patient-register',
+      title:
+        'The insurer registers a newborn not yet named under a provisional name (its parent’s family name, use temp, no given name): the medical ID is issued from birth',
+      body: registration('line-4', {
+        resourceType: 'Patient',
+        identifier: [{ system: ID_SYSTEMS.insuredMemberId, value: `${INSURER}:1:1001:03` }],
+        name: [
+          { use: 'temp', extension: [{ url: NAME_REPRESENTATION, valueCode: 'IDE' }], family: '山田' },
+          { use: 'temp', extension: [{ url: NAME_REPRESENTATION, valueCode: 'SYL' }], family: 'ヤマダ' },
+        ],
+        gender: 'female',
+        birthDate: '2026-04-08',
+      }),
+    });
+    const held = await call<Parameters>(insurer, 'POST', 'Patient/$register', {
+      operation: 'Patient-register',
+      title:
+        'A record whose insured number names a registered person with another birth date is held for review: the person is not changed',
+      body: registration('line-5', { ...TARO, birthDate: '1980-04-10' }),
+    });
+    const heldTask = (held.parameter ?? []).find((p) => p.name === 'result')?.part?.find((p) => p.name === 'task')
+      ?.valueReference?.reference;
+    await call(insurer, 'POST', `${heldTask ?? ''}/$resolve`, {
+      operation: 'Task-resolve',
+      title:
+        'The insurer decides its held record: it is 山田 太郎, and the file’s birth date was a typo — only the record’s numbers are bound (apply = identifiers)',
+      body: {
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'person', valueReference: { reference: taro } },
+          { name: 'apply', valueCode: 'identifiers' },
+        ],
+      },
+    });
+    const namesake = await call<Parameters>(authority, 'POST', 'Patient/$register', {
+      body: registration(
+        'line-6',
+        person({
+          kanji: ['佐藤', '次郎'],
+          kana: ['サトウ', 'ジロウ'],
+          birthDate: '1990-09-09',
+          gender: 'male',
+          insurer: OTHER_INSURER,
+          symbol: '8',
+          number: '8001',
+          branch: '00',
+        }),
+      ),
+    });
+    const namesakeTask = (namesake.parameter ?? []).find((p) => p.name === 'result')?.part?.find((p) => p.name === 'task')
+      ?.valueReference?.reference;
+    await call(authority, 'POST', `${namesakeTask ?? ''}/$resolve`, {
+      operation: 'Task-resolve',
+      title:
+        'The authority decides a namesake of 佐藤 次郎 held for review (same kana name, birth date and sex, no number in common): another person, who receives a medical ID',
+      body: { resourceType: 'Parameters', parameter: [{ name: 'new-person', valueBoolean: true }] },
     });
 
     return canonical(recorded, defs.operations);

@@ -14,6 +14,7 @@ import { auditAfter } from './api/audit-hook.ts';
 import { buildCapabilityStatement } from './api/capability.ts';
 import type { FhirContext } from './api/context.ts';
 import { coverageEligibilityRequestSubmit } from './api/operations/coverage-eligibility-request-submit.ts';
+import { patientRegisterCard } from './api/operations/patient-register-card.ts';
 import type { OperationHandler } from './api/operations/operation.ts';
 import { patientChangeMedicalId } from './api/operations/patient-change-medical-id.ts';
 import { patientExport } from './api/operations/patient-export.ts';
@@ -23,6 +24,7 @@ import { pseudonymizedExportRoutes } from './api/operations/patient-export-pseud
 import { pseudonymizedRoutes } from './api/interactions/pseudonymized.ts';
 import { taskApprove } from './api/operations/task-approve.ts';
 import { taskClose } from './api/operations/task-close.ts';
+import { taskResolve } from './api/operations/task-resolve.ts';
 import { taskLink } from './api/operations/task-link.ts';
 import { taskLinkageOrder } from './api/operations/task-linkage-order.ts';
 import { LinkageOrders } from './pseudonym/linkage.ts';
@@ -66,6 +68,9 @@ import { assertAllowed } from './auth/guard.ts';
 import type { ServerKeys } from './auth/keys.ts';
 import { authEndpoints, capabilitySecurity, smartConfiguration } from './auth/smart-configuration.ts';
 import { TokenEndpoint } from './auth/token-endpoint.ts';
+import { PersonIdp } from './auth/person-idp.ts';
+import { PersonSignIn, PORTAL_CLIENT_ID, PORTAL_SCOPE } from './auth/person-sign-in.ts';
+import { patientOfMyNumber } from './store/my-number.ts';
 import { defaultConfig } from './config.ts';
 import type { Config } from './config.ts';
 import type { Clock } from './core/clock.ts';
@@ -82,6 +87,7 @@ import { carriedMedicalIdHook } from './registry/carried-medical-id.ts';
 import { BreakTheGlass } from './privacy/break-the-glass.ts';
 import { NetworkIds } from './privacy/network-ids.ts';
 import { patientBreakTheGlass } from './api/operations/patient-break-the-glass.ts';
+import { CardCertificates } from './eligibility/card-certificates.ts';
 import { EligibilityDesk } from './eligibility/confirm.ts';
 import { MismatchDesk } from './eligibility/mismatch.ts';
 import { serviceUseWrite } from './eligibility/service-use.ts';
@@ -97,12 +103,14 @@ import { refuseLargeBody } from './http/body-limit.ts';
 import { errorHandler, RETRY_AFTER_SECONDS } from './http/errors.ts';
 import { fhirHandler } from './http/fhir-routes.ts';
 import { igSite } from './http/ig-site.ts';
+import { portalRouter } from './http/portal-site.ts';
 import { InFlight } from './http/in-flight.ts';
 import { requestLog } from './http/request-log.ts';
 import { mpiIndexHook } from './mpi/index-hook.ts';
 import { Matcher } from './mpi/match.ts';
 import { WeightsStore } from './mpi/weights-store.ts';
 import { assertMaySubmitRecord } from './privacy/access-rules.ts';
+import { CertificateMac } from './privacy/my-number/certificate-mac.ts';
 import { MyNumberMac } from './privacy/my-number/mac.ts';
 import { MyNumberVault } from './privacy/my-number/vault.ts';
 import { ExportJobs } from './registry/export-jobs.ts';
@@ -161,6 +169,8 @@ export interface App {
   tokens: AccessTokens;
   clients: ClientDirectory;
   pseudonyms: PseudonymService;
+  /** The person's sign-in (the registry sweep removes expired requests and codes). */
+  personSignIn: PersonSignIn;
   /** Linkage orders between utilizing databases (the registry sweep ends expired ones). */
   linkage: LinkageOrders;
   auditLog: AuditLog;
@@ -289,7 +299,14 @@ export function createApp(deps: AppDeps): App {
     normalizeIdentifier: (s, v) => identifiers.normalizeForSearch(s, v),
   });
   const mismatches = new MismatchDesk(medicalIdSystem);
-  const eligibility = new EligibilityDesk(mismatches);
+  // A My Number card's certificate, like My Number, only ever as a keyed MAC: the desk gets the operation.
+  const certificateMac = new CertificateMac(deps.registrySecret);
+  const eligibility = new EligibilityDesk({ mismatches, certificateMac: (serial) => certificateMac.mac(serial) });
+  const cardCertificates = new CardCertificates({
+    certificateMac: { mac: (serial) => certificateMac.mac(serial), version: certificateMac.version },
+    myNumberMac: (digits) => myNumberMac.mac(digits),
+    audit: auditPersonWrite({ auditLog, clock }, '$register-card'),
+  });
   const exportJobs = new ExportJobs({ db: deps.db, medicalIdSystem, retentionMs: EXPORT_RETENTION_MS, now: () => clock.now() });
   const auditTrail = new AuditTrail(baseUrl);
 
@@ -338,6 +355,22 @@ export function createApp(deps: AppDeps): App {
     kindPurposes,
   });
   tokenEndpoint.logins.on((attempt) => auditLog.record([loginAuditRow(attempt)]));
+  // The person's sign-in: the portal as a public app, people authenticated by their IdP.
+  const origin = new URL(baseUrl).origin;
+  const personSignIn = new PersonSignIn({
+    db: deps.db,
+    idp: config.personIdp ? new PersonIdp(config.personIdp, `${origin}${mountPathOf(endpoints.issuer)}/person/callback`) : undefined,
+    apps: [{ clientId: PORTAL_CLIENT_ID, name: 'medid portal', redirectUris: [`${origin}/portal/`], scope: PORTAL_SCOPE }],
+    audience: baseUrl,
+    issuer: endpoints.issuer,
+    tokens,
+    isResourceType: deps.defs.isResourceType,
+    myNumberMac: { mac: (digits) => myNumberMac.mac(digits), version: myNumberMac.version },
+    patientOfMac: (mac) => patientOfMyNumber(deps.db, mac),
+    logins: tokenEndpoint.logins,
+    logger: deps.logger,
+    now: () => clock.now(),
+  });
   const auditDeps = { auditLog, compartment, baseUrl, clock, logger: deps.logger };
   const hooks = (tx: UnitOfWork | undefined): RouterHooks => ({
     authorize: (req, route, params) => {
@@ -359,6 +392,7 @@ export function createApp(deps: AppDeps): App {
   const operations: OperationHandler[] = [
     resourceValidate,
     patientRegister(registrar, { rules: identifiers.rules, medicalIdSystem, concurrency: deps.db.driver === 'pg' ? 4 : 1 }),
+    taskResolve(registrar, medicalIdSystem),
     patientChangeMedicalId(lifecycle, medicalIdSystem),
     patientRecordDeath(lifecycle),
     patientMerge(lifecycle),
@@ -370,7 +404,8 @@ export function createApp(deps: AppDeps): App {
     patientFeedNetworkId(
       new NetworkIds({ medicalIdSystem, clock, policy, audit: auditPersonWrite({ auditLog, clock }, '$feed-network-id') }),
     ),
-    coverageEligibilityRequestSubmit(eligibility),
+    coverageEligibilityRequestSubmit(eligibility, identifiers.rules),
+    patientRegisterCard(cardCertificates),
     patientRecordLocations,
     patientBreakTheGlass(new BreakTheGlass(config.btgHours)),
     // Authorized linkage (R19): orders, k officers' signed approvals, conversions, closure.
@@ -413,7 +448,7 @@ export function createApp(deps: AppDeps): App {
             buildCapabilityStatement(deps.defs, router, {
               baseUrl,
               version: VERSION,
-              security: capabilitySecurity(endpoints),
+              security: capabilitySecurity(endpoints, personSignIn.enabled),
               overrides: [auditEventCapability()],
             }),
           );
@@ -450,6 +485,8 @@ export function createApp(deps: AppDeps): App {
     }),
   );
   app.use('/ig', igSite(deps.igSiteDir, deps.logger));
+  // The person's portal (issue 17 item 6): static pages on the public FHIR API, their own CSP.
+  app.use('/portal', portalRouter({ baseUrl }));
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -469,10 +506,14 @@ export function createApp(deps: AppDeps): App {
       audience: baseUrl,
       smartConfiguration: {},
       token: tokenEndpoint,
+      personSignIn,
     }),
   );
   const mount = mountPathOf(baseUrl);
-  app.get(`${mount}/.well-known/smart-configuration`, smartConfigurationHandler(smartConfiguration(endpoints, scopesSupported)));
+  app.get(
+    `${mount}/.well-known/smart-configuration`,
+    smartConfigurationHandler(smartConfiguration(endpoints, scopesSupported, personSignIn.enabled)),
+  );
   // The key providers seal envelopes to (public, like the token signing keys' JWKS).
   const envelopeJwks = JSON.stringify({ keys: envelopeKeys.jwks.keys });
   app.get(`${mount}/.well-known/medid-envelope-jwks`, (_req, res) => {
@@ -504,6 +545,7 @@ export function createApp(deps: AppDeps): App {
     tokens,
     clients,
     pseudonyms,
+    personSignIn,
     linkage,
     auditLog,
     treeHeads,

@@ -59,6 +59,13 @@ export interface Config {
    */
   accessLog: boolean;
   /**
+   * The person's identity provider (issue 17 item 5), from MEDID_PERSON_IDP_ISSUER (OIDC issuer;
+   * unset: person sign-in is off), _CLIENT_ID, _CLIENT_SECRET (medid's registration there,
+   * client_secret_basic), _MY_NUMBER_CLAIM (default my_number) and _SCOPE (default
+   * `openid my_number`). medid's redirect URI there: <origin of MEDID_BASE_URL>/oauth/person/callback.
+   */
+  personIdp: { issuer: string; clientId: string; clientSecret: string; myNumberClaim: string; scope: string } | undefined;
+  /**
    * MEDID_LOG_KEY_FILE: the secret (≥ 32 random bytes, raw or base64) the access log's Ed25519
    * signing key derives from — it signs the tree heads (C2SP checkpoints and JWS; public at
    * [base]/_log/key). A key of its own: it differs from the other secrets. Default: generated
@@ -187,6 +194,30 @@ function onOff(env: Env, name: string, def: boolean): boolean {
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
+function personIdpOf(env: Env): Config['personIdp'] {
+  const issuer = env['MEDID_PERSON_IDP_ISSUER'];
+  if (!issuer) return undefined;
+  try {
+    const u = new URL(issuer);
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error('protocol');
+  } catch {
+    throw new ConfigError(`MEDID_PERSON_IDP_ISSUER must be an absolute http(s) URL, got "${issuer}"`);
+  }
+  const clientId = env['MEDID_PERSON_IDP_CLIENT_ID'];
+  const clientSecret = env['MEDID_PERSON_IDP_CLIENT_SECRET'];
+  if (!clientId || !clientSecret)
+    throw new ConfigError(
+      "MEDID_PERSON_IDP_ISSUER needs MEDID_PERSON_IDP_CLIENT_ID and MEDID_PERSON_IDP_CLIENT_SECRET (medid's registration at the IdP)",
+    );
+  return {
+    issuer,
+    clientId,
+    clientSecret,
+    myNumberClaim: env['MEDID_PERSON_IDP_MY_NUMBER_CLAIM'] || 'my_number',
+    scope: env['MEDID_PERSON_IDP_SCOPE'] || 'openid my_number',
+  };
+}
+
 /** Every setting at its default (what an empty environment gives). */
 export function defaultConfig(): Config {
   return loadConfig({});
@@ -272,5 +303,6 @@ export function loadConfig(env: Env = process.env): Config {
     analyzeSeconds: int(env, 'MEDID_ANALYZE_SECONDS', 30, 0, 86400),
     matchThresholds,
     matchBlockLimit: int(env, 'MEDID_MATCH_BLOCK_LIMIT', 2000, 10, 1_000_000),
+    personIdp: personIdpOf(env),
   };
 }

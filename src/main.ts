@@ -173,8 +173,10 @@ async function main(): Promise<void> {
           const expired = await app.exportJobs.deleteExpired();
           // Linkage orders past their period: their salts are destroyed (pseudonym/linkage.ts).
           const endedOrders = await app.linkage.expireDue(db);
-          if (r.retired + r.finalized + expired + endedOrders > 0)
-            logger.info({ ...r, expiredExports: expired, expiredLinkageOrders: endedOrders }, 'registry sweep');
+          // Sign-ins abandoned at the IdP and codes never redeemed (each is also refused once expired).
+          const signIns = await app.personSignIn.sweep();
+          if (r.retired + r.finalized + expired + endedOrders + signIns > 0)
+            logger.info({ ...r, expiredExports: expired, expiredLinkageOrders: endedOrders, expiredSignIns: signIns }, 'registry sweep');
         })
         .catch((e: unknown) => logger.error({ err: (e as Error).message }, 'registry sweep failed'));
     };

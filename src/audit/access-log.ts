@@ -14,16 +14,24 @@
  * Events a write records inside its own transaction cannot get a leaf there (their order in the
  * log is the order they commit): they wait in audit.log_pending and `drain` gives them leaves
  * right after the transaction commits, before the write's response leaves (api/audit-hook.ts).
+ *
+ * What it adds to the statement is kept small (issue 17 item 3): a leaf row without its entry
+ * text (rebuilt from the event when needed), subtrees stored only from level 8 up (stored-tree.ts),
+ * and the chain heads read ahead (chain-heads.ts).
  */
-import crypto from 'node:crypto';
 import { isOutcomeError } from '../core/outcome.ts';
 import type { Db } from '../store/db.ts';
-import { appendPendingLeaves, chainHeads, insertAuditEvents, logSize, pendingAuditEvents, readSubtrees } from '../store/audit.ts';
+import { appendPendingLeaves, insertLogged, logSize, pendingAuditEvents, renderWrites } from '../store/audit.ts';
 import type { AuditedWriteRows, AuditRow, LeafRow, NodeRow } from '../store/audit.ts';
-import { entryData, entryOf, FIRST_PREV } from './log-entry.ts';
+import { ChainHeads } from './chain-heads.ts';
+import type { ChainHead } from './chain-heads.ts';
+import { entryFormOf, textLeafHash } from './log-entry.ts';
 import type { ChainLink } from './log-entry.ts';
-import { appendLeaf, EMPTY_FRONTIER, leafHash, readFrontier } from './merkle.ts';
+import { LogRows, stamped } from './log-rows.ts';
+import type { LogRow } from './log-rows.ts';
+import { appendLeaf, EMPTY_FRONTIER, readFrontier } from './merkle.ts';
 import type { Frontier } from './merkle.ts';
+import { STORED_FROM_LEVEL, storedTree } from './stored-tree.ts';
 
 export interface AccessLogDeps {
   /** Where the log lives (the audit database). */
@@ -32,8 +40,7 @@ export interface AccessLogDeps {
   personOf: (patientId: string) => string;
 }
 
-/** Chain heads kept in memory: enough for the persons of a busy minute, not the nation. */
-const MAX_HEADS = 100_000;
+/** Queued events given their leaves per statement. */
 const PENDING_BATCH = 500;
 /** Appends tried when other nodes keep taking the same leaf indices first. */
 const MAX_ATTEMPTS = 4;
@@ -42,19 +49,24 @@ interface Planned {
   leaves: LeafRow[];
   nodes: NodeRow[];
   frontier: Frontier;
-  heads: Map<string, { seq: number; hash: string }>;
+  heads: Map<string, ChainHead>;
 }
+
+const personsOf = (rows: readonly LogRow[]): string[] => rows.flatMap((r) => (r.person ? [r.person] : []));
 
 export class AccessLog {
   private readonly d: AccessLogDeps;
+  private readonly rows: LogRows;
+  private readonly heads: ChainHeads;
   private frontier: Frontier | undefined;
-  private readonly heads = new Map<string, { seq: number; hash: string }>();
   private tail: Promise<unknown> = Promise.resolve();
   /** Leaves appended by this process since start. */
   appended = 0;
 
   constructor(d: AccessLogDeps) {
     this.d = d;
+    this.rows = new LogRows(d.personOf);
+    this.heads = new ChainHeads(d.db);
   }
 
   /** Runs `fn` after every append before it (one append at a time in this process). */
@@ -67,91 +79,45 @@ export class AccessLog {
   /** Forgets what it knew (after a failed append: another node may have appended). */
   private reset(): void {
     this.frontier = undefined;
-    this.heads.clear();
-    this.generation++;
+    this.heads.reset();
   }
 
-  /**
-   * Starts reading the chain heads of persons whose events were just queued, while the batch
-   * ahead of them commits: the appender is one at a time, and a lookup of its own before each
-   * statement would nearly halve what it can take. One query per turn of the event loop.
-   */
+  /** Starts reading the chain heads of the persons of events just queued, while the batch ahead of them commits. */
   warm(patientIds: readonly string[]): void {
-    for (const id of patientIds) {
-      const person = this.d.personOf(id);
-      if (!this.heads.has(person) && !this.loading.has(person)) this.toWarm.add(person);
-    }
-    if (this.toWarm.size === 0 || this.warmScheduled) return;
-    this.warmScheduled = true;
-    setImmediate(() => {
-      this.warmScheduled = false;
-      const persons = [...this.toWarm].filter((p) => !this.heads.has(p) && !this.loading.has(p));
-      this.toWarm.clear();
-      if (persons.length === 0) return;
-      const gen = this.generation;
-      const done = chainHeads(this.d.db, persons)
-        .then((found) => {
-          // A batch adopted meanwhile knows better; a reset (another node appended) makes this stale.
-          if (gen !== this.generation) return;
-          for (const p of persons) if (!this.heads.has(p)) this.remember(p, found.get(p) ?? { seq: 0, hash: FIRST_PREV });
-        })
-        .catch(() => undefined)
-        .finally(() => {
-          for (const p of persons) if (this.loading.get(p) === done) this.loading.delete(p);
-        });
-      for (const p of persons) this.loading.set(p, done);
-    });
+    this.heads.warm(patientIds.map((id) => this.rows.personOf(id)));
   }
 
-  private readonly loading = new Map<string, Promise<void>>();
-  private readonly toWarm = new Set<string>();
-  private warmScheduled = false;
-  private generation = 0;
-
-  private async state(db: Db, persons: readonly string[]): Promise<void> {
+  private async state(persons: readonly string[]): Promise<void> {
     if (!this.frontier) {
-      const size = await logSize(db);
-      this.frontier = size === 0 ? EMPTY_FRONTIER : await readFrontier(size, { read: (t) => readSubtrees(db, t) });
+      const size = await logSize(this.d.db);
+      this.frontier = size === 0 ? EMPTY_FRONTIER : await readFrontier(size, storedTree(this.d.db));
     }
-    const waiting = [...new Set(persons.flatMap((p) => (this.heads.has(p) ? [] : [this.loading.get(p)])))].filter((x) => x !== undefined);
-    if (waiting.length > 0) await Promise.all(waiting);
-    const missing = [...new Set(persons)].filter((p) => !this.heads.has(p));
-    if (missing.length > 0) {
-      const found = await chainHeads(db, missing);
-      for (const p of missing) this.remember(p, found.get(p) ?? { seq: 0, hash: FIRST_PREV });
-    }
+    await this.heads.load(persons);
   }
 
-  private remember(person: string, head: { seq: number; hash: string }): void {
-    this.heads.delete(person);
-    this.heads.set(person, head);
-    if (this.heads.size > MAX_HEADS) this.heads.delete(this.heads.keys().next().value as string);
-  }
-
-  /** The leaves, nodes and state after appending `rows` (each with its nonce set), from the state now. */
-  private plan(rows: readonly (AuditRow & { nonce: string; event?: number; person: string | null })[]): Planned {
+  /** The leaves, nodes and state after appending `rows`, from the state now. */
+  private plan(rows: readonly LogRow[]): Planned {
     let frontier = this.frontier as Frontier;
-    const heads = new Map<string, { seq: number; hash: string }>();
+    const heads = new Map<string, ChainHead>();
     const leaves: LeafRow[] = [];
     const nodes: NodeRow[] = [];
     for (const r of rows) {
       let link: ChainLink | null = null;
       if (r.person) {
-        const person = r.person;
-        const head = heads.get(person) ?? this.heads.get(person) ?? { seq: 0, hash: FIRST_PREV };
-        link = { person, seq: head.seq + 1, prev: head.hash };
+        const head = heads.get(r.person) ?? this.heads.get(r.person);
+        link = { person: r.person, seq: head.seq + 1, prev: head.hash };
       }
-      const entry = entryData(entryOf(r, link, r.nonce));
-      const hash = leafHash(entry);
+      const entry = entryFormOf(r, link, r.nonce);
+      const hash = textLeafHash(entry.text);
       const appended = appendLeaf(frontier, hash);
       for (const n of appended.created)
-        if (n.level > 0) nodes.push({ level: n.level, idx: n.index, hash: Buffer.from(n.hash).toString('hex') });
+        if (n.level >= STORED_FROM_LEVEL) nodes.push({ level: n.level, idx: n.index, hash: Buffer.from(n.hash).toString('hex') });
       leaves.push({
         idx: frontier.size,
         ...(r.event !== undefined ? { event: r.event } : {}),
         nonce: r.nonce,
         hash: hash.toString('hex'),
-        entry: entry.toString('utf8'),
+        fields: entry.fields.toString('hex'),
         person: link?.person ?? null,
         pseq: link?.seq ?? null,
       });
@@ -163,19 +129,21 @@ export class AccessLog {
 
   private adopt(p: Planned): void {
     this.frontier = p.frontier;
-    for (const [person, head] of p.heads) this.remember(person, head);
+    for (const [person, head] of p.heads) this.heads.remember(person, head);
     this.appended += p.leaves.length;
   }
 
   /** Appends a batch of events with their leaves (and the audited writes that commit with them): one statement. */
   append(rows: readonly AuditRow[], writes: readonly AuditedWriteRows[]): Promise<void> {
-    const withNonces = this.prepared(rows);
+    const prepared = this.rows.prepared(rows);
+    const events = JSON.stringify(prepared);
+    const rendered = renderWrites(writes, 4);
     return this.run(async () => {
       for (let attempt = 1; ; attempt++) {
         try {
-          await this.state(this.d.db, this.personsOf(withNonces));
-          const p = this.plan(withNonces);
-          await insertAuditEvents(this.d.db, withNonces, writes, { leaves: p.leaves, nodes: p.nodes });
+          await this.state(personsOf(prepared));
+          const p = this.plan(prepared);
+          await insertLogged(this.d.db, events, JSON.stringify(p.leaves), JSON.stringify(p.nodes), rendered);
           this.adopt(p);
           return;
         } catch (e) {
@@ -194,9 +162,9 @@ export class AccessLog {
       for (;;) {
         const pending = await pendingAuditEvents(this.d.db, PENDING_BATCH);
         if (pending.length === 0) return total;
-        const rows = this.prepared(pending).map((r) => ({ ...r, event: r.seq }));
+        const rows = this.rows.prepared(pending).map((r) => ({ ...r, event: r.seq }));
         try {
-          await this.state(this.d.db, this.personsOf(rows));
+          await this.state(personsOf(rows));
           const p = this.plan(rows);
           await appendPendingLeaves(this.d.db, p.leaves, p.nodes);
           this.adopt(p);
@@ -212,17 +180,12 @@ export class AccessLog {
     });
   }
 
-  /** Rows with their entry's nonce and their person's pseudonym, computed once (one keyed MAC per event). */
-  private prepared<R extends AuditRow>(rows: readonly R[]): (R & { nonce: string; person: string | null })[] {
-    return rows.map((r) => ({
-      ...r,
-      nonce: crypto.randomBytes(16).toString('base64url'),
-      person: r.patientId ? this.d.personOf(r.patientId) : null,
-    }));
-  }
-
-  private personsOf(rows: readonly { person: string | null }[]): string[] {
-    return rows.flatMap((r) => (r.person ? [r.person] : []));
+  /**
+   * Rows to write inside a transaction (they queue), each with its entry's nonce: the event row
+   * keeps it, and the entry its leaf gets when drained is rebuilt from that row.
+   */
+  stamped(rows: readonly AuditRow[]): AuditRow[] {
+    return stamped(rows);
   }
 }
 

@@ -91,7 +91,8 @@ export class AuditLog {
     if (rows.length === 0 && resolved.length === 0) return;
     if (tx) {
       // Inside a transaction the event cannot have its leaf yet (its place is when it commits): it queues.
-      await insertAuditEvents(tx, rows, resolved, this.accessLog && rows.length > 0 ? 'pending' : undefined);
+      const log = this.accessLog && rows.length > 0 ? this.accessLog : undefined;
+      await insertAuditEvents(tx, log ? log.stamped(rows) : rows, resolved, log ? 'pending' : undefined);
       const ctx = currentRequestContext();
       if (ctx && rows.length > 0 && this.accessLog) ctx.auditQueued = true;
       return;

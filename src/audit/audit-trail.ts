@@ -2,6 +2,7 @@
  * The audit log read back (the AuditEvent API): one entry by its sequence number, or a page of
  * entries newest first with the total — each rendered as the BALP AuditEvent it records.
  */
+import type { AuditReach } from '../core/access.ts';
 import type { AuditEvent } from '@medplum/fhirtypes';
 import type { UnitOfWork } from '../repo/unit-of-work.ts';
 import { countAuditEvents, readAuditEvent, searchAuditEvents } from '../store/audit.ts';
@@ -37,9 +38,9 @@ export class AuditTrail {
     return { seq: e.seq, patientId: e.patientId ?? undefined, recorded: e.recorded, event: toAuditEvent(e, { baseUrl: this.baseUrl }) };
   }
 
-  /** `onlyClient`: the entry only if this client caused it. */
-  async read(uow: UnitOfWork, seq: number, onlyClient?: string): Promise<AuditEntry | undefined> {
-    const e = seq > 0 ? await readAuditEvent(uow.db, seq, onlyClient) : undefined;
+  /** The entry, if it is within the caller's `reach` (undefined: any). */
+  async read(uow: UnitOfWork, seq: number, reach?: AuditReach): Promise<AuditEntry | undefined> {
+    const e = seq > 0 ? await readAuditEvent(uow.db, seq, reach) : undefined;
     return e && this.entry(e);
   }
 

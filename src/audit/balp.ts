@@ -59,8 +59,9 @@ export function auditRow(i: AuditInput): AuditRow {
     patientId: i.patientId ?? null,
     clientId: p?.clientId ?? i.claimedClientId ?? null,
     clientName: p?.clientName ?? null,
-    orgKind: p?.org?.kind ?? null,
-    orgCode: p?.org?.code ?? null,
+    // A person signed in acts for themselves: recorded as the requestor by their Patient id.
+    orgKind: p?.person !== undefined ? 'person' : (p?.org?.kind ?? null),
+    orgCode: p?.person ?? p?.org?.code ?? null,
     purpose: i.purposeOfUse,
     requestId: i.requestId,
     remoteAddr: i.remoteAddress ?? null,
@@ -111,7 +112,14 @@ export function toAuditEvent(r: AuditRow & { seq: number }, server: AuditServer)
   if (r.remoteAddr) client.network = { address: r.remoteAddr, type: '2' };
   if (r.tokenId) client.policy = [`urn:uuid:${r.tokenId}`];
   const agents: AuditEventAgent[] = [client];
-  if (r.orgKind && r.orgCode) {
+  if (r.orgKind === 'person' && r.orgCode) {
+    agents.push({
+      type: { coding: [{ system: SYSTEMS.participationType, code: 'IRCP', display: 'information recipient' }] },
+      who: { reference: `Patient/${r.orgCode}` },
+      requestor: true,
+      purposeOfUse: [purpose(r.purpose)],
+    });
+  } else if (r.orgKind && r.orgCode) {
     agents.push({
       type: { coding: [{ system: SYSTEMS.participationType, code: 'IRCP', display: 'information recipient' }] },
       who: { identifier: { system: ORG_SYSTEM[r.orgKind as OrgKind], value: r.orgCode } },

@@ -1,46 +1,36 @@
 /**
  * `medid log verify`'s core (issue 17, item 4): the whole access log checked straight from the
- * database, trusting nothing medid computed — every hash is computed again from the entry texts,
- * every entry is rebuilt from the audit.event row it names:
+ * database, trusting nothing medid computed — every hash is computed again, every entry is
+ * rebuilt from the audit.event row its leaf names (leaves keep no copy of the text):
  *
- * 1. leaves: indices 0…n−1 with no gap, each stored hash = SHA-256(0x00 ‖ entry), each entry a
- *    canonical (RFC 8785) entry of a known version whose person and seq are its row's;
+ * 1. leaves: indices 0…n−1 with no gap;
  * 2. the tree: rebuilt from the leaf hashes (RFC 9162 §2.1); every stored subtree (audit.log_node)
- *    equals the recomputed one and none is missing; every stored head (audit.log_head) is no larger
- *    than the log, its root is MTH of its size, its checkpoint text carries that size and root, and
- *    — given the log's public key — its signed-note signature verifies; a checkpoint kept outside
- *    (a witness's, a person's) must be a root of this tree, shown by a consistency proof checked by
- *    the dependency-free verifier;
- * 3. events: each leaf's entry rebuilt from its event row (entryOf, with the leaf's own person,
- *    seq, prev and nonce) is the stored text — a rewritten event row shows, by its id; a leaf whose
- *    event row is gone shows; an event from the log's first on with no leaf that is not waiting in
- *    audit.log_pending shows;
- * 4. chains: each person's entries by seq (verify/log-verify.ts `checkChain`): no gap, each prev the
- *    previous entry's leaf hash; the persons whose chain fails are named, and only they.
+ *    equals the recomputed one and none the appender stores (level ≥ 8) is missing; every stored
+ *    head (audit.log_head) is no larger than the log, its root is MTH of its size, its checkpoint
+ *    text carries that size and root, and — given the log's public key — its signed-note signature
+ *    verifies; a checkpoint kept outside (a witness's, a person's) must be a root of this tree,
+ *    shown by a consistency proof checked by the dependency-free verifier;
+ * 3. events and chains (log-audit-entries.ts): each leaf's entry rebuilt from its event row
+ *    (entryOf, with the leaf's person and seq, the event's nonce and the previous leaf hash of the
+ *    person's chain) hashes to the leaf — a rewritten event row shows, by its id, a changed leaf
+ *    hash shows as such; a leaf whose event row is gone shows; each person's entries run seq 1, 2,
+ *    3, … in log order; an event from the log's first on with no leaf that is not waiting in
+ *    audit.log_pending shows.
  *
- * Everything is read on one snapshot, in keyset pages: one page of entry texts in memory at a
- * time, and the tree's hashes (32 bytes per leaf and node).
+ * Everything is read on one snapshot, in keyset pages: one page of rows in memory at a time, the
+ * tree's hashes (32 bytes per leaf and node) and the last leaf of each person.
  */
-import { createHash, createPublicKey, verify } from 'node:crypto';
+import { createPublicKey, verify } from 'node:crypto';
 import type { Db } from '../store/db.ts';
-import {
-  chainLeavesAfter,
-  headsAfter,
-  leavesAfter,
-  nodesAfter,
-  onSnapshot,
-  pendingState,
-  unloggedEvents,
-} from '../store/access-log-read.ts';
-import type { StoredLeaf } from '../store/access-log-read.ts';
+import { headsAfter, leavesAfter, nodesAfter, onSnapshot, pendingState, unloggedEvents } from '../store/access-log-read.ts';
 import { ed25519PublicKeyBytes } from './checkpoint.ts';
-import { entryOf } from './log-entry.ts';
+import { EntryCheck } from './log-audit-entries.ts';
+import { Problems } from './log-audit-problems.ts';
+import type { Problem, ProblemKind } from './log-audit-problems.ts';
 import { MemoryTree } from './merkle.ts';
+import { STORED_FROM_LEVEL } from './stored-tree.ts';
 import {
-  canonicalJson,
-  checkChain,
   ed25519KeyId,
-  ENTRY_VERSION,
   equalBytes,
   openCheckpoint,
   parseCheckpoint,
@@ -51,45 +41,9 @@ import {
   verifyConsistency,
   VerifyError,
 } from './verify/log-verify.ts';
-import type { ChainHead, Checkpoint, LogEntry, NoteVerifier } from './verify/log-verify.ts';
+import type { Checkpoint, NoteVerifier } from './verify/log-verify.ts';
 
-export type ProblemKind =
-  /** Leaf indices are not 0…n−1. */
-  | 'leaf-gap'
-  /** A stored leaf hash is not SHA-256(0x00 ‖ its entry). */
-  | 'leaf-hash'
-  /** An entry that is not a canonical entry of a known version, or whose row says another person or seq. */
-  | 'leaf-entry'
-  /** A leaf whose event row is gone. */
-  | 'event-missing'
-  /** An event row that no longer gives its leaf's entry. */
-  | 'event-rewritten'
-  /** An event from the log's first on with no leaf, not waiting in audit.log_pending. */
-  | 'event-unlogged'
-  /** A queued event that is gone, or that has its leaf already. */
-  | 'pending'
-  /** A stored subtree that is not the recomputed one, is missing, or covers leaves the log does not have. */
-  | 'node'
-  /** A stored head, or a checkpoint given, that the log does not bear out. */
-  | 'head'
-  /** A person's chain that breaks. */
-  | 'chain';
-
-export interface Problem {
-  kind: ProblemKind;
-  message: string;
-  /** The leaf index concerned. */
-  leaf?: number;
-  /** The AuditEvent id concerned. */
-  event?: number;
-  /** The person's pseudonym in the audit domain. */
-  person?: string;
-  /** A subtree's level and index. */
-  level?: number;
-  index?: number;
-  /** A head's tree size. */
-  size?: number;
-}
+export type { Problem, ProblemKind } from './log-audit-problems.ts';
 
 export interface LogVerifyReport {
   ok: boolean;
@@ -129,7 +83,7 @@ export interface LogVerifyOptions {
   checkpoints?: readonly string[];
   /** The audit-domain pseudonym of a Patient id: with it, each entry's person is checked against its event's Patient. */
   personOf?: (patientId: string) => string;
-  /** Rows per read (default 1,000). */
+  /** Rows per read (default 2,000). */
   pageSize?: number;
   /** Problems kept in the report (all are counted; default 1,000). */
   maxProblems?: number;
@@ -196,73 +150,26 @@ async function verifiersFor(key: LogPublicKey, origin: string): Promise<NoteVeri
   return [{ name: origin, keyId: await ed25519KeyId(origin, key.publicKey), publicKey: key.publicKey }];
 }
 
-class Problems {
-  readonly list: Problem[] = [];
-  count = 0;
-  readonly counts: Partial<Record<ProblemKind, number>> = {};
-  private readonly max: number;
-  constructor(max: number) {
-    this.max = max;
-  }
-  add(p: Problem): void {
-    this.count++;
-    this.counts[p.kind] = (this.counts[p.kind] ?? 0) + 1;
-    if (this.list.length < this.max) this.list.push(p);
-  }
-  /** Problems of a kind counted beyond those listed (a query returned only the first ones). */
-  more(kind: ProblemKind, n: number): void {
-    if (n <= 0) return;
-    this.count += n;
-    this.counts[kind] = (this.counts[kind] ?? 0) + n;
-  }
-}
-
-const leafHashOf = (entry: string): Buffer => createHash('sha256').update(Buffer.of(0x00)).update(entry, 'utf8').digest();
-
-/** An entry's JSON, if it is an object with the fields the log relies on. */
-function entryShape(text: string): LogEntry | string {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    return 'the entry is not JSON';
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'the entry is not a JSON object';
-  const e = v as Record<string, unknown>;
-  if (e['v'] !== ENTRY_VERSION) return `the entry's version ${JSON.stringify(e['v'])} is not ${ENTRY_VERSION}`;
-  if (typeof e['nonce'] !== 'string') return 'the entry has no nonce';
-  const person = e['person'];
-  if (person === null) {
-    if (e['seq'] !== null || e['prev'] !== null) return 'an entry about no one has a seq or prev';
-  } else if (typeof person !== 'string' || !Number.isSafeInteger(e['seq']) || typeof e['prev'] !== 'string') {
-    return "a person's entry needs person, seq and prev";
-  }
-  return v as LogEntry;
-}
-
-/** The top-level fields in which two entries differ. */
-function differing(a: LogEntry, b: LogEntry): string[] {
-  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-  return keys.filter((k) => (k in a ? canonicalJson(a[k]) : undefined) !== (k in b ? canonicalJson(b[k]) : undefined));
-}
-
 /** Checks the access log in `db` (see the module comment); resolves to the report, never throws on what it finds. */
 export async function verifyAccessLog(db: Db, o: LogVerifyOptions = {}): Promise<LogVerifyReport> {
   const started = performance.now();
-  const page = o.pageSize ?? 1000;
+  const page = o.pageSize ?? 2000;
   return onSnapshot(db, async (t) => {
     // Made inside: a transaction the driver runs again (a lost connection) starts the count over.
     const problems = new Problems(o.maxProblems ?? 1000);
-    // 1 and 3: leaves, the tree's bottom, each entry against its event.
+    const entries = new EntryCheck(problems, o.personOf, o.maxProblems ?? 1000);
+    // 1 and 3: leaves, the tree's bottom, each entry against its event and its person's chain.
     const tree = new MemoryTree();
     let expectIdx = 0;
     let gap = false;
-    let badHashes = 0;
     let leavesRead = 0;
-    let eventsChecked = 0;
     let firstLogged: number | null = null;
-    for (let after = -1; ;) {
-      const leaves = await leavesAfter(t, after, page);
+    // The next page is asked for before this one is checked: the database reads while we hash.
+    for (let next = leavesAfter(t, -1, page); ;) {
+      const leaves = await next;
+      const last = leaves.at(-1);
+      const more = last !== undefined && leaves.length === page;
+      if (more) next = leavesAfter(t, last.idx, page);
       for (const leaf of leaves) {
         if (leaf.idx !== expectIdx) {
           gap = true;
@@ -272,28 +179,17 @@ export async function verifyAccessLog(db: Db, o: LogVerifyOptions = {}): Promise
         expectIdx = leaf.idx + 1;
         leavesRead++;
         tree.append(leaf.hash);
-        const hashOk = equalBytes(leafHashOf(leaf.entry), leaf.hash);
-        if (!hashOk) {
-          badHashes++;
-          problems.add({
-            kind: 'leaf-hash',
-            ...where(leaf),
-            message: `leaf ${leaf.idx}'s hash is not SHA-256(0x00 ‖ its entry): the entry or the hash was changed`,
-          });
-        }
         firstLogged = firstLogged === null ? leaf.eventId : Math.min(firstLogged, leaf.eventId);
-        if (checkLeaf(leaf, hashOk, problems, o.personOf)) eventsChecked++;
+        entries.leaf(leaf);
       }
-      const last = leaves.at(-1);
-      if (!last || leaves.length < page) break;
-      after = last.idx;
+      if (!more) break;
     }
     const size = expectIdx;
 
     // 2: the stored subtrees against the recomputed ones.
     let nodesChecked = 0;
     let expected = 0;
-    for (let w = 2; w <= size; w *= 2) expected += Math.floor(size / w);
+    for (let w = 2 ** STORED_FROM_LEVEL; w <= size; w *= 2) expected += Math.floor(size / w);
     if (!gap) nodesChecked = await checkNodes(t, tree, size, page, problems);
 
     // 2: the stored heads, and checkpoints kept elsewhere.
@@ -321,18 +217,15 @@ export async function verifyAccessLog(db: Db, o: LogVerifyOptions = {}): Promise
       problems.add({ kind: 'pending', event: id, message: `event ${id} waits in audit.log_pending but has its leaf already` });
     problems.more('pending', pending.gone.count - pending.gone.ids.length + pending.logged.count - pending.logged.ids.length);
 
-    // 4: each person's chain.
-    const persons = await checkChains(t, page, problems, o.maxProblems ?? 1000);
-
     const root = gap ? null : tree.root();
     return {
       ok: problems.count === 0,
       size,
       root: root ? toHex(root) : null,
       rootBase64: root ? toBase64(root) : null,
-      leaves: { checked: leavesRead, badHashes },
+      leaves: { checked: leavesRead, badHashes: problems.counts['leaf-hash'] ?? 0 },
       events: {
-        checked: eventsChecked,
+        checked: entries.eventsChecked,
         rewritten: problems.counts['event-rewritten'] ?? 0,
         missing: problems.counts['event-missing'] ?? 0,
         unlogged,
@@ -342,7 +235,7 @@ export async function verifyAccessLog(db: Db, o: LogVerifyOptions = {}): Promise
       nodes: { checked: nodesChecked, expected },
       heads,
       checkpoints,
-      persons,
+      persons: { checked: entries.persons, failed: entries.failed, failedCount: entries.failedCount },
       problems: problems.list,
       problemCount: problems.count,
       counts: problems.counts,
@@ -352,86 +245,17 @@ export async function verifyAccessLog(db: Db, o: LogVerifyOptions = {}): Promise
   });
 }
 
-function where(leaf: StoredLeaf): Pick<Problem, 'leaf' | 'event' | 'person'> {
-  return { leaf: leaf.idx, event: leaf.eventId, ...(leaf.person !== null ? { person: leaf.person } : {}) };
-}
-
 /**
- * The entry's own shape, and the entry rebuilt from its event row; true when the event was
- * compared. With `hashOk` false the entry changed after it was hashed: a difference from its event
- * is the entry's doing, not the event's.
+ * Every stored subtree against the tree rebuilt from the leaf hashes; none the appender stores
+ * (level ≥ STORED_FROM_LEVEL) may be missing. Lower ones stored by earlier versions are checked too.
  */
-function checkLeaf(leaf: StoredLeaf, hashOk: boolean, problems: Problems, personOf: ((patientId: string) => string) | undefined): boolean {
-  const at = where(leaf);
-  const entry = entryShape(leaf.entry);
-  if (typeof entry === 'string') {
-    problems.add({ kind: 'leaf-entry', ...at, message: `leaf ${leaf.idx}: ${entry}` });
-    return false;
-  }
-  if (entry.person !== leaf.person || entry.seq !== leaf.pseq)
-    problems.add({ kind: 'leaf-entry', ...at, message: `leaf ${leaf.idx}'s row says another person or seq than its entry` });
-  const event = leaf.event;
-  // The entry rebuilt from its event row, in canonical form: when it is the stored text, that
-  // text is canonical too (the common case, one canonicalization per leaf).
-  const changed: string[] = [];
-  let rebuilt: string | undefined;
-  if (event) {
-    const link = entry.person === null ? null : { person: entry.person, seq: entry.seq ?? 0, prev: entry.prev ?? '' };
-    try {
-      const e = entryOf(event, link, entry.nonce);
-      rebuilt = canonicalJson(e);
-      if (rebuilt !== leaf.entry) changed.push(...differing(entry, e));
-    } catch (err) {
-      changed.push(`(the row gives no entry: ${(err as Error).message})`);
-    }
-  }
-  if (rebuilt !== leaf.entry) {
-    let canonical: string | undefined;
-    try {
-      canonical = canonicalJson(entry);
-    } catch {
-      // not I-JSON: not canonical either
-    }
-    if (canonical !== leaf.entry)
-      problems.add({ kind: 'leaf-entry', ...at, message: `leaf ${leaf.idx}'s entry is not in its canonical (RFC 8785) form` });
-  }
-  if (!event) {
-    problems.add({ kind: 'event-missing', ...at, message: `event ${leaf.eventId} (leaf ${leaf.idx}) is gone: its row was deleted` });
-    return false;
-  }
-  // The Patient id is not in the entry: the person is (by its pseudonym), so a row that gained,
-  // lost or (given the key) changed its Patient shows here.
-  if ((event.patientId === null) !== (entry.person === null)) changed.push('patient');
-  else if (personOf && event.patientId !== null && personOf(event.patientId) !== entry.person) changed.push('patient');
-  if (event.nonce && event.nonce !== entry.nonce) changed.push('nonce');
-  if (changed.length > 0) {
-    const fields = [...new Set(changed)];
-    const what = `${fields.join(', ')} ${fields.length === 1 ? 'differs' : 'differ'}`;
-    problems.add(
-      hashOk
-        ? {
-            kind: 'event-rewritten',
-            ...at,
-            message: `event ${leaf.eventId} (leaf ${leaf.idx}) was rewritten: its row no longer gives its leaf's entry (${what})`,
-          }
-        : {
-            kind: 'leaf-entry',
-            ...at,
-            message: `leaf ${leaf.idx}'s entry was rewritten: it no longer matches event ${leaf.eventId} (${what})`,
-          },
-    );
-  }
-  return true;
-}
-
-/** Every stored subtree (level ≥ 1) against the tree rebuilt from the leaf hashes; none may be missing. */
 async function checkNodes(db: Db, tree: MemoryTree, size: number, page: number, problems: Problems): Promise<number> {
   let checked = 0;
   // The next index expected at each level, to see what is missing.
   const next = new Map<number, number>();
   const completeAt = (level: number): number => Math.floor(size / 2 ** level);
   const missing = (level: number, from: number, to: number): void => {
-    if (from >= to) return;
+    if (from >= to || level < STORED_FROM_LEVEL) return;
     problems.add({
       kind: 'node',
       level,
@@ -468,7 +292,7 @@ async function checkNodes(db: Db, tree: MemoryTree, size: number, page: number, 
     if (!last || nodes.length < page) break;
     after = { level: last.level, idx: last.idx };
   }
-  for (let level = 1; completeAt(level) > 0; level++) missing(level, next.get(level) ?? 0, completeAt(level));
+  for (let level = STORED_FROM_LEVEL; completeAt(level) > 0; level++) missing(level, next.get(level) ?? 0, completeAt(level));
   return checked;
 }
 
@@ -497,8 +321,9 @@ async function checkHeads(
     const heads = await headsAfter(db, after, page);
     for (const h of heads) {
       checked++;
-      const bad = (message: string): void =>
+      const bad = (message: string): void => {
         problems.add({ kind: 'head', size: h.size, message: `head of size ${h.size} (signed ${h.signedAt}): ${message}` });
+      };
       let said: Checkpoint | undefined;
       try {
         said = readCheckpoint(h.checkpoint).checkpoint;
@@ -557,8 +382,9 @@ async function checkOutside(
     return { size: -1, origin: '', ok: false };
   }
   const before = problems.count;
-  const bad = (message: string): void =>
+  const bad = (message: string): void => {
     problems.add({ kind: 'head', size: c.size, message: `checkpoint of size ${c.size} given: ${message}` });
+  };
   if (key) {
     try {
       await openCheckpoint(note, await verifiersFor(key, c.origin));
@@ -574,54 +400,4 @@ async function checkOutside(
       bad('the log does not extend it (its root is not the log at that size)');
   }
   return { size: c.size, origin: c.origin, ok: problems.count === before };
-}
-
-/** Each person's entries by seq, page by page (checkChain continuing from the head so far). */
-async function checkChains(db: Db, page: number, problems: Problems, maxNamed: number): Promise<LogVerifyReport['persons']> {
-  let checked = 0;
-  const failed: string[] = [];
-  let failedCount = 0;
-  let person: string | undefined;
-  let head: ChainHead | undefined;
-  let broken = false;
-  const fail = (p: string, leaf: number, message: string): void => {
-    broken = true;
-    failedCount++;
-    if (failed.length < maxNamed) failed.push(p);
-    problems.add({ kind: 'chain', person: p, leaf, message: `person ${p}: ${message}` });
-  };
-  for (let after: { person: string; pseq: number } | null = null; ;) {
-    const leaves = await chainLeavesAfter(db, after, page);
-    for (const l of leaves) {
-      if (l.person !== person) {
-        person = l.person;
-        head = undefined;
-        broken = false;
-        checked++;
-      }
-      if (broken) continue;
-      const entry = entryShape(l.entry);
-      if (typeof entry === 'string') {
-        fail(l.person, l.idx, `leaf ${l.idx} (seq ${l.pseq}): ${entry}`);
-        continue;
-      }
-      if (entry.person !== l.person) {
-        fail(l.person, l.idx, `leaf ${l.idx} (seq ${l.pseq}) is another person's entry`);
-        continue;
-      }
-      let r: Awaited<ReturnType<typeof checkChain>>;
-      try {
-        r = await checkChain([entry], head);
-      } catch (e) {
-        fail(l.person, l.idx, `leaf ${l.idx} (seq ${l.pseq}): ${(e as Error).message}`);
-        continue;
-      }
-      if (r.ok) head = r.head ?? undefined;
-      else fail(l.person, l.idx, `${r.message} (leaf ${l.idx})`);
-    }
-    const last = leaves.at(-1);
-    if (!last || leaves.length < page) break;
-    after = { person: last.person, pseq: last.pseq };
-  }
-  return { checked, failed, failedCount };
 }

@@ -37,7 +37,8 @@ export interface ChainLink {
 
 /** A value the entry commits to without holding it (salted with the entry's nonce). */
 export function commitment(value: string | null | undefined, nonce: string): string | null {
-  return value === null || value === undefined ? null : `sha256:${crypto.createHash('sha256').update(`${nonce}|${value}`).digest('hex')}`;
+  // crypto.hash: one call, no Hash object (four commitments per event on the audit path).
+  return value === null || value === undefined ? null : `sha256:${crypto.hash('sha256', `${nonce}|${value}`, 'hex')}`;
 }
 
 const orgOf = (kind: string | null | undefined, code: string | null | undefined): string | null =>
@@ -73,14 +74,134 @@ export function entryOf(r: AuditRow, link: ChainLink | null, nonce: string): Log
   };
 }
 
-/** The leaf data of an entry. Throws on what is not I-JSON (a lone surrogate, NaN). */
-export function entryData(entry: LogEntry): Buffer {
+/** The fields of an entry of version 1, in RFC 8785 order (by UTF-16 code units): the order of its text and of its fingerprints. */
+export const ENTRY_FIELDS = [
+  'action',
+  'client',
+  'clientName',
+  'entity',
+  'ihe',
+  'nonce',
+  'org',
+  'outcome',
+  'outcomeDesc',
+  'person',
+  'prev',
+  'provider',
+  'purpose',
+  'query',
+  'remote',
+  'request',
+  'seq',
+  'subtype',
+  'time',
+  'token',
+  'type',
+  'v',
+] as const;
+
+/** A value of an entry as RFC 8785 writes it: only what entryOf puts there (null, strings, finite numbers); undefined for anything else. */
+function valueText(v: unknown): string | undefined {
+  if (v === null) return 'null';
+  if (typeof v === 'string') return v.isWellFormed() ? JSON.stringify(v) : undefined;
+  if (typeof v === 'number') return Number.isFinite(v) ? JSON.stringify(v) : undefined;
+  return undefined;
+}
+
+/** 8 bits of FNV-1a over a field's text: a fingerprint to tell which field changed, not a commitment. */
+function fingerprint(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h ^ (h >>> 8) ^ (h >>> 16) ^ (h >>> 24)) & 0xff;
+}
+
+const KEY_PREFIXES = ENTRY_FIELDS.map((k, i) => `${i === 0 ? '{' : ','}"${k}":`);
+
+/** The text of an entry whose values are already written (ENTRY_FIELDS order), and their fingerprints. */
+function assemble(values: readonly string[]): { text: string; fields: Buffer } {
+  const fields = Buffer.allocUnsafe(values.length);
+  let text = '';
+  for (let i = 0; i < values.length; i++) {
+    text += KEY_PREFIXES[i] + values[i];
+    fields[i] = fingerprint(values[i]);
+  }
+  return { text: `${text}}`, fields };
+}
+
+/** A string value written (null when absent); a lone surrogate throws, as RFC 8785 (I-JSON) requires. */
+function str(v: string | null | undefined): string {
+  if (v === null || v === undefined) return 'null';
+  if (!v.isWellFormed()) throw new TypeError('a log entry value holds a lone surrogate (not I-JSON)');
+  return JSON.stringify(v);
+}
+
+/**
+ * The entry an audit row is logged as, straight to its RFC 8785 text and field fingerprints: what
+ * `entryForm(entryOf(r, link, nonce))` gives, without the object in between — the appender and
+ * `medid log verify` build one per event (a test holds the two equal).
+ */
+export function entryFormOf(r: AuditRow, link: ChainLink | null, nonce: string): { text: string; fields: Buffer } {
+  if (!Number.isFinite(r.outcome)) throw new TypeError('a log entry value is not a finite number');
+  // ENTRY_FIELDS order.
+  return assemble([
+    str(r.action),
+    str(r.clientId),
+    str(r.clientName),
+    str(commitment(r.entityRef, nonce)),
+    str(r.subtypeIhe),
+    str(nonce),
+    str(orgOf(r.orgKind, r.orgCode)),
+    JSON.stringify(r.outcome),
+    str(r.outcomeDesc),
+    str(link?.person),
+    str(link?.prev),
+    str(orgOf(r.providerKind, r.providerCode)),
+    str(r.purpose),
+    str(commitment(r.query, nonce)),
+    str(commitment(r.remoteAddr, nonce)),
+    str(r.requestId),
+    link ? JSON.stringify(link.seq) : 'null',
+    str(r.subtype),
+    str(r.recorded),
+    str(commitment(r.tokenId, nonce)),
+    str(r.eventType),
+    JSON.stringify(ENTRY_VERSION),
+  ]);
+}
+
+/**
+ * An entry's RFC 8785 text and one fingerprint byte per field (ENTRY_FIELDS order; null when the
+ * entry is not of the shape entryOf builds, whose text then comes from the generic
+ * canonicalization — the same text).
+ */
+export function entryForm(entry: LogEntry): { text: string; fields: Buffer | null } {
+  const e = entry as Readonly<Record<string, unknown>>;
+  if (Object.keys(e).length === ENTRY_FIELDS.length) {
+    const values = ENTRY_FIELDS.map((k) => (k in e ? valueText(e[k]) : undefined));
+    if (values.every((v) => v !== undefined)) return assemble(values);
+  }
   const text = canonicalize(entry);
   if (text === undefined) throw new TypeError('a log entry must be a JSON object');
-  return Buffer.from(text, 'utf8');
+  return { text, fields: null };
+}
+
+/** The fields whose fingerprints differ (ENTRY_FIELDS order); empty when none do or either is unknown. */
+export function changedFields(stored: Uint8Array | null, rebuilt: Uint8Array | null): string[] {
+  if (!stored || !rebuilt || stored.length !== ENTRY_FIELDS.length || rebuilt.length !== ENTRY_FIELDS.length) return [];
+  return ENTRY_FIELDS.filter((_k, i) => stored[i] !== rebuilt[i]);
+}
+
+/** The leaf data of an entry. Throws on what is not I-JSON (a lone surrogate, NaN). */
+export function entryData(entry: LogEntry): Buffer {
+  return Buffer.from(entryForm(entry).text, 'utf8');
 }
 
 /** SHA-256(0x00 ‖ entryData(entry)). */
 export function entryLeafHash(entry: LogEntry): Buffer {
   return leafHash(entryData(entry));
+}
+
+/** The leaf hash of an entry's text: SHA-256(0x00 ‖ its UTF-8), in one call. */
+export function textLeafHash(text: string): Buffer {
+  return crypto.hash('sha256', `\u0000${text}`, 'buffer');
 }

@@ -20,7 +20,7 @@ export function loginAuditRow(a: LoginAttempt): AuditRow {
     purposeOfUse: DEFAULT_PURPOSE_OF_USE,
     requestId: a.requestId,
     remoteAddress: a.remoteAddress,
-    patientId: undefined,
+    patientId: a.patientId,
     recorded: a.at,
   });
 }

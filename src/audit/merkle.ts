@@ -29,7 +29,7 @@
  *
  * Sizes and indices are JavaScript numbers (exact to 2^53 − 1 leaves); no 32-bit bitwise operators.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { consistencySteps, equalBytes, inclusionSides, VerifyError } from './verify/log-verify.ts';
 import type { Hash } from './verify/log-verify.ts';
 
@@ -45,9 +45,9 @@ export function leafHash(data: Uint8Array): Buffer {
   return createHash('sha256').update(LEAF_PREFIX).update(data).digest();
 }
 
-/** SHA-256(0x01 ‖ left ‖ right). */
+/** SHA-256(0x01 ‖ left ‖ right), in one call (about one per leaf appended). */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
-  return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+  return hash('sha256', Buffer.concat([NODE_PREFIX, left, right], 65), 'buffer');
 }
 
 /** MTH({}) = SHA-256(""). */

@@ -21,17 +21,20 @@
  * up to the latest head's, and inclusion of an AuditEvent's leaf — for callers who may read that
  * AuditEvent (the caller's rule is given as `clientId`, as the AuditEvent API applies it).
  */
+import type { AuditReach } from '../core/access.ts';
 import { errors } from '../core/outcome.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Db } from '../store/db.ts';
-import { logSize, readSubtrees } from '../store/audit.ts';
+import { logSize } from '../store/audit.ts';
 import { eventLeaf, headAt, insertHead, latestHead } from '../store/log-heads.ts';
-import type { HeadRow } from '../store/log-heads.ts';
+import type { EventLeaf, HeadRow } from '../store/log-heads.ts';
 import { signCheckpoint } from './checkpoint.ts';
 import { LOG_JWS_ALG, noteSignerOf } from './log-key.ts';
 import type { LogKey } from './log-key.ts';
+import { entryFormOf, FIRST_PREV, textLeafHash } from './log-entry.ts';
 import { assemble, consistencyPlan, EMPTY_ROOT, inclusionPlan, rootAt, rootPlan, verifyConsistency } from './merkle.ts';
 import type { Hash } from './merkle.ts';
+import { storedTree } from './stored-tree.ts';
 
 /** The JWS `typ` of a tree head. */
 export const HEAD_JWS_TYPE = 'medid-tree-head+jws';
@@ -127,7 +130,7 @@ export class TreeHeads {
     // The new root and the proof that it extends the last head, from one read of stored subtrees.
     const rootSubtrees = rootPlan(size).subtrees;
     const proofPlan = last && last.size > 0 ? consistencyPlan(last.size, size) : undefined;
-    const hashes = await readSubtrees(db, [...rootSubtrees, ...(proofPlan?.subtrees ?? [])]);
+    const hashes = await storedTree(db).read([...rootSubtrees, ...(proofPlan?.subtrees ?? [])]);
     const root = assemble(rootPlan(size), hashes.slice(0, rootSubtrees.length))[0] ?? EMPTY_ROOT;
     if (last && proofPlan) {
       const proof = assemble(proofPlan, hashes.slice(rootSubtrees.length));
@@ -201,22 +204,22 @@ export class TreeHeads {
       throw errors.badRequest(`second is beyond the latest signed tree head (size ${signed})`, 'invalid-parameter', 'second');
     if (first === 0 || first === second) return { first, second, proof: [] };
     const plan = consistencyPlan(first, second);
-    const proof = assemble(plan, await readSubtrees(this.d.db, plan.subtrees));
+    const proof = assemble(plan, await storedTree(this.d.db).read(plan.subtrees));
     return { first, second, proof: proof.map(b64) };
   }
 
   /**
    * The inclusion proof of an AuditEvent's leaf in the tree of `size` leaves (default: the
-   * latest head's). `clientId`: only an event that client caused (the AuditEvent API's rule);
-   * undefined: any (the authority). An event the caller may not read answers as one that does
+   * latest head's). `reach`: the events the caller may read (the AuditEvent API's rule;
+   * undefined: any, the authority). An event the caller may not read answers as one that does
    * not exist.
    */
   async inclusion(
     event: number,
-    clientId: string | undefined,
+    reach: AuditReach | undefined,
     size?: number,
   ): Promise<{ index: number; size: number; leafHash: string; entry: string; proof: string[] }> {
-    const [leaf, signed] = await Promise.all([eventLeaf(this.d.db, event, clientId), this.signedSize()]);
+    const [leaf, signed] = await Promise.all([eventLeaf(this.d.db, event, reach), this.signedSize()]);
     if (leaf.state !== 'logged') {
       if (leaf.state === 'pending')
         throw errors.conflict(
@@ -237,12 +240,26 @@ export class TreeHeads {
       throw errors.conflict('The AuditEvent is not under a signed tree head yet; try again in a few seconds', 'business-rule');
     }
     const plan = inclusionPlan(leaf.index, n);
-    const proof = assemble(plan, await readSubtrees(this.d.db, plan.subtrees));
-    return { index: leaf.index, size: n, leafHash: b64(leaf.hash), entry: leaf.entry, proof: proof.map(b64) };
+    const proof = assemble(plan, await storedTree(this.d.db).read(plan.subtrees));
+    return { index: leaf.index, size: n, leafHash: b64(leaf.hash), entry: entryText(leaf), proof: proof.map(b64) };
   }
 
   /** The root of the stored tree of `size` leaves (for tests and checks; one read). */
   rootAt(size: number): Promise<Hash> {
-    return rootAt(size, { read: (t) => readSubtrees(this.d.db, t) });
+    return rootAt(size, storedTree(this.d.db));
   }
+}
+
+/**
+ * A leaf's entry, rebuilt from its event row, its person and seq and the leaf hash before it in the
+ * person's chain (leaves keep no copy of the text). What does not hash to the stored leaf is never
+ * served: the stored log was changed, and `medid log verify` says where.
+ */
+function entryText(leaf: Extract<EventLeaf, { state: 'logged' }>): string {
+  const prev = leaf.pseq === 1 ? FIRST_PREV : leaf.prev?.toString('hex');
+  const link = leaf.person !== null && leaf.pseq !== null && prev !== undefined ? { person: leaf.person, seq: leaf.pseq, prev } : null;
+  const text = leaf.event.nonce ? entryFormOf(leaf.event, link, leaf.event.nonce).text : undefined;
+  if (text === undefined || (leaf.person !== null && link === null) || !textLeafHash(text).equals(leaf.hash))
+    throw new Error(`access log: leaf ${leaf.index} is not the hash of the entry its event gives; the stored log was changed`);
+  return text;
 }

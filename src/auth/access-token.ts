@@ -43,6 +43,8 @@ interface MedidClaims extends JWTPayload {
   org_code?: string;
   /** The purpose of use the token was issued for (medid's extension; SMART has no claim for it yet). */
   purpose_of_use?: string;
+  /** SMART launch context: the Patient a person's token is for. */
+  patient?: string;
 }
 
 export class TokenError extends Error {
@@ -89,6 +91,7 @@ export class AccessTokens {
     scope: string,
     ttl = ACCESS_TOKEN_TTL_S,
     purposeOfUse = this.defaultPurpose(org),
+    patient?: string,
   ): Promise<IssuedToken> {
     if (ttl > this.maxLifetimeS) throw new RangeError(`an access token lives at most ${this.maxLifetimeS} seconds`);
     const key = this.o.keys.active;
@@ -96,6 +99,7 @@ export class AccessTokens {
     const iat = this.nowS();
     const claims: MedidClaims = { client_id: clientId, scope, purpose_of_use: purposeOfUse };
     if (clientName) claims.client_name = clientName;
+    if (patient !== undefined) claims.patient = patient;
     if (org) {
       claims.org_kind = org.kind;
       claims.org_code = org.code;
@@ -159,6 +163,8 @@ export class AccessTokens {
       tokenId: payload.jti as string,
       expiresAt: payload.exp as number,
     };
+    // A person's token never also acts for an organization.
+    if (typeof payload.patient === 'string' && !org) principal.person = payload.patient;
     this.remember(token, principal);
     return principal;
   }

@@ -42,26 +42,22 @@ export async function exportCommand(args: string[]): Promise<number> {
     const release = async (): Promise<void> => {
       if (ids.length === 0) return;
       const recorded = new Date();
-      // Queued for the access log, then given their leaves, before the chunk is written.
-      await insertAuditEvents(
-        db,
-        ids.map((patientId) =>
-          auditRow({
-            action: 'E',
-            subtype: '$export',
-            outcome: 0,
-            principal,
-            purposeOfUse: 'HOPERAT',
-            requestId: `export-${process.pid}`,
-            remoteAddress: undefined,
-            patientId,
-            query: `insurer=${insurer}`,
-            recorded,
-          }),
-        ),
-        [],
-        accessLog ? 'pending' : undefined,
+      // Queued for the access log (each with its entry's nonce), then given their leaves, before the chunk is written.
+      const rows = ids.map((patientId) =>
+        auditRow({
+          action: 'E',
+          subtype: '$export',
+          outcome: 0,
+          principal,
+          purposeOfUse: 'HOPERAT',
+          requestId: `export-${process.pid}`,
+          remoteAddress: undefined,
+          patientId,
+          query: `insurer=${insurer}`,
+          recorded,
+        }),
       );
+      await insertAuditEvents(db, accessLog ? accessLog.stamped(rows) : rows, [], accessLog ? 'pending' : undefined);
       await accessLog?.drain();
       out.write(`${buf.join('\n')}\n`);
       n += ids.length;

@@ -7,7 +7,7 @@
  * every record is decided by its numbers, so one already loaded is `unchanged`.
  */
 import fs from 'node:fs';
-import type { Parameters, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Parameters, Resource } from '@medplum/fhirtypes';
 import { isOutcomeError } from '../core/outcome.ts';
 import { createApp } from '../app.ts';
 import { loadServerKeys } from '../auth/keys.ts';
@@ -36,6 +36,8 @@ type Sink = {
   send(batch: RecordResult[]): Promise<RegistrationResult[]>;
   /** Upserts a directory or coverage resource (by identifier, else by id). */
   put(resource: Resource): Promise<'created' | 'updated' | 'unchanged'>;
+  /** The ids of the Patients a search (`identifier=system|value`) finds (at most two: enough to tell one from many). */
+  patients(criteria: string): Promise<string[]>;
   close(written: number): Promise<void>;
   /** Told the running count of records written, after each batch. */
   wrote?(written: number): void;
@@ -46,6 +48,23 @@ type Sink = {
 function criteriaOf(r: Resource): string | undefined {
   const id = (r as { identifier?: { system?: string; value?: string }[] }).identifier?.find((i) => i.system && i.value);
   return id ? new URLSearchParams({ identifier: `${id.system ?? ''}|${id.value ?? ''}` }).toString() : undefined;
+}
+
+/**
+ * A Coverage line may name its beneficiary by an identifier of the person (the insured or
+ * public-payer member id the file's registrations carry: `beneficiary.identifier`), since an
+ * insurer's file cannot know medid's Patient ids; it is resolved to the one registry Patient
+ * holding it before the write. Eligibility finds a coverage by its beneficiary's reference.
+ */
+async function withBeneficiary(resource: Resource, sink: Pick<Sink, 'patients'>): Promise<Resource> {
+  if (resource.resourceType !== 'Coverage') return resource;
+  const b = resource.beneficiary as { reference?: string; identifier?: { system?: string; value?: string } } | undefined;
+  if (b?.reference || !b?.identifier?.system || !b.identifier.value) return resource;
+  const found = await sink.patients(new URLSearchParams({ identifier: `${b.identifier.system}|${b.identifier.value}` }).toString());
+  // The value stays out of the message: it goes to the error report (and may be shown anywhere).
+  if (found.length !== 1)
+    throw new Error(`Coverage.beneficiary.identifier names ${found.length === 0 ? 'no registered person' : 'several persons'}`);
+  return { ...resource, beneficiary: { reference: `Patient/${found[0] ?? ''}`, identifier: b.identifier } };
 }
 
 /** Over HTTP: Patient/$register, a batch per call. */
@@ -101,6 +120,13 @@ function apiSink(server: string, token: string): Sink {
       });
       if (!res.ok) throw new Error(`${resource.resourceType}: server answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
       return res.status === 201 ? 'created' : 'updated';
+    },
+    async patients(criteria) {
+      const res = await fetch(`${server.replace(/\/+$/, '')}/Patient?${criteria}&_elements=id&_count=2`, {
+        headers: { authorization: `Bearer ${token}`, accept: 'application/fhir+json' },
+      });
+      if (!res.ok) throw new Error(`Patient search: server answered ${res.status} (the token needs system/Patient.rs)`);
+      return ((JSON.parse(await res.text()) as Bundle).entry ?? []).flatMap((e) => (e.resource?.id ? [e.resource.id] : []));
     },
     close: () => Promise.resolve(),
   };
@@ -169,6 +195,11 @@ async function directSink(concurrency: number): Promise<Sink & { rules: Identifi
           return r.created ? 'created' : r.stored.versionId === before ? 'unchanged' : 'updated';
         },
       ),
+    patients: (criteria) =>
+      runWithRequestContext(
+        { requestId: `import-${process.pid}`, principal, purposeOfUse: 'HOPERAT', remoteAddress: undefined },
+        async () => (await app.context.uow.resources.findMatches('Patient', criteria)).map((r) => r.id),
+      ),
     parallel: db.driver === 'pg',
     // Audit records are committed before record() resolves: nothing is left to flush. After a
     // large load the planner's statistics are refreshed, so the server plans for the new size.
@@ -233,10 +264,12 @@ export async function importCommand(args: string[]): Promise<number> {
   try {
     for await (const src of readSource(file, format)) {
       if ('resource' in src) {
-        // Directory and coverage lines: written one by one, in file order (an Endpoint after its Organization).
+        // Directory and coverage lines: written one by one, in file order (an Endpoint after its
+        // Organization), after every registration before them (a Coverage after its person).
+        await flush();
         await Promise.all(inFlight);
         try {
-          counts[await sink.put(src.resource)]++;
+          counts[await sink.put(await withBeneficiary(src.resource, sink))]++;
         } catch (e) {
           note(src.line, {
             record: `${src.resource.resourceType}/${src.resource.id ?? ''}`,

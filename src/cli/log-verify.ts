@@ -69,7 +69,7 @@ export function formatReport(r: LogVerifyReport): string {
   lines.push(`access log: ${plural(r.size, 'leaf', 'leaves')}, root ${r.root ?? '(not computed: leaves are missing)'}`);
   if (r.rootBase64) lines.push(`  root (base64, as checkpoints write it): ${r.rootBase64}`);
   lines.push(
-    `  leaves   ${r.leaves.checked} hashes recomputed from their entries, ${r.leaves.badHashes} wrong${
+    `  leaves   ${r.leaves.checked} read, ${r.leaves.badHashes} hashes changed${
       r.counts['leaf-gap'] ? '; indices have gaps' : r.size > 0 ? `; indices 0–${r.size - 1}, no gap` : ''
     }`,
   );
@@ -86,7 +86,7 @@ export function formatReport(r: LogVerifyReport): string {
   );
   for (const c of r.checkpoints) lines.push(`  checkpoint of size ${c.size} given: ${c.ok ? 'the log extends it' : 'NOT borne out'}`);
   lines.push(
-    `  events   ${plural(r.events.checked, 'entry', 'entries')} rebuilt from their events; ${r.events.unlogged} unlogged; ${r.events.pending} waiting in audit.log_pending${
+    `  events   ${plural(r.events.checked, 'entry', 'entries')} rebuilt from their events and hashed again; ${r.events.unlogged} unlogged; ${r.events.pending} waiting in audit.log_pending${
       r.personsFromPatients ? "; persons checked against their events' Patient" : ''
     }`,
   );

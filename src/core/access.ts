@@ -17,13 +17,15 @@ export type Relationship =
    * everyone, unless the person's Consents deny the organization or opt out of the system: a
    * utilizing database, which sees persons only pseudonymized (pseudonym/), never identified
    */
-  | 'research';
+  | 'research'
+  /** the person themselves (a person's own sign-in): their own rows only, whatever their Consents say of others */
+  | 'self';
 
 export interface PersonReach {
   /** The organization as consent rules and grants name it: `kind:code`. */
   actor: string;
   relationship: Relationship;
-  /** The organization's code (医療機関コード, insurer number, network code). */
+  /** The organization's code (医療機関コード, insurer number, network code); for `self`, the person's Patient id. */
   code: string;
   /** The first day a confirmation or a membership end still counts (YYYY-MM-DD). */
   since: string;
@@ -50,3 +52,13 @@ export type RowAccess =
     };
 
 export const ALL_ROWS: RowAccess = { kind: 'all' };
+
+/**
+ * Which audit events a caller reads (the AuditEvent API and the access log's inclusion proofs):
+ * undefined — all (the authority); `clientId` — those its own client caused; `patientId` —
+ * those about that person (a person signed in). An event outside reach answers as unknown.
+ */
+export interface AuditReach {
+  clientId?: string;
+  patientId?: string;
+}

@@ -34,4 +34,6 @@ export interface LoginAttempt {
   requestId: string;
   remoteAddress: string | undefined;
   at: Date;
+  /** The person a sign-in concerns (person sign-in: recorded in their own history). */
+  patientId?: string;
 }

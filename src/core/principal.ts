@@ -45,4 +45,13 @@ export interface Principal {
   tokenId: string;
   /** Expiry, epoch seconds. */
   expiresAt: number;
+  /**
+   * A person signed in (SMART standalone patient launch): the registry Patient id the token was
+   * issued for. Such a principal has no organization; the access policy's `person` rule reaches
+   * this one person only.
+   */
+  person?: string;
 }
+
+/** Who the access policy speaks of: an organization kind, or the person themselves. */
+export type CallerKind = OrgKind | 'person';

@@ -27,6 +27,10 @@ export const SYSTEMS = {
   /** OQS eligibility validity codes 1–5. */
   qualificationValidity: `${MEDID_CANONICAL}/CodeSystem/qualification-validity`,
   coverageLossReason: `${MEDID_CANONICAL}/CodeSystem/coverage-loss-reason`,
+  /** 証区分: the class of card a coverage is confirmed by (一般, 短期, 資格証明書, 公費受給者証…). */
+  cardClass: `${MEDID_CANONICAL}/CodeSystem/card-class`,
+  /** Coverage.class.type codes medid reads (R4's CoverageClassCodes has none for the card class). */
+  coverageClassType: `${MEDID_CANONICAL}/CodeSystem/coverage-class-type`,
   /** Work items of the registry: registration-review, registry-mismatch. */
   registryTask: `${MEDID_CANONICAL}/CodeSystem/registry-task`,
   /** The kind of insurer or payer behind a number (協会けんぽ, 組合健保, 国保…), as a utilizing database sees a Coverage. */
@@ -66,6 +70,11 @@ export const ID_SYSTEMS = {
   facilityPatientIdPrefix: `${OID}.3.51.`,
   /** Input only: never stored, logged or returned; kept as a keyed MAC. */
   myNumber: `${MEDID_CANONICAL}/sid/my-number`,
+  /**
+   * The serial number of a My Number card's 利用者証明用電子証明書 (JPKI user-authentication
+   * certificate), as the card reader presents it. Input only, like My Number: kept as a keyed MAC.
+   */
+  jpkiUserCertificate: `${MEDID_CANONICAL}/sid/jpki-user-certificate`,
   medicalId: `${MEDID_CANONICAL}/sid/medical-id`,
   // medid's own: clients and the organizations they act for
   clientId: `${MEDID_CANONICAL}/sid/client-id`,
@@ -106,6 +115,8 @@ export const EXTENSIONS = {
   smartOAuthUris: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
   matchExplanation: `${MEDID_CANONICAL}/StructureDefinition/match-explanation`,
   eligibilityValidity: `${MEDID_CANONICAL}/StructureDefinition/eligibility-validity`,
+  /** On an eligibility answer's insurance: the class of card the coverage is (証区分). */
+  cardClass: `${MEDID_CANONICAL}/StructureDefinition/card-class`,
   coverageLossReason: `${MEDID_CANONICAL}/StructureDefinition/coverage-loss-reason`,
   serviceUseVisits: `${MEDID_CANONICAL}/StructureDefinition/service-use-visits`,
   /** In a pseudonymized export's manifest: the small-cell guard's k and counts. */

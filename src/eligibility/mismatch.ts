@@ -1,10 +1,11 @@
 /**
  * Point-of-care confirmation (R5): the provider's medical ID or kana name for the person on the
  * card disagrees with the registry. The response says so; a Task (code `registry-mismatch`)
- * asks the insurer to check its record, and a Communication tells the person (the patient
- * portal shows it). One open Task per person, insurer and disagreement; a registration that
- * corrects the person's record closes the person's open mismatch Tasks (`closeFor`, subscribed
- * to the registry's "person corrected" announcement in app.ts).
+ * asks the card's payer (the insurer, or the public payer of a 公費 card) to check its record,
+ * and a Communication tells the person (the patient portal shows it). One open Task per person,
+ * payer and disagreement; a registration that corrects the person's record closes the person's
+ * open mismatch Tasks (`closeFor`, subscribed to the registry's "person corrected"
+ * announcement in app.ts).
  */
 import type { Communication, Patient, Task } from '@medplum/fhirtypes';
 import { ID_SYSTEMS, SYSTEMS } from '../core/systems.ts';
@@ -40,23 +41,29 @@ export class MismatchDesk {
     return out;
   }
 
-  /** Records a mismatch (Task + Communication, once per person, insurer and disagreement); returns notes for the response. */
+  /**
+   * Records a mismatch (Task + Communication, once per person, payer and disagreement); returns
+   * notes for the response. The payer is the card's: an insurer (保険者番号) or a public payer
+   * (公費負担者番号, a welfare office for 生活保護), who owns the Task either way.
+   */
   async check(
     uow: UnitOfWork,
     patientId: string,
     given: Patient,
-    insurer: string,
+    payer: { system: string; value: string },
     provider: string | undefined,
     now: string,
   ): Promise<string[]> {
     const registered = JSON.parse((await uow.resources.read('Patient', patientId)).content as string) as Patient;
     const what = this.disagreements(registered, given);
     if (what.length === 0) return [];
-    const key = `${patientId}|${insurer}|${what.join(',')}`;
+    const key = `${patientId}|${payer.value}|${what.join(',')}`;
     const open = (await uow.resources.byIdentifier('Task', ID_SYSTEMS.registryMismatch, [key]))
       .map((r) => JSON.parse(r.content) as Task)
       .filter((t) => t.status === 'requested');
-    const note = `the ${what.join(' and ')} given differ${what.length > 1 ? '' : 's'} from the registry: the insurer has been asked to check`;
+    const publicPayer = payer.system === ID_SYSTEMS.publicPayerNumber;
+    const who = publicPayer ? { en: 'the public payer', ja: '公費負担者（福祉事務所など）' } : { en: 'the insurer', ja: '保険者' };
+    const note = `the ${what.join(' and ')} given differ${what.length > 1 ? '' : 's'} from the registry: ${who.en} has been asked to check`;
     if (open.length > 0) return [note];
     await uow.resources.transaction(async (repo) => {
       const task: Task = {
@@ -73,7 +80,7 @@ export class MismatchDesk {
         description: `At an eligibility confirmation the ${what.join(' and ')} given for this person disagreed with the registry. Check the person's record and correct it if needed; a corrected registration closes this task.`,
         for: { reference: `Patient/${patientId}` },
         authoredOn: now,
-        owner: { identifier: { system: ID_SYSTEMS.insurerNumber, value: insurer } },
+        owner: { identifier: { system: payer.system, value: payer.value } },
         ...(provider ? { requester: { identifier: { system: ID_SYSTEMS.medicalInstitutionCode, value: provider } } } : {}),
       };
       const { stored } = await repo.create('Task', task);
@@ -86,7 +93,7 @@ export class MismatchDesk {
         sent: now,
         payload: [
           {
-            contentString: `医療機関での資格確認の際、あなたの${what.map((w) => (w === 'medical ID' ? '医療等ID' : 'カナ氏名')).join('と')}が登録内容と一致しませんでした。保険者に確認を依頼しました。 At a confirmation of your insurance, your ${what.join(' and ')} did not match the registry; your insurer has been asked to check.`,
+            contentString: `医療機関での資格確認の際、あなたの${what.map((w) => (w === 'medical ID' ? '医療等ID' : 'カナ氏名')).join('と')}が登録内容と一致しませんでした。${who.ja}に確認を依頼しました。 At a confirmation of your insurance, your ${what.join(' and ')} did not match the registry; ${publicPayer ? 'the public payer' : 'your insurer'} has been asked to check.`,
           },
         ],
       };

@@ -11,7 +11,10 @@ import { introspect } from '../auth/introspection.ts';
 import type { ServerKeys } from '../auth/keys.ts';
 import type { AuthEndpoints } from '../auth/smart-configuration.ts';
 import type { TokenEndpoint } from '../auth/token-endpoint.ts';
+import type { BrowserAnswer, PersonSignIn } from '../auth/person-sign-in.ts';
 import type { InFlight } from './in-flight.ts';
+import { RETRY_AFTER_SECONDS } from './errors.ts';
+import { isOutcomeError, statusOf } from '../core/outcome.ts';
 
 export interface AuthRouteDeps {
   inFlight: InFlight;
@@ -22,6 +25,18 @@ export interface AuthRouteDeps {
   token: TokenEndpoint;
   audience: string;
   smartConfiguration: Record<string, unknown>;
+  /** The person's sign-in (SMART standalone patient launch), when configured. */
+  personSignIn: PersonSignIn;
+}
+
+/** A browser step's answer: a redirect, or a short plain-text page (an error that cannot go back to the app). */
+function answerBrowser(res: Response, a: BrowserAnswer): void {
+  noStore(res);
+  if ('redirect' in a) {
+    res.redirect(302, a.redirect);
+    return;
+  }
+  res.status(a.status).type('text/plain; charset=utf-8').send(a.text);
 }
 
 function noStore(res: Response): void {
@@ -44,7 +59,21 @@ export function oauthRouter(d: AuthRouteDeps): Router {
   const wrap =
     (fn: (req: Request, res: Response) => Promise<void>) =>
     (req: Request, res: Response, next: NextFunction): void => {
-      d.inFlight.track(() => fn(req, res)).catch(next);
+      d.inFlight
+        .track(() => fn(req, res))
+        .catch((e: unknown) => {
+          // OAuth clients read RFC 6749 JSON, not an OperationOutcome: a database that cannot
+          // answer is `temporarily_unavailable`, with when to try again.
+          if (isOutcomeError(e) && statusOf(e.outcome) === 503 && !res.headersSent) {
+            noStore(res);
+            res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+            res
+              .status(503)
+              .json({ error: 'temporarily_unavailable', error_description: 'the server cannot answer just now; try again shortly' });
+            return;
+          }
+          next(e);
+        });
     };
   const r = express.Router();
   r.use(express.raw({ type: () => true, limit: '64kb' }));
@@ -57,10 +86,29 @@ export function oauthRouter(d: AuthRouteDeps): Router {
         res.status(400).json({ error: 'invalid_request', error_description: 'send an application/x-www-form-urlencoded body' });
         return;
       }
-      const out = await d.token.handle(form, { requestId: String(res.locals['requestId']), remoteAddress: req.socket.remoteAddress });
+      const meta = { requestId: String(res.locals['requestId']), remoteAddress: req.socket.remoteAddress };
+      // A person's app redeems its code here (public client + PKCE); machines use client_credentials.
+      const out =
+        form.get('grant_type') === 'authorization_code' && d.personSignIn.enabled
+          ? await d.personSignIn.redeem(form, meta)
+          : await d.token.handle(form, meta);
       res.status(out.status).json(out.body);
     }),
   );
+  // The person's sign-in: browser steps (query in, redirect or short page out).
+  const steps: readonly [string, 'authorize' | 'callback'][] = [
+    ['/authorize', 'authorize'],
+    ['/person/callback', 'callback'],
+  ];
+  for (const [path, step] of steps)
+    r.get(
+      path,
+      wrap(async (req, res) => {
+        const q = new URLSearchParams(req.url.split('?')[1] ?? '');
+        const meta = { requestId: String(res.locals['requestId']), remoteAddress: req.socket.remoteAddress };
+        answerBrowser(res, await d.personSignIn[step](q, meta));
+      }),
+    );
   r.post(
     '/introspect',
     wrap(async (req, res) => {

@@ -3,12 +3,13 @@
  * Coverage, Organization, a Reference's identifier, a contained resource or a Bundle entry…) whose system medid knows is rewritten to
  * its canonical system and value; JP Core Coverage extensions for 記号/番号/枝番 likewise.
  * Values that cannot be made valid are refused together, each issue naming its element as a
- * FHIRPath expression and the rule broken (422; nothing is written).
+ * FHIRPath expression and the rule broken (422; nothing is written). A My Number card's
+ * certificate serial is refused wherever it appears: it is input only.
  */
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { carryDecimals } from '../core/json.ts';
 import { errors, issue } from '../core/outcome.ts';
-import { EXTENSIONS, SYSTEMS } from '../core/systems.ts';
+import { EXTENSIONS, ID_SYSTEMS, SYSTEMS } from '../core/systems.ts';
 import { parseInsuredNumber, parseInsuredSubnumber, parseInsuredSymbol } from './insured-parts.ts';
 import type { ParseResult } from './kind.ts';
 import type { IdentifierCatalog } from './catalog.ts';
@@ -46,7 +47,16 @@ export function normalizeIdentifiers<T extends Resource>(
     let out: Obj = {};
     // Contained resources and Bundle entries are visited too: an identifier is checked wherever it is.
     for (const [k, v] of Object.entries(o)) out[k] = visit(v, `${path}.${k}`, k);
-    if (key === 'identifier' && typeof o['system'] === 'string' && typeof o['value'] === 'string' && catalog.checks(o['system'])) {
+    // A card certificate's serial is input only (jpki-user-certificate.ts): no resource keeps it.
+    if (key === 'identifier' && o['system'] === ID_SYSTEMS.jpkiUserCertificate) {
+      issues.push(
+        rejectIssue(
+          `${path}.system`,
+          'jpki-user-certificate.input-only',
+          "a My Number card's certificate serial is input only: it is kept as a keyed MAC (Patient/$register-card), never in a resource",
+        ),
+      );
+    } else if (key === 'identifier' && typeof o['system'] === 'string' && typeof o['value'] === 'string' && catalog.checks(o['system'])) {
       const r = catalog.parse(o['system'], o['value']);
       if (r.ok) out = { ...out, system: catalog.canonicalSystem(o['system']), value: r.value };
       else issues.push(rejectIssue(`${path}.value`, r.rule, r.message));

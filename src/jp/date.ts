@@ -60,3 +60,14 @@ export function parseJapaneseDate(raw: string): string | undefined {
 export function isCalendarDay(s: string): boolean {
   return ISO_DAY.test(s) && parseJapaneseDate(s) === s;
 }
+
+/** Japan Standard Time is UTC+9 all year (no daylight saving). */
+const JST_OFFSET_MS = 9 * 3_600_000;
+
+/**
+ * The calendar day in Japan at an instant: a child born at 08:00 on 1 April in Tokyo was born on
+ * 2026-04-01, though it is still 31 March in UTC.
+ */
+export function japanDay(at: Date): string {
+  return new Date(at.getTime() + JST_OFFSET_MS).toISOString().slice(0, 10);
+}

@@ -27,12 +27,22 @@ const isKana = (n: HumanName): boolean =>
 
 const isFormer = (n: HumanName): boolean => n.use === 'old' || n.use === 'maiden';
 
-/** Kana (SYL, or written only in kana) and kanji (IDE, or anything else not ABC) names of a Patient, current ones only. */
-export function namesOf(p: Patient): { kana?: NameParts; kanji?: NameParts } {
-  const names = (p.name ?? []).filter((n) => !isFormer(n));
+/**
+ * Kana (SYL, or written only in kana) and kanji (IDE, or anything else not ABC) names of a
+ * Patient, current ones only. A temporary name (`use: temp`: a newborn's provisional name, the
+ * parent's family name) counts only when there is no other; `provisional` says so.
+ */
+export function namesOf(p: Patient): { kana?: NameParts; kanji?: NameParts; provisional: boolean } {
+  const current = (p.name ?? []).filter((n) => !isFormer(n));
+  const real = current.filter((n) => n.use !== 'temp');
+  const names = real.length > 0 ? real : current;
   const kana = names.find(isKana);
   const kanji = names.find((n) => !isKana(n) && representationOf(n) !== 'ABC');
-  return { kana: kana ? parts(kana) : undefined, kanji: kanji ? parts(kanji) : undefined };
+  return {
+    kana: kana ? parts(kana) : undefined,
+    kanji: kanji ? parts(kanji) : undefined,
+    provisional: real.length === 0 && current.length > 0,
+  };
 }
 
 /**

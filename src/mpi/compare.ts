@@ -21,9 +21,10 @@ export type Field = (typeof FIELDS)[number];
 
 export const LEVELS = {
   // 'former': the name agrees with one the other side no longer uses (a maiden name, kept as `use: old`).
-  familyKana: ['exact', 'loose', 'similar', 'former', 'disagree'],
+  // 'provisional': it agrees with a newborn's provisional name (the parent's family name): weak evidence.
+  familyKana: ['exact', 'loose', 'similar', 'former', 'provisional', 'disagree'],
   givenKana: ['exact', 'loose', 'similar', 'disagree'],
-  familyKanji: ['exact', 'former', 'disagree'],
+  familyKanji: ['exact', 'former', 'provisional', 'disagree'],
   givenKanji: ['exact', 'disagree'],
   birthDate: ['exact', 'swapped', 'one-digit', 'disagree'],
   sex: ['agree', 'disagree'],
@@ -94,8 +95,22 @@ function agreesWithFormer(
   return (!!q && !!cf?.includes(q)) || (!!c && !!qf?.includes(c)) || (!!qf && !!cf && qf.some((n) => cf.includes(n)));
 }
 
+/**
+ * A family name against a newborn's provisional name (either side): the parent's family name
+ * is what the child will most likely carry, but it is not yet the child's — the blocks a
+ * newborn is found in hold its siblings and cousins under the same name. Agreement weighs
+ * little (level `provisional`); disagreement says nothing (a child may take the other parent's
+ * name), so it is `missing`.
+ */
+function provisional(level: string): 'provisional' | 'missing' {
+  return level === 'exact' || level === 'loose' ? 'provisional' : 'missing';
+}
+
+const eitherProvisional = (q: MatchFeatures, c: MatchFeatures): boolean => q.provisionalName === true || c.provisionalName === true;
+
 function familyKana(q: MatchFeatures, c: MatchFeatures): Level<'familyKana'> {
   const level = kana(q.familyKana, c.familyKana, q.familyKanaLoose, c.familyKanaLoose);
+  if (eitherProvisional(q, c)) return provisional(level);
   return (level === 'disagree' || level === 'similar') &&
     agreesWithFormer(q.familyKana, c.familyKana, q.formerFamilyKana, c.formerFamilyKana)
     ? 'former'
@@ -104,6 +119,7 @@ function familyKana(q: MatchFeatures, c: MatchFeatures): Level<'familyKana'> {
 
 function familyKanji(q: MatchFeatures, c: MatchFeatures): Level<'familyKanji'> {
   const level = eq(q.familyKanji, c.familyKanji, 'exact');
+  if (eitherProvisional(q, c)) return provisional(level);
   return level === 'disagree' && agreesWithFormer(q.familyKanji, c.familyKanji, q.formerFamilyKanji, c.formerFamilyKanji)
     ? 'former'
     : level;

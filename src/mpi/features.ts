@@ -19,7 +19,7 @@ import { postalKey } from '../jp/postal-code.ts';
 import { STORED_FEATURE_KEYS } from '../store/mpi.ts';
 
 /** The version of the stored match index (features and blocking keys). */
-export const MATCH_INDEX_VERSION = 2;
+export const MATCH_INDEX_VERSION = 3;
 
 export interface MatchFeatures {
   /** kanaKey of the family and given kana (long vowels, small kana, width folded). */
@@ -42,6 +42,11 @@ export interface MatchFeatures {
   /** kanaKey and kanjiKey of family names no longer used (`use: old` or `maiden`), distinct and not the current one. */
   formerFamilyKana?: string[];
   formerFamilyKanji?: string[];
+  /**
+   * The names are provisional (`use: temp` only: a newborn not yet named, filed under the parent's
+   * family name): the family name is weak evidence, level `provisional` (compare.ts).
+   */
+  provisionalName?: true;
 }
 
 /** Every feature has a stored key (the type check fails here when a new feature has none). */
@@ -62,7 +67,7 @@ function formerKeys(names: readonly string[], key: (s: string) => string, curren
 }
 
 export function featuresOf(p: Patient): MatchFeatures {
-  const { kana, kanji } = namesOf(p);
+  const { kana, kanji, provisional } = namesOf(p);
   const former = formerFamilyNamesOf(p);
   const addr = p.address?.find((a) => a.use !== 'old') ?? p.address?.[0];
   const addrText = addr ? (addr.text ?? [addr.state, addr.city, ...(addr.line ?? [])].filter(Boolean).join('')) : '';
@@ -82,6 +87,7 @@ export function featuresOf(p: Patient): MatchFeatures {
     postalCode: nonEmpty(addr?.postalCode && postalKey(addr.postalCode)),
     address: nonEmpty(addrText && addressKey(addrText)),
     phones: phones.length > 0 ? [...new Set(phones)] : undefined,
+    provisionalName: provisional ? true : undefined,
   };
   f.formerFamilyKana = formerKeys(former.kana, kanaKey, f.familyKana);
   f.formerFamilyKanji = formerKeys(former.kanji, kanjiKey, f.familyKanji);

@@ -32,9 +32,10 @@ export const DEFAULT_WEIGHTS: Weights = {
     // absorb typos) is strong evidence — it is what tells twins and siblings apart.
     // 'former': some of the family names that differ are a name the person had before
     // (marriage), which the registry knows when the change was registered.
-    familyKana: { exact: 0.81, loose: 0.03, similar: 0.03, former: 0.03, disagree: 0.1 },
+    // 'provisional': a newborn's provisional (parent's) family name agreeing — weak by design, see u.
+    familyKana: { exact: 0.81, loose: 0.03, similar: 0.03, former: 0.03, provisional: 0.8, disagree: 0.1 },
     givenKana: { exact: 0.93, loose: 0.035, similar: 0.033, disagree: 0.002 },
-    familyKanji: { exact: 0.78, former: 0.05, disagree: 0.17 },
+    familyKanji: { exact: 0.78, former: 0.05, provisional: 0.8, disagree: 0.17 },
     givenKanji: { exact: 0.99, disagree: 0.01 },
     birthDate: { exact: 0.95, swapped: 0.015, 'one-digit': 0.025, disagree: 0.01 },
     sex: { agree: 0.99, disagree: 0.01 },
@@ -44,9 +45,12 @@ export const DEFAULT_WEIGHTS: Weights = {
   },
   u: {
     // Another person's former family name agreeing: the name's share times the few who changed theirs.
-    familyKana: { exact: 0.003, loose: 0.002, similar: 0.02, former: 0.0003, disagree: 0.9747 },
+    // A provisional name agrees with every newborn of the family in its block (siblings,
+    // cousins, twins): u is the chance that another blocked newborn shares the family name, so
+    // the agreement weighs 2 bits and never carries a candidate to probable with a birth date alone.
+    familyKana: { exact: 0.003, loose: 0.002, similar: 0.02, former: 0.0003, provisional: 0.2, disagree: 0.9747 },
     givenKana: { exact: 0.003, loose: 0.002, similar: 0.03, disagree: 0.965 },
-    familyKanji: { exact: 0.003, former: 0.0003, disagree: 0.9967 },
+    familyKanji: { exact: 0.003, former: 0.0003, provisional: 0.2, disagree: 0.9967 },
     givenKanji: { exact: 0.002, disagree: 0.998 },
     birthDate: { exact: 0.00003, swapped: 0.00003, 'one-digit': 0.0008, disagree: 0.999 },
     sex: { agree: 0.5, disagree: 0.5 },
@@ -81,9 +85,10 @@ export interface FieldWeight {
 /**
  * Levels whose weights are always the defaults: a former family name agreeing is too rare among
  * blocked pairs for EM to see (an estimate would give it ~0 and make it weigh less than a
- * disagreement), and an older estimate does not have it.
+ * disagreement), and an older estimate does not have it; a provisional name's weight is a
+ * policy (weak evidence), not an estimate.
  */
-const DEFAULT_LEVELS = new Set<string>(['former']);
+const DEFAULT_LEVELS = new Set<string>(['former', 'provisional']);
 
 /**
  * About the share of adults who once had another family name (mostly women who married): a

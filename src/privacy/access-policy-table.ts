@@ -3,7 +3,7 @@
  * the IG's access-policy page are this text (a test compares the README with it), so the
  * documents cannot drift from the rules the server enforces.
  */
-import type { OrgKind } from '../core/principal.ts';
+import type { CallerKind } from '../core/principal.ts';
 import { ACCESS_POLICY, DIRECTORY_TYPES } from './access-policy.ts';
 import type { Reach, TypeClass, TypeRule } from './access-policy.ts';
 
@@ -19,10 +19,11 @@ const RELATIONSHIP: Record<string, string> = {
   care: 'a valid eligibility confirmation by it within `MEDID_CARE_RELATIONSHIP_DAYS` (90), a permit Consent naming it, or its break-the-glass grant',
   membership: 'an insured or public-payer member id under its number, current or ended within `MEDID_MEMBERSHIP_RETENTION_DAYS` (365)',
   consent: 'a permit Consent naming it',
+  self: 'the one person the token was issued for (SMART standalone patient launch through the person identity provider): their own records and the AuditEvents about them, whatever their Consents say of others; writes only their own Consents',
 };
 
 const cell = (r: TypeRule): string => `${r.read} / ${r.write}`;
-const KINDS = Object.keys(ACCESS_POLICY) as OrgKind[];
+const KINDS = Object.keys(ACCESS_POLICY) as CallerKind[];
 
 export function accessPolicyMarkdown(): string {
   const out: string[] = [];

@@ -13,7 +13,7 @@
 import type { PersonReach, Relationship, RowAccess } from '../core/access.ts';
 import { ALL_ROWS } from '../core/access.ts';
 import { errors } from '../core/outcome.ts';
-import type { OrgKind, Principal } from '../core/principal.ts';
+import type { CallerKind, Principal } from '../core/principal.ts';
 
 export type Reach = 'all' | 'related' | 'own' | 'none';
 
@@ -87,7 +87,7 @@ export const DIRECTORY_TYPES: readonly string[] = [
 
 const R = (read: Reach, write: Reach): TypeRule => ({ read, write });
 
-export const ACCESS_POLICY: Readonly<Record<OrgKind, KindPolicy>> = {
+export const ACCESS_POLICY: Readonly<Record<CallerKind, KindPolicy>> = {
   authority: {
     relationship: undefined,
     purposes: ['HOPERAT', 'HSYSADMIN', 'TREAT', 'HPAYMT', 'HRESCH', 'PUBHLTH', 'HLEGAL', 'PATRQT'],
@@ -97,6 +97,8 @@ export const ACCESS_POLICY: Readonly<Record<OrgKind, KindPolicy>> = {
     identify: 'all',
     operations: [
       '$register',
+      '$resolve',
+      '$register-card',
       '$change-medical-id',
       '$record-death',
       '$merge',
@@ -138,7 +140,8 @@ export const ACCESS_POLICY: Readonly<Record<OrgKind, KindPolicy>> = {
     },
     identify: 'related',
     // $submit: an insurer may confirm a card; the answer withholds the person (eligibility/).
-    operations: ['$register', '$export', '$match', '$ihe-pix', '$submit', '$validate'],
+    // $resolve: its own held registrations (registry/registrar.ts resolve).
+    operations: ['$register', '$resolve', '$export', '$match', '$ihe-pix', '$submit', '$validate'],
   },
   database: {
     // No identified data at all: persons only as the pseudonymized view shows them, in its own
@@ -163,6 +166,18 @@ export const ACCESS_POLICY: Readonly<Record<OrgKind, KindPolicy>> = {
     identify: 'related',
     // $feed-network-id: its own local ids, for its enrolled persons (privacy/network-ids.ts).
     operations: ['$match', '$ihe-pix', '$feed-network-id', '$validate'],
+  },
+  person: {
+    // A person signed in (SMART standalone patient launch, issue 17 item 5): their own records,
+    // who accessed them (AuditEvents about them), their notices; the only writes are their own
+    // Consents (deny or permit an organization, opt out, opt in to a network).
+    relationship: 'self',
+    purposes: ['PATRQT'],
+    breakTheGlass: false,
+    classes: { registry: R('related', 'none'), personal: R('related', 'none'), directory: R('all', 'none'), other: R('none', 'none') },
+    types: { Consent: R('related', 'related'), AuditEvent: R('related', 'none') },
+    identify: 'none',
+    operations: [],
   },
 };
 
@@ -190,7 +205,7 @@ export class AccessPolicy {
     return DIRECTORY_TYPES.includes(type) ? 'directory' : 'other';
   }
 
-  rule(kind: OrgKind, type: string): TypeRule {
+  rule(kind: CallerKind, type: string): TypeRule {
     const k = ACCESS_POLICY[kind];
     return k.types[type] ?? k.classes[this.classOf(type)];
   }
@@ -251,7 +266,7 @@ export class AccessPolicy {
     return {
       actor: actorOf(p),
       relationship,
-      code: p.org?.code ?? '',
+      code: relationship === 'self' ? (p.person ?? '') : (p.org?.code ?? ''),
       since: this.dayBefore(today, window),
       today,
       now: instant,
@@ -275,7 +290,7 @@ export class AccessPolicy {
   private readonly days = new Map<string, string>();
 
   /** The types a kind reaches whole and those it reaches by person, for `what` (computed once per kind). */
-  private typesFor(kind: OrgKind, what: 'read' | 'write' | 'identify'): { anyTypes: readonly string[]; personTypes: readonly string[] } {
+  private typesFor(kind: CallerKind, what: 'read' | 'write' | 'identify'): { anyTypes: readonly string[]; personTypes: readonly string[] } {
     const key = `${kind}/${what}`;
     const hit = this.types.get(key);
     if (hit) return hit;
@@ -297,9 +312,9 @@ export class AccessPolicy {
   private readonly types = new Map<string, { anyTypes: readonly string[]; personTypes: readonly string[] }>();
 }
 
-/** A principal without an organization is treated as the most restricted kind. */
-export function kindOf(p: Principal): OrgKind {
-  return p.org?.kind ?? 'database';
+/** A person's principal is `person`; one without an organization is treated as the most restricted kind. */
+export function kindOf(p: Principal): CallerKind {
+  return p.person !== undefined ? 'person' : (p.org?.kind ?? 'database');
 }
 
 /** How consent rules and grants name an organization. */

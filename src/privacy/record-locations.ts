@@ -23,10 +23,15 @@ export interface RecordLocations {
 
 const codeOf = (o: Organization): string | undefined => o.identifier?.find((i) => i.system === ID_SYSTEMS.medicalInstitutionCode)?.value;
 
-/** Where the person's records are, on `day`, as their Consents allow. */
-export async function recordLocationsOf(uow: UnitOfWork, patientId: string, day: string): Promise<RecordLocations> {
+/**
+ * Where the person's records are, on `day`, as their Consents allow — or, asked by the person
+ * themselves (`forThePerson`), all of it: their Consents bind others, not what they see of their own.
+ */
+export async function recordLocationsOf(uow: UnitOfWork, patientId: string, day: string, forThePerson = false): Promise<RecordLocations> {
   const repo = uow.resources;
-  const consent = decideConsent(await consentsOf(repo, patientId), { policy: POLICIES.recordLocation, day });
+  const consent = forThePerson
+    ? decideConsent([], { policy: POLICIES.recordLocation, day })
+    : decideConsent(await consentsOf(repo, patientId), { policy: POLICIES.recordLocation, day });
   const uses = consent.denyAll ? [] : await serviceUseOf(uow.db, patientId);
   const orgs = (
     await repo.byIdentifier(

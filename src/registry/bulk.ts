@@ -26,15 +26,21 @@ export interface KeyedRecord {
   mac: Buffer | undefined;
   identifiers: PersonIdentifierRow[];
   demoKey: string;
+  /** The family-name key a named record also looks under (a newborn's provisional name: patient.ts familyKeyOf). */
+  familyKey: string | undefined;
 }
 
-export function lockKeysOf(k: Pick<KeyedRecord, 'mac' | 'identifiers' | 'demoKey'>): string[] {
+export function lockKeysOf(k: Pick<KeyedRecord, 'mac' | 'identifiers' | 'demoKey' | 'familyKey'>): string[] {
   return [
     ...(k.mac ? [`reg:mn:${k.mac.toString('hex')}`] : []),
     ...k.identifiers.map((i) => `reg:id:${i.system}|${i.value}`),
     `reg:demo:${k.demoKey}`,
+    ...(k.familyKey ? [`reg:demo:${k.familyKey}`] : []),
   ];
 }
+
+/** The demographic keys a record's namesakes are found under: its own, and its family-name key. */
+export const demoKeysOf = (k: Pick<KeyedRecord, 'demoKey' | 'familyKey'>): string[] => [k.demoKey, ...(k.familyKey ? [k.familyKey] : [])];
 
 /** Records whose keys an earlier record of the same batch already uses. */
 function sharingEarlierKeys(recs: readonly KeyedRecord[]): Set<number> {

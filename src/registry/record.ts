@@ -9,7 +9,7 @@ import { parseMyNumber } from '../identifiers/my-number.ts';
 import type { IdentifierRules } from '../identifiers/kind.ts';
 import { parsePublicPayerMemberId } from '../identifiers/public-payer-member-id.ts';
 import { nfkc } from '../jp/characters.ts';
-import { parseJapaneseDate } from '../jp/date.ts';
+import { japanDay, parseJapaneseDate } from '../jp/date.ts';
 import { isKatakanaName, registeredKana } from '../jp/kana.ts';
 import { readPhone } from '../jp/phone.ts';
 import { readPostalCode } from '../jp/postal-code.ts';
@@ -30,6 +30,14 @@ export interface RegistrationRecord {
   /** Full-width katakana. */
   familyKana: string;
   givenKana: string | undefined;
+  /**
+   * A newborn not yet named (R17: an ID from birth): the family name is provisional (the parent's,
+   * as the insurer knows it) and there is no given name. Stored as `use: temp` names; a later
+   * registration with the real name completes them under the same medical ID. Weak evidence.
+   */
+  provisional: boolean;
+  /** Order within a multiple birth (twins: 1, 2): tells apart newborns filed under one provisional name. */
+  birthOrder: number | undefined;
   birthDate: string;
   gender: Sex;
   postalCode: string | undefined;
@@ -76,6 +84,8 @@ export const FLAT_FIELDS = [
   'given_kanji',
   'family_kana',
   'given_kana',
+  'provisional_name',
+  'birth_order',
   'birth_date',
   'sex',
   'postal_code',
@@ -109,6 +119,8 @@ export interface FieldPaths {
   myNumber: string;
   familyKana: string;
   givenKana: string;
+  provisional: string;
+  birthOrder: string;
   birthDate: string;
   gender: string;
   postalCode: string;
@@ -127,6 +139,9 @@ export interface RawRecord {
   givenKanji: string | undefined;
   familyKana: string | undefined;
   givenKana: string | undefined;
+  /** Whether the names are provisional (see RegistrationRecord.provisional); the flat form's cell is read by the caller. */
+  provisional: boolean;
+  birthOrder: string | number | undefined;
   birthDate: string | undefined;
   gender: string | undefined;
   postalCode: string | undefined;
@@ -136,8 +151,20 @@ export interface RawRecord {
   validTo: string | undefined;
 }
 
-/** Normalizes and validates a raw record; every problem is reported, not only the first. */
-export function normalizeRecord(raw: RawRecord, paths: FieldPaths, rules: IdentifierRules): RecordResult {
+/** No birth date before this day is believed: a typo (1890 for 1980) or an era read wrongly, not a living person. */
+export const EARLIEST_BIRTH_DATE = '1900-01-01';
+/** A provisional name is for a newborn: the insurer registers the real name once the child is named (within days). */
+export const PROVISIONAL_NAME_MAX_DAYS = 365;
+/** The largest birth order accepted within a multiple birth. */
+const MAX_BIRTH_ORDER = 9;
+
+const daysBetween = (from: string, to: string): number => (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000;
+
+/**
+ * Normalizes and validates a raw record; every problem is reported, not only the first.
+ * `today` (YYYY-MM-DD, Japan's day: jp/date.ts japanDay) bounds the birth date.
+ */
+export function normalizeRecord(raw: RawRecord, paths: FieldPaths, rules: IdentifierRules, today: string): RecordResult {
   const issues: RecordIssue[] = [];
   const bad = (expression: string, rule: string, text: string): undefined => {
     issues.push({ expression, rule, text });
@@ -162,11 +189,28 @@ export function normalizeRecord(raw: RawRecord, paths: FieldPaths, rules: Identi
     myNumber = p.ok ? p.value : bad(paths.myNumber, p.rule, p.message);
   }
   const familyKana = raw.familyKana === undefined ? undefined : registeredKana(raw.familyKana);
-  if (familyKana === undefined || familyKana === '') bad(paths.familyKana, 'record.kana-required', 'the family name in kana is required');
+  if (familyKana === undefined || familyKana === '')
+    bad(
+      paths.familyKana,
+      'record.kana-required',
+      raw.provisional
+        ? "the family name in kana is required: a newborn's provisional name is its parent's family name"
+        : 'the family name in kana is required (a newborn not yet named: its provisional name, the family name without a given name)',
+    );
   else if (!isKatakanaName(familyKana)) bad(paths.familyKana, 'record.kana', 'family name kana must be katakana or hiragana');
   const givenKana = raw.givenKana === undefined ? undefined : registeredKana(raw.givenKana) || undefined;
   if (givenKana !== undefined && !isKatakanaName(givenKana))
     bad(paths.givenKana, 'record.kana', 'given name kana must be katakana or hiragana');
+  // A provisional name with a given name would be a real name filed as weak evidence.
+  if (raw.provisional && (givenKana !== undefined || (raw.givenKanji ?? '').trim() !== ''))
+    bad(
+      paths.givenKana,
+      'record.provisional-given',
+      'a provisional name has no given name: register the real name (not provisional) once the child is named',
+    );
+  const birthOrder = readBirthOrder(raw.birthOrder);
+  if (birthOrder === null)
+    bad(paths.birthOrder, 'record.birth-order', `the birth order within a multiple birth is a whole number from 1 to ${MAX_BIRTH_ORDER}`);
   const birthDate =
     raw.birthDate === undefined
       ? bad(paths.birthDate, 'record.birth-date-required', 'the birth date is required')
@@ -176,6 +220,17 @@ export function normalizeRecord(raw: RawRecord, paths: FieldPaths, rules: Identi
       paths.birthDate,
       'record.birth-date',
       `birth date is not a date (YYYY-MM-DD, or a Japanese era date such as 昭和55年4月1日 or S55.4.1)`,
+    );
+  // The date is not echoed: it is the person's.
+  if (birthDate !== undefined && birthDate > today)
+    bad(paths.birthDate, 'record.birth-date-future', "the birth date is after today (Japan's date)");
+  if (birthDate !== undefined && birthDate < EARLIEST_BIRTH_DATE)
+    bad(paths.birthDate, 'record.birth-date-too-early', `the birth date is before ${EARLIEST_BIRTH_DATE}`);
+  if (raw.provisional && birthDate !== undefined && birthDate <= today && daysBetween(birthDate, today) > PROVISIONAL_NAME_MAX_DAYS)
+    bad(
+      paths.provisional,
+      'record.provisional-age',
+      `a provisional name is for a newborn (born within ${PROVISIONAL_NAME_MAX_DAYS} days): register the real name`,
     );
   const gender = raw.gender === undefined ? bad(paths.gender, 'record.sex-required', 'the sex is required') : readSex(raw.gender);
   if (raw.gender !== undefined && gender === undefined)
@@ -208,6 +263,8 @@ export function normalizeRecord(raw: RawRecord, paths: FieldPaths, rules: Identi
       givenKanji: raw.givenKanji,
       familyKana: familyKana as string,
       givenKana,
+      provisional: raw.provisional,
+      birthOrder: birthOrder ?? undefined,
       birthDate: birthDate as string,
       gender: gender as Sex,
       postalCode,
@@ -219,12 +276,30 @@ export function normalizeRecord(raw: RawRecord, paths: FieldPaths, rules: Identi
   };
 }
 
+/** A birth order as given (a number, or digits in a cell): undefined when absent, null when not 1–MAX_BIRTH_ORDER. */
+function readBirthOrder(v: string | number | undefined): number | undefined | null {
+  if (v === undefined) return undefined;
+  const n = typeof v === 'number' ? v : /^\d{1,2}$/.test(v) ? Number(v) : NaN;
+  return Number.isInteger(n) && n >= 1 && n <= MAX_BIRTH_ORDER ? n : null;
+}
+
+/** The flat form's provisional_name cell: yes (1, true, yes, y, 仮) or no (0, false, no, n, empty); null otherwise. */
+function readFlag(v: string | undefined): boolean | null {
+  if (v === undefined) return false;
+  const t = v.toLowerCase();
+  if (['1', 'true', 'yes', 'y', '仮'].includes(t)) return true;
+  if (['0', 'false', 'no', 'n'].includes(t)) return false;
+  return null;
+}
+
 const FLAT_PATHS: FieldPaths = {
   insuredMemberId: 'insurer_number',
   publicPayerMemberId: 'public_payer_number',
   myNumber: 'my_number',
   familyKana: 'family_kana',
   givenKana: 'given_kana',
+  provisional: 'provisional_name',
+  birthOrder: 'birth_order',
   birthDate: 'birth_date',
   gender: 'sex',
   postalCode: 'postal_code',
@@ -233,11 +308,18 @@ const FLAT_PATHS: FieldPaths = {
   validTo: 'valid_to',
 };
 
-/** A CSV row or NDJSON object (`FLAT_FIELDS`) as a record. */
-export function recordFromFlat(f: FlatRecord, rules: IdentifierRules): RecordResult {
+/** A CSV row or NDJSON object (`FLAT_FIELDS`) as a record; `today` (Japan's day) bounds the birth date. */
+export function recordFromFlat(f: FlatRecord, rules: IdentifierRules, today = japanDay(new Date())): RecordResult {
   const insurer = clean(f.insurer_number);
   const payer = clean(f.public_payer_number);
   const issues: RecordIssue[] = [];
+  const provisional = readFlag(clean(f.provisional_name));
+  if (provisional === null)
+    issues.push({
+      expression: 'provisional_name',
+      rule: 'record.provisional-name',
+      text: 'provisional_name is 1 (a newborn not yet named: family name only) or 0',
+    });
   if (insurer !== undefined && clean(f.number) === undefined)
     issues.push({ expression: 'number', rule: 'record.number-required', text: 'an insurer number needs the 番号 (number)' });
   if (payer !== undefined && clean(f.recipient_number) === undefined)
@@ -259,6 +341,8 @@ export function recordFromFlat(f: FlatRecord, rules: IdentifierRules): RecordRes
       givenKanji: text(f.given_kanji),
       familyKana: clean(f.family_kana),
       givenKana: clean(f.given_kana),
+      provisional: provisional === true,
+      birthOrder: clean(f.birth_order),
       birthDate: clean(f.birth_date),
       gender: clean(f.sex),
       postalCode: clean(f.postal_code),
@@ -269,6 +353,7 @@ export function recordFromFlat(f: FlatRecord, rules: IdentifierRules): RecordRes
     },
     FLAT_PATHS,
     rules,
+    today,
   );
   if (issues.length === 0) return r;
   return { ok: false, record: clean(f.record), issues: [...issues, ...(r.ok ? [] : r.issues)] };

@@ -16,19 +16,29 @@ import type { Clock } from '../core/clock.ts';
 import { Topic } from '../core/events.ts';
 import { errors, isOutcomeError, isUnavailable } from '../core/outcome.ts';
 import type { Organization } from '../core/principal.ts';
-import { ID_SYSTEMS, SYSTEMS } from '../core/systems.ts';
+import { SYSTEMS } from '../core/systems.ts';
 import { issueUnusedMedicalId } from '../identifiers/medical-id.ts';
 import type { UnitOfWork } from '../repo/unit-of-work.ts';
 import type { Db } from '../store/db.ts';
-import { bindMyNumber } from '../store/my-number.ts';
-import { bindIdentifiers, findCandidates, insertPerson, lockRegistrationKeys, updatePerson } from '../store/persons.ts';
-import type { PersonIdentifierRow, PersonRow } from '../store/persons.ts';
-import { insertReview, reviewByKey } from '../store/reviews.ts';
-import { createNewPersons, lockKeysOf } from './bulk.ts';
+import { bindMyNumber, hasMyNumber } from '../store/my-number.ts';
+import {
+  bindIdentifiers,
+  findCandidates,
+  insertPerson,
+  lockRegistrationKeys,
+  personByPatientId,
+  personHasPayer,
+  updatePerson,
+} from '../store/persons.ts';
+import type { PersonRow } from '../store/persons.ts';
+import { insertReview, lockReview, markReviewResolved, reviewByKey } from '../store/reviews.ts';
+import { createNewPersons, demoKeysOf, lockKeysOf } from './bulk.ts';
 import type { KeyedRecord } from './bulk.ts';
 import { activeMedicalId, identifyPerson, personIdentifiers } from './identify.ts';
-import { applyRecord, demographicKey, newPatient, patientFromRecord } from './patient.ts';
+import { applyRecord, demographicKey, familyKeyOf, hasProvisionalNameOnly, newPatient, withIdentifiers } from './patient.ts';
 import type { RecordResult, RegistrationRecord, RegistrationResult } from './record.ts';
+import { candidatesOf, heldRecord, refusal, resolvedTask, reviewTask } from './review.ts';
+import type { ReviewChoice } from './review.ts';
 
 /**
  * The keyed MAC of My Number (privacy/my-number), as the registry uses it: digits in, MAC out,
@@ -60,7 +70,21 @@ export interface RegistrarDeps {
   assertMaySubmit: (org: Organization | undefined, payers: readonly string[]) => void;
 }
 
-/** Records per set-based transaction: bounds the advisory locks one transaction holds (~3 per record). */
+/** What a resolution of a held registration wrote. */
+export interface Resolution {
+  patientId: string;
+  medicalId: string | undefined;
+  /** The person: created (new-person), or updated / unchanged (bound to a registered person). */
+  status: 'created' | 'updated' | 'unchanged';
+  /** The completed Task, as stored. */
+  task: string;
+}
+
+/** The refusal of a record whose number belongs to another person (never the number itself: it is the person's). */
+const identifierTaken = (): Error =>
+  refusal('conflict', 'registry.identifier-taken', 'An insured or public-payer number of this record belongs to another person');
+
+/** Records per set-based transaction: bounds the advisory locks one transaction holds (~4 per record). */
 export const BULK_CHUNK = 200;
 
 /** The payer numbers a record carries (保険者番号, 公費負担者番号): whose member the record says the person is. */
@@ -156,30 +180,27 @@ export class Registrar {
     }
   }
 
-  private keyed(r: RegistrationRecord): KeyedRecord {
-    return {
-      record: r,
-      mac: r.myNumber === undefined ? undefined : this.d.myNumberMacs.mac(r.myNumber),
-      identifiers: personIdentifiers(r),
-      demoKey: demographicKey(r),
-    };
+  private keyed(r: RegistrationRecord, mac = r.myNumber === undefined ? undefined : this.d.myNumberMacs.mac(r.myNumber)): KeyedRecord {
+    return { record: r, mac, identifiers: personIdentifiers(r), demoKey: demographicKey(r), familyKey: familyKeyOf(r) };
   }
 
   private async registerIn(tx: UnitOfWork, r: RegistrationRecord, org: Organization | undefined): Promise<RegistrationResult> {
     const { db, resources: repo } = tx;
     const now = this.d.clock.now().toISOString();
     const k = this.keyed(r);
-    const { mac, identifiers: ids, demoKey } = k;
+    const { mac } = k;
     await lockRegistrationKeys(db, lockKeysOf(k));
-    const cands = await findCandidates(db, { mac, identifiers: ids, demoKey });
+    const cands = await findCandidates(db, { mac, identifiers: k.identifiers, demoKeys: demoKeysOf(k) });
+    // The Patients the rule compares facts with: persons a number links, and — for a newborn's
+    // provisional name — its namesakes (twins are told apart by their birth order).
     const patients = new Map<string, Patient>();
     for (const c of cands) {
-      if (c.via !== 'demographics' && !patients.has(c.person.patientId))
+      if ((c.via !== 'demographics' || r.provisional) && !patients.has(c.person.patientId))
         patients.set(c.person.patientId, JSON.parse((await repo.read('Patient', c.person.patientId)).content as string) as Patient);
     }
-    const decision = identifyPerson(r, cands, (p) => patients.get(p.patientId)?.birthDate);
+    const decision = identifyPerson(r, cands, (p) => patients.get(p.patientId), k.demoKey);
     if (decision.kind === 'review') return this.holdForReview(tx, r, mac, decision.reason, decision.candidates, org, now);
-    if (decision.kind === 'new') return this.createPerson(tx, r, mac, ids, demoKey, now);
+    if (decision.kind === 'new') return this.createPerson(tx, k, now);
     const person = decision.person;
     if (person.status !== 'active') {
       // A deceased or retired person's record is not applied (nor held: a re-import is normal).
@@ -193,35 +214,48 @@ export class Registrar {
       };
     }
     const current = patients.get(person.patientId) as Patient;
-    const updated = applyRecord(current, r, now.slice(0, 10));
-    const res = await repo.update('Patient', person.patientId, updated, { trusted: true });
-    const conflicts = await bindIdentifiers(db, person.personKey, ids);
-    if (conflicts.length > 0) throw errors.conflict(`Identifier ${conflicts.join(', ')} belongs to another person`, 'business-rule');
-    if (mac) await this.bindMac(db, mac, person.patientId);
-    if (person.demoKey !== demoKey) await updatePerson(db, person.personKey, { demoKey }, now);
-    const changed = res.stored.versionId !== Number(current.meta?.versionId);
-    if (changed) await this.personCorrected.emit({ tx, patientId: person.patientId, at: now });
+    const { changed, patient } = await this.applyToPerson(tx, person, current, applyRecord(current, r, now.slice(0, 10)), k, now);
     return {
       record: r.record,
       status: changed ? 'updated' : 'unchanged',
       patientId: person.patientId,
-      medicalId: activeMedicalId(updated, this.d.medicalIdSystem),
+      medicalId: activeMedicalId(patient, this.d.medicalIdSystem),
       issues: [],
     };
   }
 
-  private async createPerson(
+  /**
+   * Writes a registered person's Patient as `next` and binds the record's numbers and My Number
+   * to them; the demographic key follows the record's names, unless they were kept (`next` from
+   * withIdentifiers, or a provisional record for a person named since).
+   */
+  private async applyToPerson(
     tx: UnitOfWork,
-    r: RegistrationRecord,
-    mac: Buffer | undefined,
-    ids: PersonIdentifierRow[],
-    demoKey: string,
+    person: PersonRow,
+    current: Patient,
+    next: Patient,
+    k: KeyedRecord,
     now: string,
-  ): Promise<RegistrationResult> {
+    o: { demographics: boolean; macVersion?: number } = { demographics: true },
+  ): Promise<{ changed: boolean; patient: Patient }> {
+    const res = await tx.resources.update('Patient', person.patientId, next, { trusted: true });
+    if ((await bindIdentifiers(tx.db, person.personKey, k.identifiers)).length > 0) throw identifierTaken();
+    if (k.mac) await this.bindMac(tx.db, k.mac, person.patientId, o.macVersion);
+    const namesKept = !o.demographics || (k.record.provisional && !hasProvisionalNameOnly(current));
+    // The sex the Patient keeps (a record's `unknown` does not replace a known one).
+    const demoKey = demographicKey({ ...k.record, gender: next.gender ?? k.record.gender });
+    if (!namesKept && person.demoKey !== demoKey) await updatePerson(tx.db, person.personKey, { demoKey }, now);
+    const changed = res.stored.versionId !== Number(current.meta?.versionId);
+    if (changed) await this.personCorrected.emit({ tx, patientId: person.patientId, at: now });
+    return { changed, patient: next };
+  }
+
+  private async createPerson(tx: UnitOfWork, k: KeyedRecord, now: string, macVersion?: number): Promise<RegistrationResult> {
+    const r = k.record;
     const personKey = crypto.randomBytes(16);
     const patientId = crypto.randomUUID();
     const mid = await issueUnusedMedicalId(
-      (m) => insertPerson(tx.db, { personKey, patientId, demoKey, mid: m, at: now }),
+      (m) => insertPerson(tx.db, { personKey, patientId, demoKey: k.demoKey, mid: m, at: now }),
       this.d.drawMedicalId,
     );
     await tx.resources.create(
@@ -229,18 +263,21 @@ export class Registrar {
       newPatient(patientId, r, { system: this.d.medicalIdSystem, value: mid, start: now.slice(0, 10) }),
       { id: patientId, trusted: true },
     );
-    const conflicts = await bindIdentifiers(tx.db, personKey, ids);
-    if (conflicts.length > 0) throw errors.conflict(`Identifier ${conflicts.join(', ')} belongs to another person`, 'business-rule');
-    if (mac) await this.bindMac(tx.db, mac, patientId);
+    if ((await bindIdentifiers(tx.db, personKey, k.identifiers)).length > 0) throw identifierTaken();
+    if (k.mac) await this.bindMac(tx.db, k.mac, patientId, macVersion);
     return { record: r.record, status: 'created', patientId, medicalId: mid, issues: [] };
   }
 
-  private async bindMac(db: Db, mac: Buffer, patientId: string): Promise<void> {
-    const owner = await bindMyNumber(db, mac, this.d.myNumberMacs.version, patientId);
+  /** Binds a My Number MAC (made under key version `version`, the current one by default). */
+  private async bindMac(db: Db, mac: Buffer, patientId: string, version = this.d.myNumberMacs.version): Promise<void> {
+    const owner = await bindMyNumber(db, mac, version, patientId);
     if (owner !== patientId) throw errors.conflict('This My Number is already registered to another person', 'my-number-conflict');
   }
 
-  /** A Task for the authority's staff; re-submitting the same record finds the same Task. */
+  /**
+   * A Task for the authority's staff; re-submitting the same record finds the same Task — or,
+   * once it was resolved, the person it was bound to (the decision is not asked for again).
+   */
   private async holdForReview(
     tx: UnitOfWork,
     r: RegistrationRecord,
@@ -250,43 +287,147 @@ export class Registrar {
     org: Organization | undefined,
     now: string,
   ): Promise<RegistrationResult> {
-    const { myNumber: _dropped, ...rest } = r;
+    // Hashed as before newborns had provisional names (the flag only when set): a record held
+    // earlier and sent again finds its Task.
+    const { myNumber: _dropped, provisional, ...rest } = r;
     const recordKey = crypto
       .createHash('sha256')
-      .update(JSON.stringify(rest))
+      .update(JSON.stringify(provisional ? { ...rest, provisional } : rest))
       .update(mac ?? Buffer.alloc(0))
       .digest('hex');
     const existing = await reviewByKey(tx.db, recordKey);
+    if (existing?.resolvedPatient) {
+      const p = JSON.parse((await tx.resources.read('Patient', existing.resolvedPatient)).content as string) as Patient;
+      return {
+        record: r.record,
+        status: 'unchanged',
+        patientId: existing.resolvedPatient,
+        medicalId: activeMedicalId(p, this.d.medicalIdSystem),
+        taskId: existing.taskId,
+        issues: [
+          {
+            expression: 'record',
+            rule: 'registry.reviewed',
+            text: 'This record was held for review and the review bound it to this person; it was not applied again',
+          },
+        ],
+      };
+    }
     const base = { record: r.record, status: 'review' as const, issues: [{ expression: 'record', rule: 'registry.review', text: reason }] };
-    if (existing) return { ...base, taskId: existing };
-    const proposed = { ...patientFromRecord({ ...r, myNumber: undefined }), id: 'proposed' };
-    const task: Task = {
-      resourceType: 'Task',
-      status: 'requested',
-      intent: 'proposal',
-      priority: 'routine',
-      identifier: [{ system: ID_SYSTEMS.registrationReview, value: recordKey }],
-      code: { coding: [{ system: SYSTEMS.registryTask, code: 'registration-review', display: 'Registration held for review' }] },
-      description: reason,
-      authoredOn: now,
-      ...(org
-        ? {
-            requester: {
-              identifier: { system: org.kind === 'insurer' ? ID_SYSTEMS.insurerNumber : ID_SYSTEMS.organization, value: org.code },
-            },
-          }
-        : {}),
-      ...(candidates.length === 1 && candidates[0] ? { for: { reference: `Patient/${candidates[0].patientId}` } } : {}),
-      contained: [proposed],
-      input: [
-        { type: { text: 'proposed' }, valueReference: { reference: '#proposed' } },
-        ...(mac ? [{ type: { text: 'my-number' }, valueString: 'given (kept as a keyed MAC with the review)' }] : []),
-        ...candidates.map((c) => ({ type: { text: 'candidate' }, valueReference: { reference: `Patient/${c.patientId}` } })),
-      ],
-    };
+    if (existing) return { ...base, taskId: existing.taskId };
+    const task = reviewTask({ record: r, recordKey, reason, candidates, hasMyNumber: mac !== undefined, org, now });
     const { stored } = await tx.resources.create('Task', task);
-    await insertReview(tx.db, stored.id, recordKey, mac);
+    await insertReview(tx.db, stored.id, recordKey, mac ? { mac, version: this.d.myNumberMacs.version } : undefined);
     return { ...base, taskId: stored.id };
+  }
+
+  /**
+   * Resolves a held registration (Task/[id]/$resolve), once: binds the held record to a
+   * registered person or registers it as a new one, with the held My Number MAC, and completes
+   * the Task naming the person — in one transaction, under the record's registration locks.
+   * By the authority, or by the insurer whose record it is (every payer number on it is its
+   * own), which binds only to a candidate it insures: a namesake it does not insure is the
+   * authority's to bind (binding would bring that person within the insurer's reach).
+   */
+  resolve(taskId: string, choice: ReviewChoice, org: Organization | undefined): Promise<Resolution> {
+    return this.d.uow.transaction(async (tx) => {
+      const { db, resources: repo } = tx;
+      const notHeld = (): Error => refusal('not-found', 'review.not-held', `Task/${taskId} is not a registration held for review`);
+      const review = await lockReview(db, taskId);
+      if (!review) throw notHeld();
+      const task = JSON.parse((await repo.read('Task', taskId)).content as string) as Task;
+      const r = heldRecord(task);
+      if (org && org.kind !== 'authority') {
+        // Another insurer's review is as unknown to it as a Task that does not exist.
+        const payers = payersOf(r);
+        if (org.kind !== 'insurer' || payers.length === 0 || payers.some((p) => p !== org.code)) throw notHeld();
+      }
+      if (review.resolvedAt !== null)
+        throw refusal(
+          'conflict',
+          'review.resolved',
+          `Task/${taskId} was resolved already (${review.resolution === 'new-person' ? 'a new person' : 'bound to a registered person'}, Patient/${review.resolvedPatient ?? ''}); a review is resolved once`,
+        );
+      const macVersion = review.macVersion ?? this.d.myNumberMacs.version;
+      const k = this.keyed(r, review.mac);
+      await lockRegistrationKeys(db, lockKeysOf(k));
+      const now = this.d.clock.now().toISOString();
+      const owners = await findCandidates(db, { mac: k.mac, identifiers: k.identifiers, demoKeys: [] });
+      let out: { patientId: string; medicalId: string | undefined; status: Resolution['status'] };
+      if (choice.kind === 'new-person') {
+        // The numbers name one person: a number bound since the hold is that person's.
+        if (owners.length > 0)
+          throw refusal(
+            'conflict',
+            owners.some((c) => c.via === 'my-number') ? 'review.my-number-taken' : 'review.identifier-taken',
+            'A number or the My Number of the held record belongs to a registered person now: bind the record to that person',
+            'new-person',
+          );
+        const created = await this.createPerson(tx, k, now, macVersion);
+        out = { patientId: created.patientId as string, medicalId: created.medicalId, status: 'created' };
+      } else {
+        const person = await this.bindablePerson(tx, choice.patientId, task, org);
+        const other = owners.find((c) => c.person.patientId !== person.patientId);
+        if (other)
+          throw refusal(
+            'conflict',
+            other.via === 'my-number' ? 'review.my-number-taken' : 'review.identifier-taken',
+            `A number or the My Number of the held record belongs to another registered person than Patient/${person.patientId}`,
+            'person',
+          );
+        if (k.mac && !owners.some((c) => c.via === 'my-number') && (await hasMyNumber(db, person.patientId)))
+          throw refusal(
+            'conflict',
+            'review.my-number-differs',
+            `Patient/${person.patientId} is registered with another My Number than the held record's: they are different persons`,
+            'person',
+          );
+        const current = JSON.parse((await repo.read('Patient', person.patientId)).content as string) as Patient;
+        const next = choice.apply === 'record' ? applyRecord(current, r, now.slice(0, 10)) : withIdentifiers(current, r);
+        const { changed, patient } = await this.applyToPerson(tx, person, current, next, k, now, {
+          demographics: choice.apply === 'record',
+          macVersion,
+        });
+        out = {
+          patientId: person.patientId,
+          medicalId: activeMedicalId(patient, this.d.medicalIdSystem),
+          status: changed ? 'updated' : 'unchanged',
+        };
+      }
+      const resolution = choice.kind === 'new-person' ? 'new-person' : 'person';
+      if (!(await markReviewResolved(db, taskId, { patientId: out.patientId, resolution, at: now })))
+        throw new Error('a locked review was resolved by someone else');
+      const { stored } = await repo.update('Task', taskId, resolvedTask(task, { patientId: out.patientId, resolution, at: now }), {
+        trusted: true,
+      });
+      return { ...out, task: stored.content as string };
+    });
+  }
+
+  /** The registered person a review may bind to, for this caller (see resolve); refused naming the rule otherwise. */
+  private async bindablePerson(tx: UnitOfWork, patientId: string, task: Task, org: Organization | undefined): Promise<PersonRow> {
+    const person = await personByPatientId(tx.db, patientId, true);
+    if (org?.kind === 'insurer') {
+      // One answer whether the person exists or not: the refusal says nothing about persons out of reach.
+      const own =
+        person !== undefined && candidatesOf(task).includes(patientId) && (await personHasPayer(tx.db, person.personKey, org.code));
+      if (!own)
+        throw refusal(
+          'forbidden',
+          'review.insurer-own-member',
+          `Insurer ${org.code} binds a held record only to one of the Task's candidates that it insures; another person is the authority's to bind`,
+          'person',
+        );
+    }
+    if (!person) throw refusal('unprocessable', 'review.person-unknown', `Patient/${patientId} is not a registered person`, 'person');
+    if (person.status !== 'active')
+      throw refusal(
+        'conflict',
+        'review.person-not-active',
+        `Patient/${patientId} is ${person.status}${person.status === 'merged' ? ': bind the record to the person it was merged into' : ''}`,
+        'person',
+      );
+    return person;
   }
 }
 
@@ -300,7 +441,8 @@ function errorResult(r: RegistrationRecord, e: unknown): RegistrationResult {
     issues: [
       {
         expression: i?.expression?.[0] ?? 'record',
-        rule: i?.details?.coding?.[0]?.code ?? i?.code ?? 'error',
+        rule:
+          i?.details?.coding?.find((c) => c.system === SYSTEMS.medidErrorRule)?.code ?? i?.details?.coding?.[0]?.code ?? i?.code ?? 'error',
         text: i?.details?.text ?? 'refused',
       },
     ],

@@ -1,8 +1,7 @@
 /**
  * The access log read back whole, for `medid log verify` (audit/log-audit.ts): leaves with the
- * events they name, the stored subtrees, the signed heads and each person's chain, every one in
- * keyset pages (one page of entry texts in memory at a time), and what the log should hold but
- * does not. Plain reads of what is stored: nothing here trusts a hash medid computed.
+ * events they name, the stored subtrees and the signed heads, every one in keyset pages (one page
+ * of rows in memory at a time), and what the log should hold but does not. Plain reads of what is stored: nothing here trusts a hash medid computed.
  */
 import type { AuditRow } from './audit.ts';
 import { auditColumnsOf } from './audit.ts';
@@ -14,7 +13,8 @@ export interface StoredLeaf {
   /** The AuditEvent id the leaf names. */
   eventId: number;
   hash: Buffer;
-  entry: string;
+  /** The entry's field fingerprints (null for leaves written before they were kept). */
+  fields: Buffer | null;
   person: string | null;
   pseq: number | null;
   event: AuditRow | undefined;
@@ -37,14 +37,6 @@ export interface StoredHead {
   signedAt: string;
 }
 
-/** A leaf of a person's chain, in (person, pseq) order. */
-export interface ChainLeaf {
-  idx: number;
-  person: string;
-  pseq: number;
-  entry: string;
-}
-
 const num = (v: unknown): number => Number(v);
 const bytes = (v: unknown): Buffer => Buffer.from(v as Uint8Array);
 const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : String(v));
@@ -63,7 +55,7 @@ export function onSnapshot<T>(db: Db, fn: (db: Db) => Promise<T>): Promise<T> {
 /** Leaves after index `after` (−1: from the first), by index, each with its event row if there is one. */
 export async function leavesAfter(db: Db, after: number, limit: number): Promise<StoredLeaf[]> {
   const { rows } = await db.query(
-    `SELECT l.idx AS "leafIdx", l.event AS "leafEvent", l.hash AS "leafHash", l.entry AS "leafEntry", l.person AS "leafPerson",
+    `SELECT l.idx AS "leafIdx", l.event AS "leafEvent", l.hash AS "leafHash", l.fields AS "leafFields", l.person AS "leafPerson",
             l.pseq AS "leafPseq", e.seq AS "eventSeq", ${auditColumnsOf('e')}
      FROM audit.log_leaf l LEFT JOIN audit.event e ON e.seq = l.event
      WHERE l.idx > $1 ORDER BY l.idx LIMIT $2`,
@@ -71,12 +63,12 @@ export async function leavesAfter(db: Db, after: number, limit: number): Promise
     'log_verify_leaves',
   );
   return rows.map((r) => {
-    const { leafIdx, leafEvent, leafHash, leafEntry, leafPerson, leafPseq, eventSeq, ...event } = r;
+    const { leafIdx, leafEvent, leafHash, leafFields, leafPerson, leafPseq, eventSeq, ...event } = r;
     return {
       idx: num(leafIdx),
       eventId: num(leafEvent),
       hash: bytes(leafHash),
-      entry: String(leafEntry),
+      fields: leafFields === null || leafFields === undefined ? null : bytes(leafFields),
       person: (leafPerson as string | null) ?? null,
       pseq: leafPseq === null || leafPseq === undefined ? null : num(leafPseq),
       event:
@@ -103,24 +95,6 @@ export async function headsAfter(db: Db, after: number, limit: number): Promise<
     'log_verify_heads',
   );
   return rows.map((r) => ({ size: num(r.size), root: bytes(r.root), checkpoint: r.checkpoint, jws: r.jws, signedAt: iso(r.signed_at) }));
-}
-
-/** Leaves of persons' chains after (person, pseq), in (person, pseq) order (null: from the start). */
-export async function chainLeavesAfter(db: Db, after: { person: string; pseq: number } | null, limit: number): Promise<ChainLeaf[]> {
-  // Two statements, so that each pages down the (person, pseq) index.
-  const { rows } = after
-    ? await db.query<{ idx: unknown; person: string; pseq: unknown; entry: string }>(
-        `SELECT idx, person, pseq, entry FROM audit.log_leaf
-         WHERE person IS NOT NULL AND (person, pseq) > ($1::text, $2::int4) ORDER BY person, pseq LIMIT $3`,
-        [after.person, after.pseq, limit],
-        'log_verify_chains_after',
-      )
-    : await db.query<{ idx: unknown; person: string; pseq: unknown; entry: string }>(
-        `SELECT idx, person, pseq, entry FROM audit.log_leaf WHERE person IS NOT NULL ORDER BY person, pseq LIMIT $1`,
-        [limit],
-        'log_verify_chains_first',
-      );
-  return rows.map((r) => ({ idx: num(r.idx), person: r.person, pseq: num(r.pseq), entry: r.entry }));
 }
 
 /**

@@ -32,7 +32,8 @@ export function accessSql(b: Sql, a: RowAccess, typeExpr: string, compExpr: stri
 export function accessSqlForType(b: Sql, a: RowAccess, type: string, compExpr: string): string {
   if (a.kind === 'all' || a.anyTypes.includes(type)) return 'TRUE';
   if (!a.personTypes.includes(type)) return 'FALSE';
-  return personsSql(b, a.person, b.p(type, 'text'), compExpr);
+  // A person's own reach does not depend on the type (and an unused parameter has no type to infer).
+  return personsSql(b, a.person, a.person.relationship === 'self' ? `''` : b.p(type, 'text'), compExpr);
 }
 
 /** Every person of the compartment is within reach (and there is at least one). */
@@ -46,6 +47,8 @@ function personsSql(b: Sql, r: PersonReach, typeExpr: string, compExpr: string):
  * relationship decides.
  */
 export function personSql(b: Sql, r: PersonReach, pid: string, typeExpr: string): string {
+  // A person's own records: their Consents govern what others see, never what they see of themselves.
+  if (r.relationship === 'self') return `(${pid} = ${b.p(r.code, 'text')})`;
   const actor = b.p(r.actor, 'text');
   const today = b.p(r.today, 'date');
   // The rule that decides, if any: the organization's own deny, then its own permit, then a deny
@@ -88,5 +91,7 @@ function relationshipSql(b: Sql, r: PersonReach, pid: string): string {
       return 'FALSE';
     case 'research':
       return 'TRUE';
+    case 'self':
+      return `(${pid} = ${b.p(r.code, 'text')})`;
   }
 }

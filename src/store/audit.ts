@@ -2,6 +2,7 @@
  * SQL for the append-only audit log (audit.event). Rows are only ever inserted: the table's
  * triggers refuse UPDATE, DELETE and TRUNCATE. Many events go in with one statement.
  */
+import type { AuditReach } from '../core/access.ts';
 import type { Db } from './db.ts';
 import { Sql } from './sql.ts';
 
@@ -106,7 +107,8 @@ export interface LeafRow {
   nonce: string;
   /** Lowercase hex. */
   hash: string;
-  entry: string;
+  /** Lowercase hex: a fingerprint byte per entry field (audit/log-entry.ts entryForm), or null. */
+  fields: string | null;
   person: string | null;
   pseq: number | null;
 }
@@ -123,14 +125,43 @@ export interface NodeRow {
 export type LogPart = { leaves: readonly LeafRow[]; nodes: readonly NodeRow[] } | 'pending';
 
 const LEAVES = (param: number, from: string): string =>
-  `INSERT INTO audit.log_leaf (idx, event, hash, entry, person, pseq)
-   SELECT l.idx, ${from === 'events' ? 'e.seq' : 'l.event'}, decode(l.hash, 'hex'), l.entry, l.person, l.pseq
-   FROM json_to_recordset($${param}::json) AS l(idx int8, event int8, nonce text, hash text, entry text, person text, pseq int4)${
+  `INSERT INTO audit.log_leaf (idx, event, hash, fields, person, pseq)
+   SELECT l.idx, ${from === 'events' ? 'e.seq' : 'l.event'}, decode(l.hash, 'hex'), decode(l.fields, 'hex'), l.person, l.pseq
+   FROM json_to_recordset($${param}::json) AS l(idx int8, event int8, nonce text, hash text, fields text, person text, pseq int4)${
      from === 'events' ? ' JOIN events e ON e.nonce = l.nonce' : ''
    }`;
 const NODES = (param: number): string =>
   `INSERT INTO audit.log_node (level, idx, hash)
    SELECT n.level, n.idx, decode(n.hash, 'hex') FROM json_to_recordset($${param}::json) AS n(level int2, idx int8, hash text)`;
+
+/**
+ * Audited writes as a statement carries them: one CTE per kind (in kind order, numbered from
+ * parameter `first` on) and its rows as JSON. Plain text, so the access log's thread can run the
+ * statement (access-log-thread.ts): the kinds' SQL is rendered where it was registered.
+ */
+export interface RenderedWrites {
+  kinds: string[];
+  ctes: string[];
+  params: string[];
+}
+
+export function renderWrites(writes: readonly AuditedWriteRows[], first: number): RenderedWrites {
+  const folded = foldWrites(writes);
+  return {
+    kinds: folded.map((w) => w.sql.kind),
+    ctes: folded.map((w, i) => `w_${w.sql.kind} AS (${w.sql.cte(first + i)})`),
+    params: folded.map((w) => JSON.stringify(w.rows)),
+  };
+}
+
+function run(db: Db, name: string, ctes: () => string[], params: readonly string[]): Promise<unknown> {
+  let text = statements.get(name);
+  if (text === undefined) {
+    text = `WITH ${ctes().join(', ')} SELECT 1`;
+    statements.set(name, text);
+  }
+  return db.query(text, params, name);
+}
 
 /**
  * Appends events and, atomically with them, the audited writes of the disclosures they record
@@ -145,38 +176,45 @@ export async function insertAuditEvents(
   writes: readonly AuditedWriteRows[] = [],
   log?: LogPart,
 ): Promise<void> {
-  const folded = foldWrites(writes);
-  if (rows.length === 0 && folded.length === 0) return;
-  if (folded.length === 0 && log === undefined) {
+  if (rows.length > 0 && log !== undefined && log !== 'pending') {
+    await insertLogged(db, JSON.stringify(rows), JSON.stringify(log.leaves), JSON.stringify(log.nodes), renderWrites(writes, 4));
+    return;
+  }
+  const first = rows.length > 0 ? 2 : 1;
+  const w = renderWrites(writes, first);
+  if (rows.length === 0 && w.kinds.length === 0) return;
+  if (w.kinds.length === 0 && log === undefined) {
     await db.query(INSERT, [JSON.stringify(rows)], 'insert_audit');
     return;
   }
-  const ctes: string[] = [];
-  const params: string[] = [];
-  const next = (): number => params.length + 1;
-  if (rows.length > 0) {
-    params.push(JSON.stringify(rows));
-    ctes.push(`events AS (${INSERT} RETURNING seq, nonce)`);
-    if (log === 'pending') ctes.push(`queued AS (INSERT INTO audit.log_pending (event) SELECT seq FROM events)`);
-    else if (log) {
-      ctes.push(`leaves AS (${LEAVES(next(), 'events')})`);
-      params.push(JSON.stringify(log.leaves));
-      ctes.push(`nodes AS (${NODES(next())})`);
-      params.push(JSON.stringify(log.nodes));
-    }
-  }
-  for (const w of folded) {
-    ctes.push(`w_${w.sql.kind} AS (${w.sql.cte(next())})`);
-    params.push(JSON.stringify(w.rows));
-  }
-  const logShape = log === undefined || rows.length === 0 ? '' : log === 'pending' ? '_pending' : '_logged';
-  const name = `insert_audit${rows.length > 0 ? '' : '_none'}${logShape}_${folded.map((w) => w.sql.kind).join('_')}`;
-  let text = statements.get(name);
-  if (text === undefined) {
-    text = `WITH ${ctes.join(', ')} SELECT 1`;
-    statements.set(name, text);
-  }
-  await db.query(text, params, name);
+  if (log === 'pending' && rows.some((r) => !r.nonce))
+    // Its entry is rebuilt from the row when it gets its leaf: the row must hold the entry's nonce.
+    throw new Error('an audit event queued for the access log needs its nonce');
+  const pending = log === 'pending' && rows.length > 0;
+  const name = `insert_audit${rows.length > 0 ? '' : '_none'}${pending ? '_pending' : ''}_${w.kinds.join('_')}`;
+  await run(
+    db,
+    name,
+    () => [
+      ...(rows.length > 0 ? [`events AS (${INSERT} RETURNING seq, nonce)`] : []),
+      ...(pending ? ['queued AS (INSERT INTO audit.log_pending (event) SELECT seq FROM events)'] : []),
+      ...w.ctes,
+    ],
+    [...(rows.length > 0 ? [JSON.stringify(rows)] : []), ...w.params],
+  );
+}
+
+/**
+ * Events ($1) with their leaves ($2) and the subtrees they complete ($3), as JSON the appender
+ * made, and the audited writes rendered from $4 on: one statement.
+ */
+export async function insertLogged(db: Db, events: string, leaves: string, nodes: string, writes: RenderedWrites): Promise<void> {
+  await run(
+    db,
+    `insert_audit_logged_${writes.kinds.join('_')}`,
+    () => [`events AS (${INSERT} RETURNING seq, nonce)`, `leaves AS (${LEAVES(2, 'events')})`, `nodes AS (${NODES(3)})`, ...writes.ctes],
+    [events, leaves, nodes, ...writes.params],
+  );
 }
 
 // ---- The access log: pending events, leaves and subtrees read back ----
@@ -212,26 +250,26 @@ export async function logSize(db: Db): Promise<number> {
   return Number(rows[0]?.n ?? 0);
 }
 
-/** Stored subtree hashes, in the order asked (level 0: leaves; above: audit.log_node). */
-export async function readSubtrees(db: Db, subtrees: readonly { level: number; index: number }[]): Promise<Buffer[]> {
-  if (subtrees.length === 0) return [];
+/**
+ * Stored hashes, in one read: the subtrees `nodes` names (audit.log_node, level ≥ 1) and the leaf
+ * hashes of the ranges `leaves` names ([start, end) each). Keyed `<level>/<index>` (level 0: a
+ * leaf); what is not stored is absent.
+ */
+export async function readTreeHashes(
+  db: Db,
+  nodes: readonly { level: number; index: number }[],
+  leaves: readonly { start: number; end: number }[],
+): Promise<Map<string, Buffer>> {
+  if (nodes.length === 0 && leaves.length === 0) return new Map();
   const { rows } = await db.query<{ level: number; idx: string | number; hash: Buffer }>(
-    `SELECT 0 AS level, idx, hash FROM audit.log_leaf WHERE idx = ANY($1::int8[])
+    // One index range scan per leaf range (≤ 256 leaves each), one probe per node.
+    `SELECT 0 AS level, l.idx, l.hash FROM unnest($1::int8[], $2::int8[]) AS r(lo, hi) JOIN audit.log_leaf l ON l.idx >= r.lo AND l.idx < r.hi
      UNION ALL
-     SELECT n.level, n.idx, n.hash FROM audit.log_node n JOIN unnest($2::int2[], $3::int8[]) AS w(level, idx) ON n.level = w.level AND n.idx = w.idx`,
-    [
-      subtrees.filter((t) => t.level === 0).map((t) => t.index),
-      subtrees.filter((t) => t.level > 0).map((t) => t.level),
-      subtrees.filter((t) => t.level > 0).map((t) => t.index),
-    ],
-    'audit_log_subtrees',
+     SELECT n.level, n.idx, n.hash FROM audit.log_node n JOIN unnest($3::int2[], $4::int8[]) AS w(level, idx) ON n.level = w.level AND n.idx = w.idx`,
+    [leaves.map((r) => r.start), leaves.map((r) => r.end), nodes.map((t) => t.level), nodes.map((t) => t.index)],
+    'audit_log_tree_hashes',
   );
-  const found = new Map(rows.map((r) => [`${r.level}/${Number(r.idx)}`, Buffer.from(r.hash)]));
-  return subtrees.map((t) => {
-    const h = found.get(`${t.level}/${t.index}`);
-    if (!h) throw new Error(`access log: subtree ${t.level}/${t.index} is not stored`);
-    return h;
-  });
+  return new Map(rows.map((r) => [`${r.level}/${Number(r.idx)}`, Buffer.from(r.hash)]));
 }
 
 /** Where each person's chain stands: its last entry's seq and leaf hash. */
@@ -260,11 +298,11 @@ function toStored(r: StoredAudit): StoredAudit {
   return { ...r, recorded: recorded instanceof Date ? recorded.toISOString() : String(recorded) };
 }
 
-/** One entry; with `clientId`, only if that client caused it (a non-authority caller's own events). */
-export async function readAuditEvent(db: Db, seq: number, clientId?: string): Promise<StoredAudit | undefined> {
+/** One entry, if it is within the caller's reach (core/access.ts AuditReach; undefined: any). */
+export async function readAuditEvent(db: Db, seq: number, reach?: AuditReach): Promise<StoredAudit | undefined> {
   const { rows } = await db.query<StoredAudit>(
-    `${SELECT} WHERE seq = $1 AND ($2::text IS NULL OR client_id = $2::text)`,
-    [seq, clientId ?? null],
+    `${SELECT} WHERE seq = $1 AND ($2::text IS NULL OR client_id = $2::text) AND ($3::text IS NULL OR patient_id = $3::text)`,
+    [seq, reach?.clientId ?? null, reach?.patientId ?? null],
     'read_audit_own',
   );
   return rows[0] ? toStored(rows[0]) : undefined;
@@ -289,8 +327,10 @@ export interface AuditQuery {
 
 function where(b: Sql, q: Omit<AuditQuery, 'limit'>): string {
   const c: string[] = [];
+  // A filter given with no usable value matches nothing (a caller's reach narrowed to none, an
+  // unknown outcome code): never "no filter", which would widen the answer to every event.
   const any = (col: string, vals: readonly unknown[] | undefined, cast: string): void => {
-    if (vals && vals.length > 0) c.push(`${col} = ANY(${b.p(vals, cast)})`);
+    if (vals) c.push(vals.length > 0 ? `${col} = ANY(${b.p(vals, cast)})` : 'FALSE');
   };
   any('seq', q.ids, 'int8[]');
   any('patient_id', q.patients, 'text[]');

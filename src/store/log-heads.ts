@@ -3,6 +3,9 @@
  * UPDATE, DELETE and TRUNCATE) and for finding an AuditEvent's leaf. A head for a size already
  * stored is skipped: several nodes may sign the same size, and the first one's head stands.
  */
+import type { AuditReach } from '../core/access.ts';
+import type { AuditRow } from './audit.ts';
+import { auditColumnsOf } from './audit.ts';
 import type { Db } from './db.ts';
 
 export interface HeadRow {
@@ -59,23 +62,37 @@ export async function headAt(db: Db, size: number): Promise<HeadRow | undefined>
 
 /**
  * Where an AuditEvent stands in the access log: `absent` — no such event (or, with `clientId`,
- * not one that client caused: the two are not told apart); `pending` — written inside a
+ * not one within the caller's reach: the two are not told apart); `pending` — written inside a
  * transaction, waiting for its leaf; `unlogged` — recorded before the access log began;
- * `logged` — its leaf. One read.
+ * `logged` — its leaf, with what rebuilds its entry (the event row, the leaf's person and seq, and
+ * `prev`: the leaf hash of the person's entry before, null when that leaf is not there). One read.
  */
-export type EventLeaf = { state: 'absent' | 'pending' | 'unlogged' } | { state: 'logged'; index: number; hash: Buffer; entry: string };
+export type EventLeaf =
+  | { state: 'absent' | 'pending' | 'unlogged' }
+  | { state: 'logged'; index: number; hash: Buffer; person: string | null; pseq: number | null; prev: Buffer | null; event: AuditRow };
 
-export async function eventLeaf(db: Db, event: number, clientId: string | undefined): Promise<EventLeaf> {
-  const { rows } = await db.query<{ idx: string | number | null; hash: Uint8Array | null; entry: string | null; pending: boolean }>(
-    `SELECT l.idx, l.hash, l.entry, EXISTS (SELECT 1 FROM audit.log_pending p WHERE p.event = e.seq) AS pending
+export async function eventLeaf(db: Db, event: number, reach: AuditReach | undefined): Promise<EventLeaf> {
+  const { rows } = await db.query(
+    `SELECT l.idx AS "leafIdx", l.hash AS "leafHash", l.person AS "leafPerson", l.pseq AS "leafPseq",
+            (SELECT b.hash FROM audit.log_leaf b WHERE b.person = l.person AND b.pseq = l.pseq - 1) AS "prevHash",
+            EXISTS (SELECT 1 FROM audit.log_pending p WHERE p.event = e.seq) AS pending, ${auditColumnsOf('e')}
      FROM audit.event e LEFT JOIN audit.log_leaf l ON l.event = e.seq
-     WHERE e.seq = $1 AND ($2::text IS NULL OR e.client_id = $2::text)`,
-    [event, clientId ?? null],
+     WHERE e.seq = $1 AND ($2::text IS NULL OR e.client_id = $2::text) AND ($3::text IS NULL OR e.patient_id = $3::text)`,
+    [event, reach?.clientId ?? null, reach?.patientId ?? null],
     'audit_log_event_leaf',
   );
   const r = rows[0];
   if (!r) return { state: 'absent' };
-  if (r.idx !== null && r.hash !== null && r.entry !== null)
-    return { state: 'logged', index: Number(r.idx), hash: Buffer.from(r.hash), entry: r.entry };
-  return { state: r.pending ? 'pending' : 'unlogged' };
+  const { leafIdx, leafHash, leafPerson, leafPseq, prevHash, pending, ...row } = r;
+  if (leafIdx === null || leafIdx === undefined) return { state: pending === true ? 'pending' : 'unlogged' };
+  const recorded = row['recorded'];
+  return {
+    state: 'logged',
+    index: Number(leafIdx),
+    hash: Buffer.from(leafHash as Uint8Array),
+    person: (leafPerson as string | null) ?? null,
+    pseq: leafPseq === null || leafPseq === undefined ? null : Number(leafPseq),
+    prev: prevHash === null || prevHash === undefined ? null : Buffer.from(prevHash as Uint8Array),
+    event: { ...row, recorded: recorded instanceof Date ? recorded.toISOString() : String(recorded) } as unknown as AuditRow,
+  };
 }

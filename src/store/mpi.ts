@@ -25,6 +25,7 @@ export const STORED_FEATURE_KEYS = {
   phones: 'p',
   formerFamilyKana: 'ok',
   formerFamilyKanji: 'oj',
+  provisionalName: 'pn',
 } as const;
 
 export type FeatureName = keyof typeof STORED_FEATURE_KEYS;
@@ -56,6 +57,7 @@ function decodeFeatures(o: Record<string, unknown> | null): StoredFeatures {
     phones: f['p'],
     formerFamilyKana: f['ok'],
     formerFamilyKanji: f['oj'],
+    provisionalName: f['pn'],
   } satisfies Record<FeatureName, unknown>;
 }
 

@@ -38,3 +38,13 @@ export async function hasMyNumber(db: Db, patientId: string): Promise<boolean> {
   const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM registry.my_number WHERE patient_id = $1`, [patientId]);
   return (rows[0]?.n ?? 0) > 0;
 }
+
+/** The patient a MAC is bound to (the survivor after a merge: merges move the binding). */
+export async function patientOfMyNumber(db: Db, mac: Buffer): Promise<string | undefined> {
+  const { rows } = await db.query<{ patient_id: string }>(
+    `SELECT patient_id FROM registry.my_number WHERE mac = $1`,
+    [mac],
+    'patient_of_my_number',
+  );
+  return rows[0]?.patient_id;
+}

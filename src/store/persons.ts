@@ -63,10 +63,10 @@ export interface Candidate {
   hasMyNumber: boolean;
 }
 
-/** Everyone a record could be: by My Number MAC, by any of its identifiers, by demographic key. */
+/** Everyone a record could be: by My Number MAC, by any of its identifiers, by any of its demographic keys. */
 export async function findCandidates(
   db: Db,
-  q: { mac: Buffer | undefined; identifiers: readonly { system: string; value: string }[]; demoKey: string },
+  q: { mac: Buffer | undefined; identifiers: readonly { system: string; value: string }[]; demoKeys: readonly string[] },
 ): Promise<Candidate[]> {
   const { rows } = await db.query<PersonDbRow & { via: CandidateVia; has_mn: boolean }>(
     `SELECT 'my-number' AS via, ${PERSON_COLS}, true AS has_mn
@@ -77,8 +77,8 @@ export async function findCandidates(
        WHERE (i.system, i.value) IN (SELECT s, v FROM unnest($2::text[], $3::text[]) AS u(s, v))
      UNION ALL
      SELECT 'demographics', ${PERSON_COLS}, EXISTS (SELECT 1 FROM registry.my_number m WHERE m.patient_id = p.patient_id)
-       FROM registry.person p WHERE p.demo_key = $4 AND p.status <> 'merged'`,
-    [q.mac ?? null, q.identifiers.map((i) => i.system), q.identifiers.map((i) => i.value), q.demoKey],
+       FROM registry.person p WHERE p.demo_key = ANY($4::text[]) AND p.status <> 'merged'`,
+    [q.mac ?? null, q.identifiers.map((i) => i.system), q.identifiers.map((i) => i.value), [...q.demoKeys]],
     'registry_candidates',
   );
   return rows.map((r) => ({ via: r.via, person: toPerson(r), hasMyNumber: r.has_mn }));
@@ -257,6 +257,8 @@ export interface BulkKeys {
   mac: Buffer | undefined;
   identifiers: readonly { system: string; value: string }[];
   demoKey: string;
+  /** A second demographic key looked under (the family name alone: a newborn's provisional name). */
+  familyKey: string | undefined;
 }
 
 // Batches travel as one JSON parameter per statement (bytea as hex): JSON.stringify is native,
@@ -268,16 +270,18 @@ const hex = (b: Buffer): string => b.toString('hex');
  * identifier or by demographic key). Returns their positions; the others are new persons.
  */
 export async function positionsWithCandidates(db: Db, recs: readonly BulkKeys[]): Promise<Set<number>> {
-  const keys = recs.map((r, i) => ({ i, mac: r.mac ? hex(r.mac) : null, demo: r.demoKey }));
+  const keys = recs.map((r, i) => ({ i, mac: r.mac ? hex(r.mac) : null, demo: r.demoKey, fam: r.familyKey ?? null }));
   const ids = recs.flatMap((r, i) => r.identifiers.map((x) => ({ i, s: x.system, v: x.value })));
   const { rows } = await db.query<{ i: number }>(
-    `WITH q AS (SELECT * FROM json_to_recordset($1::json) AS q(i int4, mac text, demo text))
+    `WITH q AS (SELECT * FROM json_to_recordset($1::json) AS q(i int4, mac text, demo text, fam text))
      SELECT q.i FROM q WHERE EXISTS (SELECT 1 FROM registry.my_number m WHERE m.mac = decode(q.mac, 'hex'))
      UNION
      SELECT q.i FROM json_to_recordset($2::json) AS q(i int4, s text, v text)
        WHERE EXISTS (SELECT 1 FROM registry.person_identifier x WHERE x.system = q.s AND x.value = q.v)
      UNION
-     SELECT q.i FROM q WHERE EXISTS (SELECT 1 FROM registry.person p WHERE p.demo_key = q.demo AND p.status <> 'merged')`,
+     SELECT q.i FROM q WHERE EXISTS (SELECT 1 FROM registry.person p WHERE p.demo_key = q.demo AND p.status <> 'merged')
+     UNION
+     SELECT q.i FROM q WHERE q.fam IS NOT NULL AND EXISTS (SELECT 1 FROM registry.person p WHERE p.demo_key = q.fam AND p.status <> 'merged')`,
     [JSON.stringify(keys), JSON.stringify(ids)],
     'registry_bulk_candidates',
   );
@@ -359,4 +363,14 @@ export async function personByMedicalId(
   );
   const r = rows[0];
   return r ? { person: toPerson(r), status: r.mid_status as 'active' | 'replaced' | 'retired' } : undefined;
+}
+
+/** Whether one of the person's numbers, current or past, is the payer's: the person is (or was) its member. */
+export async function personHasPayer(db: Db, personKey: Buffer, payer: string): Promise<boolean> {
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM registry.person_identifier WHERE kid = $1 AND payer = $2`,
+    [personKey, payer],
+    'registry_person_has_payer',
+  );
+  return (rows[0]?.n ?? 0) > 0;
 }

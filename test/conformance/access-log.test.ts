@@ -3,7 +3,7 @@
  * authority, reads and searches by hospitals, a refusal — gets one leaf, each person's chain is
  * gap-free, and `verifyAccessLog` (the core of `medid log verify`) holds; then the tamper tests
  * the issue demands: with the triggers disabled, a rewritten event and a deleted one are both
- * named, a rewritten leaf fails its hash and its person's chain (that person's only), a moved
+ * named, a rewritten leaf hash fails as such and breaks its person's chain (that person's only), a moved
  * Patient shows with the pseudonym key, and stored heads and outside checkpoints are checked.
  */
 import crypto from 'node:crypto';
@@ -12,9 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ed25519NoteSigner, ed25519VerifierKey, signCheckpoint } from '../../src/audit/checkpoint.ts';
 import { parseLogPublicKey, verifyAccessLog } from '../../src/audit/log-audit.ts';
 import type { LogVerifyReport } from '../../src/audit/log-audit.ts';
-import { canonicalJson } from '../../src/audit/verify/log-verify.ts';
+import { entryLeafHash, entryOf } from '../../src/audit/log-entry.ts';
 import { auditPersonOf } from '../../src/pseudonym/audit-person.ts';
 import { FilePseudonymKeys } from '../../src/pseudonym/file-keys.ts';
+import { readAuditEvent } from '../../src/store/audit.ts';
 import { testDrivers } from '../helpers/db.ts';
 import { fhirFetch } from '../helpers/fhir.ts';
 import { startTestServer } from '../helpers/server.ts';
@@ -119,36 +120,41 @@ describe.each(testDrivers())('the access log on %s', (driver) => {
     expect(counts?.distinct).toBe(counts?.events);
     const unmatched = await rows(`SELECT seq FROM audit.event e WHERE NOT EXISTS (SELECT 1 FROM audit.log_leaf l WHERE l.event = e.seq)`);
     expect(unmatched).toEqual([]);
-    // Leaves name their persons by pseudonym, not by Patient id.
-    const entries = await rows<{ entry: string }>(`SELECT entry FROM audit.log_leaf WHERE person IS NOT NULL`);
-    expect(entries.length).toBeGreaterThan(0);
-    for (const { entry } of entries) {
-      const person = (JSON.parse(entry) as { person: string }).person;
+    // Leaves name their persons by pseudonym, not by Patient id; they keep no entry text.
+    const persons = await rows<{ person: string }>(`SELECT person FROM audit.log_leaf WHERE person IS NOT NULL`);
+    expect(persons.length).toBeGreaterThan(0);
+    for (const { person } of persons) {
       expect(person).toMatch(/^a\.[0-9A-Z]{26}$/);
       expect(pids.map(personOf)).toContain(person);
     }
+    const columns = await rows<{ column_name: string }>(
+      `SELECT column_name FROM information_schema.columns WHERE table_schema = 'audit' AND table_name = 'log_leaf'`,
+    );
+    expect(columns.map((c) => c.column_name)).not.toContain('entry');
   });
 
   it('gives each person a gap-free chain: seq 1, 2, 3, … in log order, each prev the leaf hash before', async () => {
     for (const pid of pids) {
-      const chain = await rows<{ idx: string | number; pseq: number; hash: Uint8Array; entry: string; patient: string }>(
-        `SELECT l.idx, l.pseq, l.hash, l.entry, e.patient_id AS patient FROM audit.log_leaf l JOIN audit.event e ON e.seq = l.event
+      const chain = await rows<{ idx: string | number; event: string | number; pseq: number; hash: Uint8Array; patient: string }>(
+        `SELECT l.idx, l.event, l.pseq, l.hash, e.patient_id AS patient FROM audit.log_leaf l JOIN audit.event e ON e.seq = l.event
          WHERE l.person = $1 ORDER BY l.pseq`,
         [personOf(pid)],
       );
       expect(chain.length, pid).toBeGreaterThanOrEqual(2);
       let prev = '0'.repeat(64);
       let lastIdx = -1;
-      chain.forEach((c, i) => {
+      for (const [i, c] of chain.entries()) {
         expect(c.pseq).toBe(i + 1);
         expect(c.patient).toBe(pid);
         expect(Number(c.idx)).toBeGreaterThan(lastIdx);
         lastIdx = Number(c.idx);
-        const e = JSON.parse(c.entry) as { seq: number; prev: string };
-        expect(e.seq).toBe(i + 1);
-        expect(e.prev).toBe(prev);
+        // The entry, rebuilt from its event with this seq and prev, is what the leaf hashes.
+        const event = await readAuditEvent(s.testDb.db, Number(c.event));
+        if (!event?.nonce) throw new Error(`event ${c.event} has no nonce`);
+        const entry = entryOf(event, { person: personOf(pid), seq: i + 1, prev }, event.nonce);
+        expect(entryLeafHash(entry).equals(Buffer.from(c.hash)), `${pid} seq ${i + 1}`).toBe(true);
         prev = Buffer.from(c.hash).toString('hex');
-      });
+      }
     }
   });
 
@@ -239,27 +245,33 @@ describe.each(testDrivers())('the access log on %s', (driver) => {
     expect(report.leaves.badHashes).toBe(0);
   });
 
-  it("a rewritten leaf fails its hash and its person's chain — that person's only", async () => {
+  it("a rewritten leaf hash fails as such, and its person's chain — that person's only", async () => {
     const [, , p3 = ''] = pids;
     const victim = personOf(p3);
-    const [first] = await rows<{ idx: string | number; entry: string; event: string | number }>(
-      `SELECT idx, entry, event FROM audit.log_leaf WHERE person = $1 AND pseq = 1`,
+    const [first] = await rows<{ idx: string | number; hash: Uint8Array; fields: Uint8Array }>(
+      `SELECT idx, hash, fields FROM audit.log_leaf WHERE person = $1 AND pseq = 1`,
       [victim],
     );
-    const entry = JSON.parse(first?.entry ?? '{}') as Record<string, unknown>;
     const idx = Number(first?.idx);
-    await tamper(s, 'audit.log_leaf', `UPDATE audit.log_leaf SET entry = $2 WHERE idx = $1`, [
-      idx,
-      canonicalJson({ ...entry, purpose: 'HMARKT' }),
-    ]);
+    await tamper(s, 'audit.log_leaf', `UPDATE audit.log_leaf SET hash = sha256(hash) WHERE idx = $1`, [idx]);
     const report = await verifyAccessLog(s.testDb.db, { personOf });
     const mine = report.problems.filter((p) => p.leaf === idx || p.kind === 'chain');
-    expect(mine.map((p) => p.kind).sort()).toEqual(['chain', 'leaf-entry', 'leaf-hash']);
+    expect(mine.map((p) => p.kind).sort()).toEqual(['chain', 'leaf-hash']);
     expect(report.leaves.badHashes).toBe(1);
     expect(report.persons.failed).toEqual([victim]);
     expect(report.persons.failedCount).toBe(1);
     expect(mine.find((p) => p.kind === 'chain')?.message).toContain("seq 2's prev is not the leaf hash of seq 1");
-    expect(mine.find((p) => p.kind === 'leaf-entry')?.message).toContain(`no longer matches event ${Number(first?.event)}`);
+    expect(mine.find((p) => p.kind === 'leaf-hash')?.message).toContain(`leaf ${idx}'s hash was changed`);
+    // Without the fingerprints, the person's next entry still tells the hash from the event.
+    await tamper(s, 'audit.log_leaf', `UPDATE audit.log_leaf SET fields = NULL WHERE idx = $1`, [idx]);
+    const blind = await verifyAccessLog(s.testDb.db, { personOf });
+    expect(blind.problems.filter((p) => p.leaf === idx).map((p) => [p.kind, p.message])).toEqual([
+      ['leaf-hash', expect.stringContaining('links to the hash of the entry event')],
+    ]);
+    expect(blind.persons.failed).toEqual([victim]);
+    // As it was, for the tests after (the tree and the signed heads hold again).
+    await tamper(s, 'audit.log_leaf', `UPDATE audit.log_leaf SET hash = $2, fields = $3 WHERE idx = $1`, [idx, first?.hash, first?.fields]);
+    expect((await verifyAccessLog(s.testDb.db)).persons.failed).toEqual([]);
   });
 
   it('reports a stored head the log does not bear out (a forged root, a JWS that claims otherwise)', async () => {

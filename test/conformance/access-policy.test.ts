@@ -8,10 +8,12 @@
  *   p2  member of insurer B; nobody else's
  *   p3  member of A, confirmed at H, opted out (a deny Consent naming nobody)
  *   p4  member of A, confirmed at H, a deny Consent naming H
+ * and the person kind is p1 signed in (their own records only).
  */
 import type { Bundle, OperationOutcome, Parameters, Patient, Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OrgKind } from '../../src/core/principal.ts';
+import type { CallerKind, OrgKind } from '../../src/core/principal.ts';
+import { PERSON_PURPOSE, PORTAL_CLIENT_ID } from '../../src/auth/person-sign-in.ts';
 import { EXTENSIONS, ID_SYSTEMS } from '../../src/core/systems.ts';
 import { ACCESS_POLICY, AccessPolicy } from '../../src/privacy/access-policy.ts';
 import type { Reach } from '../../src/privacy/access-policy.ts';
@@ -35,7 +37,8 @@ type Person = 'p1' | 'p2' | 'p3' | 'p4';
 const PERSONS: readonly Person[] = ['p1', 'p2', 'p3', 'p4'];
 
 /** Who reaches whom in the scenario above (the oracle; the authority reaches everyone). */
-const WITHIN_REACH: Record<Exclude<OrgKind, 'authority'>, readonly Person[]> = {
+const WITHIN_REACH: Record<Exclude<CallerKind, 'authority'>, readonly Person[]> = {
+  person: ['p1'],
   'medical-institution': ['p1'],
   insurer: ['p1', 'p4'],
   'regional-network': ['p1'],
@@ -51,7 +54,7 @@ const ORG: Record<OrgKind, { kind: OrgKind; code: string }> = {
 };
 
 const policy = new AccessPolicy(new PatientCompartment().types(), { careRelationshipDays: 90, membershipRetentionDays: 365 });
-const KINDS = Object.keys(ACCESS_POLICY) as OrgKind[];
+const KINDS = Object.keys(ACCESS_POLICY) as CallerKind[];
 /** One type of each class the policy speaks of, and the types with their own rules. */
 const TYPES = ['Patient', 'Observation', 'Coverage', 'Organization', 'Library'] as const;
 type SampleType = (typeof TYPES)[number];
@@ -62,8 +65,8 @@ describe.each(testDrivers())('access policy on %s', (driver) => {
   const mid: Record<string, string> = {};
   /** The sample resource of each type per person (Organization and Library: one, nobody's). */
   const ids: Record<string, Record<string, string>> = {};
-  const tokens: Partial<Record<OrgKind, string>> = {};
-  const as = (kind: OrgKind) => ({ headers: { authorization: `Bearer ${tokens[kind] ?? ''}` } });
+  const tokens: Partial<Record<CallerKind, string>> = {};
+  const as = (kind: CallerKind) => ({ headers: { authorization: `Bearer ${tokens[kind] ?? ''}` } });
   const post = async <T extends Resource>(r: T): Promise<T & { id: string }> => {
     const res = await fhirFetch<T & { id: string }>(`${s.base}/${r.resourceType}`, {
       method: 'POST',
@@ -101,7 +104,12 @@ describe.each(testDrivers())('access policy on %s', (driver) => {
       pid[r.record as string] = r.patient as string;
       mid[r.record as string] = r.medicalId as string;
     }
-    for (const kind of KINDS) tokens[kind] = await s.tokenFor('system/*.cruds', `client-${kind}`, ORG[kind]);
+    for (const kind of KINDS)
+      tokens[kind] =
+        kind === 'person'
+          ? (await s.app.tokens.issue(PORTAL_CLIENT_ID, 'portal', undefined, 'patient/*.cruds', 3600, PERSON_PURPOSE, pid['p1']))
+              .accessToken
+          : await s.tokenFor('system/*.cruds', `client-${kind}`, ORG[kind]);
     await writeConsent(s, consent(pid['p1'] ?? '', 'permit', { kind: 'regional-network', code: NETWORK }));
     await writeConsent(s, consent(pid['p3'] ?? '', 'deny'));
     await writeConsent(s, consent(pid['p4'] ?? '', 'deny', { kind: 'medical-institution', code: HOSPITAL }));
@@ -148,7 +156,7 @@ describe.each(testDrivers())('access policy on %s', (driver) => {
   const card = eligibilityCard;
 
   /** Whether `kind` may see the sample `type` resource of person `p`, by the policy table and the scenario. */
-  const expected = (kind: OrgKind, type: SampleType, p: Person): 'visible' | 'hidden' | 'refused' | 'pseudonymized' => {
+  const expected = (kind: CallerKind, type: SampleType, p: Person): 'visible' | 'hidden' | 'refused' | 'pseudonymized' => {
     if (ACCESS_POLICY[kind].pseudonymized?.includes(type)) return 'pseudonymized';
     const reach: Reach = policy.rule(kind, type).read;
     if (reach === 'none') return 'refused';

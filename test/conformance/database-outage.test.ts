@@ -260,6 +260,8 @@ describe.skipIf(unavailable !== undefined)('a PostgreSQL outage on a cluster of 
     expect(answers).toHaveLength(4 * Object.keys(kinds).length);
     expect(unexpected(answers, (a) => a.status === 503 && /^\d+$/.test(a.retryAfter ?? ''))).toEqual([]);
     expect(unexpected(answers, (a) => a.kind === 'token' || codeOf(a.text) === 'unavailable')).toEqual([]);
+    // The token endpoint answers as OAuth clients read it (RFC 6749 JSON), not as a FHIR server.
+    expect(unexpected(answers, (a) => a.kind !== 'token' || /"error":"temporarily_unavailable"/.test(a.text))).toEqual([]);
     expect(ready).toEqual([503, 503, 503, 503]);
     expect(unhandled()).toEqual([]);
   });

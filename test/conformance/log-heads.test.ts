@@ -115,13 +115,10 @@ describe.each(testDrivers())('signed tree heads and proofs on %s', (driver) => {
     expect(c.size).toBe(signed?.size);
     expect(toBase64(c.root)).toBe(signed?.root);
 
-    // The root is the RFC 9162 tree hash of every stored leaf, each the hash of its entry.
-    const { rows } = await s.testDb.db.query<{ hash: Uint8Array; entry: string }>(
-      'SELECT hash, entry FROM audit.log_leaf WHERE idx < $1 ORDER BY idx',
-      [c.size],
-    );
+    // The root is the RFC 9162 tree hash of every stored leaf (each the hash of the entry its
+    // event gives: test/conformance/access-log.test.ts).
+    const { rows } = await s.testDb.db.query<{ hash: Uint8Array }>('SELECT hash FROM audit.log_leaf WHERE idx < $1 ORDER BY idx', [c.size]);
     expect(rows).toHaveLength(c.size);
-    for (const r of rows) expect(Buffer.from(await leafHash(utf8.encode(r.entry))).equals(Buffer.from(r.hash))).toBe(true);
     expect(toBase64(await rootFromLeafHashes(rows.map((r) => Uint8Array.from(r.hash))))).toBe(signed?.root);
 
     const [origin, size, root, ...rest] = note.split('\n');

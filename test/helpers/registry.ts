@@ -122,25 +122,35 @@ export async function registerInsured(
   });
   const pid: Record<string, string> = {};
   for (const r of results(reg.body)) pid[r.record as string] = r.patient as string;
-  const jpc = EXTENSIONS.jpCoverageInsuredPerson;
-  for (const m of members) {
-    const res = await fhirFetch(`${base}/Coverage`, {
-      method: 'POST',
-      json: {
-        resourceType: 'Coverage',
-        status: 'active',
-        identifier: [{ system: ID_SYSTEMS.insuredMemberId, value: `${insurer}:1:${m.number}:00` }],
-        extension: [
-          { url: `${jpc}Symbol`, valueString: '1' },
-          { url: `${jpc}Number`, valueString: m.number },
-          { url: `${jpc}SubNumber`, valueString: '00' },
-        ],
-        beneficiary: { reference: `Patient/${pid[m.record] ?? ''}` },
-        payor: [{ identifier: { system: ID_SYSTEMS.insurerNumber, value: insurer } }],
-        period: { start: '2020-04-01' },
-      },
-    });
-    if (res.status !== 201) throw new Error(`Coverage not created: ${res.text}`);
-  }
+  for (const m of members) await postCoverage(base, insurer, m.number, pid[m.record] ?? '');
   return pid;
+}
+
+/** Posts the insurer's Coverage of a member (記号 1, 枝番 00, since 2020-04-01), as its onboarding does. Uses the token set by useToken unless `headers` are given. */
+export async function postCoverage(
+  base: string,
+  insurer: string,
+  number: string,
+  patientId: string,
+  headers?: Record<string, string>,
+): Promise<void> {
+  const jpc = EXTENSIONS.jpCoverageInsuredPerson;
+  const res = await fhirFetch(`${base}/Coverage`, {
+    method: 'POST',
+    ...(headers ? { headers } : {}),
+    json: {
+      resourceType: 'Coverage',
+      status: 'active',
+      identifier: [{ system: ID_SYSTEMS.insuredMemberId, value: `${insurer}:1:${number}:00` }],
+      extension: [
+        { url: `${jpc}Symbol`, valueString: '1' },
+        { url: `${jpc}Number`, valueString: number },
+        { url: `${jpc}SubNumber`, valueString: '00' },
+      ],
+      beneficiary: { reference: `Patient/${patientId}` },
+      payor: [{ identifier: { system: ID_SYSTEMS.insurerNumber, value: insurer } }],
+      period: { start: '2020-04-01' },
+    },
+  });
+  if (res.status !== 201) throw new Error(`Coverage not created: ${res.text}`);
 }

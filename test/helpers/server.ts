@@ -55,6 +55,8 @@ export interface TestServerOptions {
    * a wrapper that injects faults). Default: the test database's own handle.
    */
   db?: (testDb: TestDb) => Db | Promise<Db>;
+  /** Settings that depend on where the server listens (an identity provider registered with its callback URL). */
+  configFor?: (root: string) => Promise<Partial<AppDeps['config']>>;
 }
 
 export async function startTestServer(driver: Driver, o: TestServerOptions = {}): Promise<TestServer> {
@@ -67,7 +69,15 @@ export async function startTestServer(driver: Driver, o: TestServerOptions = {})
   // Test keys are generated at run time, never committed.
   const keys = o.keys ?? (await serverKeysFromJwks(await generateSigningJwks()));
   const app = createApp({
-    config: { baseUrl: base, defaultCount: 20, maxCount: 1000, maxBodyBytes: 16 * 1024 * 1024, audit: true, ...o.config },
+    config: {
+      baseUrl: base,
+      defaultCount: 20,
+      maxCount: 1000,
+      maxBodyBytes: 16 * 1024 * 1024,
+      audit: true,
+      ...o.config,
+      ...(o.configFor ? await o.configFor(root) : {}),
+    },
     db,
     defs: o.defs ?? (await testDefinitions()),
     logger: o.logger ?? createLogger('silent'),

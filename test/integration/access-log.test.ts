@@ -1,7 +1,8 @@
 /**
  * The access log's appender (audit/access-log.ts) on both databases: each event gets a leaf in
- * the statement that records it, the stored tree equals the tree of the stored leaves, each
- * person's chain is gap-free with each `prev` the previous leaf's hash, events written inside
+ * the statement that records it, the stored tree equals the tree of the stored leaves (only
+ * levels ≥ 8 stored, the rest folded from the leaves when read), each person's chain is gap-free
+ * with each `prev` the previous leaf's hash (every entry rebuilt from its event), events written inside
  * a transaction get theirs when drained, and two appenders on one database (two nodes) never
  * fork the tree or a chain.
  */
@@ -10,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessLog } from '../../src/audit/access-log.ts';
 import { AuditLog } from '../../src/audit/audit-log.ts';
 import { auditRow } from '../../src/audit/balp.ts';
-import { entryLeafHash, FIRST_PREV } from '../../src/audit/log-entry.ts';
-import type { LogEntry } from '../../src/audit/log-entry.ts';
-import { MemoryTree } from '../../src/audit/merkle.ts';
+import { verifyAccessLog } from '../../src/audit/log-audit.ts';
+import { MemoryTree, rootAt } from '../../src/audit/merkle.ts';
+import { storedTree } from '../../src/audit/stored-tree.ts';
 import { insertAuditEvents } from '../../src/store/audit.ts';
 import { openTestDb } from '../helpers/db.ts';
 import type { Driver, TestDb } from '../helpers/db.ts';
@@ -51,8 +52,8 @@ describe.each(testDrivers())('the access log on %s', (driver: Driver) => {
 
   const leaves = async () =>
     (
-      await t.db.query<{ idx: string; event: string; hash: Buffer; entry: string; person: string | null; pseq: number | null }>(
-        'SELECT idx, event, hash, entry, person, pseq FROM audit.log_leaf ORDER BY idx',
+      await t.db.query<{ idx: string; event: string; hash: Buffer; person: string | null; pseq: number | null }>(
+        'SELECT idx, event, hash, person, pseq FROM audit.log_leaf ORDER BY idx',
       )
     ).rows;
 
@@ -68,39 +69,46 @@ describe.each(testDrivers())('the access log on %s', (driver: Driver) => {
       await logB.record([row('p1', i++), row('p3', i++)]);
     }
     // Events written inside a transaction wait in the queue until drained.
-    await t.db.tx((tx) => insertAuditEvents(tx, [row('p2', i++), row('p1', i++)], [], 'pending'));
+    await t.db.tx((tx) => insertAuditEvents(tx, a.stamped([row('p2', i++), row('p1', i++)]), [], 'pending'));
     expect((await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit.log_pending')).rows[0]?.n).toBe(2);
     expect(await b.drain()).toBe(2);
     await logA.record([row('p2', i++)]);
+    // Enough leaves for the stored levels (≥ 8: 256 leaves), then B again, whose tree is stale.
+    await logA.record(Array.from({ length: 600 }, (_v, k) => row(k % 3 === 0 ? undefined : `q${k % 50}`, i++)));
+    await logB.record([row('p1', i++), row('q7', i++)]);
 
     const all = await leaves();
     const events = (await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit.event')).rows[0]?.n;
     expect(all.length).toBe(events);
     expect(all.map((l) => Number(l.idx))).toEqual(all.map((_l, n) => n));
     expect(new Set(all.map((l) => l.event)).size).toBe(all.length);
-    // Every stored hash is the hash of its stored entry.
-    for (const l of all) expect(entryLeafHash(JSON.parse(l.entry) as LogEntry).equals(Buffer.from(l.hash))).toBe(true);
-    // Every stored node equals the node of the tree of the stored leaves.
+    // Every stored node equals the node of the tree of the stored leaves; only levels ≥ 8 are stored.
     const tree = new MemoryTree();
     for (const l of all) tree.append(Buffer.from(l.hash));
     const nodes = await t.db.query<{ level: number; idx: string; hash: Buffer }>('SELECT level, idx, hash FROM audit.log_node');
-    expect(nodes.rows.length).toBe(all.length - (all.length.toString(2).match(/1/g) ?? []).length);
+    let expected = 0;
+    for (let w = 256; w <= all.length; w *= 2) expected += Math.floor(all.length / w);
+    expect(expected).toBeGreaterThanOrEqual(3);
+    expect(nodes.rows.length).toBe(expected);
     for (const n of nodes.rows) {
       const [h] = tree.read([{ level: n.level, index: Number(n.idx) }]);
       expect(Buffer.from(n.hash).equals(Buffer.from(h)), `node ${n.level}/${n.idx}`).toBe(true);
     }
-    // Each person's chain: seq 1, 2, 3… and each prev the previous leaf's hash.
-    for (const p of ['p1', 'p2', 'p3']) {
-      const chain = all.filter((l) => l.person === person(p)).sort((x, y) => (x.pseq ?? 0) - (y.pseq ?? 0));
+    // The tree as read back from storage (low levels folded from the leaves) is the tree of the leaves.
+    for (const size of [1, 255, 256, 257, 511, 512, all.length])
+      expect(Buffer.from(await rootAt(size, storedTree(t.db))).equals(Buffer.from(tree.root(size))), `root at ${size}`).toBe(true);
+    // Each person's chain: seq 1, 2, 3… in log order.
+    for (const p of ['p1', 'p2', 'p3', 'q7']) {
+      const chain = all.filter((l) => l.person === person(p));
       expect(chain.map((l) => l.pseq)).toEqual(chain.map((_l, n) => n + 1));
-      chain.forEach((l, n) => {
-        const e = JSON.parse(l.entry) as LogEntry;
-        expect(e.person).toBe(person(p));
-        expect(e.prev).toBe(n === 0 ? FIRST_PREV : Buffer.from(chain[n - 1]?.hash).toString('hex'));
-      });
     }
-    // An event about no one has no chain; the person is named by the pseudonym, not a field of its own.
-    expect(all.filter((l) => l.person === null).length).toBe(6);
-    for (const l of all) expect(Object.keys(JSON.parse(l.entry) as object)).not.toContain('patientId');
+    // Each entry, rebuilt from its event with its person, seq and the previous leaf hash of its
+    // person's chain as prev, is the hash of its leaf: what `medid log verify` checks.
+    const report = await verifyAccessLog(t.db, { personOf: person });
+    expect(report.problems).toEqual([]);
+    expect(report.events.checked).toBe(all.length);
+    expect(report.nodes).toEqual({ checked: expected, expected });
+    // An event about no one has no chain.
+    expect(all.filter((l) => l.person === null).length).toBe(6 + 200);
   });
 });

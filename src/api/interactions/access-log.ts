@@ -9,8 +9,8 @@
  *   (hashes only: nothing about any entry).
  * - `GET [base]/_log/proof/inclusion?event=<AuditEvent id>[&size=n]` — {index, size, leafHash,
  *   entry, proof}; needs a token that may read the AuditEvent: the authority any, every other
- *   client its own client's (the AuditEvent API's rule), and an event the caller may not read is
- *   answered as unknown.
+ *   client its own client's, a person signed in the events about them (the AuditEvent API's
+ *   rule, `auditReach`), and an event the caller may not read is answered as unknown.
  *
  * `GET [base]/_log/checkpoint` (the latest checkpoint as text/plain) is served at the HTTP edge
  * (http/log-checkpoint.ts): a FHIR response is JSON. Hashes are standard base64, as in
@@ -20,7 +20,7 @@ import type { TreeHeads } from '../../audit/tree-heads.ts';
 import { errors } from '../../core/outcome.ts';
 import type { FhirRequest, FhirResponse } from '../request.ts';
 import type { Route } from '../router.ts';
-import { ownClient } from './audit-events.ts';
+import { auditReach } from './audit-events.ts';
 
 /** The query parameters a route takes, each at most once, as non-negative integers (others refused). */
 function intParams(req: FhirRequest, names: readonly string[]): Record<string, number | undefined> {
@@ -104,7 +104,7 @@ export function accessLogRoutes(heads: TreeHeads, o: { headSeconds: number }): R
       access: () => [{ type: 'AuditEvent', permission: 'r' }],
       handler: async (req) => {
         const p = intParams(req, ['event', 'size']);
-        const proof = await heads.inclusion(required(p, 'event'), ownClient(req), p['size']);
+        const proof = await heads.inclusion(required(p, 'event'), auditReach(req), p['size']);
         return json(proof, 'private, no-store', false);
       },
     },

@@ -3,7 +3,8 @@
  * create, update, delete or history: the log is written by the server alone and never
  * rewritten. Searches run newest first over the log's own indexes.
  */
-import type { CapabilityStatementRestResource } from '@medplum/fhirtypes';
+import type { AuditEvent, CapabilityStatementRestResource } from '@medplum/fhirtypes';
+import type { AuditReach } from '../../core/access.ts';
 import type { AuditEntry, AuditQuery, AuditTrail } from '../../audit/audit-trail.ts';
 import type { FhirContext } from '../context.ts';
 import { errors } from '../../core/outcome.ts';
@@ -148,17 +149,39 @@ function entryOf(base: string, e: AuditEntry): string {
 }
 
 /**
- * The access policy for the audit log: the authority reads all of it; every other caller reads
- * the events its own client caused (reach `own`), compiled into the query.
+ * The access policy for the audit log: the authority reads all of it; a person signed in reads
+ * the events about them (who accessed their records, their own sign-ins); every other caller
+ * the events its own client caused (reach `own`). Compiled into the query.
  */
-export function ownClient(req: FhirRequest): string | undefined {
-  return req.principal?.org?.kind === 'authority' ? undefined : (req.principal?.clientId ?? '');
+export function auditReach(req: FhirRequest): AuditReach | undefined {
+  const p = req.principal;
+  if (p?.person !== undefined) return { patientId: p.person };
+  return p?.org?.kind === 'authority' ? undefined : { clientId: p?.clientId ?? '' };
+}
+
+/**
+ * What a person is shown of an event about them: who (application and organization), why,
+ * when, what and the outcome — not the caller's network address, token id or query text (a
+ * search's text may name others searched for with them).
+ */
+function forPerson(e: AuditEvent, self: string): AuditEvent {
+  const me = `Patient/${self}`;
+  return {
+    ...e,
+    // Another person who tried to reach this one (their own sign-in, refused) is not named.
+    agent: e.agent.map(({ network: _n, policy: _p, ...a }) =>
+      a.who?.reference?.startsWith('Patient/') && a.who.reference !== me ? { ...a, who: { display: 'another signed-in person' } } : a,
+    ),
+    entity: (e.entity ?? []).filter((x) => x.query === undefined && x.what?.identifier === undefined),
+  };
 }
 
 async function searchAudit(ctx: FhirContext, trail: AuditTrail, req: FhirRequest, query: [string, string][]): Promise<FhirResponse> {
   const { q, links } = parseAuditQuery(ctx, query);
-  const own = ownClient(req);
-  if (own !== undefined) q.clients = q.clients === undefined || q.clients.includes(own) ? [own] : [];
+  const reach = auditReach(req);
+  if (reach?.clientId !== undefined) q.clients = q.clients === undefined || q.clients.includes(reach.clientId) ? [reach.clientId] : [];
+  if (reach?.patientId !== undefined)
+    q.patients = q.patients === undefined || q.patients.includes(reach.patientId) ? [reach.patientId] : [];
   const { entries: page, more, total } = await trail.search(ctx.uow, q);
   const url = (cursor?: number): string => {
     const p = new URLSearchParams(links);
@@ -168,7 +191,9 @@ async function searchAudit(ctx: FhirContext, trail: AuditTrail, req: FhirRequest
   const linkJson = [JSON.stringify({ relation: 'self', url: url(q.beforeSeq) })];
   const last = page[page.length - 1];
   if (more && last) linkJson.push(JSON.stringify({ relation: 'next', url: url(last.seq) }));
-  const entries = page.map((e) => entryOf(ctx.baseUrl, e));
+  const entries = page.map((e) =>
+    entryOf(ctx.baseUrl, reach?.patientId !== undefined ? { ...e, event: forPerson(e.event, reach.patientId) } : e),
+  );
   return {
     status: 200,
     body: {
@@ -181,12 +206,13 @@ async function searchAudit(ctx: FhirContext, trail: AuditTrail, req: FhirRequest
 
 async function readAudit(ctx: FhirContext, trail: AuditTrail, req: FhirRequest, id: string): Promise<FhirResponse> {
   const seq = /^\d{1,15}$/.test(id) ? Number(id) : 0;
-  const e = await trail.read(ctx.uow, seq, ownClient(req));
+  const reach = auditReach(req);
+  const e = await trail.read(ctx.uow, seq, reach);
   if (!e) throw errors.notFound(`${TYPE}/${id} is not known`);
   return {
     status: 200,
     headers: { ETag: 'W/"1"', 'Last-Modified': new Date(e.recorded).toUTCString() },
-    body: e.event,
+    body: reach?.patientId !== undefined ? forPerson(e.event, reach.patientId) : e.event,
     disclosed: [{ resourceType: TYPE, id: String(e.seq), versionId: 1, patients: e.patientId ? [e.patientId] : [] }],
   };
 }

@@ -7,7 +7,8 @@
  *
  * A search answers the stored EpisodeOfCare resources (the generic search, every rule) and, on its
  * first page, the person's service-use episodes, decided exactly as `$record-locations` decides
- * them: the caller may locate records (medical institutions and the authority, for treatment),
+ * them: the caller may locate records (medical institutions and the authority, for treatment; the
+ * person signed in, their own whole),
  * may read the Patient, and the person's Consents for record location allow the organization.
  * Service-use episodes answer `patient` (required), `status`, `date` and `organization`; a search
  * with any other criterion, or under constrained EpisodeOfCare scopes, gets the stored ones only.
@@ -62,8 +63,10 @@ const codeOf = (o: Organization): string | undefined => o.identifier?.find((i) =
  * `$record-locations` decides them; none when it may not locate records at all.
  */
 async function serviceEpisodes(ctx: FhirContext, req: FhirRequest, patientIds: readonly string[]): Promise<EpisodeOfCare[]> {
+  // A person signed in sees their own service use whole (R22); others locate records for treatment only.
+  const forThePerson = req.principal?.person !== undefined;
   try {
-    assertMayLocateRecords(req.principal?.org, req.purposeOfUse);
+    if (!forThePerson) assertMayLocateRecords(req.principal?.org, req.purposeOfUse);
   } catch {
     return [];
   }
@@ -73,7 +76,7 @@ async function serviceEpisodes(ctx: FhirContext, req: FhirRequest, patientIds: r
   const today = ctx.clock.now().toISOString().slice(0, 10);
   const out: EpisodeOfCare[] = [];
   for (const p of visible) {
-    const found = await recordLocationsOf(ctx.uow, p.id, today);
+    const found = await recordLocationsOf(ctx.uow, p.id, today, forThePerson);
     const byCode = new Map(found.organizations.map((o) => [codeOf(o), o]));
     out.push(...found.uses.map((u) => serviceEpisode(u, p.id, byCode.get(u.orgCode))));
   }

@@ -11,6 +11,7 @@ import { recordFromPatient } from '../../registry/patient.ts';
 import type { RecordResult, RegistrationResult, RegistrationStatus } from '../../registry/record.ts';
 import type { Registrar } from '../../registry/registrar.ts';
 import { errors, issue } from '../../core/outcome.ts';
+import { japanDay } from '../../jp/date.ts';
 import { operationUrl, SYSTEMS } from '../../core/systems.ts';
 import { assertMayRegister } from '../../privacy/access-rules.ts';
 import { defineOperation } from './operation.ts';
@@ -19,11 +20,12 @@ import type { OperationHandler } from './operation.ts';
 /** At most this many records per call: larger files go through `medid import` in batches. */
 export const MAX_REGISTRATIONS = 1000;
 
-type Shape = 'string' | 'object' | 'strings' | 'objects';
+type Shape = 'string' | 'number' | 'object' | 'strings' | 'objects';
 
 /** The JSON shape of every element a registration reads (registry/patient.ts recordFromPatient). */
 const PATIENT_SHAPE: Record<string, Shape> = {
   birthDate: 'string',
+  multipleBirthInteger: 'number',
   gender: 'string',
   identifier: 'objects',
   name: 'objects',
@@ -37,11 +39,21 @@ const PART_SHAPE: Record<string, Record<string, Shape>> = {
   address: { postalCode: 'string', text: 'string', line: 'strings', city: 'string', state: 'string', district: 'string' },
 };
 
+const SHAPE_WORDS: Record<Shape, string> = {
+  string: 'a string',
+  number: 'a number',
+  object: 'an object',
+  strings: 'an array of strings',
+  objects: 'an array of objects',
+};
+
 function fits(v: unknown, shape: Shape): boolean {
   const isObj = (x: unknown): boolean => typeof x === 'object' && x !== null && !Array.isArray(x);
   switch (shape) {
     case 'string':
       return typeof v === 'string';
+    case 'number':
+      return typeof v === 'number';
     case 'object':
       return isObj(v);
     case 'strings':
@@ -62,7 +74,7 @@ function shapeIssues(p: Patient): { expression: string; text: string }[] {
   for (const [k, shape] of Object.entries(PATIENT_SHAPE)) {
     if (o[k] === undefined) continue;
     if (!fits(o[k], shape)) {
-      out.push({ expression: k, text: `Patient.${k} must be ${shape === 'string' ? 'a string' : 'an array of objects'}` });
+      out.push({ expression: k, text: `Patient.${k} must be ${SHAPE_WORDS[shape]}` });
       continue;
     }
     const parts = PART_SHAPE[k];
@@ -77,9 +89,9 @@ function shapeIssues(p: Patient): { expression: string; text: string }[] {
   return out;
 }
 
-function checked(patient: Patient, key: string | undefined, where: string, rules: IdentifierRules): RecordResult {
+function checked(patient: Patient, key: string | undefined, where: string, rules: IdentifierRules, today: string): RecordResult {
   const bad = shapeIssues(patient);
-  if (bad.length === 0) return recordFromPatient(patient, key, rules);
+  if (bad.length === 0) return recordFromPatient(patient, key, rules, today);
   return {
     ok: false,
     record: key,
@@ -87,7 +99,13 @@ function checked(patient: Patient, key: string | undefined, where: string, rules
   };
 }
 
-function recordsOf(registrations: readonly ParametersParameter[][], bundle: Bundle | undefined, rules: IdentifierRules): RecordResult[] {
+/** The records of a call; `today` (Japan's day) bounds birth dates. */
+function recordsOf(
+  registrations: readonly ParametersParameter[][],
+  bundle: Bundle | undefined,
+  rules: IdentifierRules,
+  today: string,
+): RecordResult[] {
   const out: RecordResult[] = [];
   registrations.forEach((list, i) => {
     const key = list.find((p) => p.name === 'record')?.valueString;
@@ -106,7 +124,9 @@ function recordsOf(registrations: readonly ParametersParameter[][], bundle: Bund
       });
       return;
     }
-    out.push(checked(patient, key, `Parameters.parameter.where(name='registration')[${i}].part.where(name='patient').resource`, rules));
+    out.push(
+      checked(patient, key, `Parameters.parameter.where(name='registration')[${i}].part.where(name='patient').resource`, rules, today),
+    );
   });
   if (bundle) {
     if (bundle.resourceType !== 'Bundle')
@@ -123,7 +143,7 @@ function recordsOf(registrations: readonly ParametersParameter[][], bundle: Bund
         });
         return;
       }
-      out.push(checked(r, e.fullUrl ?? r.id, `Bundle.entry[${i}].resource`, rules));
+      out.push(checked(r, e.fullUrl ?? r.id, `Bundle.entry[${i}].resource`, rules, today));
     });
   }
   return out;
@@ -185,10 +205,10 @@ export function patientRegister(
       }),
       bundle: call.input.resource('resource') as Bundle | undefined,
     }),
-    async handle(_ctx, input, call) {
+    async handle(ctx, input, call) {
       const org = call.req.principal?.org;
       assertMayRegister(org);
-      const records = recordsOf(input.registrations, input.bundle, o.rules);
+      const records = recordsOf(input.registrations, input.bundle, o.rules, japanDay(ctx.clock.now()));
       if (records.length === 0)
         throw errors.badRequest(
           '$register needs at least one registration',

@@ -68,9 +68,11 @@ Description: "On each Bundle.entry of a $match result: the total weight (bits), 
 Extension: EligibilityValidity
 Id: eligibility-validity
 Title: "Eligibility validity (資格有効性)"
-Description: "On a CoverageEligibilityResponse: the card's validity on the service day, as the online eligibility system codes it."
+Description: "On a CoverageEligibilityResponse: the card's validity on the service day, as the online eligibility system codes it; on each of its insurance entries (the My Number card path, which answers several coverages): that coverage's."
 * ^context.type = #element
 * ^context.expression = "CoverageEligibilityResponse"
+* ^context[+].type = #element
+* ^context[=].expression = "CoverageEligibilityResponse.insurance"
 * value[x] only Coding
 * valueCoding from QualificationValidityVS (required)
 

@@ -537,7 +537,7 @@ Usage: #definition
 * status = #active
 * kind = #operation
 * publisher = "medid"
-* description = "Is the person on this card insured on this day, under which coverage? The body is a CoverageEligibilityRequest (or Parameters.resource): insurer.identifier = 保険者番号; insurance[0].coverage → a contained Coverage with JP Core's JP_Coverage_InsuredPerson{Symbol,Number,SubNumber} extensions (枝番 optional) or the 被保険者個人識別子; patient → a contained Patient with the birth date (required) and optionally the medical ID and kana name; servicedDate (default today). The answer is a CoverageEligibilityResponse with the validity code (eligibility-validity extension, OQS codes 1 valid, 2 invalid, 3 invalid: a newer coverage exists, 4 not found, 5 several found), the coverage period (insurance.benefitPeriod), the loss reason when the coverage ended, and — for a medical institution or the authority only — the Patient and Coverage references. A bad check digit is 400 naming the element. A valid confirmation by a medical institution records that it served the person that day. A medical ID or kana name that disagrees with the registry is said in disposition, recorded as a Task (registry-mismatch) for the insurer and a Communication to the person. Audited. Needs system/CoverageEligibilityRequest.c."
+* description = "Is the person on this card insured on this day, under which coverage? The body is a CoverageEligibilityRequest (or Parameters.resource) presenting one of three cards. An insurance card: insurer.identifier = 保険者番号; insurance[0].coverage → a contained Coverage with JP Core's JP_Coverage_InsuredPerson{Symbol,Number,SubNumber} extensions (枝番 optional) or the 被保険者個人識別子. A public-payer card (公費, 生活保護's 医療券 included), as JP Core and the ePrescription IG carry one: insurer.identifier (or the contained Coverage's payor.identifier) in the 公費負担者番号 system (http://jpfhir.jp/fhir/core/mhlw/IdSystem/PublicPayerNumber) and the 受給者番号 as the contained Coverage's subscriberId, or the Coverage's 生活保護受給者識別子 (公費負担者番号::受給者番号:). For both, patient → a contained Patient with the birth date (required) and optionally the medical ID and kana name. A My Number card (マイナ保険証): patient → a contained Patient whose identifier is the card's 利用者証明用電子証明書 serial (system http://medid.example.org/fhir/sid/jpki-user-certificate; registered beforehand by Patient/$register-card), no card numbers, no birth date needed; medical institutions and the authority only (others 403, rule eligibility.my-number-card). servicedDate defaults to today. The answer is a CoverageEligibilityResponse with the validity code (eligibility-validity extension, OQS codes 1 valid, 2 invalid, 3 invalid: a newer coverage exists, 4 not found, 5 several found), and for each coverage it names the period (insurance.benefitPeriod), the class of card (card-class extension: 一般, 短期, 資格証明書, 公費受給者証, 医療券…) and — for a medical institution or the authority only — the Patient and Coverage references; the loss reason when the coverage ended. A My Number card is answered with every coverage of the person in force that day (each with its own validity, insured before public-payer, and the member id to bill under), or the latest that ended (2), or 4 for a certificate not registered, revoked or expired (disposition says which; the holder is audited, never disclosed). A bad check digit or number is 400 naming the element and the rule. A valid confirmation by a medical institution records that it served the person that day, whichever card. A medical ID or kana name that disagrees with the registry is said in disposition, recorded as a Task (registry-mismatch) for the card's payer and a Communication to the person. Audited. Needs system/CoverageEligibilityRequest.c."
 * affectsState = true
 * code = #submit
 * resource[0] = #CoverageEligibilityRequest
@@ -838,3 +838,66 @@ Usage: #definition
 * parameter[1].min = 1
 * parameter[1].max = "1"
 * parameter[1].type = #Task
+
+Instance: Task-resolve
+InstanceOf: OperationDefinition
+Usage: #definition
+* extension[0].url = "http://medid.example.org/fhir/StructureDefinition/operation-scope"
+* extension[0].valueString = "Patient.cu"
+* url = "http://medid.example.org/fhir/OperationDefinition/Task-resolve"
+* version = "0.1.0"
+* name = "ResolveRegistrationReview"
+* title = "Resolve a registration held for review"
+* status = #active
+* kind = #operation
+* publisher = "medid"
+* description = "R1: the decision on a registration that $register held for review (a Task with code registration-review): the held record is a registered person (person) or a new one (new-person = true) — exactly one of the two. With person, apply says what the record brings: record (default: its names, birth date, sex, address and phone become the person's, as a registration would) or identifiers (only its insured or public-payer number and its My Number are bound; the person's own facts stay — for a record whose birth date or sex the reviewer found wrong). The held My Number (kept with the review as a keyed MAC, never digits) is bound to the person; a new person receives a new medical ID. In one transaction under the registration locks: the person's Patient is written, the Task becomes completed with an output naming the person (and the resolution), the review forgets its MAC. A review is resolved once: a second resolution answers 409 (rule review.resolved). Called by the authority's staff, or by the insurer whose record it is (every payer number on the record is its own; another insurer's review answers 404) — an insurer binds only to one of the Task's candidates that it insures (403, rule review.insurer-own-member); a namesake it does not insure is the authority's to bind. Refusals name the element and the rule: review.person-unknown (422), review.person-not-active, review.identifier-taken, review.my-number-taken, review.my-number-differs (409). The resolved person's history shows the Patient write and this call (AuditEvent; the audit keeps the decision's kind, never a number). Re-submitting the resolved record to $register answers unchanged with the person. Needs system/Patient.cu, as $register does."
+* affectsState = true
+* code = #resolve
+* resource[0] = #Task
+* system = false
+* type = false
+* instance = true
+* parameter[0].name = #person
+* parameter[0].use = #in
+* parameter[0].min = 0
+* parameter[0].max = "1"
+* parameter[0].type = #Reference
+* parameter[0].targetProfile[0] = "http://hl7.org/fhir/StructureDefinition/Patient"
+* parameter[0].documentation = "The registered person the held record is (Patient/[id]); or give new-person."
+* parameter[1].name = #new-person
+* parameter[1].use = #in
+* parameter[1].min = 0
+* parameter[1].max = "1"
+* parameter[1].type = #boolean
+* parameter[1].documentation = "true: the held record is a person not registered yet; a new medical ID is issued."
+* parameter[2].name = #apply
+* parameter[2].use = #in
+* parameter[2].min = 0
+* parameter[2].max = "1"
+* parameter[2].type = #code
+* parameter[2].documentation = "With person: record (default) or identifiers."
+* parameter[3].name = #task
+* parameter[3].use = #out
+* parameter[3].min = 1
+* parameter[3].max = "1"
+* parameter[3].type = #Reference
+* parameter[3].documentation = "The review Task, now completed, its output naming the person."
+* parameter[4].name = #status
+* parameter[4].use = #out
+* parameter[4].min = 1
+* parameter[4].max = "1"
+* parameter[4].type = #code
+* parameter[4].documentation = "What happened to the person: created (new-person), updated or unchanged (person)."
+* parameter[5].name = #patient
+* parameter[5].use = #out
+* parameter[5].min = 1
+* parameter[5].max = "1"
+* parameter[5].type = #Reference
+* parameter[5].documentation = "The person the record is now bound to."
+* parameter[6].name = #medicalId
+* parameter[6].use = #out
+* parameter[6].min = 0
+* parameter[6].max = "1"
+* parameter[6].type = #Identifier
+* parameter[6].documentation = "The person's current medical ID."
