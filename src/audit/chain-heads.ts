@@ -98,9 +98,13 @@ export class ChainHeads {
     // Persons still waiting for the next read are read here instead: the batch would otherwise
     // wait for the read in flight and then for theirs.
     for (const p of persons) if (this.next?.persons.delete(p)) this.loading.delete(p);
-    const waiting = new Set(persons.flatMap((p) => (this.heads.has(p) ? [] : [this.loading.get(p)])));
-    waiting.delete(undefined);
-    if (waiting.size > 0) await Promise.all(waiting);
+    const waiting = new Set(
+      persons.flatMap((p) => {
+        const w = this.heads.has(p) ? undefined : this.loading.get(p);
+        return w ? [w] : [];
+      }),
+    );
+    if (waiting.size > 0) await Promise.all([...waiting]);
     const missing = [...new Set(persons)].filter((p) => !this.heads.has(p));
     if (missing.length === 0) return;
     const found = await chainHeads(this.db, missing);
