@@ -1,8 +1,8 @@
 /**
- * Audit rows made ready for the access log where the request runs (access-log.ts,
- * access-log-thread.ts): each with its entry's nonce and its person's pseudonym. The pseudonym is
- * a keyed MAC under the pseudonymization service's key, which stays with that service (a function
- * given to us): it is computed here, once per event, never in the appender's thread.
+ * Audit rows made ready for the access log's appender (access-log.ts): each with its entry's nonce
+ * and its person's pseudonym — a keyed MAC under the pseudonymization service's key, which stays
+ * with that service (a function given to us), computed once per event (when the event is queued,
+ * so its chain head can be read ahead) and remembered for a while.
  */
 import crypto from 'node:crypto';
 import type { AuditRow } from '../store/audit.ts';

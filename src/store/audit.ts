@@ -136,8 +136,8 @@ const NODES = (param: number): string =>
 
 /**
  * Audited writes as a statement carries them: one CTE per kind (in kind order, numbered from
- * parameter `first` on) and its rows as JSON. Plain text, so the access log's thread can run the
- * statement (access-log-thread.ts): the kinds' SQL is rendered where it was registered.
+ * parameter `first` on) and its rows as JSON, rendered once per batch — the access log's appender
+ * may run its statement more than once (another node took the leaf indices first).
  */
 export interface RenderedWrites {
   kinds: string[];
