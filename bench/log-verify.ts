@@ -27,6 +27,7 @@ import { migrate } from '../src/store/migrate.ts';
 import { PgDb } from '../src/store/pg.ts';
 import { analyzeStale } from '../src/store/statistics.ts';
 import { benchLog, median, ROOT, tempDataDir, writeResults } from './lib.ts';
+import { rng } from './synthetic.ts';
 
 const ADMIN_URL = process.env['BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ENTRIES = Number(process.env['BENCH_ENTRIES'] ?? 1_000_000);
@@ -35,18 +36,6 @@ const RUNS = Number(process.env['BENCH_VERIFY_RUNS'] ?? 3);
 const DB_NAME = process.env['BENCH_DB'] ?? 'medid_log1m';
 const PATIENTS = 200_000;
 const CLIENTS = 40;
-
-/** mulberry32: the same log every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const hex = (r: () => number, n: number): string => Array.from({ length: n }, () => Math.floor(r() * 16).toString(16)).join('');
 
@@ -132,7 +121,7 @@ async function main(): Promise<void> {
       headSeconds: 3600,
       headEntries: Number.MAX_SAFE_INTEGER,
     });
-    const r = prng(17);
+    const r = rng(17); // the same log every run
     const t0 = performance.now();
     let queued = 0;
     let analyzed = t0;

@@ -6,8 +6,6 @@
  * app on its own database with its own keys.
  */
 import crypto from 'node:crypto';
-import express from 'express';
-import helmet from 'helmet';
 import type { Express } from 'express';
 import { auditEventCapability } from './api/interactions/audit-events.ts';
 import { auditAfter } from './api/audit-hook.ts';
@@ -33,7 +31,6 @@ import { FileLogKey, logKeyName } from './audit/log-key.ts';
 import type { LogKey } from './audit/log-key.ts';
 import { TreeHeads } from './audit/tree-heads.ts';
 import { accessLogRoutes } from './api/interactions/access-log.ts';
-import { logCheckpointHandler } from './http/log-checkpoint.ts';
 import { auditPersonOf } from './pseudonym/audit-person.ts';
 import type { Principal } from './core/principal.ts';
 import { patientIhePix } from './api/operations/patient-ihe-pix.ts';
@@ -97,15 +94,7 @@ import type { FhirDefinitions } from './fhir/definitions/index.ts';
 import type { IdentifierNormalizer } from './fhir/search/index-rows.ts';
 import { IdentifierCatalog } from './identifiers/catalog.ts';
 import { identifierHook } from './identifiers/normalize-resource.ts';
-import { oauthRouter, smartConfigurationHandler } from './http/auth-routes.ts';
-import { authenticateBeforeBody } from './http/bearer.ts';
-import { refuseLargeBody } from './http/body-limit.ts';
-import { errorHandler, RETRY_AFTER_SECONDS } from './http/errors.ts';
-import { fhirHandler } from './http/fhir-routes.ts';
-import { igSite } from './http/ig-site.ts';
-import { portalRouter } from './http/portal-site.ts';
-import { InFlight } from './http/in-flight.ts';
-import { requestLog } from './http/request-log.ts';
+import { expressEdge, mountPathOf } from './http/edge.ts';
 import { mpiIndexHook } from './mpi/index-hook.ts';
 import { Matcher } from './mpi/match.ts';
 import { WeightsStore } from './mpi/weights-store.ts';
@@ -187,11 +176,6 @@ export interface App {
 
 /** Finished bulk-export files stay downloadable this long. */
 export const EXPORT_RETENTION_MS = 24 * 3600 * 1000;
-
-/** The path of the FHIR base on this server, from the configured base URL. */
-export function mountPathOf(baseUrl: string): string {
-  return new URL(baseUrl).pathname.replace(/\/+$/, '');
-}
 
 /** The purposes of use each kind of organization may use, its default first (the access policy). */
 export const kindPurposes = (kind: OrgKind): readonly string[] => ACCESS_POLICY[kind].purposes;
@@ -463,80 +447,25 @@ export function createApp(deps: AppDeps): App {
     ...deps.defs.resourceTypes.flatMap((t) => [`system/${t}.rs`, `system/${t}.cruds`]),
   ];
 
-  // The Express edge.
-  const inFlight = new InFlight();
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  app.use(requestLog(deps.logger));
-  // A JSON API needs few of helmet's browser headers; a deny-all CSP and nosniff are the ones
-  // that matter (each extra header is paid on every response). HTML pages add their own.
-  app.use(
-    helmet({
-      contentSecurityPolicy: { useDefaults: false, directives: { 'default-src': ["'none'"], 'frame-ancestors': ["'none'"] } },
-      crossOriginOpenerPolicy: false,
-      crossOriginResourcePolicy: false,
-      originAgentCluster: false,
-      xDnsPrefetchControl: false,
-      xDownloadOptions: false,
-      xPermittedCrossDomainPolicies: false,
-      xXssProtection: false,
-      xFrameOptions: false,
-    }),
-  );
-  app.use('/ig', igSite(deps.igSiteDir, deps.logger));
-  // The person's portal (issue 17 item 6): static pages on the public FHIR API, their own CSP.
-  app.use('/portal', portalRouter({ baseUrl }));
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+  // The Express edge (http/edge.ts).
+  const { app, inFlight } = expressEdge({
+    logger: deps.logger,
+    ready: () => ping(deps.db),
+    igSiteDir: deps.igSiteDir,
+    baseUrl,
+    endpoints,
+    keys: deps.keys,
+    tokens,
+    clients,
+    tokenEndpoint,
+    personSignIn,
+    smartConfiguration: smartConfiguration(endpoints, scopesSupported, personSignIn.enabled),
+    envelopeJwks: { keys: envelopeKeys.jwks.keys },
+    treeHeads,
+    logHeadSeconds: config.logHeadSeconds,
+    maxBodyBytes: config.maxBodyBytes,
+    router: () => router,
   });
-  app.get('/readyz', async (_req, res) => {
-    const ok = await ping(deps.db);
-    if (!ok) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'database unreachable' });
-  });
-  app.use(
-    mountPathOf(endpoints.issuer),
-    oauthRouter({
-      inFlight,
-      endpoints,
-      keys: deps.keys,
-      tokens,
-      clients,
-      audience: baseUrl,
-      smartConfiguration: {},
-      token: tokenEndpoint,
-      personSignIn,
-    }),
-  );
-  const mount = mountPathOf(baseUrl);
-  app.get(
-    `${mount}/.well-known/smart-configuration`,
-    smartConfigurationHandler(smartConfiguration(endpoints, scopesSupported, personSignIn.enabled)),
-  );
-  // The key providers seal envelopes to (public, like the token signing keys' JWKS).
-  const envelopeJwks = JSON.stringify({ keys: envelopeKeys.jwks.keys });
-  app.get(`${mount}/.well-known/medid-envelope-jwks`, (_req, res) => {
-    res.setHeader('Cache-Control', 'public, max-age=3600');
-    res.setHeader('Access-Control-Allow-Origin', '*');
-    res.type('application/json').send(envelopeJwks);
-  });
-  // The access log's latest signed checkpoint, as text (public: witnesses poll it).
-  if (treeHeads) app.get(`${mount}/_log/checkpoint`, logCheckpointHandler(treeHeads, { headSeconds: config.logHeadSeconds }));
-  // CORS: the CapabilityStatement is public and read by browser-based clients.
-  app.use(`${mount}/metadata`, (_req, res, next) => {
-    res.setHeader('Access-Control-Allow-Origin', '*');
-    next();
-  });
-  // The body is read last: never when it is declared too large (413 at once), and only once the
-  // bearer token is accepted (a refused one answers 401 without the server buffering the body).
-  app.use(
-    mount,
-    refuseLargeBody(config.maxBodyBytes),
-    authenticateBeforeBody(tokens, clients, express.raw({ type: () => true, limit: config.maxBodyBytes })),
-  );
-  app.all(`${mount}{/*rest}`, fhirHandler({ inFlight, mountPath: mount, router: () => router, tokens, clients }));
-  app.use(errorHandler(deps.logger));
   return {
     express: app,
     identifiers,

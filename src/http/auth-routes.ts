@@ -24,7 +24,6 @@ export interface AuthRouteDeps {
   clients: ClientDirectory;
   token: TokenEndpoint;
   audience: string;
-  smartConfiguration: Record<string, unknown>;
   /** The person's sign-in (SMART standalone patient launch), when configured. */
   personSignIn: PersonSignIn;
 }

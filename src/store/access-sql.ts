@@ -21,7 +21,7 @@ export function accessSql(b: Sql, a: RowAccess, typeExpr: string, compExpr: stri
   if (a.kind === 'all') return 'TRUE';
   const anyTypes = b.p(a.anyTypes, 'text[]');
   const personTypes = b.p(a.personTypes, 'text[]');
-  return `(${typeExpr} = ANY(${anyTypes}) OR (${typeExpr} = ANY(${personTypes}) AND ${personsSql(b, a.person, typeExpr, compExpr)}))`;
+  return `(${typeExpr} = ANY(${anyTypes}) OR (${typeExpr} = ANY(${personTypes}) AND ${personsSql(b, a.person, () => typeExpr, compExpr)}))`;
 }
 
 /**
@@ -32,21 +32,21 @@ export function accessSql(b: Sql, a: RowAccess, typeExpr: string, compExpr: stri
 export function accessSqlForType(b: Sql, a: RowAccess, type: string, compExpr: string): string {
   if (a.kind === 'all' || a.anyTypes.includes(type)) return 'TRUE';
   if (!a.personTypes.includes(type)) return 'FALSE';
-  // A person's own reach does not depend on the type (and an unused parameter has no type to infer).
-  return personsSql(b, a.person, a.person.relationship === 'self' ? `''` : b.p(type, 'text'), compExpr);
+  return personsSql(b, a.person, () => b.p(type, 'text'), compExpr);
 }
 
 /** Every person of the compartment is within reach (and there is at least one). */
-function personsSql(b: Sql, r: PersonReach, typeExpr: string, compExpr: string): string {
+function personsSql(b: Sql, r: PersonReach, typeExpr: () => string, compExpr: string): string {
   return `(cardinality(${compExpr}) > 0 AND NOT EXISTS (SELECT 1 FROM unnest(${compExpr}) AS ap(pid) WHERE NOT ${personSql(b, r, 'ap.pid', typeExpr)}))`;
 }
 
 /**
  * Whether the person `pid` (a Patient id expression) is within reach for a row of type
- * `typeExpr`: one look at the person's consent rules decides deny, permit or neither, then the
+ * `typeExpr` (asked for only when the decision depends on the type: a statement parameter nothing
+ * reads has no type PostgreSQL can infer): one look at the person's consent rules decides deny, permit or neither, then the
  * relationship decides.
  */
-export function personSql(b: Sql, r: PersonReach, pid: string, typeExpr: string): string {
+export function personSql(b: Sql, r: PersonReach, pid: string, typeExpr: () => string): string {
   // A person's own records: their Consents govern what others see, never what they see of themselves.
   if (r.relationship === 'self') return `(${pid} = ${b.p(r.code, 'text')})`;
   const actor = b.p(r.actor, 'text');
@@ -55,7 +55,7 @@ export function personSql(b: Sql, r: PersonReach, pid: string, typeExpr: string)
   // for everyone (a permit for everyone changes nothing: the relationship still decides).
   const verdict =
     `(SELECT c.effect FROM privacy.consent_rule c WHERE c.patient_id = ${pid} AND (c.actor = ${actor} OR (c.actor IS NULL AND c.effect = 'deny'))` +
-    ` AND (cardinality(c.purposes) = 0 OR ${b.p(r.purpose, 'text')} = ANY(c.purposes)) AND (cardinality(c.classes) = 0 OR ${typeExpr} = ANY(c.classes))` +
+    ` AND (cardinality(c.purposes) = 0 OR ${b.p(r.purpose, 'text')} = ANY(c.purposes)) AND (cardinality(c.classes) = 0 OR ${typeExpr()} = ANY(c.classes))` +
     ` AND (c.period_start IS NULL OR c.period_start <= ${today}) AND (c.period_end IS NULL OR c.period_end >= ${today})` +
     ` ORDER BY c.actor IS NULL, c.effect = 'permit' LIMIT 1)`;
   const consented = `(CASE ${verdict} WHEN 'permit' THEN TRUE WHEN 'deny' THEN FALSE ELSE ${relationshipSql(b, r, pid)} END)`;

@@ -40,7 +40,7 @@ const toRow = (r: Raw): ResearchRow => ({ patientId: r.id, kid: Buffer.from(r.ki
 export async function researchPage(db: Db, reach: PersonReach, after: string, limit: number): Promise<ResearchRow[]> {
   const b = new Sql();
   const afterP = b.p(after, 'text');
-  const visible = personSql(b, reach, 'p.patient_id', `'Patient'`);
+  const visible = personSql(b, reach, 'p.patient_id', () => `'Patient'`);
   const limitP = b.p(limit, 'int');
   const { rows } = await db.query<Raw>(
     `SELECT p.patient_id AS id, p.kid, r.content, ${NUMBERS} AS numbers
@@ -56,7 +56,7 @@ export async function researchPage(db: Db, reach: PersonReach, after: string, li
 export async function researchPerson(db: Db, reach: PersonReach, kid: Buffer): Promise<ResearchRow | undefined> {
   const b = new Sql();
   const kidP = b.p(kid, 'bytea');
-  const visible = personSql(b, reach, 'p.patient_id', `'Patient'`);
+  const visible = personSql(b, reach, 'p.patient_id', () => `'Patient'`);
   const { rows } = await db.query<Raw>(
     `SELECT p.patient_id AS id, p.kid, r.content, ${NUMBERS} AS numbers
      FROM registry.person p JOIN fhir.resource r ON r.resource_type = 'Patient' AND r.id = p.patient_id AND NOT r.deleted
@@ -75,7 +75,7 @@ export async function researchPersonsByKeys(
   if (kids.length === 0) return [];
   const b = new Sql();
   const kidsP = b.p([...kids], 'bytea[]');
-  const visible = personSql(b, reach, 'p.patient_id', `'Patient'`);
+  const visible = personSql(b, reach, 'p.patient_id', () => `'Patient'`);
   const { rows } = await db.query<{ id: string; kid: Buffer }>(
     `SELECT p.patient_id AS id, p.kid FROM registry.person p
      WHERE p.kid = ANY(${kidsP}) AND p.status IN ('active', 'deceased') AND ${visible}`,

@@ -21,6 +21,7 @@ import type {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXTENSIONS, ID_SYSTEMS, SYSTEMS } from '../../src/core/systems.ts';
 import { parsePublicPayerNumber } from '../../src/identifiers/public-payer-number.ts';
+import { eligibilityCard } from '../helpers/eligibility.ts';
 import { testDrivers } from '../helpers/db.ts';
 import { fhirFetch, useToken } from '../helpers/fhir.ts';
 import { insurerNumber, registerBody, registrationPatient, results } from '../helpers/registry.ts';
@@ -142,30 +143,6 @@ describe.each(testDrivers())('eligibility of public-payer cards, and card classe
     patient: { reference: '#p' },
     servicedDate: o.day,
     insurer: { identifier: { system: ID_SYSTEMS.publicPayerNumber, value: o.payer } },
-    insurance: [{ coverage: { reference: '#c' } }],
-  });
-  const insuredCard = (insurer: string, number: string, birthDate: string, day: string): CoverageEligibilityRequest => ({
-    resourceType: 'CoverageEligibilityRequest',
-    status: 'active',
-    purpose: ['validation'],
-    created: `${day}T09:00:00+09:00`,
-    contained: [
-      { resourceType: 'Patient', id: 'p', birthDate },
-      {
-        resourceType: 'Coverage',
-        id: 'c',
-        status: 'active',
-        beneficiary: { reference: '#p' },
-        payor: [{ identifier: { system: ID_SYSTEMS.insurerNumber, value: insurer } }],
-        extension: [
-          { url: `${JPC}Symbol`, valueString: '1' },
-          { url: `${JPC}Number`, valueString: number },
-        ],
-      },
-    ],
-    patient: { reference: '#p' },
-    servicedDate: day,
-    insurer: { identifier: { system: ID_SYSTEMS.insurerNumber, value: insurer } },
     insurance: [{ coverage: { reference: '#c' } }],
   });
   const submit = async (req: CoverageEligibilityRequest, token = hospital) =>
@@ -371,17 +348,17 @@ describe.each(testDrivers())('eligibility of public-payer cards, and card classe
       expect(res.status, res.text).toBe(200);
       return [validity(res.body), cardClass(res.body)?.code];
     };
-    expect(await classOf(insuredCard(KENPO, '800', '1975-07-07', '2026-04-10'))).toEqual(['1', '01']);
-    expect(await classOf(insuredCard(KOKUHO, '900', '1990-01-01', '2026-06-30'))).toEqual(['1', '03']);
-    expect(await classOf(insuredCard(KOKUHO, '900', '1990-01-01', '2026-07-01'))).toEqual(['2', '03']);
+    expect(await classOf(eligibilityCard(KENPO, '800', '2026-04-10', '1975-07-07'))).toEqual(['1', '01']);
+    expect(await classOf(eligibilityCard(KOKUHO, '900', '2026-06-30', '1990-01-01'))).toEqual(['1', '03']);
+    expect(await classOf(eligibilityCard(KOKUHO, '900', '2026-07-01', '1990-01-01'))).toEqual(['2', '03']);
     // A 資格証明書 is valid: its holder is insured, and pays the whole fee at the desk.
-    expect(await classOf(insuredCard(KOKUHO, '901', '1991-01-01', '2026-04-10'))).toEqual(['1', '05']);
+    expect(await classOf(eligibilityCard(KOKUHO, '901', '2026-04-10', '1991-01-01'))).toEqual(['1', '05']);
     expect(await classOf(publicCard({ payer: NANBYO, recipient: '12345', birthDate: '1975-07-07', day: '2026-04-10' }))).toEqual([
       '1',
       'public-recipient',
     ]);
     // Not found: no coverage, no class.
-    expect(await classOf(insuredCard(KOKUHO, '999', '1991-01-01', '2026-04-10'))).toEqual(['4', undefined]);
+    expect(await classOf(eligibilityCard(KOKUHO, '999', '2026-04-10', '1991-01-01'))).toEqual(['4', undefined]);
   });
 
   it('refuses, under the medid-coverage profile, a stated class that is not a card class', async () => {

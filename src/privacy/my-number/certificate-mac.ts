@@ -5,21 +5,14 @@
  * HMAC-SHA256 under a key derived for this purpose alone from the registry secret, over a
  * versioned, domain-separated input (the canonical serial: identifiers/jpki-user-certificate.ts).
  */
-import crypto from 'node:crypto';
+import { PurposeMac } from './mac.ts';
 
 export const CERTIFICATE_MAC_VERSION = 1;
 
-export class CertificateMac {
-  private readonly key: Buffer;
-  readonly version = CERTIFICATE_MAC_VERSION;
-
+/** The MAC of a canonical serial (upper-case hex, no leading zeros). */
+export class CertificateMac extends PurposeMac {
   constructor(secret: Buffer) {
     // Not the My Number MAC's key: a serial and a My Number never share a MAC space.
-    this.key = Buffer.from(crypto.hkdfSync('sha256', secret, Buffer.alloc(0), 'medid/jpki-cert-mac', 32));
-  }
-
-  /** The MAC of a canonical serial (upper-case hex, no leading zeros). */
-  mac(serial: string): Buffer {
-    return crypto.createHmac('sha256', this.key).update(`medid/jpki-cert/v${CERTIFICATE_MAC_VERSION}|${serial}`).digest();
+    super(secret, 'medid/jpki-cert-mac', 'medid/jpki-cert', CERTIFICATE_MAC_VERSION);
   }
 }

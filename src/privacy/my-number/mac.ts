@@ -8,22 +8,36 @@ import crypto from 'node:crypto';
 
 export const MY_NUMBER_MAC_VERSION = 1;
 
-export class MyNumberMac {
+/**
+ * HMAC-SHA256 under a key derived from the registry secret for one purpose alone (`purpose`, the
+ * HKDF info), over `<domain>/v<version>|<value>`: two purposes never share a MAC space, and the
+ * version lets a later key or scheme coexist during a rotation.
+ */
+export class PurposeMac {
   private readonly key: Buffer;
+  private readonly prefix: string;
   /** Stored beside each MAC, so a later key or scheme can coexist during a rotation. */
-  readonly version = MY_NUMBER_MAC_VERSION;
+  readonly version: number;
 
+  constructor(secret: Buffer, purpose: string, domain: string, version: number) {
+    this.key = Buffer.from(crypto.hkdfSync('sha256', secret, Buffer.alloc(0), purpose, 32));
+    this.prefix = `${domain}/v${version}|`;
+    this.version = version;
+  }
+
+  mac(value: string): Buffer {
+    return crypto.createHmac('sha256', this.key).update(`${this.prefix}${value}`).digest();
+  }
+
+  hex(value: string): string {
+    return this.mac(value).toString('hex');
+  }
+}
+
+/** The MAC of 12 validated My Number digits. */
+export class MyNumberMac extends PurposeMac {
   constructor(secret: Buffer) {
     // A key derived for this purpose alone, so the registry secret can serve other MACs later.
-    this.key = Buffer.from(crypto.hkdfSync('sha256', secret, Buffer.alloc(0), 'medid/mn-mac', 32));
-  }
-
-  /** The MAC of 12 validated digits. */
-  mac(digits: string): Buffer {
-    return crypto.createHmac('sha256', this.key).update(`medid/mn/v${MY_NUMBER_MAC_VERSION}|${digits}`).digest();
-  }
-
-  hex(digits: string): string {
-    return this.mac(digits).toString('hex');
+    super(secret, 'medid/mn-mac', 'medid/mn', MY_NUMBER_MAC_VERSION);
   }
 }
