@@ -120,6 +120,7 @@ async function main(): Promise<void> {
       now: () => new Date(),
       headSeconds: 3600,
       headEntries: Number.MAX_SAFE_INTEGER,
+      caughtUp: () => appender.caughtUp(),
     });
     const r = rng(17); // the same log every run
     const t0 = performance.now();
@@ -127,7 +128,7 @@ async function main(): Promise<void> {
     let analyzed = t0;
     for (let n = 0, batch = 0; n < ENTRIES; n += BATCH, batch++) {
       const rows = Array.from({ length: Math.min(BATCH, ENTRIES - n) }, (_v, i) => event(r, n + i));
-      // Writes audit inside their transactions: their events queue, then get leaves once drained.
+      // Writes audit inside their transactions: their events queue, then get places once drained (leaves follow).
       const viaQueue = rows.filter(() => r() < 0.03);
       const direct = rows.filter((row) => !viaQueue.includes(row));
       if (viaQueue.length > 0) {

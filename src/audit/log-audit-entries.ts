@@ -91,7 +91,11 @@ export class EntryCheck {
 
   /** Checks one leaf (called in leaf index order). */
   leaf(leaf: StoredLeaf): void {
-    const at = { leaf: leaf.idx, event: leaf.eventId, ...(leaf.person !== null ? { person: leaf.person } : {}) };
+    const at = {
+      leaf: leaf.idx,
+      ...(leaf.eventId !== null ? { event: leaf.eventId } : {}),
+      ...(leaf.person !== null ? { person: leaf.person } : {}),
+    };
     if ((leaf.person === null) !== (leaf.pseq === null)) {
       this.problems.add({ kind: 'leaf-entry', ...at, message: `leaf ${leaf.idx} has a person without a seq, or a seq without a person` });
       return;
@@ -101,6 +105,7 @@ export class EntryCheck {
     const broken = leaf.person !== null && (this.chains.get(leaf.person)?.broken ?? false);
     const next: ChainState = { seq: leaf.pseq ?? 0, idx: leaf.idx, hash: leaf.hash, broken };
     if (leaf.person !== null) this.chains.set(leaf.person, next);
+    if (leaf.eventId === null) return; // no place: reported by the caller
     if (!leaf.event) {
       this.problems.add({ kind: 'event-missing', ...at, message: `event ${leaf.eventId} (leaf ${leaf.idx}) is gone: its row was deleted` });
       return;

@@ -16,8 +16,10 @@ export type ProblemKind =
   | 'event-rewritten'
   /** An event from the log's first on with no leaf, not waiting in audit.log_pending. */
   | 'event-unlogged'
-  /** A queued event that is gone, or that has its leaf already. */
+  /** A queued event that is gone, or that has its place already. */
   | 'pending'
+  /** A leaf whose place is gone; places not hashed yet that skip an index; a placed event, not hashed yet, that is gone. */
+  | 'place'
   /** A stored subtree that is not the recomputed one, is missing, or covers leaves the log does not have. */
   | 'node'
   /** A stored head, or a checkpoint given, that the log does not bear out. */

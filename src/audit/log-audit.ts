@@ -14,15 +14,18 @@
  *    (entryOf, with the leaf's person and seq, the event's nonce and the previous leaf hash of the
  *    person's chain) hashes to the leaf — a rewritten event row shows, by its id, a changed leaf
  *    hash shows as such; a leaf whose event row is gone shows; each person's entries run seq 1, 2,
- *    3, … in log order; an event from the log's first on with no leaf that is not waiting in
- *    audit.log_pending shows.
+ *    3, … in log order; an event from the log's first on with no place that is not waiting in
+ *    audit.log_pending shows;
+ * 4. places (audit.log_order, migration 0020): each leaf hashes the event placed at its index (a
+ *    leaf whose place is gone shows); places not hashed yet (a running server hashes them within milliseconds) are counted, must
+ *    follow the leaves without a gap, and must still have their event rows.
  *
  * Everything is read on one snapshot, in keyset pages: one page of rows in memory at a time, the
  * tree's hashes (32 bytes per leaf and node) and the last leaf of each person.
  */
 import { createPublicKey, verify } from 'node:crypto';
 import type { Db } from '../store/db.ts';
-import { headsAfter, leavesAfter, nodesAfter, onSnapshot, pendingState, unloggedEvents } from '../store/access-log-read.ts';
+import { headsAfter, leavesAfter, nodesAfter, onSnapshot, pendingState, unhashedPlaces, unloggedEvents } from '../store/access-log-read.ts';
 import { ed25519PublicKeyBytes } from './checkpoint.ts';
 import { EntryCheck } from './log-audit-entries.ts';
 import { Problems } from './log-audit-problems.ts';
@@ -53,7 +56,16 @@ export interface LogVerifyReport {
   root: string | null;
   rootBase64: string | null;
   leaves: { checked: number; badHashes: number };
-  events: { checked: number; rewritten: number; missing: number; unlogged: number; pending: number; firstLogged: number | null };
+  events: {
+    checked: number;
+    rewritten: number;
+    missing: number;
+    unlogged: number;
+    pending: number;
+    /** Placed in the log, leaf not hashed yet. */
+    unhashed: number;
+    firstLogged: number | null;
+  };
   nodes: { checked: number; expected: number };
   heads: {
     checked: number;
@@ -179,7 +191,13 @@ export async function verifyAccessLog(db: Db, o: LogVerifyOptions = {}): Promise
         expectIdx = leaf.idx + 1;
         leavesRead++;
         tree.append(leaf.hash);
-        firstLogged = firstLogged === null ? leaf.eventId : Math.min(firstLogged, leaf.eventId);
+        if (leaf.eventId === null)
+          problems.add({
+            kind: 'place',
+            leaf: leaf.idx,
+            message: `leaf ${leaf.idx} has no place in audit.log_order: its event cannot be named`,
+          });
+        else firstLogged = firstLogged === null ? leaf.eventId : Math.min(firstLogged, leaf.eventId);
         entries.leaf(leaf);
       }
       if (!more) break;
@@ -206,15 +224,26 @@ export async function verifyAccessLog(db: Db, o: LogVerifyOptions = {}): Promise
         problems.add({
           kind: 'event-unlogged',
           event: id,
-          message: `event ${id} has no leaf and is not waiting for one: it was written past the log`,
+          message: `event ${id} has no place in the log and is not waiting for one: it was written past the log`,
         });
       problems.more('event-unlogged', u.count - u.ids.length);
     }
+    // 4: places given and not hashed yet.
+    const unhashed = await unhashedPlaces(t, size, o.maxProblems ?? 1000);
+    if (!gap && unhashed.end - size !== unhashed.count)
+      problems.add({
+        kind: 'place',
+        leaf: size,
+        message: `places ${size}–${unhashed.end - 1} not hashed yet skip ${unhashed.end - size - unhashed.count} index(es)`,
+      });
+    for (const [leaf, event] of unhashed.gone.places)
+      problems.add({ kind: 'place', leaf, event, message: `event ${event}, placed at leaf ${leaf} and not hashed yet, is gone` });
+    problems.more('place', unhashed.gone.count - unhashed.gone.places.length);
     const pending = await pendingState(t, o.maxProblems ?? 1000);
     for (const id of pending.gone.ids)
-      problems.add({ kind: 'pending', event: id, message: `event ${id} waits for its leaf in audit.log_pending, but its row is gone` });
+      problems.add({ kind: 'pending', event: id, message: `event ${id} waits for its place in audit.log_pending, but its row is gone` });
     for (const id of pending.logged.ids)
-      problems.add({ kind: 'pending', event: id, message: `event ${id} waits in audit.log_pending but has its leaf already` });
+      problems.add({ kind: 'pending', event: id, message: `event ${id} waits in audit.log_pending but has its place already` });
     problems.more('pending', pending.gone.count - pending.gone.ids.length + pending.logged.count - pending.logged.ids.length);
 
     const root = gap ? null : tree.root();
@@ -230,6 +259,7 @@ export async function verifyAccessLog(db: Db, o: LogVerifyOptions = {}): Promise
         missing: problems.counts['event-missing'] ?? 0,
         unlogged,
         pending: pending.waiting,
+        unhashed: unhashed.count,
         firstLogged,
       },
       nodes: { checked: nodesChecked, expected },

@@ -1,8 +1,8 @@
 /**
  * Audit rows made ready for the access log's appender (access-log.ts): each with its entry's nonce
  * and its person's pseudonym — a keyed MAC under the pseudonymization service's key, which stays
- * with that service (a function given to us), computed once per event (when the event is queued,
- * so its chain head can be read ahead) and remembered for a while.
+ * with that service (a function given to us), computed when the event is hashed and remembered
+ * for a while (a person's events come in bursts).
  */
 import crypto from 'node:crypto';
 import type { AuditRow } from '../store/audit.ts';
@@ -10,7 +10,7 @@ import type { AuditRow } from '../store/audit.ts';
 /** An audit row as the appender takes it: its entry's nonce, its person (null: an event about no one), and its id once stored. */
 export type LogRow = AuditRow & { nonce: string; person: string | null; event?: number };
 
-/** Pseudonyms kept in memory, by Patient id: an event's is computed when it is queued and used when its batch is planned. */
+/** Pseudonyms kept in memory, by Patient id. */
 const MAX_PERSONS = 10_000;
 
 export class LogRows {

@@ -70,6 +70,8 @@ export interface TreeHeadsDeps {
   headEntries: number;
   /** Leaves this process appended since start (the appender's counter): read, never reset. */
   appended?: () => number;
+  /** Resolves once every event placed in the log has its leaf (the appender hashes a few ms after placing). */
+  caughtUp?: () => Promise<void>;
 }
 
 const b64 = (h: Uint8Array): string => Buffer.from(h).toString('base64');
@@ -119,7 +121,11 @@ export class TreeHeads {
    * fresh log gets a head of size 0). Returns the latest head after signing.
    */
   signNow(): Promise<TreeHead | undefined> {
-    return this.run(() => this.sign());
+    return this.run(async () => {
+      // Sign what is placed by now, hashed; if hashing is stuck (an event row gone), what is hashed.
+      await this.d.caughtUp?.().catch((e: unknown) => this.d.logger?.error({ err: (e as Error).message }, 'access log: not caught up'));
+      return this.sign();
+    });
   }
 
   private async sign(): Promise<TreeHead | undefined> {
@@ -223,7 +229,7 @@ export class TreeHeads {
     if (leaf.state !== 'logged') {
       if (leaf.state === 'pending')
         throw errors.conflict(
-          'The AuditEvent is not in the access log yet (it is waiting for its place); try again in a moment',
+          "The AuditEvent is not in the access log's tree yet (its place is given, its leaf follows within moments); try again shortly",
           'business-rule',
         );
       throw errors.notFound(

@@ -42,7 +42,7 @@ export async function exportCommand(args: string[]): Promise<number> {
     const release = async (): Promise<void> => {
       if (ids.length === 0) return;
       const recorded = new Date();
-      // Queued for the access log (each with its entry's nonce), then given their leaves, before the chunk is written.
+      // Queued for the access log (each with its entry's nonce), then given their places, before the chunk is written.
       const rows = ids.map((patientId) =>
         auditRow({
           action: 'E',
@@ -70,6 +70,8 @@ export async function exportCommand(args: string[]): Promise<number> {
       if (ids.length >= 1000) await release();
     }
     await release();
+    // Each chunk left after its events' places committed; their leaves are hashed before the run ends.
+    await accessLog?.caughtUp();
   } finally {
     if (out !== process.stdout) await new Promise<void>((resolve) => (out as fs.WriteStream).end(resolve));
     await db.close();

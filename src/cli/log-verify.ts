@@ -86,7 +86,7 @@ export function formatReport(r: LogVerifyReport): string {
   );
   for (const c of r.checkpoints) lines.push(`  checkpoint of size ${c.size} given: ${c.ok ? 'the log extends it' : 'NOT borne out'}`);
   lines.push(
-    `  events   ${plural(r.events.checked, 'entry', 'entries')} rebuilt from their events and hashed again; ${r.events.unlogged} unlogged; ${r.events.pending} waiting in audit.log_pending${
+    `  events   ${plural(r.events.checked, 'entry', 'entries')} rebuilt from their events and hashed again; ${r.events.unlogged} unlogged; ${r.events.pending} waiting in audit.log_pending; ${r.events.unhashed} placed, not hashed yet${
       r.personsFromPatients ? "; persons checked against their events' Patient" : ''
     }`,
   );

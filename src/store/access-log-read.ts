@@ -10,8 +10,8 @@ import type { Db } from './db.ts';
 /** A leaf as stored, with the event row it names (`event` undefined when that row is gone). */
 export interface StoredLeaf {
   idx: number;
-  /** The AuditEvent id the leaf names. */
-  eventId: number;
+  /** The AuditEvent id placed at the leaf's index (audit.log_order); null when its place is gone. */
+  eventId: number | null;
   hash: Buffer;
   /** The entry's field fingerprints (null for leaves written before they were kept). */
   fields: Buffer | null;
@@ -52,12 +52,12 @@ export function onSnapshot<T>(db: Db, fn: (db: Db) => Promise<T>): Promise<T> {
   });
 }
 
-/** Leaves after index `after` (−1: from the first), by index, each with its event row if there is one. */
+/** Leaves after index `after` (−1: from the first), by index, each with the event placed there and its row, if there are. */
 export async function leavesAfter(db: Db, after: number, limit: number): Promise<StoredLeaf[]> {
   const { rows } = await db.query(
-    `SELECT l.idx AS "leafIdx", l.event AS "leafEvent", l.hash AS "leafHash", l.fields AS "leafFields", l.person AS "leafPerson",
+    `SELECT l.idx AS "leafIdx", o.event AS "leafEvent", l.hash AS "leafHash", l.fields AS "leafFields", l.person AS "leafPerson",
             l.pseq AS "leafPseq", e.seq AS "eventSeq", ${auditColumnsOf('e')}
-     FROM audit.log_leaf l LEFT JOIN audit.event e ON e.seq = l.event
+     FROM audit.log_leaf l LEFT JOIN audit.log_order o ON o.idx = l.idx LEFT JOIN audit.event e ON e.seq = o.event
      WHERE l.idx > $1 ORDER BY l.idx LIMIT $2`,
     [after, limit],
     'log_verify_leaves',
@@ -66,7 +66,7 @@ export async function leavesAfter(db: Db, after: number, limit: number): Promise
     const { leafIdx, leafEvent, leafHash, leafFields, leafPerson, leafPseq, eventSeq, ...event } = r;
     return {
       idx: num(leafIdx),
-      eventId: num(leafEvent),
+      eventId: leafEvent === null || leafEvent === undefined ? null : num(leafEvent),
       hash: bytes(leafHash),
       fields: leafFields === null || leafFields === undefined ? null : bytes(leafFields),
       person: (leafPerson as string | null) ?? null,
@@ -98,14 +98,14 @@ export async function headsAfter(db: Db, after: number, limit: number): Promise<
 }
 
 /**
- * Events from `fromEvent` on that have no leaf and are not waiting in audit.log_pending: how many,
- * and the first `limit` of their ids.
+ * Events from `fromEvent` on that have no place in the log (hashed or not) and are not waiting in
+ * audit.log_pending: how many, and the first `limit` of their ids.
  */
 export async function unloggedEvents(db: Db, fromEvent: number, limit: number): Promise<{ count: number; ids: number[] }> {
   const { rows } = await db.query<{ seq: unknown; n: unknown }>(
     `SELECT e.seq, count(*) OVER () AS n FROM audit.event e
      WHERE e.seq >= $1
-       AND NOT EXISTS (SELECT 1 FROM audit.log_leaf l WHERE l.event = e.seq)
+       AND NOT EXISTS (SELECT 1 FROM audit.log_order o WHERE o.event = e.seq)
        AND NOT EXISTS (SELECT 1 FROM audit.log_pending p WHERE p.event = e.seq)
      ORDER BY e.seq LIMIT $2`,
     [fromEvent, limit],
@@ -115,8 +115,8 @@ export async function unloggedEvents(db: Db, fromEvent: number, limit: number): 
 }
 
 /**
- * The queue of events waiting for their leaves: its length, and entries that cannot be right —
- * an event that is gone, or one that has its leaf already (each: how many, and the first `limit`).
+ * The queue of events waiting for their places: its length, and entries that cannot be right —
+ * an event that is gone, or one that has its place already (each: how many, and the first `limit`).
  */
 export async function pendingState(
   db: Db,
@@ -134,6 +134,34 @@ export async function pendingState(
   return {
     waiting: num(waiting.rows[0]?.n ?? 0),
     gone: await some('NOT EXISTS (SELECT 1 FROM audit.event e WHERE e.seq = p.event)', 'log_verify_pending_gone'),
-    logged: await some('EXISTS (SELECT 1 FROM audit.log_leaf l WHERE l.event = p.event)', 'log_verify_pending_logged'),
+    logged: await some('EXISTS (SELECT 1 FROM audit.log_order o WHERE o.event = p.event)', 'log_verify_pending_logged'),
+  };
+}
+
+/**
+ * Places from leaf index `size` on (given, not hashed yet: the appender hashes them a few
+ * milliseconds after they commit): how many, whether they run size…size+n−1 without a gap, and
+ * those whose event row is gone (how many, the first `limit` as [leaf, event]).
+ */
+export async function unhashedPlaces(
+  db: Db,
+  size: number,
+  limit: number,
+): Promise<{ count: number; end: number; gone: { count: number; places: [number, number][] } }> {
+  const all = await db.query<{ n: unknown; end: unknown }>(
+    `SELECT count(*) AS n, coalesce(max(idx) + 1, $1) AS end FROM audit.log_order WHERE idx >= $1`,
+    [size],
+    'log_verify_unhashed',
+  );
+  const { rows } = await db.query<{ idx: unknown; event: unknown; n: unknown }>(
+    `SELECT o.idx, o.event, count(*) OVER () AS n FROM audit.log_order o
+     WHERE o.idx >= $1 AND NOT EXISTS (SELECT 1 FROM audit.event e WHERE e.seq = o.event) ORDER BY o.idx LIMIT $2`,
+    [size, limit],
+    'log_verify_unhashed_gone',
+  );
+  return {
+    count: num(all.rows[0]?.n ?? 0),
+    end: num(all.rows[0]?.end ?? size),
+    gone: { count: rows.length === 0 ? 0 : num(rows[0]?.n), places: rows.map((r) => [num(r.idx), num(r.event)]) },
   };
 }

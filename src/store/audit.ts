@@ -99,12 +99,15 @@ function foldWrites(writes: readonly AuditedWriteRows[]): { sql: AuditedWriteSql
 /** Statement text by name: its shape depends only on which kinds travel (a closed list). */
 const statements = new Map<string, string>();
 
-/** A leaf of the access log (audit.log_leaf), as the appender computed it; `nonce` finds its event. */
+/** An event's place in the access log (audit.log_order): its leaf index; `nonce` finds it among the statement's new events. */
+export interface PlaceRow {
+  idx: number;
+  nonce: string;
+}
+
+/** A leaf of the access log (audit.log_leaf), as the appender computed it; its event is the one placed at `idx`. */
 export interface LeafRow {
   idx: number;
-  /** Its event's id when known (a pending event's); else found by `nonce` among the batch's events. */
-  event?: number;
-  nonce: string;
   /** Lowercase hex. */
   hash: string;
   /** Lowercase hex: a fingerprint byte per entry field (audit/log-entry.ts entryForm), or null. */
@@ -121,18 +124,12 @@ export interface NodeRow {
   hash: string;
 }
 
-/** What goes into the access log with a batch: its leaves and nodes, or (inside another transaction) a place in the queue. */
-export type LogPart = { leaves: readonly LeafRow[]; nodes: readonly NodeRow[] } | 'pending';
+/** What goes into the access log with a batch: its events' places, or (inside another transaction) a place in the queue. */
+export type LogPart = { places: readonly PlaceRow[] } | 'pending';
 
-const LEAVES = (param: number, from: string): string =>
-  `INSERT INTO audit.log_leaf (idx, event, hash, fields, person, pseq)
-   SELECT l.idx, ${from === 'events' ? 'e.seq' : 'l.event'}, decode(l.hash, 'hex'), decode(l.fields, 'hex'), l.person, l.pseq
-   FROM json_to_recordset($${param}::json) AS l(idx int8, event int8, nonce text, hash text, fields text, person text, pseq int4)${
-     from === 'events' ? ' JOIN events e ON e.nonce = l.nonce' : ''
-   }`;
-const NODES = (param: number): string =>
-  `INSERT INTO audit.log_node (level, idx, hash)
-   SELECT n.level, n.idx, decode(n.hash, 'hex') FROM json_to_recordset($${param}::json) AS n(level int2, idx int8, hash text)`;
+const PLACES = (param: number): string =>
+  `INSERT INTO audit.log_order (idx, event)
+   SELECT o.idx, e.seq FROM json_to_recordset($${param}::json) AS o(idx int8, nonce text) JOIN events e ON e.nonce = o.nonce`;
 
 /**
  * Audited writes as a statement carries them: one CTE per kind (in kind order, numbered from
@@ -165,9 +162,9 @@ function run(db: Db, name: string, ctes: () => string[], params: readonly string
 
 /**
  * Appends events and, atomically with them, the audited writes of the disclosures they record
- * and their place in the access log — their leaves and the subtrees they complete, or (inside
- * another transaction) a place in the queue the appender empties once it commits: one statement
- * (`WITH events AS (INSERT …), leaves AS (…), w_<kind> AS (…) SELECT 1`). With no events (the
+ * and their place in the access log — their leaf indices, or (inside another transaction) a place
+ * in the queue the appender empties once it commits: one statement
+ * (`WITH events AS (INSERT …), places AS (…), w_<kind> AS (…) SELECT 1`). With no events (the
  * audit switched off for a benchmark) the writes run alone, still in one statement.
  */
 export async function insertAuditEvents(
@@ -177,7 +174,7 @@ export async function insertAuditEvents(
   log?: LogPart,
 ): Promise<void> {
   if (rows.length > 0 && log !== undefined && log !== 'pending') {
-    await insertLogged(db, JSON.stringify(rows), JSON.stringify(log.leaves), JSON.stringify(log.nodes), renderWrites(writes, 4));
+    await insertPlaced(db, JSON.stringify(rows), JSON.stringify(log.places), renderWrites(writes, 3));
     return;
   }
   const first = rows.length > 0 ? 2 : 1;
@@ -205,21 +202,21 @@ export async function insertAuditEvents(
 }
 
 /**
- * Events ($1) with their leaves ($2) and the subtrees they complete ($3), as JSON the appender
- * made, and the audited writes rendered from $4 on: one statement.
+ * Events ($1) with their places in the access log ($2), as JSON the appender made, and the
+ * audited writes rendered from $3 on: one statement.
  */
-export async function insertLogged(db: Db, events: string, leaves: string, nodes: string, writes: RenderedWrites): Promise<void> {
+export async function insertPlaced(db: Db, events: string, places: string, writes: RenderedWrites): Promise<void> {
   await run(
     db,
-    `insert_audit_logged_${writes.kinds.join('_')}`,
-    () => [`events AS (${INSERT} RETURNING seq, nonce)`, `leaves AS (${LEAVES(2, 'events')})`, `nodes AS (${NODES(3)})`, ...writes.ctes],
-    [events, leaves, nodes, ...writes.params],
+    `insert_audit_placed_${writes.kinds.join('_')}`,
+    () => [`events AS (${INSERT} RETURNING seq, nonce)`, `places AS (${PLACES(2)})`, ...writes.ctes],
+    [events, places, ...writes.params],
   );
 }
 
-// ---- The access log: pending events, leaves and subtrees read back ----
+// ---- The access log: pending events, places, leaves and subtrees read back ----
 
-/** Events written inside other transactions, committed and waiting for their leaves (oldest first). */
+/** Events written inside other transactions, committed and waiting for their places (oldest first). */
 export async function pendingAuditEvents(db: Db, limit: number): Promise<StoredAudit[]> {
   const { rows } = await db.query<StoredAudit>(
     // Joined, so a queue row whose event is gone (only tampering can do that) never blocks the rest.
@@ -230,17 +227,62 @@ export async function pendingAuditEvents(db: Db, limit: number): Promise<StoredA
   return rows.map(toStored);
 }
 
-/** Gives queued events their leaves: the leaves, the subtrees they complete, out of the queue — one statement. */
-export async function appendPendingLeaves(db: Db, leaves: readonly LeafRow[], nodes: readonly NodeRow[]): Promise<void> {
+/** Gives queued events their places (`[idx, event]` pairs) and takes them out of the queue: one statement. */
+export async function placePending(db: Db, places: readonly (readonly [number, number])[]): Promise<void> {
   await db.query(
-    `WITH leaves AS (${LEAVES(1, 'pending')} RETURNING event), nodes AS (${NODES(2)}),
-       done AS (DELETE FROM audit.log_pending p USING leaves l WHERE p.event = l.event) SELECT 1`,
-    [JSON.stringify(leaves), JSON.stringify(nodes)],
-    'audit_log_pending',
+    `WITH placed AS (INSERT INTO audit.log_order (idx, event) SELECT * FROM unnest($1::int8[], $2::int8[]) RETURNING event),
+       done AS (DELETE FROM audit.log_pending p USING placed o WHERE p.event = o.event) SELECT 1`,
+    [places.map((p) => p[0]), places.map((p) => p[1])],
+    'audit_log_place_pending',
   );
 }
 
-/** How many leaves the log has. */
+/**
+ * The leaves of events already placed, and the subtrees they complete: one statement (a leaf's
+ * event is the one placed at its index). Committed without waiting for the WAL flush (`synchronous_commit` off
+ * for this transaction only): leaves and nodes are derived from the places, which were flushed —
+ * a crash that loses the last of them loses nothing, the next run hashes those places again. A
+ * later synchronous commit (a signed head) flushes the WAL up to itself, these leaves included.
+ */
+export async function insertLeaves(db: Db, leaves: readonly LeafRow[], nodes: readonly NodeRow[]): Promise<void> {
+  await db.query(
+    `WITH lazy AS (SELECT set_config('synchronous_commit', 'off', true)),
+     leaves AS (
+       INSERT INTO audit.log_leaf (idx, hash, fields, person, pseq)
+       SELECT l.idx, decode(l.hash, 'hex'), decode(l.fields, 'hex'), l.person, l.pseq
+       FROM json_to_recordset($1::json) AS l(idx int8, hash text, fields text, person text, pseq int4)),
+     nodes AS (
+       INSERT INTO audit.log_node (level, idx, hash)
+       SELECT n.level, n.idx, decode(n.hash, 'hex') FROM json_to_recordset($2::json) AS n(level int2, idx int8, hash text))
+     SELECT 1 FROM lazy`,
+    [JSON.stringify(leaves), JSON.stringify(nodes)],
+    'audit_log_leaves',
+  );
+}
+
+/** How many places the log has given (leaf indices 0…n−1), hashed or not. */
+export async function placedSize(db: Db): Promise<number> {
+  const { rows } = await db.query<{ n: string | number }>(
+    `SELECT coalesce(max(idx) + 1, 0) AS n FROM audit.log_order`,
+    [],
+    'audit_log_placed',
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** Placed events from leaf index `from` on, by index, each with its event row (absent if the row is gone). */
+export async function placedEvents(db: Db, from: number, limit: number): Promise<{ idx: number; event: StoredAudit | undefined }[]> {
+  const { rows } = await db.query<StoredAudit & { place: string | number }>(
+    `SELECT o.idx AS place, e.seq, ${COLUMNS.map(([k, c]) => `e.${c} AS "${k}"`).join(', ')}
+     FROM audit.log_order o LEFT JOIN audit.event e ON e.seq = o.event
+     WHERE o.idx >= $1 ORDER BY o.idx LIMIT $2`,
+    [from, limit],
+    'audit_log_placed_events',
+  );
+  return rows.map(({ place, ...r }) => ({ idx: Number(place), event: r.seq === null || r.seq === undefined ? undefined : toStored(r) }));
+}
+
+/** How many leaves the log has (hashed). */
 export async function logSize(db: Db): Promise<number> {
   const { rows } = await db.query<{ n: string | number }>(
     `SELECT coalesce(max(idx) + 1, 0) AS n FROM audit.log_leaf`,

@@ -75,8 +75,8 @@ export async function eventLeaf(db: Db, event: number, reach: AuditReach | undef
   const { rows } = await db.query(
     `SELECT l.idx AS "leafIdx", l.hash AS "leafHash", l.person AS "leafPerson", l.pseq AS "leafPseq",
             (SELECT b.hash FROM audit.log_leaf b WHERE b.person = l.person AND b.pseq = l.pseq - 1) AS "prevHash",
-            EXISTS (SELECT 1 FROM audit.log_pending p WHERE p.event = e.seq) AS pending, ${auditColumnsOf('e')}
-     FROM audit.event e LEFT JOIN audit.log_leaf l ON l.event = e.seq
+            (o.idx IS NOT NULL OR EXISTS (SELECT 1 FROM audit.log_pending p WHERE p.event = e.seq)) AS pending, ${auditColumnsOf('e')}
+     FROM audit.event e LEFT JOIN audit.log_order o ON o.event = e.seq LEFT JOIN audit.log_leaf l ON l.idx = o.idx
      WHERE e.seq = $1 AND ($2::text IS NULL OR e.client_id = $2::text) AND ($3::text IS NULL OR e.patient_id = $3::text)`,
     [event, reach?.clientId ?? null, reach?.patientId ?? null],
     'audit_log_event_leaf',

@@ -17,6 +17,7 @@ import { storedTree } from '../../src/audit/stored-tree.ts';
 import { insertAuditEvents } from '../../src/store/audit.ts';
 import { openTestDb } from '../helpers/db.ts';
 import type { Driver, TestDb } from '../helpers/db.ts';
+import type { Db } from '../../src/store/db.ts';
 import { testDrivers } from '../helpers/db.ts';
 
 const person = (pid: string): string => `a.${crypto.createHash('sha256').update(pid).digest('hex').slice(0, 26)}`;
@@ -41,6 +42,17 @@ const row = (patientId: string | undefined, i: number) =>
     recorded: new Date(Date.UTC(2026, 11, 1, 0, 0, i)),
   });
 
+/** The database, except that leaves cannot be written: an appender on it places events and never hashes them. */
+const leavesRefused = (db: Db): Db => ({
+  driver: db.driver,
+  query: <R>(sql: string, params?: readonly unknown[], name?: string) =>
+    name === 'audit_log_leaves' ? Promise.reject(new Error('leaves refused by the test')) : db.query<R>(sql, params, name),
+  tx: (fn) => db.tx(fn),
+  exec: (sql) => db.exec(sql),
+  noteWrites: (n) => db.noteWrites(n),
+  close: () => Promise.resolve(),
+});
+
 describe.each(testDrivers())('the access log on %s', (driver: Driver) => {
   let t: TestDb;
   beforeAll(async () => {
@@ -53,7 +65,7 @@ describe.each(testDrivers())('the access log on %s', (driver: Driver) => {
   const leaves = async () =>
     (
       await t.db.query<{ idx: string; event: string; hash: Buffer; person: string | null; pseq: number | null }>(
-        'SELECT idx, event, hash, person, pseq FROM audit.log_leaf ORDER BY idx',
+        'SELECT l.idx, o.event, l.hash, l.person, l.pseq FROM audit.log_leaf l JOIN audit.log_order o ON o.idx = l.idx ORDER BY l.idx',
       )
     ).rows;
 
@@ -77,8 +89,13 @@ describe.each(testDrivers())('the access log on %s', (driver: Driver) => {
     await logA.record(Array.from({ length: 600 }, (_v, k) => row(k % 3 === 0 ? undefined : `q${k % 50}`, i++)));
     await logB.record([row('p1', i++), row('q7', i++)]);
 
-    const all = await leaves();
+    // Once record() resolved, every event has its place (what a response waits for); the leaves follow.
     const events = (await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit.event')).rows[0]?.n;
+    const placed = await t.db.query<{ n: number; end: number }>('SELECT count(*)::int AS n, max(idx)::int + 1 AS end FROM audit.log_order');
+    expect(placed.rows[0]).toEqual({ n: events, end: events });
+    await a.caughtUp();
+    await b.caughtUp();
+    const all = await leaves();
     expect(all.length).toBe(events);
     expect(all.map((l) => Number(l.idx))).toEqual(all.map((_l, n) => n));
     expect(new Set(all.map((l) => l.event)).size).toBe(all.length);
@@ -110,5 +127,40 @@ describe.each(testDrivers())('the access log on %s', (driver: Driver) => {
     expect(report.nodes).toEqual({ checked: expected, expected });
     // An event about no one has no chain.
     expect(all.filter((l) => l.person === null).length).toBe(6 + 200);
+  });
+
+  it('a response waits for its place only: places an appender could not hash are hashed by any other, and the verifier counts them meanwhile', async () => {
+    const blocked = new AccessLog({ db: leavesRefused(t.db), personOf: person });
+    const log = new AuditLog(t.db, { enabled: true, accessLog: blocked });
+    let i = 10_000;
+    await log.record([row('p1', i++), row('p9', i++), row(undefined, i++)]);
+    await t.db.tx((tx) => insertAuditEvents(tx, blocked.stamped([row('p9', i++)]), [], 'pending'));
+    expect(await blocked.drain()).toBe(1);
+    await expect(blocked.caughtUp()).rejects.toThrow('leaves refused by the test');
+    const waiting = await verifyAccessLog(t.db, { personOf: person });
+    expect(waiting.problems).toEqual([]);
+    expect(waiting.events.unhashed).toBe(4);
+
+    // Another process (a node, the next start) reads the placed events back and hashes them, in order.
+    const other = new AccessLog({ db: t.db, personOf: person });
+    await other.caughtUp();
+    const done = await verifyAccessLog(t.db, { personOf: person });
+    expect(done.problems).toEqual([]);
+    expect(done.events.unhashed).toBe(0);
+    expect(done.size).toBe(waiting.size + 4);
+    const p9 = (await leaves()).filter((l) => l.person === person('p9'));
+    expect(p9.map((l) => l.pseq)).toEqual([1, 2]);
+
+    // A placed event removed behind the triggers' back stops the hashing there, and the verifier names it.
+    await log.record([row('p1', i++)]);
+    const [gone] = (await t.db.query<{ event: string }>('SELECT event FROM audit.log_order ORDER BY idx DESC LIMIT 1')).rows;
+    await t.db.query('ALTER TABLE audit.event DISABLE TRIGGER ALL');
+    await t.db.query('DELETE FROM audit.event WHERE seq = $1', [gone?.event]);
+    await t.db.query('ALTER TABLE audit.event ENABLE TRIGGER ALL');
+    await expect(other.caughtUp()).rejects.toThrow(`the event placed at leaf ${done.size} is gone`);
+    const broken = await verifyAccessLog(t.db, { personOf: person });
+    expect(broken.problems).toEqual([
+      expect.objectContaining({ kind: 'place', leaf: done.size, event: Number(gone?.event), message: expect.stringContaining('is gone') }),
+    ]);
   });
 });
