@@ -4,6 +4,9 @@
  * reporting records/s and the importer's peak RSS; then starts the server on that database
  * and looks persons up by a random insured member id at concurrency 16 (p50/p99, server RSS).
  * BENCH_PGLITE_PERSONS (default 5000) are imported into embedded PGlite for its rate.
+ * Then the review rule (issue 18 item 5) on the `$match` population of BENCH_REVIEW_PERSONS
+ * (default BENCH_PERSONS; 0 skips it): review rate and false merges on a fresh load and on a
+ * re-load with typos, by threshold (bench/registry-review.ts). BENCH_PERSONS=0 runs only that.
  *
  *   BENCH_PERSONS=1000000 npm run bench:registry
  */
@@ -13,9 +16,11 @@ import path from 'node:path';
 import { ID_SYSTEMS } from '../src/core/systems.ts';
 import { benchAuth, benchLog, freshPgDatabase, ROOT, rssMb, runLoad, startServer, tempDataDir, writeResults } from './lib.ts';
 import { syntheticPerson } from './registry-data.ts';
+import { evaluateReviews } from './registry-review.ts';
 
 const PERSONS = Number(process.env['BENCH_PERSONS'] ?? 100_000);
 const PGLITE_PERSONS = Number(process.env['BENCH_PGLITE_PERSONS'] ?? 5000);
+const REVIEW_PERSONS = Number(process.env['BENCH_REVIEW_PERSONS'] ?? PERSONS);
 const DURATION = Number(process.env['BENCH_DURATION'] ?? 10);
 const PG_URL = process.env['BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -64,6 +69,28 @@ async function main(): Promise<void> {
   const dir = tempDataDir();
   const auth = await benchAuth(dir);
   const { lines, log } = benchLog(`medid registry benchmark: ${PERSONS} persons`);
+  if (PERSONS > 0) await throughput(dir, auth, log);
+  if (REVIEW_PERSONS > 0) {
+    const db = await freshPgDatabase(PG_URL);
+    try {
+      const env = {
+        ...process.env,
+        DATABASE_URL: db.url,
+        MEDID_DATA_DIR: dir,
+        MEDID_SECRET_FILE: auth.secretFile,
+        MEDID_SIGNING_KEY_FILE: auth.keyFile,
+      };
+      await evaluateReviews({ persons: REVIEW_PERSONS, dir, env, databaseUrl: db.url }, log);
+    } finally {
+      await db.drop();
+    }
+  }
+  writeResults('registry', lines);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** Records/s of `medid import` on PostgreSQL and PGlite, the idempotent re-import, and lookups. */
+async function throughput(dir: string, auth: Awaited<ReturnType<typeof benchAuth>>, log: (s: string) => void): Promise<void> {
   const file = path.join(dir, 'persons.ndjson');
   writePersons(file, PERSONS);
   const db = await freshPgDatabase(PG_URL);
@@ -111,8 +138,6 @@ async function main(): Promise<void> {
     DATABASE_URL: '',
   });
   log(`pglite import: ${JSON.stringify(lite.summary)} importer peak RSS ${lite.peakRssMb} MB`);
-  writeResults('registry', lines);
-  fs.rmSync(dir, { recursive: true, force: true });
 }
 
 await main();

@@ -13,7 +13,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const FSH = path.join(ROOT, 'profiles', 'fsh');
 const OUT = path.join(FSH, 'fsh-generated');
 // SUSHI writes next to its project; a concurrent build elsewhere must not share that folder.
-const TYPES = ['StructureDefinition', 'NamingSystem', 'SearchParameter', 'OperationDefinition', 'CodeSystem', 'ValueSet'];
+const TYPES = ['StructureDefinition', 'NamingSystem', 'SearchParameter', 'OperationDefinition', 'CodeSystem', 'ValueSet', 'Measure'];
 // Where the JSON goes; tests point these elsewhere to check the committed JSON is up to date.
 const PROFILES_OUT = process.env['MEDID_PROFILES_OUT'] ?? path.join(ROOT, 'profiles');
 const EXAMPLES = process.env['MEDID_EXAMPLES_OUT'] ?? path.join(ROOT, 'ig', 'examples');

@@ -1001,6 +1001,17 @@ async function record(db: Db): Promise<Recording> {
       body: { resourceType: 'Parameters', parameter: [{ name: 'new-person', valueBoolean: true }] },
     });
 
+    // ---- Usage metering (R26): the hospital's own usage this month so far, counted from its AuditEvents
+    await call(
+      { ...hospital, scope: 'system/MeasureReport.r' },
+      'GET',
+      'Measure/medid-usage/$evaluate-measure?periodStart=2026-04&periodEnd=2026-04',
+      {
+        operation: 'Measure-evaluate-measure',
+        title: 'The hospital reads its usage of April 2026 (JST) so far: confirmations, $match calls, persons read, billable and refused',
+      },
+    );
+
     return canonical(recorded, defs.operations);
   } finally {
     server.closeAllConnections();

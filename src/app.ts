@@ -12,6 +12,7 @@ import { auditAfter } from './api/audit-hook.ts';
 import { buildCapabilityStatement } from './api/capability.ts';
 import type { FhirContext } from './api/context.ts';
 import { coverageEligibilityRequestSubmit } from './api/operations/coverage-eligibility-request-submit.ts';
+import { measureEvaluateMeasure } from './api/operations/measure-evaluate-measure.ts';
 import { patientRegisterCard } from './api/operations/patient-register-card.ts';
 import type { OperationHandler } from './api/operations/operation.ts';
 import { patientChangeMedicalId } from './api/operations/patient-change-medical-id.ts';
@@ -95,16 +96,19 @@ import type { IdentifierNormalizer } from './fhir/search/index-rows.ts';
 import { IdentifierCatalog } from './identifiers/catalog.ts';
 import { identifierHook } from './identifiers/normalize-resource.ts';
 import { expressEdge, mountPathOf } from './http/edge.ts';
+import { Metrics } from './http/metrics.ts';
 import { mpiIndexHook } from './mpi/index-hook.ts';
 import { Matcher } from './mpi/match.ts';
 import { WeightsStore } from './mpi/weights-store.ts';
 import { assertMaySubmitRecord } from './privacy/access-rules.ts';
 import { CertificateMac } from './privacy/my-number/certificate-mac.ts';
 import { MyNumberMac } from './privacy/my-number/mac.ts';
+import type { KeyedMac } from './privacy/my-number/mac.ts';
 import { MyNumberVault } from './privacy/my-number/vault.ts';
 import { ExportJobs } from './registry/export-jobs.ts';
 import { Lifecycle } from './registry/lifecycle.ts';
 import { linkSealer, readOversightKey } from './registry/sealed-link.ts';
+import type { RecordMatching } from './registry/matching.ts';
 import { Registrar } from './registry/registrar.ts';
 import { publishConformance } from './repo/conformance.ts';
 import { UnitOfWork } from './repo/unit-of-work.ts';
@@ -118,8 +122,12 @@ export const VERSION = '0.1.0';
 export interface AppDeps {
   /** Settings; what is left out takes its default from config.ts (the only home of defaults). */
   config: Pick<Config, 'baseUrl'> & Partial<Config>;
-  /** The registry secret (keyed MACs of My Number); tests pass random bytes. */
-  registrySecret: Buffer;
+  /** The registry secret (keyed MACs of My Number); tests pass random bytes. Unused when both MACs below are given. */
+  registrySecret?: Buffer;
+  /** The My Number MAC from the key store (core/keys: a rotated chain, or an HSM key); default: from `registrySecret`. */
+  myNumberMac?: KeyedMac;
+  /** The card certificate serial's MAC from the key store; default: from `registrySecret`. */
+  certificateMac?: KeyedMac;
   /** The pseudonymization service's keys (operations, not bytes); tests pass keys from random bytes. */
   pseudonymKeys: PseudonymKeys;
   /**
@@ -172,6 +180,8 @@ export interface App {
   registrar: Registrar;
   lifecycle: Lifecycle;
   exportJobs: ExportJobs;
+  /** Prometheus metrics (absent with MEDID_METRICS=off); main.ts records its sweeps in them. */
+  metrics: Metrics | undefined;
 }
 
 /** Finished bulk-export files stay downloadable this long. */
@@ -179,6 +189,15 @@ export const EXPORT_RETENTION_MS = 24 * 3600 * 1000;
 
 /** The purposes of use each kind of organization may use, its default first (the access policy). */
 export const kindPurposes = (kind: OrgKind): readonly string[] => ACCESS_POLICY[kind].purposes;
+
+/** The match engine of Patient/$match as the registrar asks it "like a registered person?" (issue 18 item 5). */
+export function registrarMatching(matcher: Matcher, reviewAt: number): RecordMatching {
+  return {
+    match: async (tx, patient) => (await matcher.match(tx, patient, { count: 100, onlyCertain: false })).results,
+    screen: async (tx, patients) => (await matcher.screen(tx, patients)).map((s) => ({ candidates: s.results, earlier: s.earlier })),
+    reviewAt,
+  };
+}
 
 export function createApp(deps: AppDeps): App {
   const config: Config = { ...defaultConfig(), ...deps.config };
@@ -191,7 +210,11 @@ export function createApp(deps: AppDeps): App {
   const medicalIdSystem = identifiers.medicalIdSystem;
 
   // Privacy: My Number only ever as a keyed MAC, under a key that never enters the database.
-  const myNumberMac = new MyNumberMac(deps.registrySecret);
+  const registrySecret = (): Buffer => {
+    if (!deps.registrySecret) throw new Error('createApp needs registrySecret, or both myNumberMac and certificateMac');
+    return deps.registrySecret;
+  };
+  const myNumberMac = deps.myNumberMac ?? new MyNumberMac(registrySecret());
   const vault = new MyNumberVault(myNumberMac);
   const normalizeIdentifier: IdentifierNormalizer = (system, value) =>
     system === ID_SYSTEMS.myNumber ? vault.searchKey(value) : identifiers.normalizeForSearch(system, value);
@@ -203,9 +226,18 @@ export function createApp(deps: AppDeps): App {
   // The access log (issue 17): each event a leaf of one Merkle tree, its person by a keyed pseudonym.
   const accessLog =
     config.audit && config.accessLog
-      ? new AccessLog({ db: deps.auditDb ?? deps.db, personOf: (patientId) => auditPersonOf(deps.pseudonymKeys, patientId) })
+      ? new AccessLog({
+          db: deps.auditDb ?? deps.db,
+          personOf: (patientId) => auditPersonOf(deps.pseudonymKeys, patientId),
+          logger: deps.logger,
+        })
       : undefined;
-  const auditLog = new AuditLog(deps.auditDb ?? deps.db, { enabled: config.audit, accessLog });
+  // Prometheus metrics (http/metrics.ts), unless MEDID_METRICS=off: then nothing is measured at all.
+  const metrics = config.metrics.mode === 'off' ? undefined : new Metrics({ version: VERSION, driver: deps.db.driver });
+  metrics?.watchPool('main', deps.db);
+  if (deps.auditDb && deps.auditDb !== deps.db) metrics?.watchPool('audit', deps.auditDb);
+  const auditLog = new AuditLog(deps.auditDb ?? deps.db, { enabled: config.audit, accessLog, observe: metrics?.auditBatch });
+  metrics?.watchAuditQueue(() => auditLog.queuedEvents);
   // Its signed tree heads and proofs, read from the stored tree (main pool: never in the way of audit batches).
   const treeHeads = accessLog
     ? new TreeHeads({
@@ -216,6 +248,7 @@ export function createApp(deps: AppDeps): App {
         headSeconds: config.logHeadSeconds,
         headEntries: config.logHeadEntries,
         appended: () => accessLog.appended,
+        caughtUp: () => accessLog.caughtUp(),
       })
     : undefined;
   const uow = new UnitOfWork({
@@ -253,6 +286,14 @@ export function createApp(deps: AppDeps): App {
   };
 
   // Services.
+  const weights = new WeightsStore();
+  const matcher = new Matcher({
+    myNumberMac: (digits) => myNumberMac.mac(digits),
+    weights: (db) => weights.get(db),
+    thresholds: config.matchThresholds,
+    blockLimit: config.matchBlockLimit,
+    normalizeIdentifier: (s, v) => identifiers.normalizeForSearch(s, v),
+  });
   const registrar = new Registrar({
     uow,
     assertMaySubmit: assertMaySubmitRecord,
@@ -263,6 +304,7 @@ export function createApp(deps: AppDeps): App {
     // The message only: a database error's detail could quote a value.
     onBulkFallback: (err) =>
       deps.logger.warn({ err: err instanceof Error ? err.message : 'unknown' }, 'a registration batch fell back to record-by-record'),
+    matching: registrarMatching(matcher, config.registryReviewBits),
   });
   const lifecycle = new Lifecycle({
     uow,
@@ -274,17 +316,9 @@ export function createApp(deps: AppDeps): App {
     // public key, or not at all; sealed without a usable key refuses to start.
     sealLink: config.breakLinkageLink === 'sealed' ? linkSealer(readOversightKey(config.oversightKeyFile)) : undefined,
   });
-  const weights = new WeightsStore();
-  const matcher = new Matcher({
-    myNumberMac: (digits) => myNumberMac.mac(digits),
-    weights: (db) => weights.get(db),
-    thresholds: config.matchThresholds,
-    blockLimit: config.matchBlockLimit,
-    normalizeIdentifier: (s, v) => identifiers.normalizeForSearch(s, v),
-  });
   const mismatches = new MismatchDesk(medicalIdSystem);
   // A My Number card's certificate, like My Number, only ever as a keyed MAC: the desk gets the operation.
-  const certificateMac = new CertificateMac(deps.registrySecret);
+  const certificateMac = deps.certificateMac ?? new CertificateMac(registrySecret());
   const eligibility = new EligibilityDesk({ mismatches, certificateMac: (serial) => certificateMac.mac(serial) });
   const cardCertificates = new CardCertificates({
     certificateMac: { mac: (serial) => certificateMac.mac(serial), version: certificateMac.version },
@@ -375,7 +409,12 @@ export function createApp(deps: AppDeps): App {
   const isViewer = (p: Principal | undefined): boolean => p !== undefined && policy.pseudonymizedTypes(p).length > 0;
   const operations: OperationHandler[] = [
     resourceValidate,
-    patientRegister(registrar, { rules: identifiers.rules, medicalIdSystem, concurrency: deps.db.driver === 'pg' ? 4 : 1 }),
+    patientRegister(registrar, {
+      rules: identifiers.rules,
+      medicalIdSystem,
+      concurrency: deps.db.driver === 'pg' ? 4 : 1,
+      registered: metrics?.registered,
+    }),
     taskResolve(registrar, medicalIdSystem),
     patientChangeMedicalId(lifecycle, medicalIdSystem),
     patientRecordDeath(lifecycle),
@@ -389,6 +428,8 @@ export function createApp(deps: AppDeps): App {
       new NetworkIds({ medicalIdSystem, clock, policy, audit: auditPersonWrite({ auditLog, clock }, '$feed-network-id') }),
     ),
     coverageEligibilityRequestSubmit(eligibility, identifiers.rules),
+    // Usage per organization and month (R26), counted from the audit log.
+    measureEvaluateMeasure(),
     patientRegisterCard(cardCertificates),
     patientRecordLocations,
     patientBreakTheGlass(new BreakTheGlass(config.btgHours)),
@@ -464,6 +505,8 @@ export function createApp(deps: AppDeps): App {
     treeHeads,
     logHeadSeconds: config.logHeadSeconds,
     maxBodyBytes: config.maxBodyBytes,
+    metrics,
+    metricsAccess: config.metrics,
     router: () => router,
   });
   return {
@@ -478,10 +521,17 @@ export function createApp(deps: AppDeps): App {
     linkage,
     auditLog,
     treeHeads,
-    drained: () => inFlight.drained(),
+    // Requests done, then the leaves of everything they placed in the access log (else the next start hashes them).
+    drained: async () => {
+      await inFlight.drained();
+      await accessLog
+        ?.caughtUp()
+        .catch((e: unknown) => deps.logger.error({ err: (e as Error).message }, 'access log: not caught up at stop'));
+    },
     publishConformance: () => publishConformance(uow.resources, deps.defs.conformance),
     registrar,
     lifecycle,
     exportJobs,
+    metrics,
   };
 }

@@ -5,6 +5,10 @@
  */
 import path from 'node:path';
 import { ID_SYSTEMS } from './core/systems.ts';
+import { parseMetricsAccess } from './http/metrics-access.ts';
+import type { MetricsAccess } from './http/metrics-access.ts';
+import { parseKeyConfig } from './core/keys/key-config.ts';
+import type { KeyConfig } from './core/keys/key-config.ts';
 
 export interface Config {
   /** PORT: TCP port of the HTTP server. Default 8080. */
@@ -164,6 +168,29 @@ export interface Config {
   matchThresholds: { certain: number; probable: number; possible: number };
   /** MEDID_MATCH_BLOCK_LIMIT: a blocking key holding more persons is not used, and $match says so. Default 2000. */
   matchBlockLimit: number;
+  /**
+   * MEDID_METRICS: who may read Prometheus `/metrics` (http/metrics-access.ts). `off`; `loopback`
+   * (default): connections from the loopback interface without a proxy's forwarding header —
+   * a Prometheus agent on the same host, nothing from outside (404, like an unknown path); or
+   * `bearer:<secret>` (≥ 16 printable characters): any address with `Authorization: Bearer
+   * <secret>`, compared in constant time (401 otherwise). Loopback by default because the
+   * metrics hold no personal data (route patterns, counts, timings) and a local scraper then
+   * needs no setting, while nothing is exposed beyond the host.
+   */
+  metrics: MetricsAccess;
+  /**
+   * MEDID_REGISTRY_REVIEW_BITS: a new registration whose best match (no identifier in common)
+   * weighs at least this many bits is held for review instead of creating a person. Default:
+   * MEDID_MATCH_PROBABLE (21), chosen from the evaluation in the README (bench/registry.ts).
+   * Must be above MEDID_MATCH_POSSIBLE (held family members and namesakes sit at its foot).
+   */
+  registryReviewBits: number;
+  /**
+   * Where keys live (core/keys/key-config.ts): MEDID_KEY_BACKEND `file` (default) or `pkcs11`
+   * (MEDID_PKCS11_MODULE, MEDID_PKCS11_TOKEN, MEDID_PKCS11_PIN_FILE), the keyring in MEDID_KEY_DIR
+   * (default MEDID_DATA_DIR/keys); with NODE_ENV=production file keys need MEDID_ALLOW_FILE_KEYS=1.
+   */
+  keys: KeyConfig;
 }
 
 type Env = Record<string, string | undefined>;
@@ -252,6 +279,10 @@ export function loadConfig(env: Env = process.env): Config {
     // A held family member is cut to the foot of possible: the bands must be in order.
     throw new ConfigError('$match thresholds must satisfy MEDID_MATCH_POSSIBLE < MEDID_MATCH_PROBABLE <= MEDID_MATCH_CERTAIN');
   }
+  const registryReviewBits = int(env, 'MEDID_REGISTRY_REVIEW_BITS', matchThresholds.probable, -100, 500);
+  if (registryReviewBits <= matchThresholds.possible + 0.01) {
+    throw new ConfigError('MEDID_REGISTRY_REVIEW_BITS must be above MEDID_MATCH_POSSIBLE');
+  }
   const breakLinkageLink = env['MEDID_BREAK_LINKAGE_LINK'] || 'none';
   if (breakLinkageLink !== 'none' && breakLinkageLink !== 'sealed') {
     throw new ConfigError(`MEDID_BREAK_LINKAGE_LINK must be none or sealed, got "${breakLinkageLink}"`);
@@ -259,6 +290,18 @@ export function loadConfig(env: Env = process.env): Config {
   const oversightKeyFile = env['MEDID_OVERSIGHT_KEY_FILE'] || undefined;
   if (breakLinkageLink === 'sealed' && !oversightKeyFile) {
     throw new ConfigError('MEDID_BREAK_LINKAGE_LINK=sealed needs MEDID_OVERSIGHT_KEY_FILE (the oversight body’s public JWK)');
+  }
+  let metrics: MetricsAccess;
+  try {
+    metrics = parseMetricsAccess(env['MEDID_METRICS']);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+  let keys: KeyConfig;
+  try {
+    keys = parseKeyConfig(env);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
   }
   const databaseUrl = env['DATABASE_URL'] || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -303,6 +346,9 @@ export function loadConfig(env: Env = process.env): Config {
     analyzeSeconds: int(env, 'MEDID_ANALYZE_SECONDS', 30, 0, 86400),
     matchThresholds,
     matchBlockLimit: int(env, 'MEDID_MATCH_BLOCK_LIMIT', 2000, 10, 1_000_000),
+    metrics,
+    registryReviewBits,
     personIdp: personIdpOf(env),
+    keys,
   };
 }

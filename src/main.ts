@@ -9,17 +9,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApp, kindPurposes } from './app.ts';
 import { readClientsFile, RegistrationError } from './auth/clients.ts';
-import { KeyError, loadServerKeys } from './auth/keys.ts';
-import { loadRegistrySecret } from './privacy/my-number/secret.ts';
+import { KeyError } from './auth/keys.ts';
+import { KeyStoreError } from './core/keys/key-store.ts';
+import { loadKeys } from './key-setup.ts';
 import { SecretFileError } from './core/secret-file.ts';
 import { DomainError, parseDomainsFile } from './pseudonym/domains.ts';
-import { FilePseudonymKeys, loadPseudonymMaster } from './pseudonym/file-keys.ts';
 import { FileEnvelopeKeys, loadEnvelopeSecret } from './privacy/envelope-keys.ts';
-import { FileLogKey, loadLogSecret, logKeyName } from './audit/log-key.ts';
 import { OversightKeyError } from './registry/sealed-link.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { loadDefinitions } from './fhir/definitions/index.ts';
 import { createLogger } from './core/logger.ts';
+import { oneNodeAtATime } from './store/locks.ts';
 import { migrate } from './store/migrate.ts';
 import { openAuditDb, openDb } from './store/open.ts';
 import { analyzeStale, autovacuumOn } from './store/statistics.ts';
@@ -39,42 +39,22 @@ async function main(): Promise<void> {
     throw e;
   }
   const logger = createLogger(config.logLevel);
+  // Keys first (key-setup.ts): the production guard refuses file keys before anything opens.
+  const loaded = await loadKeys(config, logger);
+  const { tokenKeys: keys, logKey } = loaded;
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize });
   const applied = await migrate(db);
   if (applied.length > 0) logger.info({ applied }, 'database migrated');
   const defs = await loadDefinitions(PROFILES_DIR);
-  const { keys, generated } = await loadServerKeys({ file: config.signingKeyFile, dataDir: config.dataDir });
-  if (generated) logger.info({ kid: keys.active.kid }, 'generated a token signing key in the data directory');
-  if (!config.signingKeyFile && config.databaseUrl) {
-    logger.warn('MEDID_SIGNING_KEY_FILE is not set: tokens are signed with a key generated into MEDID_DATA_DIR; every node must share it');
-  }
   if (!config.audit) {
     logger.warn('MEDID_AUDIT=off: DISCLOSURES ARE NOT RECORDED. This setting exists only to measure the cost of auditing in benchmarks.');
-  }
-  const { secret, generated: newSecret } = loadRegistrySecret({ file: config.secretFile, dataDir: config.dataDir });
-  if (newSecret) logger.info('generated the registry secret in the data directory');
-  if (!config.secretFile && config.databaseUrl) {
-    logger.warn(
-      'MEDID_SECRET_FILE is not set: My Number MACs use a secret generated into MEDID_DATA_DIR; every node must share it, and losing it makes registered My Numbers unfindable',
-    );
-  }
-  const { master, generated: newMaster } = loadPseudonymMaster({ file: config.pseudonymKeyFile, dataDir: config.dataDir });
-  if (newMaster) logger.info('generated the pseudonym master secret in the data directory');
-  // Two holders, two secrets (privacy-design.md §1): one file given for both defeats the split.
-  if (master.equals(secret)) {
-    throw new SecretFileError('MEDID_PSEUDONYM_KEY_FILE holds the same secret as MEDID_SECRET_FILE: the two must differ');
-  }
-  if (!config.pseudonymKeyFile && config.databaseUrl) {
-    logger.warn(
-      'MEDID_PSEUDONYM_KEY_FILE is not set: domain pseudonyms derive from a secret generated into MEDID_DATA_DIR; every node must share it, and losing it changes every pseudonym',
-    );
   }
   const { secret: envelopeSecret, generated: newEnvelopeKey } = loadEnvelopeSecret({
     file: config.envelopeKeyFile,
     dataDir: config.dataDir,
   });
   if (newEnvelopeKey) logger.info('generated the envelope key secret in the data directory');
-  if (envelopeSecret.equals(secret) || envelopeSecret.equals(master)) {
+  if (loaded.secrets.some((s) => envelopeSecret.equals(s))) {
     throw new SecretFileError(
       'MEDID_ENVELOPE_KEY_FILE holds the same secret as MEDID_SECRET_FILE or MEDID_PSEUDONYM_KEY_FILE: each must differ',
     );
@@ -85,17 +65,6 @@ async function main(): Promise<void> {
     );
   }
   const envelopeKeys = new FileEnvelopeKeys(envelopeSecret);
-  const { secret: logSecret, generated: newLogKey } = loadLogSecret({ file: config.logKeyFile, dataDir: config.dataDir });
-  if (newLogKey) logger.info('generated the access log signing key secret in the data directory');
-  if ([secret, master, envelopeSecret].some((s) => logSecret.equals(s))) {
-    throw new SecretFileError('MEDID_LOG_KEY_FILE holds the same secret as another medid secret file: each must differ');
-  }
-  if (!config.logKeyFile && config.databaseUrl) {
-    logger.warn(
-      'MEDID_LOG_KEY_FILE is not set: the access log signs its tree heads with a key derived from a secret generated into MEDID_DATA_DIR; every node must share it, and witnesses trust its public key',
-    );
-  }
-  const logKey = new FileLogKey(logSecret, logKeyName(config.baseUrl));
   const dbOptions = { databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize };
   const auditDb = openAuditDb(db, dbOptions);
   const app = createApp({
@@ -105,8 +74,9 @@ async function main(): Promise<void> {
     defs,
     logger,
     keys,
-    registrySecret: secret,
-    pseudonymKeys: new FilePseudonymKeys(master),
+    myNumberMac: loaded.myNumberMac,
+    certificateMac: loaded.certificateMac,
+    pseudonymKeys: loaded.pseudonymKeys,
     envelopeKeys,
     logKey,
     igSiteDir: IG_SITE_DIR,
@@ -141,8 +111,13 @@ async function main(): Promise<void> {
   // access log before anything new is served; writers outside requests (medid import) are taken
   // by the same drain every few seconds.
   await app.auditLog.settle(true);
+  // Each periodic job is a sweep in the metrics (runs, outcome, duration, last success, items).
+  const sweep = <T>(name: string, run: () => Promise<T>, items?: (r: T) => Record<string, number>): Promise<T> =>
+    app.metrics ? app.metrics.sweep(name, run, items) : run();
   setInterval(() => {
-    app.auditLog.settle(true).catch((e: unknown) => logger.error({ err: (e as Error).message }, 'access log drain failed'));
+    sweep('access_log_drain', () => app.auditLog.settle(true)).catch((e: unknown) =>
+      logger.error({ err: (e as Error).message }, 'access log drain failed'),
+    );
   }, 5000).unref();
   // Signed tree heads of the access log: every MEDID_LOG_HEAD_SECONDS when it grew, and every
   // MEDID_LOG_HEAD_ENTRIES entries (the timer is unref'd).
@@ -163,28 +138,42 @@ async function main(): Promise<void> {
     'medid listening',
   );
 
-  // Retirements after the post-mortem retention, final merges, expired export files. Several
-  // nodes may sweep at once: each step is its own transaction and idempotent.
+  // A periodic job on PostgreSQL runs on one node at a time (store/locks.ts: an advisory lock
+  // taken without waiting; a node finding it taken skips its turn, counted as item `skipped`).
+  const oneAtATime = async <T>(job: string, run: () => Promise<T>, none: T): Promise<T> => {
+    if (!config.databaseUrl) return run();
+    const turn = await oneNodeAtATime(db, job, run);
+    return turn.ran ? turn.result : none;
+  };
+
+  // Retirements after the post-mortem retention, final merges, expired export files. One node at
+  // a time: runs at once would each retire the persons they all listed and rewrite the end times
+  // of merges and linkage orders (test/e2e/multi-node.test.ts); run in turn, the later finds
+  // nothing left to do.
   if (config.registrySweepSeconds > 0) {
-    const sweep = (): void => {
-      void app.lifecycle
-        .sweep()
-        .then(async (r) => {
-          const expired = await app.exportJobs.deleteExpired();
-          // Linkage orders past their period: their salts are destroyed (pseudonym/linkage.ts).
-          const endedOrders = await app.linkage.expireDue(db);
-          // Sign-ins abandoned at the IdP and codes never redeemed (each is also refused once expired).
-          const signIns = await app.personSignIn.sweep();
-          if (r.retired + r.finalized + expired + endedOrders + signIns > 0)
-            logger.info({ ...r, expiredExports: expired, expiredLinkageOrders: endedOrders, expiredSignIns: signIns }, 'registry sweep');
-        })
-        .catch((e: unknown) => logger.error({ err: (e as Error).message }, 'registry sweep failed'));
+    const registrySweep = async (): Promise<Record<string, number>> => {
+      const r = await app.lifecycle.sweep();
+      const expired = await app.exportJobs.deleteExpired();
+      // Linkage orders past their period: their salts are destroyed (pseudonym/linkage.ts).
+      const endedOrders = await app.linkage.expireDue(db);
+      // Sign-ins abandoned at the IdP and codes never redeemed (each is also refused once expired).
+      const signIns = await app.personSignIn.sweep();
+      if (r.retired + r.finalized + expired + endedOrders + signIns > 0)
+        logger.info({ ...r, expiredExports: expired, expiredLinkageOrders: endedOrders, expiredSignIns: signIns }, 'registry sweep');
+      return { ...r, expired_exports: expired, expired_linkage_orders: endedOrders, expired_sign_ins: signIns };
     };
-    setInterval(sweep, config.registrySweepSeconds * 1000).unref();
+    setInterval(() => {
+      sweep(
+        'registry',
+        () => oneAtATime('registry-sweep', registrySweep, { skipped: 1 }),
+        (items) => items,
+      ).catch((e: unknown) => logger.error({ err: (e as Error).message }, 'registry sweep failed'));
+    }, config.registrySweepSeconds * 1000).unref();
   }
 
   // Planner statistics (store/statistics.ts): PGlite analyzes after its own writes; on
-  // PostgreSQL every node looks at the server's counters, and one at a time analyzes.
+  // PostgreSQL one node at a time reads the server's counters and analyzes (a round started
+  // after another's sees the tables it analyzed as fresh).
   if (config.databaseUrl) {
     void autovacuumOn(db)
       .then((on) => {
@@ -198,9 +187,13 @@ async function main(): Promise<void> {
       .catch((e: unknown) => logger.warn({ err: (e as Error).message }, 'could not read the autovacuum setting'));
     if (config.analyzeSeconds > 0) {
       const analyze = (): void => {
-        void analyzeStale(db)
+        void sweep(
+          'analyze',
+          () => oneAtATime('analyze', () => analyzeStale(db), undefined),
+          (tables): Record<string, number> => (tables ? { analyzed_tables: tables.length } : { skipped: 1 }),
+        )
           .then((tables) => {
-            if (tables.length > 0) logger.info({ tables }, 'analyzed tables with stale planner statistics');
+            if (tables && tables.length > 0) logger.info({ tables }, 'analyzed tables with stale planner statistics');
           })
           .catch((e: unknown) => logger.warn({ err: (e as Error).message }, 'analyzing stale tables failed'));
       };
@@ -239,6 +232,7 @@ main().catch((e: unknown) => {
   if (
     e instanceof RegistrationError ||
     e instanceof KeyError ||
+    e instanceof KeyStoreError ||
     e instanceof SecretFileError ||
     e instanceof DomainError ||
     e instanceof OversightKeyError

@@ -32,6 +32,12 @@ export interface FhirRequest {
    * set by the authorization step before the handler runs. Handlers hand it to every query.
    */
   access?: { read: RowAccess; write: RowAccess; identify: RowAccess };
+  /**
+   * The route the router matched: its pattern, with `:type` filled in from the closed list of
+   * resource types (`/Patient/:id`, `/Patient/$match`). Set by the router, read by the metrics
+   * edge as a label: never an id or a query value.
+   */
+  matched?: string;
   /** Set by the server for bundle entries, never from HTTP. */
   internal?: {
     /** The id a transaction already assigned to this POST (for urn:uuid references). */

@@ -129,6 +129,7 @@ export class Router {
     const m = this.match(req.method, req.path, req);
     if (m.route) {
       const { route, params } = m;
+      req.matched = params['type'] === undefined ? route.pattern : route.pattern.replace(':type', params['type']);
       if (!this.hooks) return route.handler(req, params);
       let response: FhirResponse;
       try {

@@ -30,6 +30,8 @@ export interface AuditLogOptions {
   maxInFlight?: number;
   /** The access log (issue 17): every event gets its leaf in the statement that inserts it. */
   accessLog?: AccessLog;
+  /** Told of every group-commit batch written: its rows and seconds (metrics). */
+  observe?: (batch: { rows: number; seconds: number }) => void;
 }
 
 export class AuditLog {
@@ -41,6 +43,7 @@ export class AuditLog {
   private inFlight = 0;
   private scheduled = false;
   private readonly accessLog: AccessLog | undefined;
+  private readonly observe: AuditLogOptions['observe'];
   /** The kinds of write that commit with audit records (registered by their owners in app.ts). */
   readonly auditedWrites = new AuditedWrites();
   /** Batches written and rows in them, since start (how well group commit is grouping). */
@@ -52,6 +55,12 @@ export class AuditLog {
     this.maxBatch = o.maxBatch ?? 500;
     this.maxInFlight = o.maxInFlight ?? 1;
     this.accessLog = o.accessLog;
+    this.observe = o.observe;
+  }
+
+  /** Events waiting for the next batch (metrics, read when scraped). */
+  get queuedEvents(): number {
+    return this.queue.reduce((n, p) => n + p.rows.length, 0);
   }
 
   /** Writes a batch outside any transaction: with its leaves when the access log is on. */
@@ -71,6 +80,8 @@ export class AuditLog {
     if (!always && !ctx?.auditQueued) return;
     if (ctx) ctx.auditQueued = false;
     await this.accessLog.drain();
+    // Places another process gave (a CLI run, a node that stopped) get their leaves too.
+    if (always) await this.accessLog.caughtUp();
   }
 
   get isEnabled(): boolean {
@@ -97,8 +108,6 @@ export class AuditLog {
       if (ctx && rows.length > 0 && this.accessLog) ctx.auditQueued = true;
       return;
     }
-    // The access log starts reading these persons' chains now, while the batch ahead commits.
-    this.accessLog?.warm(rows.flatMap((r) => (r.patientId ? [r.patientId] : [])));
     await new Promise<void>((resolve, reject) => {
       this.queue.push({ rows: [...rows], writes: resolved, resolve, reject });
       this.schedule();
@@ -125,6 +134,7 @@ export class AuditLog {
       n += p.rows.length;
     }
     this.inFlight++;
+    const start = performance.now();
     try {
       const rows = batch.flatMap((p) => p.rows);
       await this.write(
@@ -133,6 +143,7 @@ export class AuditLog {
       );
       this.stats.batches++;
       this.stats.rows += rows.length;
+      this.observe?.({ rows: rows.length, seconds: (performance.now() - start) / 1000 });
       for (const p of batch) p.resolve();
     } catch (e) {
       if (batch.length === 1) batch[0]?.reject(e);

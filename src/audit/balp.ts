@@ -78,7 +78,8 @@ const LOGIN_TYPE: Coding = { system: SYSTEMS.dicom, code: '110114', display: 'Us
 const SOURCE: Coding = { system: SYSTEMS.dicom, code: '110153', display: 'Source Role ID' };
 const DEST: Coding = { system: SYSTEMS.dicom, code: '110152', display: 'Destination Role ID' };
 
-const ORG_SYSTEM: Record<OrgKind, string> = {
+/** The identifier system of each kind of organization's code (the AuditEvent agent's, and the usage report's). */
+export const ORG_SYSTEM: Record<OrgKind, string> = {
   'medical-institution': ID_SYSTEMS.medicalInstitutionCode,
   insurer: ID_SYSTEMS.insurerNumber,
   database: ID_SYSTEMS.utilizingDatabase,

@@ -93,3 +93,30 @@ export class FileLogKey implements LogKey {
     return this.signer.sign(message);
   }
 }
+
+/**
+ * The log key of a key store (core/keys): an Ed25519 key in an HSM (PKCS#11 `CKM_EDDSA`) or in a
+ * keyring file, given as its operation and public key; the same public forms as FileLogKey.
+ */
+export class StoreLogKey implements LogKey {
+  readonly keyName: string;
+  readonly keyId: number;
+  readonly verifierKey: string;
+  readonly jwk: JWK;
+  private readonly handle: { readonly publicKey: crypto.KeyObject; sign(data: Uint8Array): Uint8Array };
+
+  constructor(handle: { readonly publicKey: crypto.KeyObject; sign(data: Uint8Array): Uint8Array }, keyName: string) {
+    if (!isKeyName(keyName)) throw new TypeError(`${JSON.stringify(keyName)} is not a note key name`);
+    const publicKey = ed25519PublicKeyBytes(handle.publicKey);
+    this.handle = handle;
+    this.keyName = keyName;
+    this.keyId = ed25519KeyId(keyName, publicKey);
+    this.verifierKey = ed25519VerifierKey(keyName, handle.publicKey);
+    const x = publicKey.toString('base64url');
+    this.jwk = { kty: 'OKP', crv: 'Ed25519', x, kid: thumbprint(x), alg: LOG_JWS_ALG, use: 'sig' };
+  }
+
+  sign(message: Uint8Array): Promise<Uint8Array> {
+    return Promise.resolve().then(() => this.handle.sign(message));
+  }
+}

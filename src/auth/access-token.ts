@@ -47,6 +47,8 @@ interface MedidClaims extends JWTPayload {
   patient?: string;
 }
 
+const b64 = (o: object): string => Buffer.from(JSON.stringify(o)).toString('base64url');
+
 export class TokenError extends Error {
   override name = 'TokenError';
 }
@@ -104,15 +106,26 @@ export class AccessTokens {
       claims.org_kind = org.kind;
       claims.org_code = org.code;
     }
-    const accessToken = await new SignJWT(claims)
-      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' })
-      .setIssuer(this.o.issuer)
-      .setSubject(clientId)
-      .setAudience(this.o.audience)
-      .setJti(jti)
-      .setIssuedAt(iat)
-      .setExpirationTime(iat + ttl)
-      .sign(key.privateKey);
+    const header = { alg: key.alg, kid: key.kid, typ: 'at+jwt' };
+    const registered = { iss: this.o.issuer, sub: clientId, aud: this.o.audience, jti, iat, exp: iat + ttl };
+    let accessToken: string;
+    if (key.privateKey) {
+      accessToken = await new SignJWT(claims)
+        .setProtectedHeader(header)
+        .setIssuer(registered.iss)
+        .setSubject(registered.sub)
+        .setAudience(registered.aud)
+        .setJti(jti)
+        .setIssuedAt(iat)
+        .setExpirationTime(registered.exp)
+        .sign(key.privateKey);
+    } else if (key.sign) {
+      // A key store's key (an HSM's): the compact JWS is assembled here and only signed there.
+      const input = `${b64(header)}.${b64({ ...claims, ...registered })}`;
+      accessToken = `${input}.${key.sign(Buffer.from(input)).toString('base64url')}`;
+    } else {
+      throw new TokenError(`signing key ${key.kid} can neither sign nor be signed with`);
+    }
     return { accessToken, expiresIn: ttl, scope, jti, purposeOfUse };
   }
 

@@ -9,15 +9,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK } from 'jose';
 import type { CryptoKey, JWK, KeyObject } from 'jose';
+import { liveKeys } from '../core/keys/key-store.ts';
+import type { KeyStore } from '../core/keys/key-store.ts';
 
 const SIGNING_ALGS = new Set(['ES256', 'ES384', 'RS256', 'RS384', 'PS256', 'EdDSA']);
 
 export interface SigningKey {
   kid: string;
   alg: string;
-  privateKey: CryptoKey | KeyObject | Uint8Array;
+  /** A key in this process (file keys); absent for a key store's key, which signs with `sign`. */
+  privateKey?: CryptoKey | KeyObject | Uint8Array;
   publicKey: CryptoKey | KeyObject | Uint8Array;
   publicJwk: JWK;
+  /** The JWS signature of a signing input (a key store's key: PKCS#11 or a keyring file). */
+  sign?: (data: Uint8Array) => Buffer;
 }
 
 export interface ServerKeys {
@@ -100,4 +105,37 @@ export async function loadServerKeys(src: KeySource): Promise<{ keys: ServerKeys
     return { keys: await serverKeysFromJwks(JSON.parse(fs.readFileSync(file, 'utf8')) as { keys?: JWK[] }), generated: false };
   }
   return { keys: await serverKeysFromJwks(jwks), generated: true };
+}
+
+/**
+ * The token signing keys of a key store (core/keys), with the legacy JWKS (the file back end's
+ * version 1) where the keyring still uses it. Published: every pending, active and verify-only
+ * key whose overlap window is open; signing: the newest active one (privacy-design.md §7).
+ * Rotation is two steps (`medid keys rotate token-signing`, then `medid keys activate`), each
+ * followed by a restart of every node: a pending key is known to every node and client cache
+ * before the first token it signs, and the old key stays published, verify-only, for the
+ * longest a token lives.
+ */
+export async function serverKeysFromStore(store: KeyStore, legacy: () => Promise<ServerKeys>, now = new Date()): Promise<ServerKeys> {
+  const live = liveKeys(store, 'token-signing', now);
+  const groups: { status: string; keys: SigningKey[] }[] = [];
+  for (const meta of live) {
+    if (meta.legacy) {
+      const old = await legacy();
+      groups.push({ status: meta.status, keys: [old.active, ...[...old.byKid.values()].filter((k) => k !== old.active)] });
+      continue;
+    }
+    const h = store.signer('token-signing', meta.version);
+    const jwk = await exportJWK(h.publicKey);
+    const kid = await calculateJwkThumbprint(jwk);
+    const publicJwk: JWK = { ...jwk, kid, alg: meta.alg, use: 'sig' };
+    groups.push({ status: meta.status, keys: [{ kid, alg: meta.alg, publicKey: h.publicKey, publicJwk, sign: (d) => h.sign(d) }] });
+  }
+  const signing = groups.filter((g) => g.status === 'active').at(-1);
+  const active = signing?.keys[0];
+  if (!active) throw new KeyError('no active token signing key in the keyring (medid keys list)');
+  const keys = [...signing.keys, ...groups.filter((g) => g !== signing).flatMap((g) => g.keys)];
+  const byKid = new Map(keys.map((k) => [k.kid, k]));
+  if (byKid.size !== keys.length) throw new KeyError('signing keys must have distinct kids');
+  return { active, byKid, jwks: { keys: keys.map((k) => k.publicJwk) } };
 }

@@ -144,6 +144,12 @@ export const IMPORT: CommandSpec = {
       default: '5 off a terminal',
       description: 'progress line interval (0: every batch)',
     },
+    'metrics-file': {
+      type: 'string',
+      value: 'PATH',
+      default: 'none',
+      description: "progress as a Prometheus text file (node_exporter's textfile collector), rewritten every 5 s",
+    },
   },
   env: [...DB_ENV, 'MEDID_SERVER', 'MEDID_TOKEN'],
   examples: [
@@ -218,7 +224,149 @@ export const LOG_VERIFY: CommandSpec = {
   ],
 };
 
+export const USAGE: CommandSpec = {
+  name: 'usage',
+  summary: "a month's usage per organization (R26), from the audit log",
+  description:
+    "Per organization: eligibility confirmations, $match calls, persons read (reads and searches), export records and\npseudonym conversions, billable and refused, counted from the month's audit events (a calendar month in Japan\nStandard Time). --verify also recounts them from the AuditEvents as the API renders them, on the same snapshot;\nexit status 1 when anything differs. With the embedded database, stop the server first.",
+  options: {
+    month: { type: 'string', value: 'YYYY-MM', default: 'last month (JST)', description: 'the month (Japan Standard Time)' },
+    format: { type: 'string', value: 'csv|json', default: 'csv', description: 'output format' },
+    verify: { type: 'boolean', default: 'off', description: 'recount from the AuditEvents and compare (exit 1 on a difference)' },
+  },
+  env: [...DB_ENV, 'MEDID_BASE_URL'],
+  examples: ['npx medid usage --month 2026-11', 'npx medid usage --month 2026-11 --format json --verify'],
+};
+
+export const BACKUP: CommandSpec = {
+  name: 'backup',
+  summary: 'copy the embedded database and its keys into a new directory, with a SHA-256 manifest',
+  args: '<dir>',
+  description:
+    "The embedded database (MEDID_DATA_DIR/pglite) as one consistent tarball, the key directory's files\n(MEDID_KEY_DIR, else MEDID_DATA_DIR/keys; unless --without-keys), and manifest.json: each file's SHA-256,\nevery key's fingerprint (also of keys named by MEDID_*_FILE, which are never copied), and the registry's\ncounts, uniqueness and access-log checks as they stood. The server must be stopped (one process at a time\nmay open the embedded database; the command says which holds it). With PostgreSQL, use a base backup and\nWAL archiving instead: README, \"Backup and restore\".",
+  options: {
+    'without-keys': {
+      type: 'boolean',
+      default: 'off: keys included',
+      description: 'leave the key files out (only their fingerprints are kept): restore then needs them put back first',
+    },
+  },
+  env: [
+    ...DB_ENV,
+    'MEDID_KEY_DIR',
+    'MEDID_SIGNING_KEY_FILE',
+    'MEDID_SECRET_FILE',
+    'MEDID_PSEUDONYM_KEY_FILE',
+    'MEDID_ENVELOPE_KEY_FILE',
+    'MEDID_LOG_KEY_FILE',
+  ],
+  examples: ['npx medid backup /backups/medid-2026-12-01', 'npx medid backup /backups/medid-2026-12-01 --without-keys'],
+};
+
+export const RESTORE: CommandSpec = {
+  name: 'restore',
+  summary: 'restore a `medid backup` into MEDID_DATA_DIR, after checking it',
+  args: '<dir>',
+  description:
+    "Checks every file against the manifest's SHA-256 and the keys against its fingerprints before touching\nanything; opens the copy apart, migrates it and checks it (registry uniqueness, the access log as `medid log\nverify`, the counts recorded at backup); only then puts it in place. Refuses a data directory that holds a\ndatabase unless --force (the old one is kept aside, as pglite.before-restore-<time>), and always one a running\nserver holds. Exit status 0 when restored, 1 when a check failed (nothing changed).",
+  options: {
+    force: { type: 'boolean', default: 'off', description: 'replace a database (and differing key files) already in MEDID_DATA_DIR' },
+  },
+  env: [
+    ...DB_ENV,
+    'MEDID_KEY_DIR',
+    'MEDID_SIGNING_KEY_FILE',
+    'MEDID_SECRET_FILE',
+    'MEDID_PSEUDONYM_KEY_FILE',
+    'MEDID_ENVELOPE_KEY_FILE',
+    'MEDID_LOG_KEY_FILE',
+  ],
+  examples: ['MEDID_DATA_DIR=./data npx medid restore /backups/medid-2026-12-01'],
+};
+
+export const CHECK: CommandSpec = {
+  name: 'check',
+  summary: "after a restore: the registry's uniqueness (medical IDs, My Numbers, insured numbers) and the access log",
+  description:
+    'Reads the rows with index scans off, so each uniqueness rule is checked against the data rather than the index\nthat enforces it, then checks the whole access log as `medid log verify` does. For a PostgreSQL point-in-time\nrecovery (README, "Backup and restore"); `medid restore` runs the same checks itself. Exit status 0 when all\nholds, 1 when anything fails.',
+  options: { format: { type: 'string', value: 'text|json', default: 'text', description: 'output format' } },
+  env: DB_ENV,
+  examples: ['DATABASE_URL=postgres://medid@db.example/medid npx medid check'],
+};
+
 /** Every command, in the order `medid --help` lists them. */
+const KEY_ENV = [
+  'MEDID_KEY_BACKEND',
+  'MEDID_KEY_DIR',
+  'MEDID_PKCS11_MODULE',
+  'MEDID_PKCS11_TOKEN',
+  'MEDID_PKCS11_PIN_FILE',
+  'MEDID_DATA_DIR',
+];
+const PURPOSES = 'token-signing|log-signing|my-number-mac|certificate-mac|pseudonym-master';
+
+export const KEYS_LIST: CommandSpec = {
+  name: 'keys list',
+  summary: 'every key in the keyring: purpose, version, algorithm, status',
+  options: {},
+  env: KEY_ENV,
+  examples: ['npx medid keys list'],
+};
+
+export const KEYS_GENERATE: CommandSpec = {
+  name: 'keys generate',
+  summary: 'make the next version of a key inside the key back end (pending)',
+  args: `<${PURPOSES}>`,
+  description: "The key ceremony's first step for a new deployment or a new key; `medid keys activate` puts it to use.",
+  options: { alg: { type: 'string', value: 'ALG', default: 'ES256 for tokens', description: 'token-signing only: ES256 or RS256' } },
+  env: KEY_ENV,
+  examples: ['npx medid keys generate token-signing', 'npx medid keys generate log-signing'],
+};
+
+export const KEYS_IMPORT: CommandSpec = {
+  name: 'keys import',
+  summary: "move a secret file's key into the key back end as version 1 (my-number-mac, certificate-mac, pseudonym-master)",
+  args: '<my-number-mac|certificate-mac|pseudonym-master>',
+  description:
+    'Derives from the secret file exactly the key medid used with it (so stored MACs and pseudonyms stay valid) and\nstores it non-extractable; then `medid keys activate <purpose> 1`, and keep the file offline (Shamir shares).',
+  options: {
+    from: { type: 'string', value: 'FILE', required: true, description: 'MEDID_SECRET_FILE (the two MACs) or MEDID_PSEUDONYM_KEY_FILE' },
+  },
+  env: KEY_ENV,
+  examples: ['npx medid keys import my-number-mac --from /secure/registry-secret'],
+};
+
+export const KEYS_ACTIVATE: CommandSpec = {
+  name: 'keys activate',
+  summary: 'make a key version the one in use; a signing key it replaces stays published, verify-only, for the overlap window',
+  args: '<purpose> <version>',
+  maxArgs: 2,
+  options: {},
+  env: KEY_ENV,
+  examples: ['npx medid keys activate token-signing 2'],
+};
+
+export const KEYS_RETIRE: CommandSpec = {
+  name: 'keys retire',
+  summary: 'stop using and publishing a key version (then it may be destroyed)',
+  args: '<purpose> <version>',
+  maxArgs: 2,
+  options: {},
+  env: KEY_ENV,
+  examples: ['npx medid keys retire token-signing 1'],
+};
+
+export const KEYS_ROTATE: CommandSpec = {
+  name: 'keys rotate',
+  summary: 'rotate a key: signing keys in two steps (pending, then activate), the My Number MAC by chaining',
+  args: `<${PURPOSES}>`,
+  description:
+    'token-signing, log-signing: a new pending key, published at once; restart every node, then `medid keys activate`.\nmy-number-mac: a new key K, and every stored MAC h becomes HMAC(K, h) in one transaction (no My Number needed);\nstop the nodes first (the embedded database needs it anyway) and start them after. pseudonym-master: a planned\nmigration (README), refused here.',
+  options: {},
+  env: [...KEY_ENV, ...DB_ENV],
+  examples: ['npx medid keys rotate token-signing', 'npx medid keys rotate my-number-mac'],
+};
+
 export const COMMANDS: readonly CommandSpec[] = [
   MIGRATE,
   CLIENT_ADD,
@@ -233,7 +381,17 @@ export const COMMANDS: readonly CommandSpec[] = [
   MPI_REINDEX,
   MPI_ESTIMATE,
   BTG_REPORT,
+  USAGE,
   LOG_VERIFY,
+  BACKUP,
+  RESTORE,
+  CHECK,
+  KEYS_LIST,
+  KEYS_GENERATE,
+  KEYS_IMPORT,
+  KEYS_ACTIVATE,
+  KEYS_RETIRE,
+  KEYS_ROTATE,
 ];
 
 /** Commands with sub-commands: `medid client --help` lists theirs. */
@@ -242,6 +400,7 @@ export const GROUPS: Record<string, string> = {
   domain: 'pseudonym domains (one per utilizing database)',
   mpi: 'the $match index and weights',
   log: 'the tamper-evident access log (issue 17)',
+  keys: 'the keyring: token, log, MAC and pseudonym keys in files or a PKCS#11 HSM',
 };
 
 export function commandNamed(name: string): CommandSpec | undefined {

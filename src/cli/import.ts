@@ -10,14 +10,12 @@ import fs from 'node:fs';
 import type { Bundle, Parameters, Resource } from '@medplum/fhirtypes';
 import { isOutcomeError } from '../core/outcome.ts';
 import { createApp } from '../app.ts';
-import { loadServerKeys } from '../auth/keys.ts';
 import { loadConfig } from '../config.ts';
 import { loadDefinitions } from '../fhir/definitions/index.ts';
 import { DEFAULT_RULES } from '../identifiers/kind.ts';
 import type { IdentifierRules } from '../identifiers/kind.ts';
 import { createLogger } from '../core/logger.ts';
-import { FilePseudonymKeys, loadPseudonymMaster } from '../pseudonym/file-keys.ts';
-import { loadRegistrySecret } from '../privacy/my-number/secret.ts';
+import { loadKeys } from '../key-setup.ts';
 import { patientFromRecord, recordFromPatient } from '../registry/patient.ts';
 import { recordFromFlat } from '../registry/record.ts';
 import type { RecordResult, RegistrationResult, RegistrationStatus } from '../registry/record.ts';
@@ -31,6 +29,7 @@ import { IMPORT } from './commands.ts';
 import { cliPrincipal } from './principal.ts';
 import { PROFILES_DIR } from './paths.ts';
 import { Progress } from './progress.ts';
+import { ImportMetricsFile } from './import-metrics.ts';
 
 type Sink = {
   send(batch: RecordResult[]): Promise<RegistrationResult[]>;
@@ -137,17 +136,18 @@ async function directSink(concurrency: number): Promise<Sink & { rules: Identifi
   const config = loadConfig();
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: Math.max(2, concurrency) });
   await migrate(db);
-  const { keys } = await loadServerKeys({ file: config.signingKeyFile, dataDir: config.dataDir });
-  const { secret } = loadRegistrySecret({ file: config.secretFile, dataDir: config.dataDir });
-  const { master } = loadPseudonymMaster({ file: config.pseudonymKeyFile, dataDir: config.dataDir });
+  // The server's keys from the same key store (core/keys), the production guard included.
+  const logger = createLogger('warn');
+  const keys = await loadKeys(config, logger);
   const app = createApp({
     config,
     db,
     defs: await loadDefinitions(PROFILES_DIR),
-    logger: createLogger('warn'),
-    keys,
-    registrySecret: secret,
-    pseudonymKeys: new FilePseudonymKeys(master),
+    logger,
+    keys: keys.tokenKeys,
+    myNumberMac: keys.myNumberMac,
+    certificateMac: keys.certificateMac,
+    pseudonymKeys: keys.pseudonymKeys,
   });
   const principal = cliPrincipal('import', 'system/Patient.cu');
   // A load into a young database refreshes the statistics each time it has doubled the data
@@ -201,13 +201,16 @@ async function directSink(concurrency: number): Promise<Sink & { rules: Identifi
         async () => (await app.context.uow.resources.findMatches('Patient', criteria)).map((r) => r.id),
       ),
     parallel: db.driver === 'pg',
-    // Audit records are committed before record() resolves: nothing is left to flush. After a
-    // large load the planner's statistics are refreshed, so the server plans for the new size.
+    // Audit records are committed before record() resolves, with their places in the access log;
+    // their leaves are hashed before the run ends. After a large load the planner's statistics are
+    // refreshed, so the server plans for the new size.
     close: async (written) => {
       try {
+        await app.auditLog.settle(true);
         await analyzing;
         if (written >= 1000) await analyzeAfterBulkLoad(db);
       } finally {
+        keys.store.close();
         await db.close();
       }
     },
@@ -237,7 +240,12 @@ export async function importCommand(args: string[]): Promise<number> {
   const errorsFile = `${file}.errors.ndjson`;
   const report = fs.createWriteStream(errorsFile);
   const counts: Record<RegistrationStatus, number> = { created: 0, updated: 0, unchanged: 0, review: 0, error: 0 };
-  const progress = new Progress((await countLines(file)) - (format === 'csv' ? 1 : 0), !opts.flag('quiet'), every);
+  const expected = (await countLines(file)) - (format === 'csv' ? 1 : 0);
+  const progress = new Progress(expected, !opts.flag('quiet'), every);
+  // Progress for Prometheus, through node_exporter's textfile collector (import-metrics.ts).
+  const metricsFile = opts.string('metrics-file');
+  const textfile = metricsFile ? new ImportMetricsFile(metricsFile, { expected, counts: () => counts }) : undefined;
+  textfile?.start(every || 5);
   const note = (line: number, r: RegistrationResult): void => {
     counts[r.status]++;
     if (r.status === 'error' || r.status === 'review')
@@ -304,6 +312,7 @@ export async function importCommand(args: string[]): Promise<number> {
     await Promise.all(inFlight);
   } finally {
     progress.done();
+    await textfile?.finish();
     await new Promise<void>((resolve) => report.end(resolve));
     await sink.close(counts.created + counts.updated);
   }

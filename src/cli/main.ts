@@ -37,7 +37,17 @@ const RUN: Record<string, () => Promise<Run>> = {
   'mpi reindex': async () => (await import('./mpi.ts')).mpiReindexCommand,
   'mpi estimate': async () => (await import('./mpi.ts')).mpiEstimateCommand,
   'btg-report': async () => (await import('./btg-report.ts')).btgReportCommand,
+  usage: async () => (await import('./usage.ts')).usageCommand,
   'log verify': async () => (await import('./log-verify.ts')).logVerifyCommand,
+  backup: async () => (await import('./backup.ts')).backupCommand,
+  restore: async () => (await import('./restore.ts')).restoreCommand,
+  check: async () => (await import('./integrity.ts')).checkCommand,
+  'keys list': async () => (await import('./keys.ts')).keysCommand('list'),
+  'keys generate': async () => (await import('./keys.ts')).keysCommand('generate'),
+  'keys import': async () => (await import('./keys.ts')).keysCommand('import'),
+  'keys activate': async () => (await import('./keys.ts')).keysCommand('activate'),
+  'keys retire': async () => (await import('./keys.ts')).keysCommand('retire'),
+  'keys rotate': async () => (await import('./keys.ts')).keysCommand('rotate'),
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -96,19 +106,22 @@ async function runCommand(name: string, args: string[]): Promise<number> {
 /** Errors the operator can act on: their message, no stack, exit status 2. */
 async function isKnown(e: unknown): Promise<boolean> {
   if (!(e instanceof Error)) return false;
-  const [{ ConfigError }, { RegistrationError }, { KeyError }, { DatabaseInUseError }, { DomainError }] = await Promise.all([
-    import('../config.ts'),
-    import('../auth/clients.ts'),
-    import('../auth/keys.ts'),
-    import('../store/pglite.ts'),
-    import('../pseudonym/domains.ts'),
-  ]);
+  const [{ ConfigError }, { RegistrationError }, { KeyError }, { DatabaseInUseError }, { DomainError }, { BackupError }] =
+    await Promise.all([
+      import('../config.ts'),
+      import('../auth/clients.ts'),
+      import('../auth/keys.ts'),
+      import('../store/pglite.ts'),
+      import('../pseudonym/domains.ts'),
+      import('./backup-manifest.ts'),
+    ]);
   return (
     e instanceof ConfigError ||
     e instanceof RegistrationError ||
     e instanceof KeyError ||
     e instanceof DatabaseInUseError ||
-    e instanceof DomainError
+    e instanceof DomainError ||
+    e instanceof BackupError
   );
 }
 

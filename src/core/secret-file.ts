@@ -39,6 +39,11 @@ function read(file: string, what: string): Buffer {
   return secret;
 }
 
+/** A secret file's bytes (raw, or base64 of at least 32 bytes): a key ceremony's input. */
+export function readSecretFile(file: string, what: string): Buffer {
+  return read(file, what);
+}
+
 /**
  * The secret from `file` (named by `envName`), or from `<dataDir>/keys/<fileName>`, generated
  * there the first time. `generated` says this call created it.

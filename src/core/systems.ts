@@ -33,6 +33,7 @@ export const SYSTEMS = {
   coverageClassType: `${MEDID_CANONICAL}/CodeSystem/coverage-class-type`,
   /** Work items of the registry: registration-review, registry-mismatch. */
   registryTask: `${MEDID_CANONICAL}/CodeSystem/registry-task`,
+  usageMetric: `${MEDID_CANONICAL}/CodeSystem/usage-metric`,
   /** The kind of insurer or payer behind a number (協会けんぽ, 組合健保, 国保…), as a utilizing database sees a Coverage. */
   insurerKind: `${MEDID_CANONICAL}/CodeSystem/insurer-kind`,
   /** The kind of facility behind a 医療機関コード (医科, 歯科, 調剤), as a utilizing database sees a service use. */

@@ -1,6 +1,6 @@
 /**
- * The Express edge, in order: request log, security headers, the IG site and the person's
- * portal, health, the OAuth endpoints, discovery and published keys, the log's checkpoint, then
+ * The Express edge, in order: request metrics, request log, security headers, the IG site and
+ * the person's portal, health and `/metrics`, the OAuth endpoints, discovery and published keys, the log's checkpoint, then
  * the FHIR API (body read only after the token is accepted) and the one error handler. app.ts
  * builds the services and hands this what the edge serves.
  */
@@ -25,6 +25,9 @@ import { fhirHandler } from './fhir-routes.ts';
 import { igSite } from './ig-site.ts';
 import { InFlight } from './in-flight.ts';
 import { logCheckpointHandler } from './log-checkpoint.ts';
+import { metricsEndpoint } from './metrics.ts';
+import type { Metrics } from './metrics.ts';
+import type { MetricsAccess } from './metrics-access.ts';
 import { portalRouter } from './portal-site.ts';
 import { requestLog } from './request-log.ts';
 
@@ -53,6 +56,9 @@ export interface EdgeDeps {
   logHeadSeconds: number;
   maxBodyBytes: number;
   router: () => Router;
+  /** Prometheus metrics (absent: MEDID_METRICS=off, no `/metrics` and nothing measured). */
+  metrics: Metrics | undefined;
+  metricsAccess: MetricsAccess;
 }
 
 export function expressEdge(d: EdgeDeps): { app: Express; inFlight: InFlight } {
@@ -60,6 +66,8 @@ export function expressEdge(d: EdgeDeps): { app: Express; inFlight: InFlight } {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  const mount = mountPathOf(d.baseUrl);
+  if (d.metrics) app.use(d.metrics.requests(mount));
   app.use(requestLog(d.logger));
   // A JSON API needs few of helmet's browser headers; a deny-all CSP and nosniff are the ones
   // that matter (each extra header is paid on every response). HTML pages add their own.
@@ -87,6 +95,8 @@ export function expressEdge(d: EdgeDeps): { app: Express; inFlight: InFlight } {
     if (!ok) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'database unreachable' });
   });
+  // Prometheus, behind MEDID_METRICS (not the FHIR token); a refused request meets the 404 of an unknown path.
+  if (d.metrics) app.get('/metrics', metricsEndpoint(d.metrics, d.metricsAccess));
   app.use(
     mountPathOf(d.endpoints.issuer),
     oauthRouter({
@@ -100,7 +110,6 @@ export function expressEdge(d: EdgeDeps): { app: Express; inFlight: InFlight } {
       personSignIn: d.personSignIn,
     }),
   );
-  const mount = mountPathOf(d.baseUrl);
   app.get(`${mount}/.well-known/smart-configuration`, smartConfigurationHandler(d.smartConfiguration));
   // The key providers seal envelopes to (public, like the token signing keys' JWKS).
   const envelopeJwks = JSON.stringify(d.envelopeJwks);

@@ -121,6 +121,8 @@ export function fhirHandler(o: FhirMiddlewareOptions) {
         const principal = verified && purpose !== verified.purposeOfUse ? { ...verified, purposeOfUse: purpose } : verified;
         const fhirReq = toFhirRequest(req, o.mountPath, rest, purpose);
         fhirReq.principal = principal;
+        // The metrics edge labels the request with the route the router matches (never its path).
+        res.locals['fhirRequest'] = fhirReq;
         // The same facts for the write audit deep inside the repository (the one AsyncLocalStorage).
         const ctx = { requestId: fhirReq.requestId, principal, purposeOfUse: purpose, remoteAddress: fhirReq.remoteAddress };
         const out = await runWithRequestContext(ctx, () => o.router().dispatch(fhirReq));

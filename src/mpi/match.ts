@@ -23,7 +23,8 @@ import { ID_SYSTEMS } from '../core/systems.ts';
 import { parseMyNumber } from '../identifiers/my-number.ts';
 import type { UnitOfWork } from '../repo/unit-of-work.ts';
 import type { Db } from '../store/db.ts';
-import { blockedCandidates, patientsByIdentifiers, VALUE_COUNT_FIELDS } from '../store/mpi.ts';
+import { blockedCandidates, blockedCandidatesMany, patientsByIdentifiers, VALUE_COUNT_FIELDS } from '../store/mpi.ts';
+import type { CandidateRow } from '../store/mpi.ts';
 import { compare, namesSwapped } from './compare.ts';
 import type { Comparison } from './compare.ts';
 import { evidenceRows, heldBelowProbable } from './evidence.ts';
@@ -82,6 +83,22 @@ function contradiction(c: Comparison): string | undefined {
   return undefined;
 }
 
+/** Each name field's frequency the weights need for the query's value, and for the swapped one (compare() may swap). */
+function nameFrequencyPairs(q: MatchFeatures): [string, string][] {
+  return (
+    [
+      ['familyKana', q.familyKana],
+      ['familyKana', q.givenKana],
+      ['givenKana', q.givenKana],
+      ['givenKana', q.familyKana],
+      ['familyKanji', q.familyKanji],
+      ['familyKanji', q.givenKanji],
+      ['givenKanji', q.givenKanji],
+      ['givenKanji', q.familyKanji],
+    ] as const
+  ).flatMap(([field, v]) => (v === undefined ? [] : [[field, v] as [string, string]]));
+}
+
 export class Matcher {
   private readonly d: MatcherDeps;
 
@@ -107,52 +124,59 @@ export class Matcher {
     return { ids, macs };
   }
 
-  /** Matches on the caller's unit of work (inside a transaction Bundle: its transaction). */
-  async match(uow: UnitOfWork, p: Patient, o: { count: number; onlyCertain: boolean }): Promise<MatchOutcome> {
-    const q = featuresOf(p);
-    const { ids, macs } = this.identifiersOf(p);
-    if (ids.length === 0 && macs.length === 0) {
-      const missing = [
-        ...(!q.familyKana && !q.familyKanji ? ['a family name (kana or kanji) in Patient.name'] : []),
-        ...(!q.birthDate ? ['Patient.birthDate'] : []),
-      ];
-      if (missing.length > 0) {
-        throw errors.badRequest(
-          `$match needs an identifier, or a name with a birth date: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} missing`,
-          'invalid-parameter',
-          missing.includes('Patient.birthDate') ? 'Patient.birthDate' : 'Patient.name',
-          'required',
-        );
-      }
-    }
-    const byId = await patientsByIdentifiers(uow.db, ids, macs);
-    const idSystems = new Map<string, string[]>();
-    for (const r of byId) idSystems.set(r.patientId, [...(idSystems.get(r.patientId) ?? []), r.system]);
-    const keys = [...new Set([...blockingKeys(q), ...blockingKeys(q, true)])];
-    // Each name field's frequency for the query's value, and for the swapped one (compare() may swap).
-    const names = (
-      [
-        ['familyKana', q.familyKana],
-        ['familyKana', q.givenKana],
-        ['givenKana', q.givenKana],
-        ['givenKana', q.familyKana],
-        ['familyKanji', q.familyKanji],
-        ['familyKanji', q.givenKanji],
-        ['givenKanji', q.givenKanji],
-        ['givenKanji', q.familyKanji],
-      ] as const
-    ).flatMap(([field, v]) => (v === undefined ? [] : [[field, v] as [string, string]]));
-    const found = await blockedCandidates(uow.db, keys, [...idSystems.keys()], this.d.blockLimit, names);
+  /**
+   * For registration (registry/registrar.ts, wired in app.ts): each Patient's candidates from
+   * the blocking index, graded and ranked as `match` grades them, for many Patients in one round
+   * trip; and each one against the batch's earlier records that share a blocking key with it
+   * (`earlier`, by position), which the index cannot show until the batch is written.
+   * Identifiers are not consulted: the registrar has already found whoever a number names.
+   * Blocks over the limit are skipped, as `match` skips them.
+   */
+  async screen(uow: UnitOfWork, patients: readonly Patient[]): Promise<{ results: MatchResult[]; earlier: MatchResult[] }[]> {
+    const qs = patients.map((p) => featuresOf(p));
+    const keyed = qs.map((q, i) => ({ i, keys: [...new Set([...blockingKeys(q), ...blockingKeys(q, true)])] }));
+    const names = new Map<string, [string, string]>();
+    for (const q of qs) for (const n of nameFrequencyPairs(q)) names.set(`${n[0]}|${n[1]}`, n);
+    const found = await blockedCandidatesMany(uow.db, keyed, this.d.blockLimit, [...names.values()]);
     const w = await this.d.weights(uow.db);
+    const none = new Map<string, string[]>();
+    // The batch's own earlier records, under the keys they will be stored with: scored as
+    // candidates too (their patientId is their position in the batch).
+    const byKey = new Map<string, number[]>();
+    return qs.map((q, i) => {
+      const earlier = new Set<number>();
+      for (const k of keyed[i].keys) for (const j of byKey.get(k) ?? []) earlier.add(j);
+      for (const k of blockingKeys(q)) byKey.set(k, [...(byKey.get(k) ?? []), i]);
+      return {
+        results: this.scored(q, found.candidates.get(i) ?? [], found.counts, none, w),
+        earlier: this.scored(
+          q,
+          [...earlier].map((j) => ({ patientId: String(j), features: qs[j] })),
+          found.counts,
+          none,
+          w,
+        ),
+      };
+    });
+  }
+
+  /** Scores and grades candidates against a query, best first (see the file's comment for the rules). */
+  private scored(
+    q: MatchFeatures,
+    candidates: readonly CandidateRow[],
+    allCounts: Record<string, number>,
+    idSystems: ReadonlyMap<string, string[]>,
+    w: Weights,
+  ): MatchResult[] {
     const t = this.d.thresholds;
     const results: MatchResult[] = [];
-    for (const cand of found.candidates) {
+    for (const cand of candidates) {
       const c = cand.features as MatchFeatures;
       const cmp = compare(q, c);
       const counts: ValueCounts = {};
       for (const field of VALUE_COUNT_FIELDS) {
         const v = c[field];
-        if (v !== undefined) counts[field] = found.counts[`${field}|${v}`];
+        if (v !== undefined) counts[field] = allCounts[`${field}|${v}`];
       }
       const agreeing = idSystems.get(cand.patientId) ?? [];
       const perField = fieldWeights(cmp, w, counts);
@@ -204,6 +228,34 @@ export class Matcher {
         Number(b.identifiers.length > 0) - Number(a.identifiers.length > 0) ||
         (a.patientId < b.patientId ? -1 : a.patientId > b.patientId ? 1 : 0),
     );
+    return results;
+  }
+
+  /** Matches on the caller's unit of work (inside a transaction Bundle: its transaction). */
+  async match(uow: UnitOfWork, p: Patient, o: { count: number; onlyCertain: boolean }): Promise<MatchOutcome> {
+    const q = featuresOf(p);
+    const { ids, macs } = this.identifiersOf(p);
+    if (ids.length === 0 && macs.length === 0) {
+      const missing = [
+        ...(!q.familyKana && !q.familyKanji ? ['a family name (kana or kanji) in Patient.name'] : []),
+        ...(!q.birthDate ? ['Patient.birthDate'] : []),
+      ];
+      if (missing.length > 0) {
+        throw errors.badRequest(
+          `$match needs an identifier, or a name with a birth date: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} missing`,
+          'invalid-parameter',
+          missing.includes('Patient.birthDate') ? 'Patient.birthDate' : 'Patient.name',
+          'required',
+        );
+      }
+    }
+    const byId = await patientsByIdentifiers(uow.db, ids, macs);
+    const idSystems = new Map<string, string[]>();
+    for (const r of byId) idSystems.set(r.patientId, [...(idSystems.get(r.patientId) ?? []), r.system]);
+    const keys = [...new Set([...blockingKeys(q), ...blockingKeys(q, true)])];
+    const found = await blockedCandidates(uow.db, keys, [...idSystems.keys()], this.d.blockLimit, nameFrequencyPairs(q));
+    const w = await this.d.weights(uow.db);
+    const results = this.scored(q, found.candidates, found.counts, idSystems, w);
     if (o.onlyCertain) {
       const certain = results.filter((r) => r.grade === 'certain');
       if (found.oversized.length > 0)

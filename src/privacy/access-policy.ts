@@ -83,6 +83,7 @@ export const DIRECTORY_TYPES: readonly string[] = [
   'ValueSet',
   'ConceptMap',
   'NamingSystem',
+  'Measure',
 ];
 
 const R = (read: Reach, write: Reach): TypeRule => ({ read, write });
@@ -113,6 +114,7 @@ export const ACCESS_POLICY: Readonly<Record<CallerKind, KindPolicy>> = {
       '$linkage-order',
       '$approve',
       '$close',
+      '$evaluate-measure',
     ],
   },
   'medical-institution': {
@@ -123,7 +125,7 @@ export const ACCESS_POLICY: Readonly<Record<CallerKind, KindPolicy>> = {
     // Coverage is the insurer's; a Consent naming a hospital is the person's (or the authority's) to write.
     types: { Coverage: R('related', 'none'), Consent: R('related', 'none'), AuditEvent: R('own', 'none') },
     identify: 'related',
-    operations: ['$match', '$ihe-pix', '$submit', '$record-locations', '$break-the-glass', '$validate'],
+    operations: ['$match', '$ihe-pix', '$submit', '$record-locations', '$break-the-glass', '$validate', '$evaluate-measure'],
     match: { purposes: TREATMENT_PURPOSES, maxCount: 5, minGrade: 'probable', outsideReach: 'minimal' },
   },
   insurer: {
@@ -141,7 +143,7 @@ export const ACCESS_POLICY: Readonly<Record<CallerKind, KindPolicy>> = {
     identify: 'related',
     // $submit: an insurer may confirm a card; the answer withholds the person (eligibility/).
     // $resolve: its own held registrations (registry/registrar.ts resolve).
-    operations: ['$register', '$resolve', '$export', '$match', '$ihe-pix', '$submit', '$validate'],
+    operations: ['$register', '$resolve', '$export', '$match', '$ihe-pix', '$submit', '$validate', '$evaluate-measure'],
   },
   database: {
     // No identified data at all: persons only as the pseudonymized view shows them, in its own
@@ -154,7 +156,7 @@ export const ACCESS_POLICY: Readonly<Record<CallerKind, KindPolicy>> = {
     types: {},
     identify: 'none',
     // $pseudonymize: sealed envelopes forwarded from providers, answered with its own pseudonyms (R18).
-    operations: ['$export', '$pseudonymize', '$link', '$validate'],
+    operations: ['$export', '$pseudonymize', '$link', '$validate', '$evaluate-measure'],
     pseudonymized: ['Patient', 'Coverage', 'EpisodeOfCare'],
   },
   'regional-network': {
@@ -165,7 +167,7 @@ export const ACCESS_POLICY: Readonly<Record<CallerKind, KindPolicy>> = {
     types: { AuditEvent: R('own', 'none') },
     identify: 'related',
     // $feed-network-id: its own local ids, for its enrolled persons (privacy/network-ids.ts).
-    operations: ['$match', '$ihe-pix', '$feed-network-id', '$validate'],
+    operations: ['$match', '$ihe-pix', '$feed-network-id', '$validate', '$evaluate-measure'],
   },
   person: {
     // A person signed in (SMART standalone patient launch, issue 17 item 5): their own records,

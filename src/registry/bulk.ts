@@ -13,10 +13,13 @@
  */
 import crypto from 'node:crypto';
 import { issueUnusedMedicalIds } from '../identifiers/medical-id.ts';
+import { kanaLooseKey } from '../jp/kana.ts';
 import type { UnitOfWork } from '../repo/unit-of-work.ts';
 import { bindMyNumbers } from '../store/my-number.ts';
 import { bindNewIdentifiers, insertPersons, issueMedicalIds, lockRegistrationKeys, positionsWithCandidates } from '../store/persons.ts';
 import type { PersonIdentifierRow } from '../store/persons.ts';
+import { alikeInScreen, asksMatchEngine, matchQuery } from './matching.ts';
+import type { RecordMatching } from './matching.ts';
 import { newPatient } from './patient.ts';
 import type { RegistrationRecord, RegistrationResult } from './record.ts';
 
@@ -30,12 +33,16 @@ export interface KeyedRecord {
   familyKey: string | undefined;
 }
 
-export function lockKeysOf(k: Pick<KeyedRecord, 'mac' | 'identifiers' | 'demoKey' | 'familyKey'>): string[] {
+export function lockKeysOf(k: Pick<KeyedRecord, 'mac' | 'identifiers' | 'demoKey' | 'familyKey' | 'record'>): string[] {
+  const { givenKana, birthDate } = k.record;
   return [
     ...(k.mac ? [`reg:mn:${k.mac.toString('hex')}`] : []),
     ...k.identifiers.map((i) => `reg:id:${i.system}|${i.value}`),
     `reg:demo:${k.demoKey}`,
     ...(k.familyKey ? [`reg:demo:${k.familyKey}`] : []),
+    // The loose given name and birth date (the match engine's `g:` block): two spellings of one
+    // person (ユウキ / ユーキ) registered at once wait for each other, and the second sees the first.
+    ...(givenKana ? [`reg:near:${kanaLooseKey(givenKana)}|${birthDate}`] : []),
   ];
 }
 
@@ -54,6 +61,29 @@ function sharingEarlierKeys(recs: readonly KeyedRecord[]): Set<number> {
   return out;
 }
 
+/**
+ * Of the records at `positions` (new persons by the exact rule), those the match engine finds
+ * like a registered person or like an earlier one of them (a candidate of at least `reviewAt`
+ * bits): the per-record path decides those, after this batch is written. One query for the
+ * batch (the engine's `screen`).
+ */
+async function alikeInEngine(
+  tx: UnitOfWork,
+  recs: readonly KeyedRecord[],
+  positions: readonly number[],
+  matching: RecordMatching,
+): Promise<Set<number>> {
+  const asked = positions.filter((i) => asksMatchEngine(recs[i].record));
+  const screened =
+    asked.length === 0
+      ? []
+      : await matching.screen(
+          tx,
+          asked.map((i) => matchQuery(recs[i].record, { myNumber: false })),
+        );
+  return new Set(asked.filter((_i, n) => alikeInScreen(screened[n], matching.reviewAt)));
+}
+
 export interface BulkOutcome {
   /** Results of the records created here, by position in the batch. */
   created: Map<number, RegistrationResult>;
@@ -69,16 +99,21 @@ export interface BulkOutcome {
 export async function createNewPersons(
   tx: UnitOfWork,
   recs: readonly KeyedRecord[],
-  o: { medicalIdSystem: string; myNumberMacVersion: number; now: string; drawMedicalId?: () => string },
+  o: { medicalIdSystem: string; myNumberMacVersion: number; now: string; drawMedicalId?: () => string; matching: RecordMatching },
 ): Promise<BulkOutcome> {
   const db = tx.db;
   await lockRegistrationKeys(db, recs.flatMap(lockKeysOf));
   const taken = await positionsWithCandidates(db, recs);
   const shared = sharingEarlierKeys(recs);
-  const rest = recs.flatMap((_r, i) => (taken.has(i) || shared.has(i) ? [i] : []));
-  const fresh = recs.flatMap((r, i) =>
-    taken.has(i) || shared.has(i) ? [] : [{ i, r, personKey: crypto.randomBytes(16), patientId: crypto.randomUUID() }],
+  const alike = await alikeInEngine(
+    tx,
+    recs,
+    recs.flatMap((_r, i) => (taken.has(i) || shared.has(i) ? [] : [i])),
+    o.matching,
   );
+  const perRecord = (i: number): boolean => taken.has(i) || shared.has(i) || alike.has(i);
+  const rest = recs.flatMap((_r, i) => (perRecord(i) ? [i] : []));
+  const fresh = recs.flatMap((r, i) => (perRecord(i) ? [] : [{ i, r, personKey: crypto.randomBytes(16), patientId: crypto.randomUUID() }]));
   const created = new Map<number, RegistrationResult>();
   if (fresh.length === 0) return { created, rest };
 

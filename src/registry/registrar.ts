@@ -20,7 +20,7 @@ import { SYSTEMS } from '../core/systems.ts';
 import { issueUnusedMedicalId } from '../identifiers/medical-id.ts';
 import type { UnitOfWork } from '../repo/unit-of-work.ts';
 import type { Db } from '../store/db.ts';
-import { bindMyNumber, hasMyNumber } from '../store/my-number.ts';
+import { bindMyNumber, hasMyNumber, patientsWithMyNumber } from '../store/my-number.ts';
 import {
   bindIdentifiers,
   findCandidates,
@@ -28,6 +28,7 @@ import {
   lockRegistrationKeys,
   personByPatientId,
   personHasPayer,
+  personsByPatientIds,
   updatePerson,
 } from '../store/persons.ts';
 import type { PersonRow } from '../store/persons.ts';
@@ -35,6 +36,8 @@ import { insertReview, lockReview, markReviewResolved, reviewByKey } from '../st
 import { createNewPersons, demoKeysOf, lockKeysOf } from './bulk.ts';
 import type { KeyedRecord } from './bulk.ts';
 import { activeMedicalId, identifyPerson, personIdentifiers } from './identify.ts';
+import { asksMatchEngine, heavyCandidates, matchQuery, matchReviewReason, sharesAName } from './matching.ts';
+import type { RecordMatching } from './matching.ts';
 import { applyRecord, demographicKey, familyKeyOf, hasProvisionalNameOnly, newPatient, withIdentifiers } from './patient.ts';
 import type { RecordResult, RegistrationRecord, RegistrationResult } from './record.ts';
 import { candidatesOf, heldRecord, refusal, resolvedTask, reviewTask } from './review.ts';
@@ -68,6 +71,8 @@ export interface RegistrarDeps {
   onBulkFallback?: (err: unknown) => void;
   /** Refuses (403) an organization that may not submit a record naming these payers (privacy/access-rules.ts). */
   assertMaySubmit: (org: Organization | undefined, payers: readonly string[]) => void;
+  /** The match engine of Patient/$match, asked about every named record (matching.ts; wired in app.ts). */
+  matching: RecordMatching;
 }
 
 /** What a resolution of a held registration wrote. */
@@ -84,7 +89,7 @@ export interface Resolution {
 const identifierTaken = (): Error =>
   refusal('conflict', 'registry.identifier-taken', 'An insured or public-payer number of this record belongs to another person');
 
-/** Records per set-based transaction: bounds the advisory locks one transaction holds (~4 per record). */
+/** Records per set-based transaction: bounds the advisory locks one transaction holds (~5 per record). */
 export const BULK_CHUNK = 200;
 
 /** The payer numbers a record carries (保険者番号, 公費負担者番号): whose member the record says the person is. */
@@ -152,6 +157,7 @@ export class Registrar {
               myNumberMacVersion: this.d.myNumberMacs.version,
               now,
               drawMedicalId: this.d.drawMedicalId,
+              matching: this.d.matching,
             },
           ),
         );
@@ -200,7 +206,11 @@ export class Registrar {
     }
     const decision = identifyPerson(r, cands, (p) => patients.get(p.patientId), k.demoKey);
     if (decision.kind === 'review') return this.holdForReview(tx, r, mac, decision.reason, decision.candidates, org, now);
-    if (decision.kind === 'new') return this.createPerson(tx, k, now);
+    if (decision.kind === 'new') {
+      const alike = asksMatchEngine(r) ? await this.probableNamesakes(tx, r, mac !== undefined) : undefined;
+      if (alike) return this.holdForReview(tx, r, mac, alike.reason, alike.candidates, org, now);
+      return this.createPerson(tx, k, now);
+    }
     const person = decision.person;
     if (person.status !== 'active') {
       // A deceased or retired person's record is not applied (nor held: a re-import is normal).
@@ -214,6 +224,20 @@ export class Registrar {
       };
     }
     const current = patients.get(person.patientId) as Patient;
+    if (asksMatchEngine(r) && !sharesAName(r, current)) {
+      // A number proves who, when the engine agrees: certain (the identifier, and demographics that do not contradict it).
+      const graded = (await this.d.matching.match(tx, matchQuery(r, { myNumber: true }))).find((c) => c.patientId === person.patientId);
+      if (graded?.grade !== 'certain')
+        return this.holdForReview(
+          tx,
+          r,
+          mac,
+          `The number of this record names a person the match engine does not grade certain for it (${graded ? `${graded.grade}, ${graded.weight.toFixed(2)} bits` : 'not found'}): no name in common`,
+          [person],
+          org,
+          now,
+        );
+    }
     const { changed, patient } = await this.applyToPerson(tx, person, current, applyRecord(current, r, now.slice(0, 10)), k, now);
     return {
       record: r.record,
@@ -222,6 +246,44 @@ export class Registrar {
       medicalId: activeMedicalId(patient, this.d.medicalIdSystem),
       issues: [],
     };
+  }
+
+  /**
+   * The registered persons the match engine finds like a record no number links to: at least
+   * `reviewAt` bits, without those whose My Number proves them another person (the record has
+   * one, they have another), active or not (a deceased person's record sent again is a review,
+   * not a second person). Undefined when there is none: the record is a new person.
+   */
+  private async probableNamesakes(
+    tx: UnitOfWork,
+    r: RegistrationRecord,
+    hasMac: boolean,
+  ): Promise<{ reason: string; candidates: PersonRow[] } | undefined> {
+    const [screened] = await this.d.matching.screen(tx, [matchQuery(r, { myNumber: false })]);
+    let heavy = heavyCandidates(screened?.candidates ?? [], this.d.matching.reviewAt);
+    if (heavy.length === 0) return undefined;
+    if (hasMac) {
+      const proved = await patientsWithMyNumber(
+        tx.db,
+        heavy.map((c) => c.patientId),
+      );
+      heavy = heavy.filter((c) => !proved.has(c.patientId));
+    }
+    const persons = new Map(
+      (
+        await personsByPatientIds(
+          tx.db,
+          heavy.map((c) => c.patientId),
+        )
+      ).map((p) => [p.patientId, p]),
+    );
+    const held = heavy.flatMap((c) => {
+      const p = persons.get(c.patientId);
+      return p && p.status !== 'merged' ? [{ c, p }] : [];
+    });
+    if (held.length === 0) return undefined;
+    // The best ten are the Task's candidates (the reason counts them all).
+    return { reason: matchReviewReason(held[0].c, held.length), candidates: held.slice(0, 10).map((h) => h.p) };
   }
 
   /**

@@ -29,4 +29,20 @@ export interface Db {
    */
   noteWrites(n: number): void;
   close(): Promise<void>;
+  /** The driver's connections, for metrics (absent on a transaction handle and on wrappers). */
+  poolUse?(): PoolUse;
+  /** Tells the driver to report each wait for a connection, in seconds (metrics; set once, at wiring). */
+  observeWaits?(fn: (seconds: number) => void): void;
+}
+
+/** How busy a driver's connections are. PGlite has one: `waiting` counts what queues behind it. */
+export interface PoolUse {
+  /** The most connections the pool opens. */
+  size: number;
+  /** Connections open now. */
+  total: number;
+  /** Open and unused. */
+  idle: number;
+  /** Statements and transactions waiting for a connection. */
+  waiting: number;
 }

@@ -145,6 +145,55 @@ export async function blockedCandidates(
   return out;
 }
 
+/** One query's blocking keys, by its position in a batch. */
+export interface BatchQueryKeys {
+  i: number;
+  keys: readonly string[];
+}
+
+export interface BatchCandidates {
+  /** Candidates per query position (none: an empty list). */
+  candidates: Map<number, CandidateRow[]>;
+  /** How many persons carry each of the queries' name values. */
+  counts: Record<string, number>;
+}
+
+/**
+ * Candidates of many queries at once (a registration batch), in one round trip: for each query,
+ * the patients under its blocking keys whose block holds at most `limit` patients (larger blocks
+ * are skipped here: a registration is not held on a key too common to tell anyone apart), with
+ * their features, plus the frequencies of the `names` pairs.
+ */
+export async function blockedCandidatesMany(
+  db: Db,
+  queries: readonly BatchQueryKeys[],
+  limit: number,
+  names: readonly [string, string][],
+): Promise<BatchCandidates> {
+  const out: BatchCandidates = { candidates: new Map(), counts: {} };
+  const pairs = queries.flatMap((q) => [...new Set(q.keys)].map((k) => ({ i: q.i, k })));
+  if (pairs.length === 0) return out;
+  const { rows } = await db.query<{ i: number | null; key: string; n: number | null; features: Record<string, unknown> | null }>(
+    `WITH q AS (SELECT * FROM json_to_recordset($1::json) AS q(i int4, k text)),
+          k AS (SELECT b.key FROM mpi.block b WHERE b.key IN (SELECT DISTINCT k FROM q) GROUP BY b.key HAVING count(*) <= $2),
+          c AS (SELECT DISTINCT q.i, b.patient_id FROM q JOIN k ON k.key = q.k JOIN mpi.block b ON b.key = q.k)
+     SELECT c.i, c.patient_id AS key, NULL::int AS n, f.features FROM c JOIN mpi.features f ON f.patient_id = c.patient_id
+     UNION ALL SELECT NULL, v.field || '|' || v.value, v.n, NULL FROM mpi.value_count v
+       WHERE (v.field, v.value) IN (SELECT * FROM unnest($3::text[], $4::text[]))`,
+    [JSON.stringify(pairs), limit, names.map((n) => n[0]), names.map((n) => n[1])],
+    'mpi_candidates_many',
+  );
+  for (const r of rows) {
+    if (r.i === null) out.counts[r.key] = r.n ?? 0;
+    else {
+      const list = out.candidates.get(r.i) ?? [];
+      list.push({ patientId: r.key, features: decodeFeatures(r.features) });
+      out.candidates.set(r.i, list);
+    }
+  }
+  return out;
+}
+
 /** Patients carrying any of these identifiers (system, value as indexed), or these My Number MACs. */
 export async function patientsByIdentifiers(
   db: Db,

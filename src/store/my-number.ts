@@ -34,6 +34,17 @@ export async function moveMyNumber(db: Db, fromPatient: string, toPatient: strin
   return rowCount;
 }
 
+/** Which of these patients have a My Number bound. */
+export async function patientsWithMyNumber(db: Db, patientIds: readonly string[]): Promise<Set<string>> {
+  if (patientIds.length === 0) return new Set();
+  const { rows } = await db.query<{ patient_id: string }>(
+    `SELECT DISTINCT patient_id FROM registry.my_number WHERE patient_id = ANY($1::text[])`,
+    [[...patientIds]],
+    'patients_with_my_number',
+  );
+  return new Set(rows.map((r) => r.patient_id));
+}
+
 export async function hasMyNumber(db: Db, patientId: string): Promise<boolean> {
   const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM registry.my_number WHERE patient_id = $1`, [patientId]);
   return (rows[0]?.n ?? 0) > 0;

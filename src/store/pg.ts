@@ -14,7 +14,7 @@
  * cannot crash the process (every client has an 'error' listener).
  */
 import pg from 'pg';
-import type { Db, QueryResult } from './db.ts';
+import type { Db, PoolUse, QueryResult } from './db.ts';
 import { connectionLost, isReadOnly, mapDbError, mapInTransaction, neverSent, withRetry } from './db-errors.ts';
 import { PreparedOnConnection } from './prepared.ts';
 
@@ -57,6 +57,8 @@ class Connections {
   private generation = 0;
   private readonly born = new WeakMap<Client, number>();
   private readonly prepared = new WeakMap<Client, PreparedOnConnection>();
+  /** Told how long each checkout waited (metrics). */
+  onWait: ((seconds: number) => void) | undefined;
 
   constructor(pool: pg.Pool) {
     this.pool = pool;
@@ -74,9 +76,13 @@ class Connections {
 
   /** A connection made since the last one found dead (older idle ones are dropped unused). */
   async acquire(): Promise<Client> {
+    const start = this.onWait ? performance.now() : 0;
     for (;;) {
       const c = await this.pool.connect();
-      if ((this.born.get(c) ?? -1) >= this.generation) return c;
+      if ((this.born.get(c) ?? -1) >= this.generation) {
+        this.onWait?.((performance.now() - start) / 1000);
+        return c;
+      }
       c.release(true);
     }
   }
@@ -249,6 +255,15 @@ export class PgDb implements Db {
 
   close(): Promise<void> {
     return this.conns.pool.end();
+  }
+
+  poolUse(): PoolUse {
+    const p = this.conns.pool;
+    return { size: p.options.max ?? 10, total: p.totalCount, idle: p.idleCount, waiting: p.waitingCount };
+  }
+
+  observeWaits(fn: (seconds: number) => void): void {
+    this.conns.onWait = fn;
   }
 
   /** Diagnostics for tests: statements prepared on one pooled connection, by medid's count and by the server's. */

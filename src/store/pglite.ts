@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite, types } from '@electric-sql/pglite';
 import type { Transaction } from '@electric-sql/pglite';
-import type { Db, QueryResult } from './db.ts';
+import type { Db, PoolUse, QueryResult } from './db.ts';
 import { mapDbError, mapInTransaction, withRetry } from './db-errors.ts';
 import { startParams } from './pglite-params.ts';
 
@@ -87,6 +87,12 @@ class PgliteTx implements Db {
 
 export class DatabaseInUseError extends Error {
   override name = 'DatabaseInUseError';
+  /** The process holding the database, when one does. */
+  readonly pid: number | undefined;
+  constructor(message: string, pid?: number) {
+    super(message);
+    this.pid = pid;
+  }
 }
 
 /**
@@ -94,7 +100,7 @@ export class DatabaseInUseError extends Error {
  * would corrupt it. A lock file with the owner's pid keeps the second one out (a lock left by
  * a process that no longer exists is taken over).
  */
-function lockDataDir(dataDir: string): () => void {
+export function lockDataDir(dataDir: string): () => void {
   const file = path.join(dataDir, 'medid.lock');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -111,6 +117,7 @@ function lockDataDir(dataDir: string): () => void {
       if (alive) {
         throw new DatabaseInUseError(
           `the embedded database in ${dataDir} is in use by process ${pid}; stop it first (or use DATABASE_URL)`,
+          pid,
         );
       }
       fs.rmSync(file, { force: true });
@@ -136,6 +143,9 @@ export class PgliteDb implements Db {
   private readonly pg: PGlite;
   private readonly analyze: AutoAnalyze;
   private readonly unlock: () => void;
+  /** Statements and transactions issued and not finished: the one running and those queued behind it (metrics). */
+  private pending = 0;
+  private onWait: ((seconds: number) => void) | undefined;
   private constructor(pg: PGlite, unlock: () => void) {
     this.pg = pg;
     this.analyze = new AutoAnalyze(pg);
@@ -170,17 +180,52 @@ export class PgliteDb implements Db {
     return this.pg.dumpDataDir('gzip');
   }
 
-  // Errors leave through the one mapper (db-errors.ts), as with PostgreSQL; inside a
-  // transaction they stay raw. One connection cannot deadlock, but the code path is the same.
-  query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-    return withRetry(async () => {
-      const res = await this.pg.query<R>(sql, params as unknown[] | undefined);
-      return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
-    });
+  /**
+   * A consistent copy of the data directory, for `medid backup`: a CHECKPOINT first (every
+   * committed change in the data files, so opening the copy replays no WAL), then the tarball,
+   * taken while PGlite's transaction lock is held — no transaction is half done in it.
+   */
+  async backup(): Promise<Blob> {
+    await this.pg.exec('CHECKPOINT');
+    return this.pg.transaction(() => this.pg.dumpDataDir('gzip'));
   }
 
-  tx<T>(fn: (db: Db) => Promise<T>): Promise<T> {
-    return withRetry(() => this.pg.transaction((t) => fn(new PgliteTx(t, this.analyze))));
+  // Errors leave through the one mapper (db-errors.ts), as with PostgreSQL; inside a
+  // transaction they stay raw. One connection cannot deadlock, but the code path is the same.
+  async query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+    this.pending++;
+    try {
+      return await withRetry(async () => {
+        const res = await this.pg.query<R>(sql, params as unknown[] | undefined);
+        return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
+      });
+    } finally {
+      this.pending--;
+    }
+  }
+
+  async tx<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+    this.pending++;
+    try {
+      return await withRetry(() => {
+        const start = this.onWait ? performance.now() : 0;
+        return this.pg.transaction((t) => {
+          // The transaction has the connection now: what it waited for it is known.
+          this.onWait?.((performance.now() - start) / 1000);
+          return fn(new PgliteTx(t, this.analyze));
+        });
+      });
+    } finally {
+      this.pending--;
+    }
+  }
+
+  poolUse(): PoolUse {
+    return { size: 1, total: 1, idle: this.pending === 0 ? 1 : 0, waiting: Math.max(0, this.pending - 1) };
+  }
+
+  observeWaits(fn: (seconds: number) => void): void {
+    this.onWait = fn;
   }
 
   async exec(sql: string): Promise<void> {

@@ -286,7 +286,10 @@ describe.each(testDrivers())('the registry, complete, on %s', (driver) => {
   describe('Task/[id]/$resolve (item 4)', () => {
     /** A namesake of a registered person, from another insurer and with a My Number: held. */
     const heldNamesake = async (n: number, token?: string) => {
-      const base = { kana: ['ムラカミ', `ユ${'ウ'.repeat(n)}`] as [string, string], birthDate: '1977-07-07', gender: 'male' as const };
+      // Each call's pair unlike the others' to the match engine: another given name and birth year.
+      const given = ['ユウ', 'ケンジ', 'サトル', 'ノボル'][n - 1] ?? 'ユウ';
+      const born = n === 1 ? '1977-07-07' : `${1940 + 11 * n}-07-07`;
+      const base = { kana: ['ムラカミ', given] as [string, string], birthDate: born, gender: 'male' as const };
       const [a] = await register([{ ...base, insurer: INSURER, number: `80${n}` }]);
       const mn = myNumber(`4100000000${n}`);
       const [held] = await register([{ ...base, insurer: OTHER_INSURER, number: `90${n}`, myNumber: mn }], token);

@@ -110,9 +110,15 @@ describe('the implementation guide', () => {
         }
       }
       // Every conformance resource medid publishes, and the CapabilityStatement.
-      const want = ['StructureDefinition', 'NamingSystem', 'OperationDefinition', 'SearchParameter', 'CodeSystem', 'ValueSet'].flatMap(
-        (t) => jsonFiles(path.join(PROFILES_DIR, t)).map((r) => `${r.resourceType}-${r.id ?? ''}.json`),
-      );
+      const want = [
+        'StructureDefinition',
+        'NamingSystem',
+        'OperationDefinition',
+        'SearchParameter',
+        'CodeSystem',
+        'ValueSet',
+        'Measure',
+      ].flatMap((t) => jsonFiles(path.join(PROFILES_DIR, t)).map((r) => `${r.resourceType}-${r.id ?? ''}.json`));
       for (const f of [...want, 'CapabilityStatement-medid.json']) expect(fs.existsSync(path.join(pkg, f)), f).toBe(true);
       const cs = JSON.parse(fs.readFileSync(path.join(pkg, 'CapabilityStatement-medid.json'), 'utf8')) as Record<string, unknown>;
       expect(cs['kind']).toBe('capability');
@@ -169,8 +175,8 @@ describe('the implementation guide', () => {
   it('every example in ig/examples and every resource in profiles/ validates with $validate', async () => {
     const all = [
       ...jsonFiles(path.join(ROOT, 'ig', 'examples')),
-      ...['StructureDefinition', 'NamingSystem', 'OperationDefinition', 'SearchParameter', 'CodeSystem', 'ValueSet'].flatMap((t) =>
-        jsonFiles(path.join(PROFILES_DIR, t)),
+      ...['StructureDefinition', 'NamingSystem', 'OperationDefinition', 'SearchParameter', 'CodeSystem', 'ValueSet', 'Measure'].flatMap(
+        (t) => jsonFiles(path.join(PROFILES_DIR, t)),
       ),
     ];
     expect(all.length).toBeGreaterThan(30);

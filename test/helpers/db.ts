@@ -36,6 +36,27 @@ async function closeOnce(db: { close(): Promise<void> }): Promise<void> {
   }
 }
 
+/** An empty PostgreSQL database (no migrations) on TEST_DATABASE_URL's server, for servers a test starts itself; `drop` removes it. */
+export async function emptyPgDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const adminUrl = process.env['TEST_DATABASE_URL'] as string;
+  const name = `medid_test_${crypto.randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    drop: async () => {
+      const a = new pg.Client({ connectionString: adminUrl });
+      await a.connect();
+      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await a.end();
+    },
+  };
+}
+
 export async function openTestDb(driver: Driver): Promise<TestDb> {
   if (driver === 'pglite') {
     const file = inject('pgliteTemplate');

@@ -28,11 +28,14 @@ export function serverToExit(env: Record<string, string>): { status: number | nu
   return { status: r.status, stderr: r.stderr };
 }
 
-/** `src/main.ts` started as an operator would, waited for until /readyz answers (or it exits); `stop` ends it. */
+/**
+ * `src/main.ts` started as an operator would, waited for until /readyz answers (or it exits); `stop` ends it.
+ * On the embedded database unless `env` names a DATABASE_URL.
+ */
 export async function serve(env: Record<string, string>, port: number): Promise<{ ready: boolean; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, ['src/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, ...env, DATABASE_URL: '', HOST: '127.0.0.1' },
+    env: { ...process.env, DATABASE_URL: '', ...env, HOST: '127.0.0.1' },
     stdio: ['ignore', 'ignore', 'ignore'],
   });
   const exited = new Promise((r) => child.once('exit', r));

@@ -3,7 +3,9 @@
  * port), so the test may stop and start it — a real outage — without touching the shared
  * server. PostgreSQL refuses to run as root: under root the commands run as the `postgres` user.
  * `pgClusterUnavailable` says why a cluster cannot be had (no initdb, no unprivileged user)
- * without starting anything, so a suite can skip loudly instead of silently.
+ * without starting anything, so a suite can skip loudly instead of silently. A cluster may
+ * archive its WAL (`archive`), or start from a base backup in archive recovery (`recover`): what
+ * a point-in-time recovery needs (test/e2e/backup-pitr.test.ts).
  */
 import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -28,6 +30,20 @@ export interface PgCluster {
   destroy(): Promise<void>;
   /** The server's log (for a failing test's message). */
   log(): string;
+  /** With `archive`: the directory every completed WAL segment is copied into. */
+  archiveDir: string | undefined;
+  /** Runs a PostgreSQL program of the same installation (pg_basebackup…) as the cluster's owner; its stdout. */
+  program(cmd: string, args: string[]): Promise<string>;
+}
+
+export interface PgClusterOptions {
+  /** Archive WAL (archive_mode on, wal_level replica) into `<dir>/wal-archive`, as PITR needs. */
+  archive?: boolean;
+  /**
+   * Start from a base backup (a pg_basebackup directory) instead of initdb, in archive recovery:
+   * `conf` (restore_command, recovery_target_…) is added to its postgresql.conf, with recovery.signal.
+   */
+  recover?: { backup: string; conf: string[] };
 }
 
 /** The directory holding initdb and pg_ctl: $PG_BIN, `pg_config --bindir`, or the newest /usr/lib/postgresql/<v>/bin. */
@@ -79,7 +95,7 @@ export async function pgClusterUnavailable(): Promise<string | undefined> {
 }
 
 /** Starts a fresh cluster (stopped in `destroy`, or at the latest when the process exits). */
-export async function startPgCluster(): Promise<PgCluster> {
+export async function startPgCluster(o: PgClusterOptions = {}): Promise<PgCluster> {
   const found = await support();
   if ('unavailable' in found) throw new Error(found.unavailable);
   const { bin, prefix, owner } = found;
@@ -87,10 +103,14 @@ export async function startPgCluster(): Promise<PgCluster> {
   if (owner) fs.chownSync(dir, owner.uid, owner.gid);
   const data = path.join(dir, 'data');
   const logFile = path.join(dir, 'server.log');
-  const exec = async (cmd: string, args: string[]): Promise<void> => {
-    const [file = '', ...rest] = [...prefix, path.join(bin, cmd), ...args];
-    await run(file, rest, { timeout: 60_000 });
+  const asOwner = async (file: string, args: string[]): Promise<string> => {
+    const [first = '', ...rest] = [...prefix, file, ...args];
+    return (await run(first, rest, { timeout: 60_000 })).stdout;
   };
+  const exec = async (cmd: string, args: string[]): Promise<void> => {
+    await asOwner(path.join(bin, cmd), args);
+  };
+  const archiveDir = o.archive ? path.join(dir, 'wal-archive') : undefined;
   const port = await freePort();
   const options = [
     `-p ${port}`,
@@ -145,9 +165,24 @@ export async function startPgCluster(): Promise<PgCluster> {
         return '';
       }
     },
+    archiveDir,
+    program: (cmd, args) => asOwner(path.join(bin, cmd), args),
   };
   try {
-    await exec('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
+    const conf: string[] = [];
+    if (o.recover) {
+      await asOwner('cp', ['-a', o.recover.backup, data]);
+      await asOwner('touch', [path.join(data, 'recovery.signal')]);
+      conf.push(...o.recover.conf);
+    } else {
+      await exec('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
+    }
+    if (archiveDir) {
+      await asOwner('mkdir', [archiveDir]);
+      conf.push('wal_level = replica', 'archive_mode = on', `archive_command = 'test ! -f ${archiveDir}/%f && cp %p ${archiveDir}/%f'`);
+    }
+    if (conf.length)
+      fs.appendFileSync(path.join(data, 'postgresql.conf'), `\n# ${o.recover ? 'recovery' : 'archiving'}\n${conf.join('\n')}\n`);
     await cluster.start();
   } catch (e) {
     await cluster.destroy();

@@ -41,8 +41,10 @@ export function registrationPatient(p: PersonSpec): Patient {
       ...(p.period ? { period: p.period } : {}),
     });
   if (p.myNumber) ids.push({ system: ID_SYSTEMS.myNumber, value: p.myNumber });
-  const [fk, gk] = p.kanji ?? ['山田', '太郎'];
   const [fa, ga] = p.kana ?? ['ヤマダ', 'タロウ'];
+  // A person given only by kana is written in kana twice: a shared default kanji name would make
+  // every such person alike to the match engine (same kanji name and birth date: issue 18 item 5).
+  const [fk, gk] = p.kanji ?? (p.kana ? p.kana : ['山田', '太郎']);
   return {
     resourceType: 'Patient',
     identifier: ids,

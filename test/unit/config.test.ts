@@ -13,6 +13,15 @@ describe('$match thresholds', () => {
   });
 });
 
+describe('MEDID_REGISTRY_REVIEW_BITS', () => {
+  it('follows the probable threshold unless set, and must be above possible (held candidates sit at its foot)', () => {
+    expect(loadConfig({}).registryReviewBits).toBe(21);
+    expect(loadConfig({ MEDID_MATCH_PROBABLE: '25' }).registryReviewBits).toBe(25);
+    expect(loadConfig({ MEDID_REGISTRY_REVIEW_BITS: '15' }).registryReviewBits).toBe(15);
+    expect(() => loadConfig({ MEDID_REGISTRY_REVIEW_BITS: '8' })).toThrow(ConfigError);
+  });
+});
+
 describe('MEDID_ANALYZE_SECONDS', () => {
   it('defaults to 30 and accepts 0 (never)', () => {
     expect(loadConfig({}).analyzeSeconds).toBe(30);

@@ -187,7 +187,13 @@ interface RegisterInput {
 
 export function patientRegister(
   registrar: Registrar,
-  o: { rules: IdentifierRules; medicalIdSystem: string; concurrency: number },
+  o: {
+    rules: IdentifierRules;
+    medicalIdSystem: string;
+    concurrency: number;
+    /** Told each call's results by status (metrics: registration and `medid import --server` progress). */
+    registered?: (counts: Readonly<Record<RegistrationStatus, number>>) => void;
+  },
 ): OperationHandler {
   return defineOperation<RegisterInput>({
     url: operationUrl('Patient-register'),
@@ -223,6 +229,7 @@ export function patientRegister(
       const results = await registrar.registerAll(records, org, o.concurrency);
       const counts: Record<RegistrationStatus, number> = { created: 0, updated: 0, unchanged: 0, review: 0, error: 0 };
       for (const r of results) counts[r.status]++;
+      o.registered?.(counts);
       const body: Parameters = {
         resourceType: 'Parameters',
         parameter: [

@@ -1,6 +1,6 @@
 /**
  * medid's own conformance resources (profiles/: StructureDefinitions, NamingSystems,
- * OperationDefinitions, SearchParameters, CodeSystems, ValueSets), read from their files. The
+ * OperationDefinitions, SearchParameters, CodeSystems, ValueSets, the usage Measure), read from their files. The
  * files are the source of truth: repo/conformance.ts writes them into the database at start-up,
  * and the API serves them read-only.
  */
@@ -15,6 +15,7 @@ export const CONFORMANCE_TYPES = [
   'SearchParameter',
   'CodeSystem',
   'ValueSet',
+  'Measure',
 ] as const;
 
 export function readConformanceResources(profilesDir: string): Resource[] {

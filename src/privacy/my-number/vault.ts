@@ -12,7 +12,7 @@ import { ID_SYSTEMS } from '../../core/systems.ts';
 import type { WriteChange } from '../../repo/repository.ts';
 import type { Db } from '../../store/db.ts';
 import { bindMyNumber } from '../../store/my-number.ts';
-import type { MyNumberMac } from './mac.ts';
+import type { KeyedMac } from './mac.ts';
 
 /** Symbol-keyed, so JSON.stringify never writes it anywhere and object spreads carry it. */
 export const PENDING_MY_NUMBER = Symbol('medid.pendingMyNumberMac');
@@ -28,9 +28,9 @@ function containsMyNumber(node: unknown): boolean {
 }
 
 export class MyNumberVault {
-  private readonly mac: MyNumberMac;
+  private readonly mac: KeyedMac;
 
-  constructor(mac: MyNumberMac) {
+  constructor(mac: KeyedMac) {
     this.mac = mac;
   }
 

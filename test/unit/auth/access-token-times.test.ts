@@ -39,7 +39,9 @@ describe('access token times', () => {
       .setJti(crypto.randomUUID())
       .setExpirationTime(times.exp);
     if (times.iat !== null) jwt.setIssuedAt(times.iat);
-    return jwt.sign(keys.active.privateKey);
+    const { privateKey } = keys.active;
+    if (!privateKey) throw new Error('a JWKS key has its private part');
+    return jwt.sign(privateKey);
   };
   const refusal = async (token: string): Promise<string> => {
     try {

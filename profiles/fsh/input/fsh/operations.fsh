@@ -901,3 +901,47 @@ Usage: #definition
 * parameter[6].max = "1"
 * parameter[6].type = #Identifier
 * parameter[6].documentation = "The person's current medical ID."
+
+Instance: Measure-evaluate-measure
+InstanceOf: OperationDefinition
+Usage: #definition
+* extension[0].url = "http://medid.example.org/fhir/StructureDefinition/operation-scope"
+* extension[0].valueString = "MeasureReport.r"
+* url = "http://medid.example.org/fhir/OperationDefinition/Measure-evaluate-measure"
+* version = "0.1.0"
+* name = "EvaluateUsageMeasure"
+* title = "An organization's usage in a month (Measure medid-usage)"
+* status = #active
+* kind = #operation
+* publisher = "medid"
+* description = "R26: FHIR's $evaluate-measure for medid's one Measure, medid-usage: an organization's usage in one calendar month (Japan Standard Time) as a summary MeasureReport, one group per metric (CodeSystem usage-metric): the initial-population count is billable, the refused population is reported only. Counted from the month's AuditEvents (the same figures as `medid usage`). periodStart and periodEnd name one whole month (2026-11, or 2026-11-01 and 2026-11-30). subject names the organization by identifier (system|code, the systems of the AuditEvent agents); absent, the caller's own. An organization reads its own usage only (403 naming rule usage.own-organization); the authority reads any. Needs system/MeasureReport.r."
+* base = "http://hl7.org/fhir/OperationDefinition/Measure-evaluate-measure"
+* affectsState = false
+* code = #evaluate-measure
+* resource[0] = #Measure
+* system = false
+* type = false
+* instance = true
+* parameter[0].name = #periodStart
+* parameter[0].use = #in
+* parameter[0].min = 1
+* parameter[0].max = "1"
+* parameter[0].type = #date
+* parameter[0].documentation = "The first day of the month (2026-11-01), or the month (2026-11)."
+* parameter[1].name = #periodEnd
+* parameter[1].use = #in
+* parameter[1].min = 1
+* parameter[1].max = "1"
+* parameter[1].type = #date
+* parameter[1].documentation = "The last day of the same month (2026-11-30), or the month (2026-11)."
+* parameter[2].name = #subject
+* parameter[2].use = #in
+* parameter[2].min = 0
+* parameter[2].max = "1"
+* parameter[2].type = #string
+* parameter[2].documentation = "The organization, as system|code (e.g. http://jpfhir.jp/fhir/core/IdSystem/insurance-medical-institution-no|1312345678); absent: the caller's own."
+* parameter[3].name = #return
+* parameter[3].use = #out
+* parameter[3].min = 1
+* parameter[3].max = "1"
+* parameter[3].type = #MeasureReport

@@ -156,3 +156,18 @@ Description: "The kind of facility behind a 医療機関コード (its 点数表
 * #dental "歯科" "Dental (点数表番号 3)"
 * #pharmacy "調剤" "Pharmacy (点数表番号 4)"
 * #other "その他" "Other"
+
+CodeSystem: UsageMetricCS
+Id: usage-metric
+Title: "medid usage metrics"
+Description: "What medid meters per organization and month (R26), as the groups of Measure medid-usage; and the refused requests reported beside each (never billed). Every figure is counted from the month's audit events (AuditEvents), never beside them."
+* ^url = "http://medid.example.org/fhir/CodeSystem/usage-metric"
+* ^status = #active
+* ^caseSensitive = true
+* ^content = #complete
+* #eligibility-confirmations "Eligibility confirmations" "Successful CoverageEligibilityRequest/$submit calls, whatever validity they answered (one AuditEvent each)."
+* #match-calls "$match calls" "Successful Patient/$match calls: a call that returned n persons wrote max(n, 1) AuditEvents, each counting 1/max(n, 1)."
+* #persons-read "Persons read" "Persons disclosed by reads, vreads, searches and history: each successful AuditEvent naming a Patient (one per person per request)."
+* #export-records "Export records" "Persons in bulk export files as they were downloaded (an insurer's Patient/$export, a database's pseudonymized export, medid export): each successful AuditEvent naming a Patient."
+* #pseudonym-conversions "Pseudonym conversions" "Persons converted by $pseudonymize (per providing organization) and Task/$link: each successful AuditEvent naming a Patient."
+* #refused "Refused requests" "Requests of the group's kind that were refused or failed (AuditEvent outcome 4, 8 or 12): reported, not billed."
