@@ -52,12 +52,16 @@ export function onSnapshot<T>(db: Db, fn: (db: Db) => Promise<T>): Promise<T> {
   });
 }
 
-/** Leaves after index `after` (−1: from the first), by index, each with the event placed there and its row, if there are. */
+/**
+ * Leaves after index `after` (−1: from the first), by index, each with the event placed there and
+ * its row, if there are. The bound is repeated on the places: the planner does not carry it across
+ * the outer join, and a merge join would scan every place from index 0 for every page.
+ */
 export async function leavesAfter(db: Db, after: number, limit: number): Promise<StoredLeaf[]> {
   const { rows } = await db.query(
     `SELECT l.idx AS "leafIdx", o.event AS "leafEvent", l.hash AS "leafHash", l.fields AS "leafFields", l.person AS "leafPerson",
             l.pseq AS "leafPseq", e.seq AS "eventSeq", ${auditColumnsOf('e')}
-     FROM audit.log_leaf l LEFT JOIN audit.log_order o ON o.idx = l.idx LEFT JOIN audit.event e ON e.seq = o.event
+     FROM audit.log_leaf l LEFT JOIN audit.log_order o ON o.idx = l.idx AND o.idx > $1 LEFT JOIN audit.event e ON e.seq = o.event
      WHERE l.idx > $1 ORDER BY l.idx LIMIT $2`,
     [after, limit],
     'log_verify_leaves',
