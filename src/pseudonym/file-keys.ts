@@ -6,6 +6,7 @@
  * keys have different holders (privacy-design.md §1).
  */
 import crypto from 'node:crypto';
+import { decryptBlock, encryptBlock } from './aes-block.ts';
 import { loadOrCreateSecret } from '../core/secret-file.ts';
 import type { PseudonymKeys } from './keys.ts';
 import { KeyVersionError } from './keys.ts';
@@ -44,8 +45,7 @@ export class FilePseudonymKeys implements PseudonymKeys {
   }
 
   prp(domain: string, version: number, block: Uint8Array): Buffer {
-    const c = crypto.createCipheriv('aes-256-ecb', this.key(domain, version), null).setAutoPadding(false);
-    return Buffer.concat([c.update(block), c.final()]);
+    return encryptBlock(this.key(domain, version), block);
   }
 
   private readonly macKeys = new Map<string, crypto.KeyObject>();
@@ -65,17 +65,13 @@ export class FilePseudonymKeys implements PseudonymKeys {
     const key = Buffer.from(crypto.hkdfSync('sha256', this.master, salt, `medid/link/${order}`, 32));
     try {
       const keyObject = crypto.createSecretKey(key);
-      return blocks.map((b) => {
-        const c = crypto.createCipheriv('aes-256-ecb', keyObject, null).setAutoPadding(false);
-        return Buffer.concat([c.update(b), c.final()]);
-      });
+      return blocks.map((b) => encryptBlock(keyObject, b));
     } finally {
       key.fill(0);
     }
   }
 
   prpInverse(domain: string, version: number, block: Uint8Array): Buffer {
-    const d = crypto.createDecipheriv('aes-256-ecb', this.key(domain, version), null).setAutoPadding(false);
-    return Buffer.concat([d.update(block), d.final()]);
+    return decryptBlock(this.key(domain, version), block);
   }
 }

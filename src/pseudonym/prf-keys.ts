@@ -22,6 +22,7 @@
  * and the key ceremony") serves v and v+1 during its window.
  */
 import crypto from 'node:crypto';
+import { decryptBlock, encryptBlock } from './aes-block.ts';
 import type { PseudonymKeys } from './keys.ts';
 import { KeyVersionError } from './keys.ts';
 
@@ -69,13 +70,11 @@ export class PrfPseudonymKeys implements PseudonymKeys {
   }
 
   prp(domain: string, version: number, block: Uint8Array): Buffer {
-    const c = crypto.createCipheriv('aes-256-ecb', this.key(domain, version), null).setAutoPadding(false);
-    return Buffer.concat([c.update(block), c.final()]);
+    return encryptBlock(this.key(domain, version), block);
   }
 
   prpInverse(domain: string, version: number, block: Uint8Array): Buffer {
-    const d = crypto.createDecipheriv('aes-256-ecb', this.key(domain, version), null).setAutoPadding(false);
-    return Buffer.concat([d.update(block), d.final()]);
+    return decryptBlock(this.key(domain, version), block);
   }
 
   mac(purpose: string, data: Uint8Array): Buffer {
@@ -98,10 +97,7 @@ export class PrfPseudonymKeys implements PseudonymKeys {
     w.fill(0);
     try {
       const keyObject = crypto.createSecretKey(key);
-      return blocks.map((b) => {
-        const c = crypto.createCipheriv('aes-256-ecb', keyObject, null).setAutoPadding(false);
-        return Buffer.concat([c.update(b), c.final()]);
-      });
+      return blocks.map((b) => encryptBlock(keyObject, b));
     } finally {
       key.fill(0);
     }

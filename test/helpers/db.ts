@@ -63,26 +63,16 @@ export async function openTestDb(driver: Driver): Promise<TestDb> {
     const db = await PgliteDb.open(undefined, new Blob([fs.readFileSync(file)]));
     return { db, driver, close: () => closeOnce(db) };
   }
-  const adminUrl = process.env['TEST_DATABASE_URL'] as string;
-  const name = `medid_test_${crypto.randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const u = new URL(adminUrl);
-  u.pathname = `/${name}`;
-  const db = new PgDb(u.toString(), 8);
+  const empty = await emptyPgDatabase();
+  const db = new PgDb(empty.url, 8);
   await migrate(db);
   return {
     db,
     driver,
-    url: u.toString(),
+    url: empty.url,
     close: async () => {
       await closeOnce(db);
-      const a = new pg.Client({ connectionString: adminUrl });
-      await a.connect();
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.end();
+      await empty.drop();
     },
   };
 }
